@@ -1,0 +1,119 @@
+/**
+ * Composition root: wires configuration, the worker pool, rooms, signaling and HTTP together, and
+ * tears them down in the reverse order. Tests start it in-process exactly as `npm start` does.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Server as IoServer } from 'socket.io';
+import { TokenVerifier } from '../signaling/auth/TokenVerifier.js';
+import { attachSignaling, type SignalingIo } from '../signaling/SignalingServer.js';
+import type { Config } from './config.js';
+import { createApp } from './http/app.js';
+import { resolveKeys } from './keys.js';
+import type { Logger } from './logger.js';
+import { MEDIA_CODECS } from './media/codecs.js';
+import { WorkerPool } from './media/WorkerPool.js';
+import { RoomRegistry } from './rooms/RoomRegistry.js';
+
+export class MediaServer {
+  readonly config: Config;
+  readonly pool: WorkerPool;
+  readonly rooms: RoomRegistry;
+  readonly #http: http.Server;
+  readonly #io: SignalingIo;
+  readonly #log: Logger;
+  #closing: Promise<void> | undefined;
+
+  private constructor(config: Config, pool: WorkerPool, rooms: RoomRegistry, httpServer: http.Server, io: SignalingIo, log: Logger) {
+    this.config = config;
+    this.pool = pool;
+    this.rooms = rooms;
+    this.#http = httpServer;
+    this.#io = io;
+    this.#log = log;
+  }
+
+  static async start(config: Config, log: Logger): Promise<MediaServer> {
+    const keys = resolveKeys(config, log);
+    const verifier = new TokenVerifier({
+      algorithms: config.jwt.algorithms,
+      keys: keys.verifyKeys,
+      audience: config.jwt.audience,
+      issuer: config.jwt.issuer,
+      maxTtlSeconds: config.jwt.maxTtlSeconds,
+    });
+    const pool = await WorkerPool.create(
+      {
+        workers: config.media.workers,
+        listenIp: config.media.listenIp,
+        announcedAddress: config.media.announcedAddress,
+        port: config.media.port,
+        logLevel: config.media.logLevel,
+      },
+      log,
+    );
+    try {
+      // Every router is built from the same codec list, so any router's capabilities describe them all.
+      const { router } = await pool.createRouter(MEDIA_CODECS);
+      const routerCapabilities = router.rtpCapabilities;
+      router.close();
+
+      const rooms = new RoomRegistry(pool, log);
+      const app = createApp({
+        pool,
+        rooms,
+        devTokens: keys.devSigningSecret
+          ? { secret: keys.devSigningSecret, algorithm: config.jwt.algorithms.find((a) => a.startsWith('HS')) ?? 'HS256', audience: config.jwt.audience, issuer: config.jwt.issuer }
+          : undefined,
+      });
+      const httpServer = http.createServer(app);
+      const io: SignalingIo = new IoServer(httpServer, {
+        cors: { origin: config.http.corsOrigins === '*' ? true : config.http.corsOrigins },
+        maxHttpBufferSize: 64 * 1024,
+        pingInterval: 10_000,
+        pingTimeout: 10_000,
+      });
+      attachSignaling(io, {
+        verifier,
+        rooms,
+        media: { initialOutgoingBitrate: config.media.initialOutgoingBitrate, maxIncomingBitrate: config.media.maxIncomingBitrate },
+        routerCapabilities,
+        log,
+      });
+      await new Promise<void>((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(config.http.port, config.http.host, () => resolve());
+      });
+      const server = new MediaServer(config, pool, rooms, httpServer, io, log);
+      log.info({ url: server.url, mode: config.mode, workers: pool.size, mediaPorts: `${config.media.port}-${config.media.port + pool.size - 1}` }, 'media server listening');
+      if (config.mode === 'development' && !['127.0.0.1', '::1', 'localhost'].includes(config.http.host)) {
+        log.warn('development mode on a non-loopback address: anyone who can reach it can mint tokens');
+      }
+      return server;
+    } catch (error) {
+      pool.close();
+      throw error;
+    }
+  }
+
+  get port(): number {
+    return (this.#http.address() as AddressInfo).port;
+  }
+
+  get url(): string {
+    const host = this.config.http.host.includes(':') ? `[${this.config.http.host}]` : this.config.http.host;
+    return `http://${host}:${this.port}`;
+  }
+
+  /** Ends every room (participants are told), stops signaling and HTTP, then the workers. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.rooms.closeAll();
+      await new Promise<void>((resolve) => this.#io.close(() => resolve()));
+      this.#http.closeAllConnections();
+      this.pool.close();
+      this.#log.info('media server stopped');
+    })();
+    return this.#closing;
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * The HTTP face of the server: liveness/readiness for orchestrators, Prometheus metrics, the SDK
+ * bundle and demo page, and (development only) token minting.
+ */
+import express from 'express';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { WorkerPool } from '../media/WorkerPool.js';
+import type { RoomRegistry } from '../rooms/RoomRegistry.js';
+import { devTokenRouter, type DevTokenOptions } from './devTokens.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', ...(import.meta.url.includes('/dist/') ? ['..'] : []));
+export const SDK_DIST_DIR = path.join(repoRoot, 'client-sdk', 'dist');
+export const DEMO_DIR = path.join(repoRoot, 'server', 'public');
+
+export interface AppDeps {
+  pool: WorkerPool;
+  rooms: RoomRegistry;
+  devTokens: DevTokenOptions | undefined;
+}
+
+export function createApp(deps: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', (_req, res) => {
+    const ready = deps.pool.healthy;
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'degraded', workers: deps.pool.size, rooms: deps.rooms.size });
+  });
+  app.get('/metrics', (_req, res) => {
+    const rooms = deps.rooms.rooms();
+    const participants = rooms.reduce((n, r) => n + r.size, 0);
+    res.type('text/plain; version=0.0.4').send(
+      [
+        '# HELP telemed_media_workers Live mediasoup workers.',
+        '# TYPE telemed_media_workers gauge',
+        `telemed_media_workers ${deps.pool.size}`,
+        '# HELP telemed_rooms Open rooms.',
+        '# TYPE telemed_rooms gauge',
+        `telemed_rooms ${rooms.length}`,
+        '# HELP telemed_participants Participants in open rooms.',
+        '# TYPE telemed_participants gauge',
+        `telemed_participants ${participants}`,
+        '',
+      ].join('\n'),
+    );
+  });
+
+  if (deps.devTokens) app.use(devTokenRouter(deps.devTokens));
+  app.use('/sdk', express.static(SDK_DIST_DIR, { fallthrough: true, maxAge: '5m' }));
+  app.use('/', express.static(DEMO_DIR, { index: 'index.html', maxAge: 0 }));
+  return app;
+}

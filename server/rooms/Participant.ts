@@ -1,0 +1,146 @@
+/**
+ * One person in one room: the identity from the token, the permissions of their role in this kind of
+ * room, and the media objects they own. Closing a participant closes their transports, which closes
+ * their producers and consumers in cascade (mediasoup does that); the maps forget each object when
+ * its own close fires, so no path can leave a stale entry behind.
+ */
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import type { types } from 'mediasoup';
+import {
+  notFound,
+  permissionsFor,
+  type LeaveReason,
+  type MediaSource,
+  type NotificationMap,
+  type NotificationName,
+  type ParticipantInfo,
+  type Permission,
+  type ProducerInfo,
+} from '../../signaling/protocol/index.js';
+import type { Principal } from '../../signaling/auth/TokenVerifier.js';
+
+/** How the room reaches this participant's client; the signaling layer provides it. */
+export interface ParticipantChannel {
+  notify<N extends NotificationName>(name: N, payload: NotificationMap[N]): void;
+  /** The session is over for a reason other than the participant's own leave. */
+  end(reason: LeaveReason, message: string): void;
+}
+
+export interface PublishedTrack {
+  producer: types.Producer;
+  source: MediaSource;
+}
+
+interface ParticipantEvents {
+  closed: [reason: LeaveReason];
+}
+
+export class Participant extends EventEmitter<ParticipantEvents> {
+  readonly id = randomUUID();
+  readonly principal: Principal;
+  readonly info: ParticipantInfo;
+  readonly permissions: ReadonlySet<Permission>;
+  readonly #channel: ParticipantChannel;
+  readonly #transports = new Map<string, types.WebRtcTransport>();
+  readonly #producers = new Map<string, PublishedTrack>();
+  readonly #consumers = new Map<string, types.Consumer>();
+  #rtpCapabilities: types.RtpCapabilities | undefined;
+  #closed = false;
+
+  constructor(principal: Principal, channel: ParticipantChannel) {
+    super();
+    this.principal = principal;
+    this.#channel = channel;
+    this.permissions = permissionsFor(principal.kind, principal.role);
+    this.info = {
+      id: this.id,
+      identity: principal.sub,
+      displayName: principal.name,
+      role: principal.role,
+      site: principal.site,
+      joinedAt: new Date().toISOString(),
+    };
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get rtpCapabilities(): types.RtpCapabilities | undefined {
+    return this.#rtpCapabilities;
+  }
+
+  setRtpCapabilities(caps: types.RtpCapabilities): void {
+    this.#rtpCapabilities = caps;
+  }
+
+  notify<N extends NotificationName>(name: N, payload: NotificationMap[N]): void {
+    if (!this.#closed) this.#channel.notify(name, payload);
+  }
+
+  addTransport(transport: types.WebRtcTransport): void {
+    this.#transports.set(transport.id, transport);
+    transport.observer.once('close', () => this.#transports.delete(transport.id));
+  }
+
+  transport(id: string): types.WebRtcTransport {
+    const transport = this.#transports.get(id);
+    if (!transport) throw notFound(`no transport ${id} for this participant`);
+    return transport;
+  }
+
+  get transportCount(): number {
+    return this.#transports.size;
+  }
+
+  addProducer(producer: types.Producer, source: MediaSource): void {
+    this.#producers.set(producer.id, { producer, source });
+    producer.observer.once('close', () => this.#producers.delete(producer.id));
+  }
+
+  producer(id: string): PublishedTrack {
+    const track = this.#producers.get(id);
+    if (!track) throw notFound(`no producer ${id} published by this participant`);
+    return track;
+  }
+
+  findProducer(id: string): PublishedTrack | undefined {
+    return this.#producers.get(id);
+  }
+
+  hasSource(source: MediaSource): boolean {
+    for (const track of this.#producers.values()) if (track.source === source) return true;
+    return false;
+  }
+
+  producerInfos(): ProducerInfo[] {
+    return [...this.#producers.values()].map(({ producer, source }) => ({
+      id: producer.id,
+      participantId: this.id,
+      kind: producer.kind,
+      source,
+      paused: producer.paused,
+    }));
+  }
+
+  addConsumer(consumer: types.Consumer): void {
+    this.#consumers.set(consumer.id, consumer);
+    consumer.observer.once('close', () => this.#consumers.delete(consumer.id));
+  }
+
+  consumer(id: string): types.Consumer {
+    const consumer = this.#consumers.get(id);
+    if (!consumer) throw notFound(`no consumer ${id} for this participant`);
+    return consumer;
+  }
+
+  /** Closes everything this participant owns. Safe to call more than once. */
+  close(reason: LeaveReason, message?: string): void {
+    if (this.#closed) return;
+    if (reason !== 'left' && reason !== 'disconnected') this.#channel.end(reason, message ?? reason);
+    this.#closed = true;
+    for (const transport of this.#transports.values()) transport.close();
+    this.emit('closed', reason);
+  }
+}

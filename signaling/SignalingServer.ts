@@ -1,0 +1,95 @@
+/**
+ * The Socket.IO edge: authenticates every connection with its access token before any event is
+ * accepted, then maps each protocol request to its handler through the dispatcher.
+ */
+import type { types } from 'mediasoup';
+import type { Server, Socket } from 'socket.io';
+import type { Logger } from '../server/logger.js';
+import type { ParticipantChannel } from '../server/rooms/Participant.js';
+import type { RoomRegistry } from '../server/rooms/RoomRegistry.js';
+import type { Principal, TokenVerifier } from './auth/TokenVerifier.js';
+import { dispatch, type HandlerContext, type HandlerTable } from './dispatcher.js';
+import { mediaHandlers, type MediaSettings } from './handlers/media.js';
+import { roomHandlers } from './handlers/room.js';
+import {
+  isRequestName,
+  ProtocolError,
+  REQUEST_NAMES,
+  type Ack,
+  type ClientToServerEvents,
+  type ServerToClientEvents,
+} from './protocol/index.js';
+import { Session } from './Session.js';
+
+export interface SocketData {
+  principal: Principal;
+}
+export type SignalingIo = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+type SignalingSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+export interface SignalingDeps {
+  verifier: TokenVerifier;
+  rooms: RoomRegistry;
+  media: MediaSettings;
+  routerCapabilities: types.RtpCapabilities;
+  log: Logger;
+}
+
+export function attachSignaling(io: SignalingIo, deps: SignalingDeps): void {
+  const table: HandlerTable = { ...roomHandlers(deps.routerCapabilities), ...mediaHandlers(deps.media) };
+
+  io.use((socket, next) => {
+    try {
+      const auth = socket.handshake.auth as { token?: unknown };
+      socket.data.principal = deps.verifier.verify(auth.token);
+      next();
+    } catch (error) {
+      const wire = (error instanceof ProtocolError ? error : new ProtocolError('UNAUTHENTICATED', 'access token rejected')).toWire();
+      deps.log.info({ reason: wire.message, address: socket.handshake.address }, 'connection refused');
+      // socket.io-client surfaces `data` on its connect_error, so the SDK can show the code.
+      next(Object.assign(new Error(wire.message), { data: wire }));
+    }
+  });
+
+  io.on('connection', (socket) => onConnection(socket, table, deps));
+}
+
+function onConnection(socket: SignalingSocket, table: HandlerTable, deps: SignalingDeps): void {
+  const principal = socket.data.principal;
+  const session = new Session(principal);
+  const log = deps.log.child({ socket: socket.id, identity: principal.sub, room: principal.room });
+  const channel: ParticipantChannel = {
+    notify: (name, payload) => {
+      // The typed map guarantees name/payload agree; socket.io's overloads cannot see through the generic.
+      (socket.emit as (event: string, payload: unknown) => boolean)(name, payload);
+    },
+    end: (reason, message) => {
+      socket.emit('sessionEnded', { reason, message });
+      // Let the notice reach the client before the socket goes.
+      setTimeout(() => socket.disconnect(true), 100).unref();
+    },
+  };
+  const ctx: HandlerContext = { session, channel, rooms: deps.rooms, media: deps.media, log };
+
+  for (const name of REQUEST_NAMES) {
+    socket.on(name, (...args: unknown[]) => {
+      const ack = args.at(-1);
+      if (typeof ack !== 'function') return; // every request is a call: without an ack there is no one to answer
+      const payload = args.length > 1 ? args[0] : undefined;
+      void dispatch(table, ctx, name, payload).then((response) => (ack as (r: Ack<unknown>) => void)(response));
+    });
+  }
+  socket.onAny((event: unknown, ...args: unknown[]) => {
+    if (isRequestName(event)) return;
+    const ack = args.at(-1);
+    if (typeof ack === 'function') {
+      const error = new ProtocolError('BAD_REQUEST', `unknown request "${String(event).slice(0, 64)}"`);
+      (ack as (r: Ack<never>) => void)({ ok: false, error: error.toWire() });
+    }
+  });
+  socket.on('disconnect', (reason) => {
+    const joined = session.joinedState;
+    if (joined) joined.room.remove(joined.participant, 'disconnected');
+    log.debug({ reason }, 'socket disconnected');
+  });
+}

@@ -1,0 +1,84 @@
+/**
+ * Verifies access tokens issued by the hospital system. Algorithms are pinned by configuration,
+ * several keys are accepted so keys can be rotated without downtime, and every token must carry an
+ * audience, an expiry and the claims the server relies on.
+ */
+import jwt from 'jsonwebtoken';
+import { AccessClaims, issuesToDetails, ProtocolError } from '../protocol/index.js';
+
+export interface TokenVerifierOptions {
+  algorithms: jwt.Algorithm[];
+  /** Shared secrets (HS256...) and/or PEM public keys (RS256, ES256, PS256...), tried in order. */
+  keys: (string | Buffer)[];
+  audience: string;
+  issuer?: string | undefined;
+  /** Tokens valid for longer than this are refused: a leaked token must not live for months. */
+  maxTtlSeconds: number;
+}
+
+export interface Principal extends AccessClaims {
+  /** Token expiry (seconds since epoch), kept so a session can be ended when it lapses. */
+  exp: number;
+}
+
+const unauthenticated = (message: string) => new ProtocolError('UNAUTHENTICATED', message);
+
+export class TokenVerifier {
+  readonly #options: TokenVerifierOptions;
+
+  constructor(options: TokenVerifierOptions) {
+    if (options.keys.length === 0) throw new Error('TokenVerifier needs at least one key');
+    if (options.algorithms.length === 0) throw new Error('TokenVerifier needs at least one algorithm');
+    this.#options = options;
+  }
+
+  verify(token: unknown): Principal {
+    if (typeof token !== 'string' || token.length === 0) throw unauthenticated('an access token is required');
+    if (token.length > 8192) throw unauthenticated('access token too large');
+    const payload = this.#verifySignature(token);
+    if (typeof payload.exp !== 'number') throw unauthenticated('access token has no expiry (exp)');
+    if (typeof payload.iat === 'number' && payload.exp - payload.iat > this.#options.maxTtlSeconds) {
+      throw unauthenticated(`access token lifetime exceeds ${this.#options.maxTtlSeconds} s`);
+    }
+    const claims = AccessClaims.safeParse(payload);
+    if (!claims.success) {
+      const details = issuesToDetails(claims.error.issues);
+      throw new ProtocolError(
+        'UNAUTHENTICATED',
+        `access token claims invalid: ${Object.entries(details).map(([k, v]) => `${k}: ${v}`).join('; ')}`,
+        details,
+      );
+    }
+    return { ...claims.data, exp: payload.exp };
+  }
+
+  #verifySignature(token: string): jwt.JwtPayload {
+    const { algorithms, keys, audience, issuer } = this.#options;
+    let lastError: unknown;
+    for (const key of keys) {
+      try {
+        const payload = jwt.verify(token, key, {
+          algorithms,
+          audience,
+          ...(issuer ? { issuer } : {}),
+          clockTolerance: 5,
+        });
+        if (typeof payload === 'string') throw unauthenticated('access token payload must be a JSON object');
+        return payload;
+      } catch (error) {
+        lastError = error;
+        // Only a bad signature is worth trying the next key for; expiry or audience will not change.
+        if (!(error instanceof jwt.JsonWebTokenError) || error.message !== 'invalid signature') break;
+      }
+    }
+    throw describeJwtError(lastError);
+  }
+}
+
+function describeJwtError(error: unknown): ProtocolError {
+  if (error instanceof ProtocolError) return error;
+  if (error instanceof jwt.TokenExpiredError) return unauthenticated(`access token expired at ${error.expiredAt.toISOString()}`);
+  if (error instanceof jwt.NotBeforeError) return unauthenticated('access token not yet valid');
+  if (error instanceof jwt.JsonWebTokenError) return unauthenticated(`access token rejected: ${error.message}`);
+  return unauthenticated('access token could not be verified');
+}

@@ -1,0 +1,159 @@
+/** Transports, producers and consumers: the media half of a participant's session. */
+import type { types } from 'mediasoup';
+import type { Handler, HandlerContext, HandlerTable } from '../dispatcher.js';
+import {
+  badRequest,
+  forbidden,
+  ProtocolError,
+  publishPermission,
+  wrongState,
+  type MediaKind,
+  type MediaSource,
+} from '../protocol/index.js';
+import type { ProducerAppData } from '../../server/rooms/Room.js';
+
+export interface MediaSettings {
+  initialOutgoingBitrate: number;
+  maxIncomingBitrate: number;
+}
+
+interface TransportAppData extends types.AppData {
+  direction: 'send' | 'recv';
+}
+
+/** Enough for a send and a receive transport, plus a spare during an ICE-less reconnect. */
+const MAX_TRANSPORTS = 4;
+
+const SOURCE_KIND: Record<MediaSource, MediaKind> = { microphone: 'audio', camera: 'video', screen: 'video' };
+
+function direction(transport: types.WebRtcTransport): 'send' | 'recv' {
+  return (transport.appData as TransportAppData).direction;
+}
+
+export function mediaHandlers(settings: MediaSettings) {
+  const createTransport: Handler<'createTransport'> = async (ctx, { direction: dir, forceTcp }) => {
+    const { participant, room } = ctx.session.joined();
+    if (dir === 'send' && !['publish_audio', 'publish_video', 'publish_screen'].some((p) => participant.permissions.has(p as never))) {
+      throw forbidden(`a ${participant.info.role} does not publish media in a ${room.kind} room`);
+    }
+    if (participant.transportCount >= MAX_TRANSPORTS) throw new ProtocolError('TOO_MANY_REQUESTS', `at most ${MAX_TRANSPORTS} transports per participant`);
+    const transport = await room.router.createWebRtcTransport<TransportAppData>({
+      webRtcServer: room.webRtcServer,
+      enableUdp: !forceTcp,
+      enableTcp: true,
+      preferUdp: true,
+      initialAvailableOutgoingBitrate: settings.initialOutgoingBitrate,
+      appData: { direction: dir },
+    });
+    if (dir === 'send') await transport.setMaxIncomingBitrate(settings.maxIncomingBitrate);
+    participant.addTransport(transport);
+    return {
+      id: transport.id,
+      iceParameters: transport.iceParameters,
+      iceCandidates: transport.iceCandidates,
+      dtlsParameters: transport.dtlsParameters,
+    };
+  };
+
+  const connectTransport: Handler<'connectTransport'> = async (ctx, { transportId, dtlsParameters }) => {
+    const transport = ctx.session.joined().participant.transport(transportId);
+    if (transport.dtlsState !== 'new') throw wrongState('transport already connected');
+    await transport.connect({ dtlsParameters });
+    return {};
+  };
+
+  const restartIce: Handler<'restartIce'> = async (ctx, { transportId }) => {
+    const transport = ctx.session.joined().participant.transport(transportId);
+    return { iceParameters: await transport.restartIce() };
+  };
+
+  const produce: Handler<'produce'> = async (ctx, { transportId, kind, source, rtpParameters, paused }) => {
+    const { participant, room } = ctx.session.joined();
+    if (!participant.permissions.has(publishPermission(source))) {
+      throw forbidden(`a ${participant.info.role} may not publish ${source} in a ${room.kind} room`);
+    }
+    if (SOURCE_KIND[source] !== kind) throw badRequest(`${source} must be ${SOURCE_KIND[source]}, not ${kind}`);
+    if (participant.hasSource(source)) throw wrongState(`${source} is already published; close it first`);
+    const transport = participant.transport(transportId);
+    if (direction(transport) !== 'send') throw badRequest('produce needs a send transport');
+    const producer = await transport.produce<ProducerAppData>({
+      kind,
+      rtpParameters: rtpParameters as types.RtpParameters,
+      paused: paused ?? false,
+      appData: { participantId: participant.id, source },
+    });
+    room.publish(participant, producer, source);
+    return { producerId: producer.id };
+  };
+
+  const closeProducer: Handler<'closeProducer'> = (ctx, { producerId }) => {
+    ctx.session.joined().participant.producer(producerId).producer.close();
+    return {};
+  };
+
+  const setProducerPaused = (paused: boolean) => async (ctx: HandlerContext, { producerId }: { producerId: string }) => {
+    const { participant, room } = ctx.session.joined();
+    const { producer } = participant.producer(producerId);
+    if (paused) await producer.pause();
+    else await producer.resume();
+    room.notifyOthers(participant, paused ? 'producerPaused' : 'producerResumed', { producerId, participantId: participant.id });
+    return {};
+  };
+
+  const consume: Handler<'consume'> = async (ctx, { producerId, transportId }) => {
+    const { participant, room } = ctx.session.joined();
+    const found = room.findProducer(producerId);
+    if (!found) throw new ProtocolError('NOT_FOUND', `producer ${producerId} is not in this room (it may have just closed)`);
+    if (found.owner === participant) throw badRequest('cannot consume your own producer');
+    const rtpCapabilities = participant.rtpCapabilities;
+    if (!rtpCapabilities || !room.router.canConsume({ producerId, rtpCapabilities })) {
+      throw badRequest('your device cannot receive this track (no common codec)');
+    }
+    const transport = participant.transport(transportId);
+    if (direction(transport) !== 'recv') throw badRequest('consume needs a receive transport');
+    // Paused until the client says it is ready, so the first packets are not lost before it listens.
+    const consumer = await transport.consume({ producerId, rtpCapabilities, paused: true });
+    participant.addConsumer(consumer);
+    consumer.on('producerclose', () => participant.notify('consumerClosed', { consumerId: consumer.id, producerId }));
+    consumer.on('layerschange', (layers) =>
+      participant.notify('consumerLayersChanged', { consumerId: consumer.id, spatialLayer: layers?.spatialLayer ?? null, temporalLayer: layers?.temporalLayer ?? null }),
+    );
+    return {
+      id: consumer.id,
+      producerId,
+      participantId: found.owner.id,
+      kind: consumer.kind,
+      source: found.track.source,
+      rtpParameters: consumer.rtpParameters,
+      producerPaused: consumer.producerPaused,
+    };
+  };
+
+  const setConsumerPaused = (paused: boolean) => async (ctx: HandlerContext, { consumerId }: { consumerId: string }) => {
+    const consumer = ctx.session.joined().participant.consumer(consumerId);
+    if (paused) await consumer.pause();
+    else await consumer.resume();
+    return {};
+  };
+
+  const setPreferredLayers: Handler<'setPreferredLayers'> = async (ctx, { consumerId, spatialLayer, temporalLayer }) => {
+    const consumer = ctx.session.joined().participant.consumer(consumerId);
+    if (consumer.type !== 'simulcast' && consumer.type !== 'svc') throw badRequest('this track has no layers to choose from');
+    await consumer.setPreferredLayers(temporalLayer === undefined ? { spatialLayer } : { spatialLayer, temporalLayer });
+    return {};
+  };
+
+  return {
+    createTransport,
+    connectTransport,
+    restartIce,
+    produce,
+    closeProducer,
+    pauseProducer: setProducerPaused(true),
+    resumeProducer: setProducerPaused(false),
+    consume,
+    resumeConsumer: setConsumerPaused(false),
+    pauseConsumer: setConsumerPaused(true),
+    setPreferredLayers,
+  } satisfies Partial<HandlerTable>;
+}

@@ -1,0 +1,58 @@
+/**
+ * Error codes that cross the wire. Every failed request is answered with one of these and a message
+ * a clinic's IT person (or a clinician) can act on; nothing is ever answered with a bare "error".
+ */
+export const ERROR_CODES = {
+  BAD_REQUEST: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  WRONG_STATE: 409,
+  TOO_MANY_REQUESTS: 429,
+  INTERNAL: 500,
+  UNAVAILABLE: 503,
+} as const;
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface WireError {
+  code: ErrorCode;
+  status: number;
+  message: string;
+  /** Field-level detail for validation failures (path → problem). */
+  details?: Record<string, string>;
+}
+
+export class ProtocolError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, string> | undefined;
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, string>) {
+    super(message);
+    this.name = 'ProtocolError';
+    this.code = code;
+    this.details = details;
+  }
+
+  get status(): number {
+    return ERROR_CODES[this.code];
+  }
+
+  toWire(): WireError {
+    const wire: WireError = { code: this.code, status: this.status, message: this.message };
+    if (this.details) wire.details = this.details;
+    return wire;
+  }
+
+  static fromWire(wire: WireError): ProtocolError {
+    return new ProtocolError(wire.code, wire.message, wire.details);
+  }
+}
+
+export const badRequest = (message: string, details?: Record<string, string>) =>
+  new ProtocolError('BAD_REQUEST', message, details);
+export const forbidden = (message: string) => new ProtocolError('FORBIDDEN', message);
+export const notFound = (message: string) => new ProtocolError('NOT_FOUND', message);
+export const wrongState = (message: string) => new ProtocolError('WRONG_STATE', message);
+
+/** The shape of every acknowledgement. */
+export type Ack<T> = { ok: true; data: T } | { ok: false; error: WireError };

@@ -7,10 +7,11 @@ import { forbidden, mayEnter, wrongState } from '../protocol/index.js';
 export function roomHandlers(routerCapabilities: types.RtpCapabilities) {
   const getRouterRtpCapabilities: Handler<'getRouterRtpCapabilities'> = () => ({ rtpCapabilities: routerCapabilities });
 
-  const join: Handler<'join'> = async (ctx, { rtpCapabilities }) => {
+  const join: Handler<'join'> = async (ctx, { rtpCapabilities, roomId }) => {
     const { session, rooms } = ctx;
     if (session.joinedState && !session.joinedState.participant.closed) throw wrongState('already joined; leave first');
     const p = session.principal;
+    if (roomId !== undefined && roomId !== p.room) throw forbidden(`this access token is for room ${p.room}, not ${roomId}`);
     if (!mayEnter(p.kind, p.role)) throw forbidden(`the role ${p.role} cannot take part in a ${p.kind} room`);
     const desc = { id: p.room, kind: p.kind, caseId: p.caseId };
     let room = await rooms.getOrCreate(desc);

@@ -46,7 +46,13 @@ const Empty = z.object({}).strict();
 
 export const RequestSchemas = {
   getRouterRtpCapabilities: Empty,
-  join: z.object({ rtpCapabilities: RtpCapabilities }).strict(),
+  join: z
+    .object({
+      rtpCapabilities: RtpCapabilities,
+      /** Optional: the room the client means to enter; refused if the token is for another room. */
+      roomId: z.string().max(64).optional(),
+    })
+    .strict(),
   createTransport: z.object({ direction: z.enum(['send', 'recv']), forceTcp: z.boolean().optional() }).strict(),
   connectTransport: z.object({ transportId: Id, dtlsParameters: DtlsParameters }).strict(),
   restartIce: z.object({ transportId: Id }).strict(),

@@ -1,0 +1,141 @@
+/**
+ * The media half of the SDK: a mediasoup-client Device, one send and one receive transport, and the
+ * producers and consumers on them. It knows nothing about participants; ConsultationClient does.
+ */
+import { Device } from 'mediasoup-client';
+import type { types } from 'mediasoup-client';
+import type { ConsumeResult, MediaSource, TransportOptions } from '../../signaling/protocol/index.js';
+import type { SignalingConnection } from './SignalingConnection.js';
+
+/** Simulcast for cameras: a thumbnail, a mid and a full layer, so weak uplinks still serve everyone. */
+const CAMERA_ENCODINGS: RTCRtpEncodingParameters[] = [
+  { scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+  { scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+  { scaleResolutionDownBy: 1, maxBitrate: 1_200_000 },
+];
+
+export interface PublishOptions {
+  /** Camera only: send three simulcast layers (default true). */
+  simulcast?: boolean;
+}
+
+export class MediaSession {
+  readonly device: Device;
+  readonly #signaling: SignalingConnection;
+  #send: Promise<types.Transport> | undefined;
+  #recv: Promise<types.Transport> | undefined;
+  readonly #producers = new Map<MediaSource, types.Producer>();
+  readonly #consumers = new Map<string, types.Consumer>();
+  readonly #forceTcp: boolean;
+
+  private constructor(device: Device, signaling: SignalingConnection, forceTcp: boolean) {
+    this.device = device;
+    this.#signaling = signaling;
+    this.#forceTcp = forceTcp;
+  }
+
+  static async create(signaling: SignalingConnection, options: { forceTcp?: boolean; handlerName?: types.BuiltinHandlerName } = {}): Promise<MediaSession> {
+    const device = new Device(options.handlerName ? { handlerName: options.handlerName } : undefined);
+    const { rtpCapabilities } = await signaling.request('getRouterRtpCapabilities', {});
+    await device.load({ routerRtpCapabilities: rtpCapabilities });
+    return new MediaSession(device, signaling, options.forceTcp ?? false);
+  }
+
+  async publish(track: MediaStreamTrack, source: MediaSource, options: PublishOptions = {}): Promise<types.Producer> {
+    const transport = await this.#sendTransport();
+    const producer = await transport.produce({
+      track,
+      stopTracks: false,
+      appData: { source },
+      ...(source === 'camera' && options.simulcast !== false ? { encodings: CAMERA_ENCODINGS, codecOptions: { videoGoogleStartBitrate: 1000 } } : {}),
+      ...(source === 'microphone' ? { codecOptions: { opusStereo: false, opusDtx: true, opusFec: true } } : {}),
+    });
+    this.#producers.set(source, producer);
+    producer.observer.on('close', () => {
+      if (this.#producers.get(source) === producer) this.#producers.delete(source);
+    });
+    return producer;
+  }
+
+  producer(source: MediaSource): types.Producer | undefined {
+    return this.#producers.get(source);
+  }
+
+  async unpublish(source: MediaSource): Promise<void> {
+    const producer = this.#producers.get(source);
+    if (!producer) return;
+    producer.close();
+    await this.#signaling.request('closeProducer', { producerId: producer.id });
+  }
+
+  /** Receives one remote track: the server creates the consumer paused; we resume once it is wired. */
+  async consume(producerId: string): Promise<{ consumer: types.Consumer; info: ConsumeResult }> {
+    const transport = await this.#recvTransport();
+    const info = await this.#signaling.request('consume', { producerId, transportId: transport.id });
+    const consumer = await transport.consume({ id: info.id, producerId, kind: info.kind, rtpParameters: info.rtpParameters });
+    this.#consumers.set(consumer.id, consumer);
+    consumer.observer.on('close', () => this.#consumers.delete(consumer.id));
+    await this.#signaling.request('resumeConsumer', { consumerId: consumer.id });
+    return { consumer, info };
+  }
+
+  consumer(id: string): types.Consumer | undefined {
+    return this.#consumers.get(id);
+  }
+
+  closeConsumer(id: string): void {
+    this.#consumers.get(id)?.close();
+  }
+
+  /** Prepares the receive transport early so the first remote track appears sooner. */
+  warmUp(): Promise<unknown> {
+    return this.#recvTransport();
+  }
+
+  async peerConnectionStats(): Promise<RTCStatsReport[]> {
+    const transports = await Promise.all([this.#send, this.#recv].filter((t): t is Promise<types.Transport> => !!t));
+    return Promise.all(transports.map((t) => t.getStats()));
+  }
+
+  close(): void {
+    for (const pending of [this.#send, this.#recv]) pending?.then((t) => t.close(), () => undefined);
+    this.#send = this.#recv = undefined;
+  }
+
+  #sendTransport(): Promise<types.Transport> {
+    this.#send ??= this.#createTransport('send');
+    return this.#send;
+  }
+
+  #recvTransport(): Promise<types.Transport> {
+    this.#recv ??= this.#createTransport('recv');
+    return this.#recv;
+  }
+
+  async #createTransport(direction: 'send' | 'recv'): Promise<types.Transport> {
+    const options: TransportOptions = await this.#signaling.request('createTransport', { direction, forceTcp: this.#forceTcp });
+    const transport =
+      direction === 'send' ? this.device.createSendTransport(options) : this.device.createRecvTransport(options);
+    transport.on('connect', ({ dtlsParameters }, callback, errback) => {
+      this.#signaling.request('connectTransport', { transportId: transport.id, dtlsParameters }).then(() => callback(), errback);
+    });
+    if (direction === 'send') {
+      transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
+        const source = appData['source'] as MediaSource;
+        this.#signaling
+          .request('produce', { transportId: transport.id, kind, source, rtpParameters: rtpParameters as never })
+          .then(({ producerId }) => callback({ id: producerId }), errback);
+      });
+    }
+    transport.on('connectionstatechange', (state) => {
+      // A network change or a lost path: ask the server for fresh ICE credentials and try again.
+      if (state === 'failed' && !transport.closed) {
+        this.#signaling
+          .request('restartIce', { transportId: transport.id })
+          .then(({ iceParameters }) => transport.restartIce({ iceParameters }))
+          .catch(() => undefined);
+      }
+    });
+    return transport;
+  }
+}

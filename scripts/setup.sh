@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs everything the server needs on this machine, idempotently and quickly when nothing changed:
+#   npm dependencies (lockfile), the mediasoup worker binary, the TypeScript build and SDK bundle.
+# With --test it also installs what the test suite drives: Chromium, FFmpeg, Redis, coturn.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+. scripts/lib.sh
+
+with_tests=0
+[ "${1:-}" = "--test" ] && with_tests=1
+
+# 1. npm dependencies, reinstalled only when the lockfile changes. mediasoup's own postinstall is
+#    skipped here (MEDIASOUP_WORKER_BIN) because step 2 decides where the worker comes from.
+stamp=node_modules/.telemed-lock-hash
+want="$(sha256sum package-lock.json | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  log "installing npm dependencies (npm ci)"
+  MEDIASOUP_WORKER_BIN=skip-postinstall npm ci --no-audit --no-fund >&2
+  echo "$want" >"$stamp"
+fi
+
+# 2. The mediasoup worker binary.
+bash scripts/mediasoup-worker/install.sh
+
+# 3. System packages for the tests.
+if [ "$with_tests" = 1 ]; then
+  apt_install chromium ffmpeg redis-server coturn
+fi
+
+# 4. Compile the server and bundle the SDK.
+log "building server and client SDK"
+npm run --silent build >&2
+log "ready"

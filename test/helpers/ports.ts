@@ -1,0 +1,28 @@
+/** Finds a port free for both UDP and TCP on loopback, so each test server gets its own media port. */
+import dgram from 'node:dgram';
+import net from 'node:net';
+
+function tcpFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer().once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+function udpFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = dgram.createSocket('udp4').once('error', () => resolve(false));
+    sock.bind(port, '127.0.0.1', () => sock.close(() => resolve(true)));
+  });
+}
+
+/** A base port p such that p .. p+count-1 are free for UDP and TCP. */
+export async function freeMediaPorts(count = 1): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20000 + Math.floor(Math.random() * 20000);
+    let ok = true;
+    for (let p = base; p < base + count && ok; p++) ok = (await tcpFree(p)) && (await udpFree(p));
+    if (ok) return base;
+  }
+  throw new Error('no free media port found');
+}

@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ProtocolError,
+  REQUEST_NAMES,
+  isRequestName,
+  parseRequest,
+  type RequestName,
+} from '../../signaling/protocol/index.js';
+
+const opus = { mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2 };
+const dtls = { role: 'client', fingerprints: [{ algorithm: 'sha-256', value: 'AB:CD' }] };
+
+/** One valid payload per request, and payloads that must be refused with the field they break. */
+const CASES: Record<RequestName, { valid: unknown; invalid: [payload: unknown, field: string][] }> = {
+  getRouterRtpCapabilities: { valid: {}, invalid: [[{ extra: 1 }, '(payload)']] },
+  join: {
+    valid: { rtpCapabilities: { codecs: [opus] }, roomId: 'room-1' },
+    invalid: [
+      [{}, 'rtpCapabilities'],
+      [{ rtpCapabilities: { codecs: 'opus' } }, 'rtpCapabilities.codecs'],
+      [{ rtpCapabilities: {}, roomId: 7 }, 'roomId'],
+    ],
+  },
+  createTransport: {
+    valid: { direction: 'recv', forceTcp: true },
+    invalid: [
+      [{ direction: 'sideways' }, 'direction'],
+      [{ direction: 'send', forceTcp: 'yes' }, 'forceTcp'],
+    ],
+  },
+  connectTransport: {
+    valid: { transportId: 't1', dtlsParameters: dtls },
+    invalid: [
+      [{ transportId: 't1', dtlsParameters: { fingerprints: [] } }, 'dtlsParameters.fingerprints'],
+      [{ transportId: 't1', dtlsParameters: { fingerprints: [{ algorithm: 'md5', value: 'x' }] } }, 'dtlsParameters.fingerprints.0.algorithm'],
+      [{ dtlsParameters: dtls }, 'transportId'],
+    ],
+  },
+  restartIce: { valid: { transportId: 't1' }, invalid: [[{ transportId: '' }, 'transportId']] },
+  produce: {
+    valid: { transportId: 't1', kind: 'audio', source: 'microphone', rtpParameters: { codecs: [opus], encodings: [{ ssrc: 1 }] } },
+    invalid: [
+      [{ transportId: 't1', kind: 'smell', source: 'microphone', rtpParameters: { codecs: [opus] } }, 'kind'],
+      [{ transportId: 't1', kind: 'audio', source: 'radio', rtpParameters: { codecs: [opus] } }, 'source'],
+      [{ transportId: 't1', kind: 'audio', source: 'microphone', rtpParameters: { codecs: [] } }, 'rtpParameters.codecs'],
+      [{ transportId: 't1', kind: 'audio', source: 'microphone', rtpParameters: { codecs: [{ ...opus, payloadType: 300 }] } }, 'rtpParameters.codecs.0.payloadType'],
+    ],
+  },
+  closeProducer: { valid: { producerId: 'p1' }, invalid: [[{ producerId: 5 }, 'producerId']] },
+  pauseProducer: { valid: { producerId: 'p1' }, invalid: [[{}, 'producerId']] },
+  resumeProducer: { valid: { producerId: 'p1' }, invalid: [[{ producerId: 'x'.repeat(65) }, 'producerId']] },
+  consume: { valid: { producerId: 'p1', transportId: 't2' }, invalid: [[{ producerId: 'p1' }, 'transportId']] },
+  resumeConsumer: { valid: { consumerId: 'c1' }, invalid: [[{ consumerId: null }, 'consumerId']] },
+  pauseConsumer: { valid: { consumerId: 'c1' }, invalid: [[{ consumerId: ['c1'] }, 'consumerId']] },
+  setPreferredLayers: {
+    valid: { consumerId: 'c1', spatialLayer: 2, temporalLayer: 1 },
+    invalid: [
+      [{ consumerId: 'c1', spatialLayer: 9 }, 'spatialLayer'],
+      [{ consumerId: 'c1', spatialLayer: 1.5 }, 'spatialLayer'],
+    ],
+  },
+  leave: { valid: {}, invalid: [[{ now: true }, '(payload)']] },
+};
+
+describe('signaling protocol validation', () => {
+  it('has a test case for every request name', () => {
+    expect(Object.keys(CASES).sort()).toEqual([...REQUEST_NAMES].sort());
+  });
+
+  for (const name of REQUEST_NAMES) {
+    describe(name, () => {
+      it('accepts a well-formed payload', () => {
+        expect(() => parseRequest(name, CASES[name].valid)).not.toThrow();
+      });
+
+      for (const [payload, field] of CASES[name].invalid) {
+        it(`refuses ${JSON.stringify(payload).slice(0, 80)} naming ${field}`, () => {
+          let caught: unknown;
+          try {
+            parseRequest(name, payload);
+          } catch (error) {
+            caught = error;
+          }
+          expect(caught).toBeInstanceOf(ProtocolError);
+          const error = caught as ProtocolError;
+          expect(error.code).toBe('BAD_REQUEST');
+          expect(error.status).toBe(400);
+          expect(error.details).toHaveProperty([field]);
+          expect(error.message).toContain(name);
+        });
+      }
+
+      it('refuses non-object payloads', () => {
+        for (const junk of ['string', 42, [1, 2], true]) {
+          expect(() => parseRequest(name, junk)).toThrow(ProtocolError);
+        }
+      });
+    });
+  }
+
+  it('knows which event names are requests', () => {
+    expect(isRequestName('join')).toBe(true);
+    expect(isRequestName('toString')).toBe(false);
+    expect(isRequestName('__proto__')).toBe(false);
+    expect(isRequestName(42)).toBe(false);
+  });
+
+  it('round-trips errors over the wire', () => {
+    const wire = new ProtocolError('FORBIDDEN', 'no', { a: 'b' }).toWire();
+    expect(wire).toEqual({ code: 'FORBIDDEN', status: 403, message: 'no', details: { a: 'b' } });
+    const back = ProtocolError.fromWire(JSON.parse(JSON.stringify(wire)));
+    expect(back.code).toBe('FORBIDDEN');
+    expect(back.details).toEqual({ a: 'b' });
+  });
+});

@@ -1,0 +1,108 @@
+import { generateKeyPairSync } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import { describe, expect, it } from 'vitest';
+import { TokenVerifier } from '../../signaling/auth/TokenVerifier.js';
+import { ProtocolError } from '../../signaling/protocol/index.js';
+import { claims, TEST_AUDIENCE, TEST_SECRET, token } from '../helpers/tokens.js';
+
+const verifier = new TokenVerifier({ algorithms: ['HS256'], keys: [TEST_SECRET], audience: TEST_AUDIENCE, maxTtlSeconds: 3600 });
+
+function refusal(fn: () => unknown): ProtocolError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ProtocolError);
+    expect((error as ProtocolError).code).toBe('UNAUTHENTICATED');
+    return error as ProtocolError;
+  }
+  throw new Error('expected the token to be refused');
+}
+
+describe('TokenVerifier', () => {
+  it('accepts a valid token and returns its claims', () => {
+    const p = verifier.verify(token({ sub: 'dr-wang', name: 'Dr. Wang', role: 'lead_specialist', room: 'mdt-7' }));
+    expect(p).toMatchObject({ sub: 'dr-wang', name: 'Dr. Wang', role: 'lead_specialist', room: 'mdt-7', kind: 'consultation', caseId: 'CASE-1' });
+    expect(p.site.level).toBe('tertiary_hospital');
+    expect(p.exp).toBeGreaterThan(Date.now() / 1000);
+  });
+
+  it('refuses a missing or non-string token', () => {
+    expect(refusal(() => verifier.verify(undefined)).message).toMatch(/required/);
+    refusal(() => verifier.verify(42));
+    refusal(() => verifier.verify('not.a.jwt'));
+  });
+
+  it('refuses an expired token', () => {
+    const t = jwt.sign({ ...claims(), exp: Math.floor(Date.now() / 1000) - 60 }, TEST_SECRET, { audience: TEST_AUDIENCE });
+    expect(refusal(() => verifier.verify(t)).message).toMatch(/expired/);
+  });
+
+  it('refuses a token without expiry', () => {
+    const t = jwt.sign(claims(), TEST_SECRET, { audience: TEST_AUDIENCE });
+    expect(refusal(() => verifier.verify(t)).message).toMatch(/expiry/);
+  });
+
+  it('refuses a token living longer than allowed', () => {
+    expect(refusal(() => verifier.verify(token({}, { expiresIn: 30 * 24 * 3600 }))).message).toMatch(/lifetime/);
+  });
+
+  it('refuses the wrong audience', () => {
+    expect(refusal(() => verifier.verify(token({}, { audience: 'another-service' }))).message).toMatch(/audience/);
+  });
+
+  it('refuses a wrong signature', () => {
+    expect(refusal(() => verifier.verify(token({}, {}, 'x'.repeat(64)))).message).toMatch(/signature/);
+  });
+
+  it('refuses alg none', () => {
+    const unsigned = jwt.sign({ ...claims(), exp: Math.floor(Date.now() / 1000) + 60, aud: TEST_AUDIENCE }, '', { algorithm: 'none' });
+    refusal(() => verifier.verify(unsigned));
+    // Hand-made too, in case a library ever stops producing them.
+    const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    refusal(() => verifier.verify(`${b64({ alg: 'none', typ: 'JWT' })}.${b64({ ...claims(), aud: TEST_AUDIENCE, exp: 9e9 })}.`));
+  });
+
+  it('pins the algorithm: an RS256 token is refused by an HS256 verifier', () => {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const t = jwt.sign(claims(), privateKey, { algorithm: 'RS256', audience: TEST_AUDIENCE, expiresIn: 60 });
+    expect(refusal(() => verifier.verify(t)).message).toMatch(/algorithm/);
+  });
+
+  it('verifies RS256 with a public key, and accepts rotated keys', () => {
+    const old = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const current = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pem = (k: typeof old) => k.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const rs = new TokenVerifier({ algorithms: ['RS256'], keys: [pem(current), pem(old)], audience: TEST_AUDIENCE, maxTtlSeconds: 3600 });
+    for (const pair of [current, old]) {
+      const t = jwt.sign(claims({ sub: 'rotated' }), pair.privateKey, { algorithm: 'RS256', audience: TEST_AUDIENCE, expiresIn: 60 });
+      expect(rs.verify(t).sub).toBe('rotated');
+    }
+  });
+
+  it.each([
+    ['sub', 'sub'],
+    ['name', 'name'],
+    ['role', 'role'],
+    ['site', 'site'],
+    ['room', 'room'],
+    ['kind', 'kind'],
+  ])('refuses a token missing %s', (field, detail) => {
+    const c = claims();
+    delete c[field];
+    const t = jwt.sign(c, TEST_SECRET, { audience: TEST_AUDIENCE, expiresIn: 60 });
+    const error = refusal(() => verifier.verify(t));
+    expect(error.details).toHaveProperty([detail]);
+  });
+
+  it('refuses invalid claim values', () => {
+    refusal(() => verifier.verify(token({ role: 'surgeon' as never })));
+    refusal(() => verifier.verify(token({ room: '../../etc' })));
+    refusal(() => verifier.verify(token({ site: { id: 's', name: 'x', level: 'space_station' as never } })));
+  });
+
+  it('requires a case id for consultation and follow-up rooms', () => {
+    const error = refusal(() => verifier.verify(token({ caseId: undefined })));
+    expect(error.details).toHaveProperty(['caseId']);
+    expect(verifier.verify(token({ kind: 'broadcast', role: 'viewer', caseId: undefined })).kind).toBe('broadcast');
+  });
+});

@@ -51,6 +51,7 @@ export class Room extends EventEmitter<RoomEvents> {
   readonly #log: Logger;
   #activeSpeakerId: string | null = null;
   #closed = false;
+  #admitting = false;
 
   private constructor(desc: RoomDescriptor, router: types.Router, host: MediaWorker, observer: types.ActiveSpeakerObserver, log: Logger) {
     super();
@@ -110,10 +111,15 @@ export class Room extends EventEmitter<RoomEvents> {
    */
   admit(participant: Participant): void {
     if (this.#closed) throw wrongState('this room has just closed; please join again');
-    for (const other of this.#participants.values()) {
-      if (other.info.identity === participant.info.identity) {
-        this.remove(other, 'replaced', 'you joined this room from another window or device');
+    this.#admitting = true; // replacing the only participant must not close the room under us
+    try {
+      for (const other of [...this.#participants.values()]) {
+        if (other.info.identity === participant.info.identity) {
+          this.remove(other, 'replaced', 'you joined this room from another window or device');
+        }
       }
+    } finally {
+      this.#admitting = false;
     }
     this.#participants.set(participant.id, participant);
     participant.once('closed', (reason) => this.#onParticipantClosed(participant, reason));
@@ -165,7 +171,7 @@ export class Room extends EventEmitter<RoomEvents> {
     this.notifyOthers(null, 'participantLeft', { participantId: participant.id, reason });
     this.emit('participantLeft', participant, reason);
     if (this.#activeSpeakerId === participant.id) this.#setActiveSpeaker(null);
-    if (this.#participants.size === 0) this.close();
+    if (this.#participants.size === 0 && !this.#admitting) this.close();
   }
 
   #setActiveSpeaker(participantId: string | null): void {

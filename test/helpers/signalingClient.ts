@@ -1,0 +1,75 @@
+/** A bare Socket.IO client for integration tests: raw requests and a log of notifications. */
+import { io, type Socket } from 'socket.io-client';
+import type { Ack, NotificationMap, NotificationName, WireError } from '../../signaling/protocol/index.js';
+
+export interface TestClient {
+  socket: Socket;
+  request<T = unknown>(name: string, payload?: unknown): Promise<Ack<T>>;
+  /** Resolves with the next notification of that name matching `where`, or rejects after timeoutMs. */
+  next<N extends NotificationName>(name: N, where?: (p: NotificationMap[N]) => boolean, timeoutMs?: number): Promise<NotificationMap[N]>;
+  received: { name: string; payload: unknown }[];
+  close(): void;
+}
+
+export function connect(url: string, token: string | undefined): Promise<TestClient> {
+  const socket = io(url, { auth: token === undefined ? {} : { token }, transports: ['websocket'], reconnection: false, forceNew: true });
+  const received: TestClient['received'] = [];
+  socket.onAny((name: string, payload: unknown) => received.push({ name, payload }));
+  const client: TestClient = {
+    socket,
+    received,
+    request: (name, payload) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ack for ${name}`)), 10_000);
+        const done = (ack: Ack<never>) => {
+          clearTimeout(timer);
+          resolve(ack);
+        };
+        if (payload === undefined) socket.emit(name, done);
+        else socket.emit(name, payload, done);
+      }),
+    next: (name, where = () => true, timeoutMs = 5000) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          socket.off(name as string, handler as (...args: unknown[]) => void);
+          reject(new Error(`no "${name}" notification within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const handler = (payload: never) => {
+          if (!where(payload)) return;
+          clearTimeout(timer);
+          socket.off(name as string, handler as (...args: unknown[]) => void);
+          resolve(payload);
+        };
+        socket.on(name as string, handler as (...args: unknown[]) => void);
+      }),
+    close: () => socket.close(),
+  };
+  return new Promise((resolve, reject) => {
+    socket.once('connect', () => resolve(client));
+    socket.once('connect_error', (error: Error & { data?: WireError }) => {
+      socket.close();
+      reject(Object.assign(error, { wire: error.data }));
+    });
+  });
+}
+
+/** Unwraps an ack that must be ok. */
+export function ok<T>(ack: Ack<T>): T {
+  if (!ack.ok) throw new Error(`request failed: ${ack.error.code} ${ack.error.message}`);
+  return ack.data;
+}
+
+/** Unwraps an ack that must be an error. */
+export function err(ack: Ack<unknown>): WireError {
+  if (ack.ok) throw new Error(`request unexpectedly succeeded: ${JSON.stringify(ack.data).slice(0, 200)}`);
+  return ack.error;
+}
+
+/** RTP parameters a browser would send for an Opus microphone or a VP8 camera. */
+export function fakeRtpParameters(kind: 'audio' | 'video', ssrc: number): Record<string, unknown> {
+  const codec =
+    kind === 'audio'
+      ? { mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2, parameters: {}, rtcpFeedback: [] }
+      : { mimeType: 'video/VP8', payloadType: 101, clockRate: 90000, parameters: {}, rtcpFeedback: [{ type: 'nack' }] };
+  return { codecs: [codec], headerExtensions: [], encodings: [{ ssrc }], rtcp: { cname: `cname-${ssrc}`, reducedSize: true } };
+}

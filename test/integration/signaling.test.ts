@@ -1,0 +1,210 @@
+/**
+ * Real server, real mediasoup worker, real Socket.IO clients: the join → transports → produce →
+ * consume → leave path, and the refusals a misbehaving or malicious client must get.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MediaServer } from '../../server/MediaServer.js';
+import type { ConsumeResult, JoinResult, TransportOptions } from '../../signaling/protocol/index.js';
+import { connect, err, fakeRtpParameters, ok, type TestClient } from '../helpers/signalingClient.js';
+import { startTestServer } from '../helpers/server.js';
+import { token, type TokenSpec } from '../helpers/tokens.js';
+
+let server: MediaServer;
+const clients: TestClient[] = [];
+
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  for (const c of clients) c.close();
+  await server?.close();
+});
+
+async function joined(spec: TokenSpec): Promise<{ client: TestClient; join: JoinResult; caps: unknown }> {
+  const client = await connect(server.url, token(spec));
+  clients.push(client);
+  const { rtpCapabilities } = ok(await client.request<{ rtpCapabilities: unknown }>('getRouterRtpCapabilities', {}));
+  const join = ok(await client.request<JoinResult>('join', { rtpCapabilities }));
+  return { client, join, caps: rtpCapabilities };
+}
+
+describe('authentication at connect', () => {
+  it('refuses a socket without a token', async () => {
+    const error = await connect(server.url, undefined).catch((e: { wire?: { code: string } }) => e);
+    expect((error as { wire: { code: string } }).wire.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('refuses a socket with a forged token', async () => {
+    const error = await connect(server.url, token({}, {}, 'f'.repeat(64))).catch((e: { wire?: { message: string } }) => e);
+    expect((error as { wire: { message: string } }).wire.message).toMatch(/signature/);
+  });
+});
+
+describe('consultation signaling', () => {
+  it('joins, publishes, consumes and leaves', async () => {
+    const room = 'integ-flow';
+    const lead = await joined({ room, sub: 'lead', name: 'Prof. Zhao', role: 'lead_specialist' });
+    expect(lead.join.self).toMatchObject({ identity: 'lead', displayName: 'Prof. Zhao', role: 'lead_specialist' });
+    expect(lead.join.permissions).toContain('moderate');
+    expect(lead.join.participants).toEqual([]);
+
+    const clinicJoined = lead.client.next('participantJoined');
+    const clinic = await joined({ room, sub: 'clinic', name: 'Dr. Chen', role: 'clinic_doctor', site: { id: 'vc-1', name: 'Hongqi Village Clinic', level: 'village_clinic' } });
+    expect((await clinicJoined).participant).toMatchObject({ displayName: 'Dr. Chen', site: { name: 'Hongqi Village Clinic', level: 'village_clinic' } });
+    expect(clinic.join.participants.map((p) => p.displayName)).toEqual(['Prof. Zhao']);
+
+    // The lead publishes a microphone; the clinic is told and consumes it.
+    const send = ok(await lead.client.request<TransportOptions>('createTransport', { direction: 'send' }));
+    expect(send.iceCandidates.length).toBeGreaterThan(0);
+    expect(send.iceCandidates.every((c) => c.address === '127.0.0.1')).toBe(true);
+    expect(new Set(send.iceCandidates.map((c) => c.protocol))).toEqual(new Set(['udp', 'tcp']));
+    const added = clinic.client.next('producerAdded');
+    const { producerId } = ok(await lead.client.request<{ producerId: string }>('produce', { transportId: send.id, kind: 'audio', source: 'microphone', rtpParameters: fakeRtpParameters('audio', 1111) }));
+    expect((await added).producer).toMatchObject({ id: producerId, kind: 'audio', source: 'microphone', participantId: lead.join.self.id });
+
+    const recv = ok(await clinic.client.request<TransportOptions>('createTransport', { direction: 'recv' }));
+    const consumed = ok(await clinic.client.request<ConsumeResult>('consume', { producerId, transportId: recv.id }));
+    expect(consumed).toMatchObject({ producerId, kind: 'audio', source: 'microphone', participantId: lead.join.self.id });
+    ok(await clinic.client.request('resumeConsumer', { consumerId: consumed.id }));
+    // Audio has no simulcast layers to choose from.
+    expect(err(await clinic.client.request('setPreferredLayers', { consumerId: consumed.id, spatialLayer: 0 })).message).toMatch(/no layers/);
+
+    // A third participant sees the existing producer in its join answer.
+    const third = await joined({ room, sub: 'nurse', name: 'Nurse Liu', role: 'care_team' });
+    expect(third.join.producers.map((p) => p.id)).toEqual([producerId]);
+
+    // Closing the producer closes the consumer, and the consumer's owner is told.
+    const consumerClosed = clinic.client.next('consumerClosed');
+    ok(await lead.client.request('closeProducer', { producerId }));
+    expect((await consumerClosed).consumerId).toBe(consumed.id);
+
+    // Leaving: the others are told, with the reason.
+    const left = clinic.client.next('participantLeft');
+    ok(await lead.client.request('leave', {}));
+    expect(await left).toEqual({ participantId: lead.join.self.id, reason: 'left' });
+
+    // A disconnect counts as leaving too.
+    const gone = clinic.client.next('participantLeft');
+    third.client.close();
+    expect((await gone).reason).toBe('disconnected');
+  });
+
+  it('places a second session of the same identity instead of duplicating it', async () => {
+    const room = 'integ-replace';
+    const first = await joined({ room, sub: 'dr-same' });
+    const ended = first.client.next('sessionEnded');
+    const second = await joined({ room, sub: 'dr-same' });
+    expect((await ended).reason).toBe('replaced');
+    expect(second.join.participants).toEqual([]);
+    expect(server.rooms.get(room)?.size).toBe(1);
+  });
+
+  it('closes the room when the last participant leaves', async () => {
+    const room = 'integ-close';
+    const only = await joined({ room });
+    expect(server.rooms.get(room)).toBeDefined();
+    ok(await only.client.request('leave', {}));
+    expect(server.rooms.get(room)).toBeUndefined();
+  });
+});
+
+describe('refusals (each answered with a code, none changes anything)', () => {
+  it('requests before join get WRONG_STATE', async () => {
+    const c = await connect(server.url, token({ room: 'integ-state' }));
+    clients.push(c);
+    expect(err(await c.request('createTransport', { direction: 'recv' })).code).toBe('WRONG_STATE');
+    expect(err(await c.request('produce', { transportId: 'x', kind: 'audio', source: 'microphone', rtpParameters: fakeRtpParameters('audio', 1) })).code).toBe('WRONG_STATE');
+    expect(server.rooms.get('integ-state')).toBeUndefined();
+  });
+
+  it('malformed payloads and unknown requests get BAD_REQUEST and the socket keeps working', async () => {
+    const { client } = await joined({ room: 'integ-bad' });
+    const bad = err(await client.request('createTransport', { direction: 'both' }));
+    expect(bad).toMatchObject({ code: 'BAD_REQUEST', status: 400 });
+    expect(bad.details).toHaveProperty(['direction']);
+    expect(err(await client.request('createTransport', 'send')).code).toBe('BAD_REQUEST');
+    expect(err(await client.request('createTransport')).code).toBe('BAD_REQUEST');
+    expect(err(await client.request('dropDatabase', {})).message).toMatch(/unknown request/);
+    expect(err(await client.request('consume', { producerId: 'nope', transportId: 'nope' })).code).toBe('NOT_FOUND');
+    expect(err(await client.request('connectTransport', { transportId: 'nope', dtlsParameters: { fingerprints: [{ algorithm: 'sha-256', value: 'AA' }] } })).code).toBe('NOT_FOUND');
+    // Still serving this socket afterwards.
+    expect(ok(await client.request<TransportOptions>('createTransport', { direction: 'recv' })).id).toBeTruthy();
+  });
+
+  it('produce is checked against role, source and transport', async () => {
+    const room = 'integ-produce';
+    const doc = await joined({ room, role: 'clinic_doctor' });
+    const send = ok(await doc.client.request<TransportOptions>('createTransport', { direction: 'send' }));
+    const recv = ok(await doc.client.request<TransportOptions>('createTransport', { direction: 'recv' }));
+    expect(err(await doc.client.request('produce', { transportId: send.id, kind: 'video', source: 'microphone', rtpParameters: fakeRtpParameters('video', 5) })).code).toBe('BAD_REQUEST');
+    expect(err(await doc.client.request('produce', { transportId: recv.id, kind: 'audio', source: 'microphone', rtpParameters: fakeRtpParameters('audio', 6) })).message).toMatch(/send transport/);
+    const broken = { ...fakeRtpParameters('audio', 7), codecs: [{ mimeType: 'audio/opus', payloadType: 100, clockRate: 8000, channels: 2 }] };
+    expect(err(await doc.client.request('produce', { transportId: send.id, kind: 'audio', source: 'microphone', rtpParameters: broken })).code).toBe('BAD_REQUEST');
+    ok(await doc.client.request('produce', { transportId: send.id, kind: 'audio', source: 'microphone', rtpParameters: fakeRtpParameters('audio', 8) }));
+    expect(err(await doc.client.request('produce', { transportId: send.id, kind: 'audio', source: 'microphone', rtpParameters: fakeRtpParameters('audio', 9) })).code).toBe('WRONG_STATE');
+    expect(server.rooms.get(room)?.producerInfos()).toHaveLength(1);
+
+    // A care-team member publishes audio/video but not a screen.
+    const nurse = await joined({ room, role: 'care_team' });
+    const nurseSend = ok(await nurse.client.request<TransportOptions>('createTransport', { direction: 'send' }));
+    expect(err(await nurse.client.request('produce', { transportId: nurseSend.id, kind: 'video', source: 'screen', rtpParameters: fakeRtpParameters('video', 10) })).code).toBe('FORBIDDEN');
+  });
+
+  it('an observer receives only: no send transport', async () => {
+    const obs = await joined({ room: 'integ-observer', role: 'observer' });
+    expect(err(await obs.client.request('createTransport', { direction: 'send' })).code).toBe('FORBIDDEN');
+    expect(ok(await obs.client.request<TransportOptions>('createTransport', { direction: 'recv' })).id).toBeTruthy();
+  });
+
+  it('a token for room X cannot join room Y, nor a room of another case or kind', async () => {
+    const c = await connect(server.url, token({ room: 'room-x' }));
+    clients.push(c);
+    const { rtpCapabilities } = ok(await c.request<{ rtpCapabilities: unknown }>('getRouterRtpCapabilities', {}));
+    expect(err(await c.request('join', { rtpCapabilities, roomId: 'room-y' })).code).toBe('FORBIDDEN');
+    expect(server.rooms.get('room-y')).toBeUndefined();
+
+    await joined({ room: 'room-z', caseId: 'CASE-A' });
+    const other = await connect(server.url, token({ room: 'room-z', caseId: 'CASE-B' }));
+    clients.push(other);
+    expect(err(await other.request('join', { rtpCapabilities })).message).toMatch(/another case/);
+    const wrongKind = await connect(server.url, token({ room: 'room-z', kind: 'training', role: 'specialist', caseId: 'CASE-A' }));
+    clients.push(wrongKind);
+    expect(err(await wrongKind.request('join', { rtpCapabilities })).code).toBe('FORBIDDEN');
+    expect(server.rooms.get('room-z')?.size).toBe(1);
+  });
+
+  it('a role that has no place in a kind of room is refused', async () => {
+    const c = await connect(server.url, token({ room: 'integ-patient', role: 'patient' }));
+    clients.push(c);
+    const { rtpCapabilities } = ok(await c.request<{ rtpCapabilities: unknown }>('getRouterRtpCapabilities', {}));
+    expect(err(await c.request('join', { rtpCapabilities })).code).toBe('FORBIDDEN');
+  });
+
+  it('floods are cut with TOO_MANY_REQUESTS', async () => {
+    const { client } = await joined({ room: 'integ-flood' });
+    const acks = await Promise.all(Array.from({ length: 260 }, () => client.request('getRouterRtpCapabilities', {})));
+    expect(acks.some((a) => !a.ok && a.error.code === 'TOO_MANY_REQUESTS')).toBe(true);
+    expect(acks.filter((a) => a.ok).length).toBeGreaterThan(100);
+  });
+});
+
+describe('HTTP', () => {
+  it('serves health, readiness, metrics and dev tokens', async () => {
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    const ready = (await (await fetch(`${server.url}/readyz`)).json()) as { status: string; workers: number };
+    expect(ready).toMatchObject({ status: 'ready', workers: 1 });
+    expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(/telemed_media_workers 1/);
+    const res = await fetch(`${server.url}/dev/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Dr. Demo', role: 'specialist', site: { id: 's', name: 'S', level: 'county_hospital' }, room: 'r1', kind: 'consultation', caseId: 'C1' }),
+    });
+    expect(res.status).toBe(200);
+    const { token: minted } = (await res.json()) as { token: string };
+    const c = await connect(server.url, minted);
+    clients.push(c);
+    expect(c.socket.connected).toBe(true);
+    const bad = await fetch(`${server.url}/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'x', role: 'surgeon' }) });
+    expect(bad.status).toBe(400);
+  });
+});

@@ -1,0 +1,107 @@
+/**
+ * Three clinicians at three sites join one consultation through the demo page in headless Chromium.
+ * Each must decode the others' video and hear their audio (WebRTC getStats, not just UI state), see
+ * tiles labelled with name, role and site, and see a leaver's tile go.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MediaServer } from '../../server/MediaServer.js';
+import { launchChromium, mediaStats, type PageMediaStats } from '../helpers/browser.js';
+import { startTestServer } from '../helpers/server.js';
+
+const ROOM = 'e2e-hepatology-mdt';
+const PEOPLE = [
+  { name: 'Prof. Zhang Min', role: 'lead_specialist', roleLabel: 'Lead specialist', site: 'Provincial People’s Hospital', siteLevel: 'tertiary_hospital' },
+  { name: 'Dr. Wang Fang', role: 'clinic_doctor', roleLabel: 'Clinic doctor', site: 'Anping County Hospital', siteLevel: 'county_hospital' },
+  { name: 'Dr. Li Qiang', role: 'clinic_doctor', roleLabel: 'Clinic doctor', site: 'Xishan Village Clinic', siteLevel: 'village_clinic' },
+] as const;
+
+let server: MediaServer;
+let browser: Browser;
+const pages: Page[] = [];
+
+beforeAll(async () => {
+  server = await startTestServer();
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function open(person: (typeof PEOPLE)[number]): Promise<Page> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error(`[${person.name}] page error`, e));
+  const q = new URLSearchParams({ room: ROOM, name: person.name, role: person.role, site: person.site, siteLevel: person.siteLevel, kind: 'consultation', caseId: 'CASE-HEP-0042' });
+  await page.goto(`${server.url}/?${q}`);
+  await page.waitForFunction(() => (window as unknown as { demo: { joined: boolean; error: string | null } }).demo.joined || (window as unknown as { demo: { error: string | null } }).demo.error, undefined, { timeout: 20_000 });
+  expect(await page.evaluate(() => (window as unknown as { demo: { error: string | null } }).demo.error)).toBeNull();
+  return page;
+}
+
+/** Polls until every other participant's video decodes and audio carries energy. */
+async function waitForMedia(page: Page, others: string[], timeoutMs = 20_000): Promise<PageMediaStats> {
+  const deadline = Date.now() + timeoutMs;
+  let last: PageMediaStats | undefined;
+  while (Date.now() < deadline) {
+    last = await mediaStats(page);
+    const flowing = others.every(
+      (name) =>
+        last!.remote.some((s) => s.displayName === name && s.kind === 'video' && s.framesDecoded > 0) &&
+        last!.remote.some((s) => s.displayName === name && s.kind === 'audio' && s.totalAudioEnergy > 0),
+    );
+    if (flowing) return last;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`media did not flow: ${JSON.stringify(last)}`);
+}
+
+describe('three-site consultation in real browsers', () => {
+  it('everyone sees and hears the other two, in labelled tiles', async () => {
+    for (const person of PEOPLE) pages.push(await open(person));
+
+    for (const [i, page] of pages.entries()) {
+      const me = PEOPLE[i]!;
+      const others = PEOPLE.filter((p) => p !== me);
+      const first = await waitForMedia(page, others.map((o) => o.name));
+      expect(first.remoteAddresses.length).toBeGreaterThan(0);
+      expect(first.remoteAddresses.every((a) => a === '127.0.0.1')).toBe(true);
+
+      // Frames keep being decoded (a simulcast layer switch may pause a stream briefly, so allow 8 s).
+      for (const other of others) {
+        const videoOf = (st: PageMediaStats) => st.remote.find((s) => s.displayName === other.name && s.kind === 'video')!.framesDecoded;
+        const before = videoOf(first);
+        let after = before;
+        for (let t = 0; t < 16 && after < before + 10; t++) {
+          await new Promise((r) => setTimeout(r, 500));
+          after = videoOf(await mediaStats(page));
+        }
+        expect(after, `${me.name} decoding ${other.name}`).toBeGreaterThanOrEqual(before + 10);
+      }
+
+      // Tiles: one per participant, labelled with name, role and site.
+      const labels = await page.locator('.tile .label').allInnerTexts();
+      expect(labels).toHaveLength(3);
+      for (const person of PEOPLE) {
+        const label = labels.find((l) => l.includes(person.name));
+        expect(label, `tile for ${person.name} on ${me.name}'s page`).toBeDefined();
+        expect(label).toContain(person.roleLabel);
+        expect(label).toContain(person.site);
+      }
+    }
+  });
+
+  it('when one leaves, the other two are told and the tile goes away', async () => {
+    const leaver = PEOPLE[2];
+    await pages[2]!.click('#leave');
+    for (const page of pages.slice(0, 2)) {
+      await page.waitForFunction((name) => ![...document.querySelectorAll('.tile .label')].some((l) => l.textContent?.includes(name)), leaver.name, { timeout: 10_000 });
+      expect(await page.locator('.tile').count()).toBe(2);
+      const participants = await page.evaluate(() => (window as unknown as { demo: { client: { participants: { displayName: string }[] } } }).demo.client.participants.map((p) => p.displayName));
+      expect(participants).not.toContain(leaver.name);
+    }
+    expect(server.rooms.get(ROOM)?.size).toBe(2);
+  });
+});

@@ -82,6 +82,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.APP_MODE === 'production' && secrets.length === 0 && publicKeyFiles.length === 0) {
     throw new ConfigError('production mode needs JWT_SECRETS or JWT_PUBLIC_KEY_FILES to verify access tokens');
   }
+  if (['0.0.0.0', '::'].includes(e.MEDIA_LISTEN_IP) && !e.MEDIA_ANNOUNCED_ADDRESS) {
+    // Browsers cannot send media to 0.0.0.0: they need the address they can actually reach.
+    throw new ConfigError('MEDIA_LISTEN_IP is a wildcard: set MEDIA_ANNOUNCED_ADDRESS to the IP or host name clients reach');
+  }
   const cors = list(e.CORS_ORIGINS);
   return {
     mode: e.APP_MODE,

@@ -81,12 +81,13 @@ function attach(tile, track) {
 async function join(fields) {
   errorEl.hidden = true;
   statusEl.textContent = 'Connecting…';
-  const token = await devToken(fields);
+  // A token handed over by the hospital system (?token=…) is used as is; otherwise mint a dev token.
+  const token = fields.token || (await devToken(fields));
   const client = await ConsultationClient.join({ url: location.origin, token });
   demo.client = client;
   form.hidden = true;
   roomSection.hidden = false;
-  document.getElementById('room-title').textContent = `${fields.kind} · ${fields.room}${fields.caseId ? ` · case ${fields.caseId}` : ''}`;
+  document.getElementById('room-title').textContent = fields.token ? 'Consultation' : `${fields.kind} · ${fields.room}${fields.caseId ? ` · case ${fields.caseId}` : ''}`;
   statusEl.textContent = `Connected as ${client.self.displayName}`;
 
   tileFor(client.self, true);
@@ -119,9 +120,10 @@ form.addEventListener('submit', (event) => {
   join(fields).catch((e) => showError(e.message ?? String(e)));
 });
 
-// Deep link: ?room=…&name=…&role=…&site=… (optional siteLevel, kind, caseId, identity) joins at once.
+// Deep links join at once: ?token=… (a token from the hospital system), or in development
+// ?room=…&name=…&role=…&site=… (optional siteLevel, kind, caseId, identity).
 const params = new URLSearchParams(location.search);
-if (['room', 'name', 'role', 'site'].every((k) => params.get(k))) {
+if (params.get('token') || ['room', 'name', 'role', 'site'].every((k) => params.get(k))) {
   const fields = Object.fromEntries(new FormData(form).entries());
   for (const [k, v] of params) fields[k] = v;
   for (const [k, v] of Object.entries(fields)) {

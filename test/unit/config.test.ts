@@ -25,6 +25,11 @@ describe('loadConfig', () => {
     expect(loadConfig({ APP_MODE: 'production', JWT_SECRETS: 'k'.repeat(40) }).mode).toBe('production');
   });
 
+  it('needs an announced address when media listens on all interfaces', () => {
+    expect(() => loadConfig({ MEDIA_LISTEN_IP: '0.0.0.0' })).toThrow(/MEDIA_ANNOUNCED_ADDRESS/);
+    expect(loadConfig({ MEDIA_LISTEN_IP: '0.0.0.0', MEDIA_ANNOUNCED_ADDRESS: '203.0.113.7' }).media.announcedAddress).toBe('203.0.113.7');
+  });
+
   it('names the offending variable', () => {
     expect(() => loadConfig({ HTTP_PORT: 'eighty' })).toThrow(/HTTP_PORT/);
   });

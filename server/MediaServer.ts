@@ -58,7 +58,7 @@ export class MediaServer {
       const routerCapabilities = router.rtpCapabilities;
       router.close();
 
-      const rooms = new RoomRegistry(pool, log);
+      const rooms = new RoomRegistry(pool, { reconnectGraceSeconds: config.reconnectGraceSeconds }, log);
       const app = createApp({
         pool,
         rooms,
@@ -76,7 +76,7 @@ export class MediaServer {
       attachSignaling(io, {
         verifier,
         rooms,
-        media: { initialOutgoingBitrate: config.media.initialOutgoingBitrate, maxIncomingBitrate: config.media.maxIncomingBitrate },
+        media: { initialOutgoingBitrate: config.media.initialOutgoingBitrate, maxIncomingBitrate: config.media.maxIncomingBitrate, turn: config.turn },
         routerCapabilities,
         log,
       });

@@ -31,6 +31,10 @@ const EnvSchema = z.object({
   JWT_AUDIENCE: z.string().min(1).default('telemed-sfu'),
   JWT_ISSUER: z.string().optional(),
   JWT_MAX_TTL_SECONDS: z.coerce.number().int().positive().default(24 * 3600),
+  TURN_URLS: z.string().optional(),
+  TURN_SECRET: z.string().optional(),
+  TURN_CREDENTIAL_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 86400).default(3600),
+  RECONNECT_GRACE_SECONDS: z.coerce.number().int().min(0).max(600).default(20),
   DATA_DIR: z.string().default('data'),
   REDIS_URL: z.string().optional(),
 });
@@ -55,6 +59,9 @@ export interface Config {
     issuer: string | undefined;
     maxTtlSeconds: number;
   };
+  /** TURN relays handed to clients with time-limited credentials (TURN REST API scheme). */
+  turn: { urls: string[]; secret: string; ttlSeconds: number } | undefined;
+  reconnectGraceSeconds: number;
   logLevel: string;
   dataDir: string;
   redisUrl: string | undefined;
@@ -86,6 +93,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // Browsers cannot send media to 0.0.0.0: they need the address they can actually reach.
     throw new ConfigError('MEDIA_LISTEN_IP is a wildcard: set MEDIA_ANNOUNCED_ADDRESS to the IP or host name clients reach');
   }
+  const turnUrls = list(e.TURN_URLS);
+  if (turnUrls.length > 0 && !e.TURN_SECRET) throw new ConfigError('TURN_URLS is set: TURN_SECRET (coturn static-auth-secret) is required too');
+  for (const url of turnUrls) if (!/^turns?:/.test(url)) throw new ConfigError(`TURN_URLS: "${url}" is not a turn: or turns: URL`);
   const cors = list(e.CORS_ORIGINS);
   return {
     mode: e.APP_MODE,
@@ -111,6 +121,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       issuer: e.JWT_ISSUER,
       maxTtlSeconds: e.JWT_MAX_TTL_SECONDS,
     },
+    turn: turnUrls.length > 0 && e.TURN_SECRET ? { urls: turnUrls, secret: e.TURN_SECRET, ttlSeconds: e.TURN_CREDENTIAL_TTL_SECONDS } : undefined,
+    reconnectGraceSeconds: e.RECONNECT_GRACE_SECONDS,
     logLevel: e.LOG_LEVEL,
     dataDir: path.resolve(e.DATA_DIR),
     redisUrl: e.REDIS_URL,

@@ -47,10 +47,11 @@ export class Session {
     return this.#joined;
   }
 
-  /** The participant and room, or a WRONG_STATE error for requests that need a joined session. */
+  /** The participant and room, or a WRONG_STATE error for requests that need an admitted participant. */
   joined(): Joined {
     const joined = this.#joined;
     if (!joined || joined.participant.closed) throw wrongState('join the room first');
+    if (!joined.participant.admitted) throw wrongState('you are waiting in the lobby until a moderator admits you');
     return joined;
   }
 

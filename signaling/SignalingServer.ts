@@ -10,6 +10,8 @@ import type { RoomRegistry } from '../server/rooms/RoomRegistry.js';
 import type { Principal, TokenVerifier } from './auth/TokenVerifier.js';
 import { dispatch, type HandlerContext, type HandlerTable } from './dispatcher.js';
 import { mediaHandlers, type MediaSettings } from './handlers/media.js';
+import { chatHandlers } from './handlers/chat.js';
+import { moderationHandlers } from './handlers/moderation.js';
 import { roomHandlers } from './handlers/room.js';
 import {
   isRequestName,
@@ -36,7 +38,12 @@ export interface SignalingDeps {
 }
 
 export function attachSignaling(io: SignalingIo, deps: SignalingDeps): void {
-  const table: HandlerTable = { ...roomHandlers(deps.routerCapabilities), ...mediaHandlers(deps.media) };
+  const table: HandlerTable = {
+    ...roomHandlers(deps.routerCapabilities),
+    ...mediaHandlers(deps.media),
+    ...moderationHandlers(),
+    ...chatHandlers(),
+  };
 
   io.use((socket, next) => {
     try {
@@ -89,7 +96,14 @@ function onConnection(socket: SignalingSocket, table: HandlerTable, deps: Signal
   });
   socket.on('disconnect', (reason) => {
     const joined = session.joinedState;
-    if (joined) joined.room.remove(joined.participant, 'disconnected');
     log.debug({ reason }, 'socket disconnected');
+    if (!joined || joined.participant.closed) return;
+    // A client that closes its socket on purpose is gone; a dropped connection (network blip, proxy
+    // restart) gets the grace period to resume. Lobby waiters simply leave the lobby.
+    if (reason === 'client namespace disconnect' || reason === 'server namespace disconnect' || !joined.participant.admitted) {
+      joined.room.remove(joined.participant, 'disconnected');
+    } else {
+      joined.room.suspend(joined.participant);
+    }
   });
 }

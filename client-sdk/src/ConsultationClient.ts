@@ -5,59 +5,69 @@
  *   client.on('trackAdded', (t) => attach(t.mediaStreamTrack, t.participant));
  *   await client.publishCamera(); await client.publishMicrophone();
  *
- * It joins the room the token names, receives every remote track automatically, and reports people
- * and tracks with the name, role and site from their tokens.
+ * It joins the room the token names (waiting in the lobby first if the room is locked), receives
+ * every remote track, reports people and tracks with the name, role and site from their tokens, and
+ * survives signaling drops by resuming the same participant.
  */
 import type { types } from 'mediasoup-client';
 import {
   ProtocolError,
+  type Actor,
+  type ChatMessage,
+  type JoinResult,
   type LeaveReason,
-  type MediaKind,
   type MediaSource,
   type ParticipantInfo,
   type Permission,
-  type ProducerInfo,
 } from '../../signaling/protocol/index.js';
-import { MediaSession, type PublishOptions } from './MediaSession.js';
+import { MediaSession, type NetworkOptions, type PublishOptions } from './MediaSession.js';
+import { waitForAdmission } from './lobby.js';
+import { defaultReconnectPolicy, retryUntilResumed, type ConnectionState, type ReconnectPolicy } from './reconnect.js';
+import { RemoteTracks, type RemoteTrack } from './RemoteTracks.js';
+import { RoomModel } from './RoomModel.js';
 import { SignalingConnection } from './SignalingConnection.js';
 import { TypedEmitter } from './TypedEmitter.js';
 
-export interface JoinOptions {
+export interface JoinOptions extends NetworkOptions {
   /** The media server's base URL, e.g. https://consult.example-hospital.cn */
   url: string;
   /** Access token issued by the hospital system for this person and room. */
   token: string;
   /** The room you expect to enter; the server refuses if the token names another one. */
   roomId?: string;
-  /** Use ICE over TCP only (networks that block UDP). */
-  forceTcp?: boolean;
+  /** Called when the room is locked and you wait in its lobby; `join()` resolves once admitted. */
+  onWaiting?: (self: ParticipantInfo) => void;
+  reconnectPolicy?: ReconnectPolicy;
   /** Override mediasoup-client's browser detection (rarely needed). */
   handlerName?: types.BuiltinHandlerName;
 }
 
-export interface RemoteTrack {
-  /** Consumer id: unique per received track. */
-  id: string;
-  producerId: string;
-  participant: ParticipantInfo;
-  kind: MediaKind;
-  source: MediaSource;
-  mediaStreamTrack: MediaStreamTrack;
-  /** The sender paused it (muted camera or microphone). */
-  paused: boolean;
-}
-
+export type { RemoteTrack };
 export type ReceiveQuality = 'low' | 'medium' | 'high';
+type ModeratedSource = 'microphone' | 'camera';
 
 export interface ClientEvents {
   participantJoined: [participant: ParticipantInfo];
   participantLeft: [participant: ParticipantInfo, reason: LeaveReason];
+  /** Another participant's connection dropped ('reconnecting') or came back ('connected'). */
+  participantConnection: [participant: ParticipantInfo, state: 'reconnecting' | 'connected'];
   trackAdded: [track: RemoteTrack];
   trackRemoved: [track: RemoteTrack];
   trackPaused: [track: RemoteTrack];
   trackResumed: [track: RemoteTrack];
   activeSpeaker: [participant: ParticipantInfo | null];
-  /** The session ended: left, removed, replaced by another window, or the connection was lost. */
+  connectionStateChanged: [state: ConnectionState];
+  roomLocked: [locked: boolean, by: Actor | null];
+  /** Moderators: who waits in the lobby now. */
+  lobbyChanged: [waiting: ParticipantInfo[]];
+  /** A moderator muted your microphone or camera; you cannot unmute until `unmuteAllowed`. */
+  mutedByModerator: [source: ModeratedSource, by: Actor];
+  unmuteAllowed: [source: ModeratedSource, by: Actor];
+  /** The server closed one of your own tracks (e.g. a moderator stopped your screen share). */
+  unpublished: [source: MediaSource, by: Actor];
+  handRaised: [participant: ParticipantInfo, raised: boolean];
+  chatMessage: [message: ChatMessage];
+  /** The session ended: left, removed, declined, replaced, room ended, or the connection could not be resumed. */
   disconnected: [info: { reason: LeaveReason | 'connection_lost'; message: string }];
   /** A background operation failed (e.g. receiving one track); the session goes on. */
   error: [error: Error];
@@ -68,32 +78,52 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
   readonly permissions: ReadonlySet<Permission>;
   readonly #signaling: SignalingConnection;
   readonly #media: MediaSession;
-  readonly #participants = new Map<string, ParticipantInfo>();
-  readonly #tracks = new Map<string, RemoteTrack>();
-  #ended = false;
+  readonly #model = new RoomModel();
+  readonly #tracks: RemoteTracks;
+  readonly #policy: ReconnectPolicy;
+  readonly #muted = new Set<ModeratedSource>();
+  #resumeToken: string;
+  #graceMs: number;
+  #state: ConnectionState = 'connected';
+  #waiting: ParticipantInfo[] = [];
 
-  private constructor(signaling: SignalingConnection, media: MediaSession, self: ParticipantInfo, permissions: Permission[]) {
+  private constructor(signaling: SignalingConnection, media: MediaSession, snapshot: JoinResult, policy: ReconnectPolicy) {
     super();
     this.#signaling = signaling;
     this.#media = media;
-    this.self = self;
-    this.permissions = new Set(permissions);
+    this.self = snapshot.self;
+    this.permissions = new Set(snapshot.permissions);
+    this.#resumeToken = snapshot.resumeToken;
+    this.#graceMs = snapshot.reconnectGraceSeconds * 1000;
+    this.#policy = policy;
+    this.#tracks = new RemoteTracks(media, (id) => this.#model.participants.get(id), {
+      added: (t) => this.emit('trackAdded', t),
+      removed: (t) => this.emit('trackRemoved', t),
+      paused: (t) => this.emit(t.paused ? 'trackPaused' : 'trackResumed', t),
+      error: (e) => this.emit('error', e),
+    });
   }
 
-  /** Connects with the token, joins its room and starts receiving the others. */
+  /** Connects with the token, joins its room (after the lobby, if locked) and starts receiving. */
   static async join(options: JoinOptions): Promise<ConsultationClient> {
     const signaling = await SignalingConnection.connect({ url: options.url, token: options.token });
     try {
-      const media = await MediaSession.create(signaling, {
-        ...(options.forceTcp ? { forceTcp: true } : {}),
-        ...(options.handlerName ? { handlerName: options.handlerName } : {}),
-      });
-      const joined = await signaling.request('join', {
+      const media = await MediaSession.create(signaling, options);
+      const admitted = waitForAdmission(signaling);
+      const response = await signaling.request('join', {
         rtpCapabilities: media.device.rtpCapabilities as never,
         ...(options.roomId ? { roomId: options.roomId } : {}),
       });
-      const client = new ConsultationClient(signaling, media, joined.self, joined.permissions);
-      client.#start(joined.participants, joined.producers);
+      let snapshot: JoinResult;
+      if (response.status === 'waiting') {
+        options.onWaiting?.(response.self);
+        snapshot = await admitted.promise;
+      } else {
+        admitted.cancel();
+        snapshot = response;
+      }
+      const client = new ConsultationClient(signaling, media, snapshot, options.reconnectPolicy ?? defaultReconnectPolicy);
+      client.#start(snapshot);
       return client;
     } catch (error) {
       signaling.close();
@@ -102,31 +132,58 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
   }
 
   get participants(): ParticipantInfo[] {
-    return [...this.#participants.values()];
+    return [...this.#model.participants.values()];
   }
 
   get tracks(): RemoteTrack[] {
-    return [...this.#tracks.values()];
+    return this.#tracks.list();
+  }
+
+  get connectionState(): ConnectionState {
+    return this.#state;
+  }
+
+  get roomLocked(): boolean {
+    return this.#model.locked;
+  }
+
+  get raisedHands(): string[] {
+    return [...this.#model.raisedHands];
+  }
+
+  get chatHistory(): ChatMessage[] {
+    return [...this.#model.chat];
+  }
+
+  /** Moderators: the people waiting in the lobby. */
+  get waiting(): ParticipantInfo[] {
+    return [...this.#waiting];
+  }
+
+  get mutedByModerator(): ModeratedSource[] {
+    return [...this.#muted];
   }
 
   can(permission: Permission): boolean {
     return this.permissions.has(permission);
   }
 
+  // ---- publishing ----
+
   async publishCamera(options: PublishOptions & { constraints?: MediaTrackConstraints } = {}): Promise<MediaStreamTrack> {
-    this.#require('publish_video', 'camera');
+    this.#require('publish_video', 'publish a camera');
     const stream = await navigator.mediaDevices.getUserMedia({ video: options.constraints ?? { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 25 } } });
     return this.#publishFirst(stream, 'camera', options);
   }
 
   async publishMicrophone(constraints: MediaTrackConstraints = { echoCancellation: true, noiseSuppression: true, autoGainControl: true }): Promise<MediaStreamTrack> {
-    this.#require('publish_audio', 'microphone');
+    this.#require('publish_audio', 'publish a microphone');
     const stream = await navigator.mediaDevices.getUserMedia({ audio: constraints });
     return this.#publishFirst(stream, 'microphone');
   }
 
   async publishScreen(): Promise<MediaStreamTrack> {
-    this.#require('publish_screen', 'screen');
+    this.#require('publish_screen', 'share a screen');
     const stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
     const track = await this.#publishFirst(stream, 'screen');
     // The browser's own "stop sharing" button ends the track: unpublish with it.
@@ -143,13 +200,13 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     await this.#media.unpublish(source);
   }
 
-  /** Pauses (mutes) or resumes one of your own published sources for everyone. */
+  /** Pauses (mutes) or resumes one of your own sources for everyone. */
   async setPublishedPaused(source: MediaSource, paused: boolean): Promise<void> {
     const producer = this.#media.producer(source);
     if (!producer) throw new ProtocolError('WRONG_STATE', `${source} is not published`);
+    await this.#signaling.request(paused ? 'pauseProducer' : 'resumeProducer', { producerId: producer.id });
     if (paused) producer.pause();
     else producer.resume();
-    await this.#signaling.request(paused ? 'pauseProducer' : 'resumeProducer', { producerId: producer.id });
   }
 
   /** Chooses the simulcast layer received for a remote camera: low for a thumbnail, high for the main tile. */
@@ -158,13 +215,66 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     await this.#signaling.request('setPreferredLayers', { consumerId: trackId, spatialLayer });
   }
 
+  // ---- hands, chat ----
+
+  async setHandRaised(raised: boolean): Promise<void> {
+    await this.#signaling.request('setHandRaised', { raised });
+  }
+
+  async sendChat(text: string): Promise<ChatMessage> {
+    const { message } = await this.#signaling.request('sendChat', { text });
+    this.#model.addChat(message);
+    return message;
+  }
+
+  // ---- moderation (permission `moderate`; the server checks again) ----
+
+  async lockRoom(locked = true): Promise<void> {
+    await this.#signaling.request('setRoomLocked', { locked });
+  }
+
+  async admit(participantId: string): Promise<void> {
+    await this.#signaling.request('admit', { participantId });
+  }
+
+  async decline(participantId: string): Promise<void> {
+    await this.#signaling.request('decline', { participantId });
+  }
+
+  async muteParticipant(participantId: string, source: ModeratedSource): Promise<void> {
+    await this.#signaling.request('muteParticipant', { participantId, source });
+  }
+
+  async allowUnmute(participantId: string, source: ModeratedSource): Promise<void> {
+    await this.#signaling.request('allowUnmute', { participantId, source });
+  }
+
+  async stopScreenShare(participantId: string): Promise<void> {
+    await this.#signaling.request('stopScreenShare', { participantId });
+  }
+
+  async removeParticipant(participantId: string): Promise<void> {
+    await this.#signaling.request('removeParticipant', { participantId });
+  }
+
+  async lowerHand(participantId: string): Promise<void> {
+    await this.#signaling.request('setHandRaised', { raised: false, participantId });
+  }
+
+  /** Ends the consultation for everyone (permission `end_room`). */
+  async endConsultation(): Promise<void> {
+    await this.#signaling.request('endRoom', {});
+  }
+
+  // ---- session ----
+
   /** WebRTC statistics of the send and receive connections (for diagnostics and tests). */
   getStats(): Promise<RTCStatsReport[]> {
     return this.#media.peerConnectionStats();
   }
 
   async leave(): Promise<void> {
-    if (this.#ended) return;
+    if (this.#state === 'disconnected') return;
     try {
       if (this.#signaling.connected) await this.#signaling.request('leave', {});
     } finally {
@@ -172,10 +282,8 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     }
   }
 
-  #require(permission: Permission, source: MediaSource): void {
-    if (!this.permissions.has(permission)) {
-      throw new ProtocolError('FORBIDDEN', `your role (${this.self.role}) may not publish ${source} in this room`);
-    }
+  #require(permission: Permission, what: string): void {
+    if (!this.permissions.has(permission)) throw new ProtocolError('FORBIDDEN', `your role (${this.self.role}) may not ${what} in this room`);
   }
 
   async #publishFirst(stream: MediaStream, source: MediaSource, options: PublishOptions = {}): Promise<MediaStreamTrack> {
@@ -190,83 +298,109 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     return track;
   }
 
-  #start(participants: ParticipantInfo[], producers: ProducerInfo[]): void {
-    for (const p of participants) this.#participants.set(p.id, p);
+  #start(snapshot: JoinResult): void {
+    this.#applySnapshot(snapshot);
     const s = this.#signaling;
+    const who = (id: string) => this.#model.participants.get(id);
     s.on('participantJoined', ({ participant }) => {
-      this.#participants.set(participant.id, participant);
+      this.#model.participants.set(participant.id, participant);
       this.emit('participantJoined', participant);
     });
     s.on('participantLeft', ({ participantId, reason }) => this.#onParticipantLeft(participantId, reason));
-    s.on('producerAdded', ({ producer }) => this.#receive(producer));
-    s.on('consumerClosed', ({ consumerId }) => this.#dropTrack(consumerId));
-    s.on('producerPaused', ({ producerId }) => this.#setTrackPaused(producerId, true));
-    s.on('producerResumed', ({ producerId }) => this.#setTrackPaused(producerId, false));
-    s.on('activeSpeaker', ({ participantId }) => {
-      const who = participantId === this.self.id ? this.self : participantId ? this.#participants.get(participantId) ?? null : null;
-      this.emit('activeSpeaker', who);
+    s.on('participantConnection', ({ participantId, state }) => {
+      const p = who(participantId);
+      if (p) this.emit('participantConnection', p, state);
+    });
+    s.on('producerAdded', ({ producer }) => this.#tracks.receive(producer));
+    s.on('consumerClosed', ({ consumerId }) => this.#tracks.drop(consumerId));
+    s.on('producerPaused', ({ producerId }) => this.#tracks.setPaused(producerId, true));
+    s.on('producerResumed', ({ producerId }) => this.#tracks.setPaused(producerId, false));
+    s.on('activeSpeaker', ({ participantId }) => this.emit('activeSpeaker', participantId === this.self.id ? this.self : participantId ? who(participantId) ?? null : null));
+    s.on('roomLocked', ({ locked, by }) => {
+      this.#model.locked = locked;
+      this.emit('roomLocked', locked, by);
+    });
+    s.on('lobbyChanged', ({ waiting }) => {
+      this.#waiting = waiting;
+      this.emit('lobbyChanged', waiting);
+    });
+    s.on('mutedByModerator', ({ source, by }) => {
+      this.#muted.add(source);
+      this.#media.producer(source)?.pause(); // stop sending what nobody receives
+      this.emit('mutedByModerator', source, by);
+    });
+    s.on('unmuteAllowed', ({ source, by }) => {
+      this.#muted.delete(source);
+      this.emit('unmuteAllowed', source, by);
+    });
+    s.on('ownProducerClosed', ({ source, by }) => {
+      this.#media.producer(source)?.close();
+      this.emit('unpublished', source, by);
+    });
+    s.on('handRaised', ({ participantId, raised }) => {
+      if (raised) this.#model.raisedHands.add(participantId);
+      else this.#model.raisedHands.delete(participantId);
+      const p = participantId === this.self.id ? this.self : who(participantId);
+      if (p) this.emit('handRaised', p, raised);
+    });
+    s.on('chatMessage', ({ message }) => {
+      if (this.#model.addChat(message)) this.emit('chatMessage', message);
     });
     s.on('sessionEnded', ({ reason, message }) => this.#end(reason, message));
-    s.on('disconnected', () => this.#end('connection_lost', 'the connection to the media server was lost'));
-    void this.#media.warmUp().catch((error: unknown) => this.emit('error', asError(error)));
-    for (const producer of producers) this.#receive(producer);
-  }
-
-  #receive(producer: ProducerInfo): void {
-    this.#media.consume(producer.id).then(
-      ({ consumer, info }) => {
-        const participant = this.#participants.get(info.participantId);
-        if (this.#ended || !participant) {
-          consumer.close();
-          return;
-        }
-        const track: RemoteTrack = {
-          id: consumer.id,
-          producerId: producer.id,
-          participant,
-          kind: info.kind,
-          source: info.source,
-          mediaStreamTrack: consumer.track,
-          paused: info.producerPaused,
-        };
-        this.#tracks.set(track.id, track);
-        this.emit('trackAdded', track);
-      },
-      (error: unknown) => {
-        // A producer that closed while we were subscribing is not an error worth showing.
-        if (!(error instanceof ProtocolError && error.code === 'NOT_FOUND')) this.emit('error', asError(error));
-      },
-    );
-  }
-
-  #dropTrack(consumerId: string): void {
-    const track = this.#tracks.get(consumerId);
-    this.#media.closeConsumer(consumerId);
-    if (!track) return;
-    this.#tracks.delete(consumerId);
-    this.emit('trackRemoved', track);
-  }
-
-  #setTrackPaused(producerId: string, paused: boolean): void {
-    for (const track of this.#tracks.values()) {
-      if (track.producerId !== producerId) continue;
-      track.paused = paused;
-      this.emit(paused ? 'trackPaused' : 'trackResumed', track);
+    s.on('lost', () => void this.#reconnect());
+    if (typeof window !== 'undefined') {
+      // Closing the page is leaving: the others should not wait out the reconnect grace period.
+      window.addEventListener('pagehide', () => this.#signaling.close(), { once: true });
     }
+    void this.#media.warmUp().catch((error: unknown) => this.emit('error', asError(error)));
+  }
+
+  /** Merges a server snapshot: people who came or went meanwhile, tracks to receive or drop. */
+  #applySnapshot(snapshot: JoinResult): void {
+    const diff = this.#model.apply(snapshot);
+    this.#resumeToken = snapshot.resumeToken;
+    this.#graceMs = snapshot.reconnectGraceSeconds * 1000;
+    this.#muted.clear();
+    for (const source of snapshot.mutedByModerator) this.#muted.add(source);
+    this.#tracks.reconcile(snapshot.producers);
+    for (const p of diff.left) this.emit('participantLeft', p, 'left');
+    for (const p of diff.joined) this.emit('participantJoined', p);
+    for (const m of diff.newChat) this.emit('chatMessage', m);
+    if (diff.lockChanged) this.emit('roomLocked', this.#model.locked, null);
   }
 
   #onParticipantLeft(participantId: string, reason: LeaveReason): void {
-    const participant = this.#participants.get(participantId);
-    for (const track of [...this.#tracks.values()]) if (track.participant.id === participantId) this.#dropTrack(track.id);
+    this.#tracks.dropParticipant(participantId);
+    const participant = this.#model.participants.get(participantId);
     if (!participant) return;
-    this.#participants.delete(participantId);
+    this.#model.participants.delete(participantId);
+    this.#model.raisedHands.delete(participantId);
     this.emit('participantLeft', participant, reason);
   }
 
+  #setState(state: ConnectionState): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.emit('connectionStateChanged', state);
+  }
+
+  /** Signaling dropped: reconnect and resume the same participant while the server still keeps it. */
+  async #reconnect(): Promise<void> {
+    if (this.#state !== 'connected') return;
+    this.#setState('reconnecting');
+    const outcome = await retryUntilResumed(this.#policy, this.#graceMs, () => this.connectionState === 'reconnecting', async () => {
+      await this.#signaling.reconnect();
+      this.#applySnapshot(await this.#signaling.request('resume', { participantId: this.self.id, resumeToken: this.#resumeToken }));
+    });
+    if (outcome !== 'resumed') return this.#end('connection_lost', outcome.message);
+    this.#setState('connected');
+    await this.#media.restartFailedIce().catch((error: unknown) => this.emit('error', asError(error)));
+  }
+
   #end(reason: LeaveReason | 'connection_lost', message: string): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    for (const track of [...this.#tracks.values()]) this.#dropTrack(track.id);
+    if (this.#state === 'disconnected') return;
+    this.#setState('disconnected');
+    this.#tracks.dropAll();
     this.#media.close();
     this.#signaling.close();
     this.emit('disconnected', { reason, message });

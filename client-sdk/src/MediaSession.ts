@@ -14,6 +14,14 @@ const CAMERA_ENCODINGS: RTCRtpEncodingParameters[] = [
   { scaleResolutionDownBy: 1, maxBitrate: 1_200_000 },
 ];
 
+/** How media reaches the server on restrictive hospital networks. */
+export interface NetworkOptions {
+  /** ICE over TCP only (networks that block UDP). */
+  forceTcp?: boolean;
+  /** 'relay' sends all media through the TURN servers the server hands out. */
+  iceTransportPolicy?: RTCIceTransportPolicy;
+}
+
 export interface PublishOptions {
   /** Camera only: send three simulcast layers (default true). */
   simulcast?: boolean;
@@ -26,19 +34,19 @@ export class MediaSession {
   #recv: Promise<types.Transport> | undefined;
   readonly #producers = new Map<MediaSource, types.Producer>();
   readonly #consumers = new Map<string, types.Consumer>();
-  readonly #forceTcp: boolean;
+  readonly #options: NetworkOptions;
 
-  private constructor(device: Device, signaling: SignalingConnection, forceTcp: boolean) {
+  private constructor(device: Device, signaling: SignalingConnection, options: NetworkOptions) {
     this.device = device;
     this.#signaling = signaling;
-    this.#forceTcp = forceTcp;
+    this.#options = options;
   }
 
-  static async create(signaling: SignalingConnection, options: { forceTcp?: boolean; handlerName?: types.BuiltinHandlerName } = {}): Promise<MediaSession> {
+  static async create(signaling: SignalingConnection, options: NetworkOptions & { handlerName?: types.BuiltinHandlerName } = {}): Promise<MediaSession> {
     const device = new Device(options.handlerName ? { handlerName: options.handlerName } : undefined);
     const { rtpCapabilities } = await signaling.request('getRouterRtpCapabilities', {});
     await device.load({ routerRtpCapabilities: rtpCapabilities });
-    return new MediaSession(device, signaling, options.forceTcp ?? false);
+    return new MediaSession(device, signaling, options);
   }
 
   async publish(track: MediaStreamTrack, source: MediaSource, options: PublishOptions = {}): Promise<types.Producer> {
@@ -112,10 +120,24 @@ export class MediaSession {
     return this.#recv;
   }
 
+  /** After a signaling outage: restart ICE on transports whose media path failed meanwhile. */
+  async restartFailedIce(): Promise<void> {
+    const transports = await Promise.all([this.#send, this.#recv].filter((t): t is Promise<types.Transport> => !!t));
+    for (const transport of transports) {
+      if (transport.connectionState === 'failed' || transport.connectionState === 'disconnected') await this.#restartIce(transport);
+    }
+  }
+
+  async #restartIce(transport: types.Transport): Promise<void> {
+    const { iceParameters } = await this.#signaling.request('restartIce', { transportId: transport.id });
+    await transport.restartIce({ iceParameters });
+  }
+
   async #createTransport(direction: 'send' | 'recv'): Promise<types.Transport> {
-    const options: TransportOptions = await this.#signaling.request('createTransport', { direction, forceTcp: this.#forceTcp });
+    const { iceServers, ...options }: TransportOptions = await this.#signaling.request('createTransport', { direction, forceTcp: this.#options.forceTcp ?? false });
+    const network = { iceServers, ...(this.#options.iceTransportPolicy ? { iceTransportPolicy: this.#options.iceTransportPolicy } : {}) };
     const transport =
-      direction === 'send' ? this.device.createSendTransport(options) : this.device.createRecvTransport(options);
+      direction === 'send' ? this.device.createSendTransport({ ...options, ...network }) : this.device.createRecvTransport({ ...options, ...network });
     transport.on('connect', ({ dtlsParameters }, callback, errback) => {
       this.#signaling.request('connectTransport', { transportId: transport.id, dtlsParameters }).then(() => callback(), errback);
     });
@@ -129,12 +151,8 @@ export class MediaSession {
     }
     transport.on('connectionstatechange', (state) => {
       // A network change or a lost path: ask the server for fresh ICE credentials and try again.
-      if (state === 'failed' && !transport.closed) {
-        this.#signaling
-          .request('restartIce', { transportId: transport.id })
-          .then(({ iceParameters }) => transport.restartIce({ iceParameters }))
-          .catch(() => undefined);
-      }
+      // (If signaling is down too, restartFailedIce() runs once it is back.)
+      if (state === 'failed' && !transport.closed) this.#restartIce(transport).catch(() => undefined);
     });
     return transport;
   }

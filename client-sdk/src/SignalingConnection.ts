@@ -1,6 +1,8 @@
 /**
- * The SDK's signaling link: one authenticated Socket.IO connection, typed requests that resolve with
- * the server's data or reject with a ProtocolError, and typed notifications.
+ * The SDK's signaling link: an authenticated Socket.IO connection, typed requests that resolve with
+ * the server's data or reject with a ProtocolError, and typed notifications. When the socket drops
+ * unexpectedly it says so (`lost`); `reconnect()` opens a new socket behind the same object, so every
+ * listener stays attached.
  */
 import { io, type Socket } from 'socket.io-client';
 import {
@@ -19,7 +21,8 @@ import {
 } from '../../signaling/protocol/index.js';
 import { TypedEmitter } from './TypedEmitter.js';
 
-type NotificationEvents = { [N in NotificationName]: [NotificationMap[N]] } & { disconnected: [reason: string] };
+type NotificationEvents = { [N in NotificationName]: [NotificationMap[N]] } & { lost: [reason: string] };
+type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 export interface ConnectionOptions {
   url: string;
@@ -30,47 +33,64 @@ export interface ConnectionOptions {
 }
 
 export class SignalingConnection extends TypedEmitter<NotificationEvents> {
-  readonly #socket: Socket<ServerToClientEvents, ClientToServerEvents>;
-  readonly #timeoutMs: number;
+  readonly #options: ConnectionOptions;
+  #socket: ClientSocket | undefined;
+  #closed = false;
 
-  private constructor(socket: Socket<ServerToClientEvents, ClientToServerEvents>, timeoutMs: number) {
+  private constructor(options: ConnectionOptions) {
     super();
-    this.#socket = socket;
-    this.#timeoutMs = timeoutMs;
-    socket.onAny((event: string, payload: unknown) => this.emit(event as NotificationName, payload as never));
-    socket.on('disconnect', (reason) => this.emit('disconnected', reason));
+    this.#options = options;
   }
 
-  static connect(options: ConnectionOptions): Promise<SignalingConnection> {
-    const auth: HandshakeAuth = { token: options.token, protocolVersion: PROTOCOL_VERSION };
-    const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(options.url, {
-      auth,
-      // Reconnection is decided by the client above (a new socket needs a fresh join).
-      reconnection: false,
-      timeout: options.connectTimeoutMs ?? 10_000,
-      transports: ['websocket', 'polling'],
-    });
-    return new Promise((resolve, reject) => {
-      socket.once('connect', () => {
-        socket.off('connect_error');
-        resolve(new SignalingConnection(socket, options.requestTimeoutMs ?? 15_000));
-      });
-      socket.once('connect_error', (error: Error & { data?: WireError }) => {
-        socket.close();
-        reject(error.data ? ProtocolError.fromWire(error.data) : new ProtocolError('UNAVAILABLE', `cannot reach the media server at ${options.url}: ${error.message}`));
-      });
-    });
+  static async connect(options: ConnectionOptions): Promise<SignalingConnection> {
+    const connection = new SignalingConnection(options);
+    await connection.reconnect();
+    return connection;
   }
 
   get connected(): boolean {
-    return this.#socket.connected;
+    return this.#socket?.connected ?? false;
+  }
+
+  /** Opens a fresh socket (the first one, or after a drop). Rejects with the server's reason. */
+  reconnect(): Promise<void> {
+    this.#socket?.removeAllListeners().close();
+    const auth: HandshakeAuth = { token: this.#options.token, protocolVersion: PROTOCOL_VERSION };
+    // Reconnection is decided above (a new socket must resume its participant), not by socket.io.
+    const socket: ClientSocket = io(this.#options.url, {
+      auth,
+      reconnection: false,
+      forceNew: true,
+      timeout: this.#options.connectTimeoutMs ?? 10_000,
+      transports: ['websocket', 'polling'],
+    });
+    this.#socket = socket;
+    return new Promise((resolve, reject) => {
+      socket.once('connect', () => {
+        socket.off('connect_error');
+        socket.onAny((event: string, payload: unknown) => this.emit(event as NotificationName, payload as never));
+        socket.on('disconnect', (reason) => {
+          // "io client disconnect" is our own close(); anything else is a lost connection.
+          if (!this.#closed && reason !== 'io client disconnect') this.emit('lost', reason);
+        });
+        resolve();
+      });
+      socket.once('connect_error', (error: Error & { data?: WireError }) => {
+        socket.close();
+        reject(error.data ? ProtocolError.fromWire(error.data) : new ProtocolError('UNAVAILABLE', `cannot reach the media server at ${this.#options.url}: ${error.message}`));
+      });
+    });
   }
 
   request<N extends RequestName>(name: N, payload: RequestPayload<N>): Promise<RequestResult<N>> {
+    const socket = this.#socket;
+    if (!socket?.connected) return Promise.reject(new ProtocolError('UNAVAILABLE', `not connected to the media server (${name})`));
+    const timeoutMs = this.#options.requestTimeoutMs ?? 15_000;
     return new Promise((resolve, reject) => {
-      const emit = this.#socket.timeout(this.#timeoutMs).emit as (event: string, payload: unknown, ack: (err: Error | null, response: Ack<RequestResult<N>>) => void) => void;
-      emit.call(this.#socket.timeout(this.#timeoutMs), name, payload, (err, response) => {
-        if (err) reject(new ProtocolError('UNAVAILABLE', `no answer from the server to "${name}" within ${this.#timeoutMs} ms`));
+      const timed = socket.timeout(timeoutMs);
+      const emit = timed.emit as (event: string, payload: unknown, ack: (err: Error | null, response: Ack<RequestResult<N>>) => void) => void;
+      emit.call(timed, name, payload, (err, response) => {
+        if (err) reject(new ProtocolError('UNAVAILABLE', `no answer from the server to "${name}" within ${timeoutMs} ms`));
         else if (response.ok) resolve(response.data);
         else reject(ProtocolError.fromWire(response.error));
       });
@@ -78,6 +98,7 @@ export class SignalingConnection extends TypedEmitter<NotificationEvents> {
   }
 
   close(): void {
-    this.#socket.close();
+    this.#closed = true;
+    this.#socket?.close();
   }
 }

@@ -1,12 +1,16 @@
 /** @telemed/client-sdk — embed remote consultations in a clinic's own web page. */
 export { ConsultationClient } from './ConsultationClient.js';
 export type { ClientEvents, JoinOptions, ReceiveQuality, RemoteTrack } from './ConsultationClient.js';
+export { defaultReconnectPolicy, type ConnectionState, type ReconnectPolicy } from './reconnect.js';
+export type { NetworkOptions } from './MediaSession.js';
 export type { PublishOptions } from './MediaSession.js';
 export {
   ProtocolError,
   ROLE_LABELS,
   SITE_LEVEL_LABELS,
   PROTOCOL_VERSION,
+  type Actor,
+  type ChatMessage,
   type ErrorCode,
   type LeaveReason,
   type MediaKind,

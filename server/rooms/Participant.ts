@@ -5,9 +5,10 @@
  * its own close fires, so no path can leave a stale entry behind.
  */
 import { EventEmitter } from 'node:events';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { types } from 'mediasoup';
 import {
+  forbidden,
   notFound,
   permissionsFor,
   type LeaveReason,
@@ -33,6 +34,8 @@ export interface PublishedTrack {
 }
 
 interface ParticipantEvents {
+  /** Entered the room proper (at once, or when admitted from the lobby). */
+  admitted: [];
   closed: [reason: LeaveReason];
 }
 
@@ -41,12 +44,18 @@ export class Participant extends EventEmitter<ParticipantEvents> {
   readonly principal: Principal;
   readonly info: ParticipantInfo;
   readonly permissions: ReadonlySet<Permission>;
-  readonly #channel: ParticipantChannel;
+  /** Sources a moderator muted; the participant may not resume or re-publish them until allowed. */
+  readonly mutedByModerator = new Set<'microphone' | 'camera'>();
+  handRaised = false;
+  readonly #resumeToken = randomBytes(24).toString('base64url');
+  #channel: ParticipantChannel;
+  #connected = true;
   readonly #transports = new Map<string, types.WebRtcTransport>();
   readonly #producers = new Map<string, PublishedTrack>();
   readonly #consumers = new Map<string, types.Consumer>();
   #rtpCapabilities: types.RtpCapabilities | undefined;
   #closed = false;
+  #admitted = false;
 
   constructor(principal: Principal, channel: ParticipantChannel) {
     super();
@@ -67,6 +76,51 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     return this.#closed;
   }
 
+  get admitted(): boolean {
+    return this.#admitted;
+  }
+
+  markAdmitted(): void {
+    if (this.#admitted) return;
+    this.#admitted = true;
+    this.emit('admitted');
+  }
+
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  get resumeToken(): string {
+    return this.#resumeToken;
+  }
+
+  /** True when `token` is this participant's resume secret (constant-time comparison). */
+  matchesResumeToken(token: string): boolean {
+    const a = Buffer.from(token);
+    const b = Buffer.from(this.#resumeToken);
+    return a.length === b.length && timingSafeEqual(a, b);
+  }
+
+  /** The signaling socket dropped: notifications are dropped until `reattach` (media keeps flowing). */
+  detach(): void {
+    this.#connected = false;
+  }
+
+  /** A new socket proved it is this participant: notifications go there from now on. */
+  reattach(channel: ParticipantChannel): void {
+    this.#channel = channel;
+    this.#connected = true;
+  }
+
+  can(permission: Permission): boolean {
+    return this.permissions.has(permission);
+  }
+
+  /** Throws FORBIDDEN naming the role and what it may not do. */
+  ensure(permission: Permission, what: string): void {
+    if (!this.permissions.has(permission)) throw forbidden(`a ${this.info.role} may not ${what} in a ${this.principal.kind} room`);
+  }
+
   get rtpCapabilities(): types.RtpCapabilities | undefined {
     return this.#rtpCapabilities;
   }
@@ -76,7 +130,7 @@ export class Participant extends EventEmitter<ParticipantEvents> {
   }
 
   notify<N extends NotificationName>(name: N, payload: NotificationMap[N]): void {
-    if (!this.#closed) this.#channel.notify(name, payload);
+    if (!this.#closed && this.#connected) this.#channel.notify(name, payload);
   }
 
   addTransport(transport: types.WebRtcTransport): void {
@@ -109,6 +163,10 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     return this.#producers.get(id);
   }
 
+  producersOf(source: MediaSource): PublishedTrack[] {
+    return [...this.#producers.values()].filter((t) => t.source === source);
+  }
+
   hasSource(source: MediaSource): boolean {
     for (const track of this.#producers.values()) if (track.source === source) return true;
     return false;
@@ -138,7 +196,7 @@ export class Participant extends EventEmitter<ParticipantEvents> {
   /** Closes everything this participant owns. Safe to call more than once. */
   close(reason: LeaveReason, message?: string): void {
     if (this.#closed) return;
-    if (reason !== 'left' && reason !== 'disconnected') this.#channel.end(reason, message ?? reason);
+    if (reason !== 'left' && reason !== 'disconnected' && this.#connected) this.#channel.end(reason, message ?? reason);
     this.#closed = true;
     for (const transport of this.#transports.values()) transport.close();
     this.emit('closed', reason);

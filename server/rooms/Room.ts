@@ -1,25 +1,32 @@
 /**
  * A room is one consultation (or follow-up, broadcast, training session) on one mediasoup router.
- * It keeps who is in it, tells everyone when people and tracks come and go, and follows who is
- * speaking. It closes when its last participant leaves, or when its worker dies, closing everything
- * beneath it once.
+ * It keeps who is in it and who waits in its lobby, tells everyone when people and tracks come and
+ * go, follows who is speaking, and reports every step for the audit trail. It closes when its last
+ * participant leaves, when a moderator ends it, or when its worker dies, closing everything beneath
+ * it once.
  */
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
-import type {
-  LeaveReason,
-  MediaSource,
-  NotificationMap,
-  NotificationName,
-  ParticipantInfo,
-  ProducerInfo,
-  RoomKind,
+import {
+  forbidden,
+  wrongState,
+  type Actor,
+  type JoinResult,
+  type LeaveReason,
+  type MediaSource,
+  type NotificationMap,
+  type NotificationName,
+  type ParticipantInfo,
+  type ProducerInfo,
+  type RoomKind,
 } from '../../signaling/protocol/index.js';
-import { wrongState } from '../../signaling/protocol/index.js';
 import type { Logger } from '../logger.js';
 import { MEDIA_CODECS } from '../media/codecs.js';
 import type { MediaWorker, WorkerPool } from '../media/WorkerPool.js';
-import type { Participant, PublishedTrack } from './Participant.js';
+import { party, type AuditEvent, type AuditType } from './audit.js';
+import { ChatLog } from './ChatLog.js';
+import { Lobby } from './Lobby.js';
+import type { Participant, ParticipantChannel, PublishedTrack } from './Participant.js';
 
 export interface RoomDescriptor {
   id: string;
@@ -27,16 +34,25 @@ export interface RoomDescriptor {
   caseId: string | undefined;
 }
 
+export interface RoomOptions {
+  /** How long a participant whose signaling dropped is kept before the others are told they left. */
+  reconnectGraceSeconds: number;
+}
+
 interface RoomEvents {
   closed: [];
   participantJoined: [participant: Participant];
   participantLeft: [participant: Participant, reason: LeaveReason];
+  producerAdded: [owner: Participant, producer: types.Producer, source: MediaSource];
+  audit: [event: AuditEvent];
 }
 
 export interface ProducerAppData extends types.AppData {
   participantId: string;
   source: MediaSource;
 }
+
+export const actorOf = (p: Participant): Actor => ({ participantId: p.id, displayName: p.info.displayName });
 
 export class Room extends EventEmitter<RoomEvents> {
   readonly id: string;
@@ -46,14 +62,20 @@ export class Room extends EventEmitter<RoomEvents> {
   readonly workerIndex: number;
   /** The worker's single-port media endpoint every transport of this room uses. */
   readonly webRtcServer: types.WebRtcServer;
+  readonly chat = new ChatLog();
   readonly #participants = new Map<string, Participant>();
+  readonly #lobby = new Lobby(() => this.#notifyModerators('lobbyChanged', { waiting: this.#lobby.list() }));
+  readonly #banned = new Set<string>();
+  readonly #graceTimers = new Map<string, NodeJS.Timeout>();
   readonly #speakerObserver: types.ActiveSpeakerObserver;
+  readonly #options: RoomOptions;
   readonly #log: Logger;
   #activeSpeakerId: string | null = null;
+  #locked = false;
   #closed = false;
   #admitting = false;
 
-  private constructor(desc: RoomDescriptor, router: types.Router, host: MediaWorker, observer: types.ActiveSpeakerObserver, log: Logger) {
+  private constructor(desc: RoomDescriptor, router: types.Router, host: MediaWorker, observer: types.ActiveSpeakerObserver, options: RoomOptions, log: Logger) {
     super();
     this.id = desc.id;
     this.kind = desc.kind;
@@ -62,17 +84,18 @@ export class Room extends EventEmitter<RoomEvents> {
     this.workerIndex = host.index;
     this.webRtcServer = host.webRtcServer;
     this.#speakerObserver = observer;
+    this.#options = options;
     this.#log = log;
     observer.on('dominantspeaker', ({ producer }) => this.#setActiveSpeaker((producer.appData as ProducerAppData).participantId));
     // A dead worker takes the router with it: the room cannot go on, so it ends for everyone.
     router.observer.once('close', () => this.close('room_closed', 'the media server process for this room stopped; please rejoin'));
   }
 
-  static async create(desc: RoomDescriptor, pool: WorkerPool, log: Logger): Promise<Room> {
+  static async create(desc: RoomDescriptor, pool: WorkerPool, options: RoomOptions, log: Logger): Promise<Room> {
     const { router, host } = await pool.createRouter(MEDIA_CODECS);
     try {
       const observer = await router.createActiveSpeakerObserver({ interval: 300 });
-      const room = new Room(desc, router, host, observer, log.child({ room: desc.id }));
+      const room = new Room(desc, router, host, observer, options, log.child({ room: desc.id }));
       room.#log.info({ kind: desc.kind, caseId: desc.caseId, worker: host.index }, 'room opened');
       return room;
     } catch (error) {
@@ -89,6 +112,10 @@ export class Room extends EventEmitter<RoomEvents> {
     return this.#participants.size;
   }
 
+  get locked(): boolean {
+    return this.#locked;
+  }
+
   get activeSpeakerId(): string | null {
     return this.#activeSpeakerId;
   }
@@ -97,39 +124,107 @@ export class Room extends EventEmitter<RoomEvents> {
     return [...this.#participants.values()];
   }
 
-  participantInfos(except?: Participant): ParticipantInfo[] {
-    return this.participants().filter((p) => p !== except).map((p) => p.info);
+  participant(id: string): Participant | undefined {
+    return this.#participants.get(id);
+  }
+
+  waiting(): ParticipantInfo[] {
+    return this.#lobby.list();
   }
 
   producerInfos(except?: Participant): ProducerInfo[] {
     return this.participants().filter((p) => p !== except).flatMap((p) => p.producerInfos());
   }
 
-  /**
-   * Adds a participant. The same identity joining again (a second device, a reloaded page) replaces
-   * the earlier session, so one person is never shown twice.
-   */
-  admit(participant: Participant): void {
-    if (this.#closed) throw wrongState('this room has just closed; please join again');
-    this.#admitting = true; // replacing the only participant must not close the room under us
-    try {
-      for (const other of [...this.#participants.values()]) {
-        if (other.info.identity === participant.info.identity) {
-          this.remove(other, 'replaced', 'you joined this room from another window or device');
-        }
-      }
-    } finally {
-      this.#admitting = false;
-    }
-    this.#participants.set(participant.id, participant);
-    participant.once('closed', (reason) => this.#onParticipantClosed(participant, reason));
-    this.notifyOthers(participant, 'participantJoined', { participant: participant.info });
-    this.#log.info({ participant: participant.id, identity: participant.info.identity, role: participant.info.role, site: participant.info.site.id }, 'participant joined');
-    this.emit('participantJoined', participant);
+  /** Everything a participant needs to render the room, on join, admission or resume. */
+  snapshotFor(participant: Participant): JoinResult {
+    return {
+      self: participant.info,
+      permissions: [...participant.permissions],
+      participants: this.participants().filter((p) => p !== participant).map((p) => p.info),
+      producers: this.producerInfos(participant),
+      activeSpeakerId: this.#activeSpeakerId,
+      roomLocked: this.#locked,
+      raisedHands: this.participants().filter((p) => p.handRaised).map((p) => p.id),
+      mutedByModerator: [...participant.mutedByModerator],
+      chat: this.chat.history(),
+      resumeToken: participant.resumeToken,
+      reconnectGraceSeconds: this.#options.reconnectGraceSeconds,
+    };
   }
 
-  remove(participant: Participant, reason: LeaveReason, message?: string): void {
+  /**
+   * A participant arrives: refused if removed earlier, parked in the lobby if the room is locked and
+   * their role may not bypass it, otherwise admitted. The same identity arriving again (a second
+   * device, a reloaded page) replaces the earlier session, so one person is never shown twice.
+   */
+  enter(participant: Participant): 'joined' | 'waiting' {
+    if (this.#closed) throw wrongState('this room has just closed; please join again');
+    if (this.#banned.has(participant.info.identity)) throw forbidden('you were removed from this consultation by its moderator');
+    this.#lobby.findIdentity(participant.info.identity)?.close('replaced', 'you joined this room from another window or device');
+    if (this.#locked && !participant.can('bypass_lobby')) {
+      this.#lobby.add(participant);
+      this.audit('lobby_waiting', participant);
+      return 'waiting';
+    }
+    this.#admit(participant);
+    return 'joined';
+  }
+
+  setLocked(locked: boolean, by: Participant): void {
+    if (this.#locked === locked) return;
+    this.#locked = locked;
+    this.notifyOthers(null, 'roomLocked', { locked, by: actorOf(by) });
+    this.audit(locked ? 'room_locked' : 'room_unlocked', by);
+  }
+
+  admitFromLobby(id: string, by: Participant): void {
+    const participant = this.#takeWaiting(id);
+    this.audit('lobby_admitted', by, participant);
+    this.#admit(participant);
+    participant.notify('admitted', this.snapshotFor(participant));
+  }
+
+  declineFromLobby(id: string, by: Participant): void {
+    const participant = this.#takeWaiting(id);
+    this.audit('lobby_declined', by, participant);
+    participant.close('declined', `${by.info.displayName} did not admit you to this consultation`);
+  }
+
+  /** Removes a participant; `ban` keeps their identity out of this room from now on. */
+  remove(participant: Participant, reason: LeaveReason, message?: string, ban = false): void {
+    if (ban) this.#banned.add(participant.info.identity);
     participant.close(reason, message);
+  }
+
+  /** The participant's signaling dropped: keep them (media keeps flowing) for the grace period. */
+  suspend(participant: Participant): void {
+    if (participant.closed || !this.#participants.has(participant.id)) return participant.close('disconnected');
+    participant.detach();
+    this.notifyOthers(participant, 'participantConnection', { participantId: participant.id, state: 'reconnecting' });
+    this.audit('participant_reconnecting', participant);
+    const timer = setTimeout(() => participant.close('disconnected'), this.#options.reconnectGraceSeconds * 1000);
+    timer.unref();
+    this.#graceTimers.set(participant.id, timer);
+  }
+
+  /** A new socket proved it is `participant`: reattach and hand it the current state. */
+  resume(participant: Participant, channel: ParticipantChannel): JoinResult {
+    if (participant.closed || this.#participants.get(participant.id) !== participant) throw wrongState('that session is over; join again');
+    if (this.#banned.has(participant.info.identity)) throw forbidden('you were removed from this consultation by its moderator');
+    clearTimeout(this.#graceTimers.get(participant.id));
+    this.#graceTimers.delete(participant.id);
+    participant.reattach(channel);
+    this.notifyOthers(participant, 'participantConnection', { participantId: participant.id, state: 'connected' });
+    this.audit('participant_resumed', participant);
+    return this.snapshotFor(participant);
+  }
+
+  setHandRaised(participant: Participant, raised: boolean, by: Participant): void {
+    if (participant.handRaised === raised) return;
+    participant.handRaised = raised;
+    this.notifyOthers(null, 'handRaised', { participantId: participant.id, raised });
+    this.audit(raised ? 'hand_raised' : 'hand_lowered', by, by === participant ? undefined : participant);
   }
 
   /** Registers a new producer: others are told, audio feeds the active-speaker observer. */
@@ -138,9 +233,14 @@ export class Room extends EventEmitter<RoomEvents> {
     if (producer.kind === 'audio') {
       this.#speakerObserver.addProducer({ producerId: producer.id }).catch((err: unknown) => this.#log.warn({ err }, 'active speaker observer'));
     }
-    producer.observer.once('close', () => this.notifyOthers(owner, 'producerClosed', { producerId: producer.id, participantId: owner.id }));
+    producer.observer.once('close', () => {
+      this.notifyOthers(owner, 'producerClosed', { producerId: producer.id, participantId: owner.id });
+      this.audit('unpublished', owner, undefined, { producerId: producer.id, source });
+    });
     const info = owner.producerInfos().find((p) => p.id === producer.id);
     if (info) this.notifyOthers(owner, 'producerAdded', { producer: info });
+    this.audit('published', owner, undefined, { producerId: producer.id, source, kind: producer.kind });
+    this.emit('producerAdded', owner, producer, source);
   }
 
   findProducer(producerId: string): { owner: Participant; track: PublishedTrack } | undefined {
@@ -155,20 +255,65 @@ export class Room extends EventEmitter<RoomEvents> {
     for (const p of this.#participants.values()) if (p !== except) p.notify(name, payload);
   }
 
-  close(reason: LeaveReason = 'room_closed', message = 'the room was closed'): void {
+  audit(type: AuditType, actor?: Participant, subject?: Participant, data?: Record<string, unknown>): void {
+    const event: AuditEvent = { type, at: new Date().toISOString() };
+    if (actor) event.actor = party(actor.info);
+    if (subject) event.subject = party(subject.info);
+    if (data) event.data = data;
+    this.emit('audit', event);
+  }
+
+  /** Ends the room for everyone (a moderator's "end consultation", shutdown, or a dead worker). */
+  close(reason: LeaveReason = 'room_closed', message = 'the room was closed', by?: Participant): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const p of [...this.#participants.values()]) p.close(reason, message);
+    this.audit(reason === 'room_ended' ? 'room_ended' : 'room_closed', by, undefined, { message });
+    for (const p of [...this.#lobby.all(), ...this.#participants.values()]) p.close(reason, message);
+    for (const timer of this.#graceTimers.values()) clearTimeout(timer);
     this.router.close();
-    this.#log.info('room closed');
+    this.#log.info({ reason }, 'room closed');
     this.emit('closed');
+  }
+
+  #admit(participant: Participant): void {
+    this.#admitting = true; // replacing the only participant must not close the room under us
+    try {
+      for (const other of [...this.#participants.values()]) {
+        if (other.info.identity === participant.info.identity) other.close('replaced', 'you joined this room from another window or device');
+      }
+    } finally {
+      this.#admitting = false;
+    }
+    this.#participants.set(participant.id, participant);
+    participant.once('closed', (reason) => this.#onParticipantClosed(participant, reason));
+    participant.markAdmitted();
+    this.notifyOthers(participant, 'participantJoined', { participant: participant.info });
+    this.audit('participant_joined', participant);
+    this.#log.info({ participant: participant.id, identity: participant.info.identity, role: participant.info.role, site: participant.info.site.id }, 'participant joined');
+    this.emit('participantJoined', participant);
+    // Moderators arriving see who is already waiting.
+    if (participant.can('moderate') && this.#lobby.size > 0) participant.notify('lobbyChanged', { waiting: this.#lobby.list() });
+  }
+
+  #takeWaiting(id: string): Participant {
+    const participant = this.#lobby.take(id);
+    if (!participant) throw wrongState('that person is no longer waiting in the lobby');
+    return participant;
+  }
+
+  #notifyModerators<N extends NotificationName>(name: N, payload: NotificationMap[N]): void {
+    for (const p of this.#participants.values()) if (p.can('moderate')) p.notify(name, payload);
   }
 
   #onParticipantClosed(participant: Participant, reason: LeaveReason): void {
     if (this.#participants.get(participant.id) !== participant) return;
     this.#participants.delete(participant.id);
+    clearTimeout(this.#graceTimers.get(participant.id));
+    this.#graceTimers.delete(participant.id);
+    this.chat.forget(participant.id);
     this.#log.info({ participant: participant.id, reason }, 'participant left');
     this.notifyOthers(null, 'participantLeft', { participantId: participant.id, reason });
+    this.audit('participant_left', participant, undefined, { reason });
     this.emit('participantLeft', participant, reason);
     if (this.#activeSpeakerId === participant.id) this.#setActiveSpeaker(null);
     if (this.#participants.size === 0 && !this.#admitting) this.close();

@@ -5,16 +5,18 @@
 import { forbidden } from '../../signaling/protocol/index.js';
 import type { Logger } from '../logger.js';
 import type { WorkerPool } from '../media/WorkerPool.js';
-import { Room, type RoomDescriptor } from './Room.js';
+import { Room, type RoomDescriptor, type RoomOptions } from './Room.js';
 
 export class RoomRegistry {
   readonly #rooms = new Map<string, Room>();
   readonly #pending = new Map<string, Promise<Room>>();
   readonly #pool: WorkerPool;
+  readonly #options: RoomOptions;
   readonly #log: Logger;
 
-  constructor(pool: WorkerPool, log: Logger) {
+  constructor(pool: WorkerPool, options: RoomOptions, log: Logger) {
     this.#pool = pool;
+    this.#options = options;
     this.#log = log;
   }
 
@@ -35,7 +37,7 @@ export class RoomRegistry {
     if (existing && !existing.closed) return checkMatches(existing, desc);
     const pending = this.#pending.get(desc.id);
     if (pending) return checkMatches(await pending, desc);
-    const creating = Room.create(desc, this.#pool, this.#log).then((room) => {
+    const creating = Room.create(desc, this.#pool, this.#options, this.#log).then((room) => {
       this.#rooms.set(room.id, room);
       room.once('closed', () => {
         if (this.#rooms.get(room.id) === room) this.#rooms.delete(room.id);

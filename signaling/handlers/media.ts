@@ -10,11 +10,14 @@ import {
   type MediaKind,
   type MediaSource,
 } from '../protocol/index.js';
+import { turnCredentials, type TurnSettings } from '../../server/media/turnCredentials.js';
+import type { Participant } from '../../server/rooms/Participant.js';
 import type { ProducerAppData } from '../../server/rooms/Room.js';
 
 export interface MediaSettings {
   initialOutgoingBitrate: number;
   maxIncomingBitrate: number;
+  turn: TurnSettings | undefined;
 }
 
 interface TransportAppData extends types.AppData {
@@ -26,6 +29,13 @@ const MAX_TRANSPORTS = 4;
 
 const SOURCE_KIND: Record<MediaSource, MediaKind> = { microphone: 'audio', camera: 'video', screen: 'video' };
 
+/** A source muted by a moderator stays muted until the moderator allows it, whatever the client sends. */
+function ensureNotMuted(participant: Participant, source: MediaSource): void {
+  if (source !== 'screen' && participant.mutedByModerator.has(source)) {
+    throw forbidden(`your ${source} was muted by a moderator; ask them to allow you to unmute`);
+  }
+}
+
 function direction(transport: types.WebRtcTransport): 'send' | 'recv' {
   return (transport.appData as TransportAppData).direction;
 }
@@ -33,7 +43,7 @@ function direction(transport: types.WebRtcTransport): 'send' | 'recv' {
 export function mediaHandlers(settings: MediaSettings) {
   const createTransport: Handler<'createTransport'> = async (ctx, { direction: dir, forceTcp }) => {
     const { participant, room } = ctx.session.joined();
-    if (dir === 'send' && !['publish_audio', 'publish_video', 'publish_screen'].some((p) => participant.permissions.has(p as never))) {
+    if (dir === 'send' && !(['publish_audio', 'publish_video', 'publish_screen'] as const).some((p) => participant.can(p))) {
       throw forbidden(`a ${participant.info.role} does not publish media in a ${room.kind} room`);
     }
     if (participant.transportCount >= MAX_TRANSPORTS) throw new ProtocolError('TOO_MANY_REQUESTS', `at most ${MAX_TRANSPORTS} transports per participant`);
@@ -49,6 +59,7 @@ export function mediaHandlers(settings: MediaSettings) {
     participant.addTransport(transport);
     return {
       id: transport.id,
+      iceServers: turnCredentials(settings.turn, participant.info.identity),
       iceParameters: transport.iceParameters,
       iceCandidates: transport.iceCandidates,
       dtlsParameters: transport.dtlsParameters,
@@ -74,6 +85,7 @@ export function mediaHandlers(settings: MediaSettings) {
     }
     if (SOURCE_KIND[source] !== kind) throw badRequest(`${source} must be ${SOURCE_KIND[source]}, not ${kind}`);
     if (participant.hasSource(source)) throw wrongState(`${source} is already published; close it first`);
+    ensureNotMuted(participant, source);
     const transport = participant.transport(transportId);
     if (direction(transport) !== 'send') throw badRequest('produce needs a send transport');
     const producer = await transport.produce<ProducerAppData>({
@@ -93,7 +105,8 @@ export function mediaHandlers(settings: MediaSettings) {
 
   const setProducerPaused = (paused: boolean) => async (ctx: HandlerContext, { producerId }: { producerId: string }) => {
     const { participant, room } = ctx.session.joined();
-    const { producer } = participant.producer(producerId);
+    const { producer, source } = participant.producer(producerId);
+    if (!paused) ensureNotMuted(participant, source);
     if (paused) await producer.pause();
     else await producer.resume();
     room.notifyOthers(participant, paused ? 'producerPaused' : 'producerResumed', { producerId, participantId: participant.id });

@@ -81,3 +81,16 @@ export const ProducerInfo = z.object({
   paused: z.boolean(),
 });
 export type ProducerInfo = z.infer<typeof ProducerInfo>;
+
+export const CHAT_MAX_LENGTH = 2000;
+
+export const ChatMessage = z.object({
+  id: z.string(),
+  participantId: z.string(),
+  displayName: z.string(),
+  role: Role,
+  siteName: z.string(),
+  text: z.string(),
+  at: z.string(),
+});
+export type ChatMessage = z.infer<typeof ChatMessage>;

@@ -6,6 +6,8 @@ export const ERROR_CODES = {
   BAD_REQUEST: 400,
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
+  /** A patient-facing follow-up room needs proof of an earlier in-person visit (no online first visits). */
+  PRIOR_VISIT_REQUIRED: 403,
   NOT_FOUND: 404,
   WRONG_STATE: 409,
   TOO_MANY_REQUESTS: 429,

@@ -2,9 +2,16 @@
  * Server → client notifications. Names and payload types live here so the SDK's typed events and
  * the server's emitters agree at compile time.
  */
-import type { ParticipantInfo, ProducerInfo } from './domain.js';
+import type { ChatMessage, MediaSource, ParticipantInfo, ProducerInfo } from './domain.js';
+import type { JoinResult } from './requests.js';
 
-export type LeaveReason = 'left' | 'disconnected' | 'replaced' | 'removed' | 'room_closed';
+export type LeaveReason = 'left' | 'disconnected' | 'replaced' | 'removed' | 'declined' | 'room_ended' | 'room_closed';
+
+/** Who did it, as shown to the others. */
+export interface Actor {
+  participantId: string;
+  displayName: string;
+}
 
 export interface NotificationMap {
   participantJoined: { participant: ParticipantInfo };
@@ -18,5 +25,19 @@ export interface NotificationMap {
   activeSpeaker: { participantId: string | null };
   /** Sent to a participant whose session ends for a reason other than its own leave. */
   sessionEnded: { reason: LeaveReason; message: string };
+  roomLocked: { locked: boolean; by: Actor };
+  /** To moderators: who waits in the lobby now. */
+  lobbyChanged: { waiting: ParticipantInfo[] };
+  /** To a waiting participant: you are in. */
+  admitted: JoinResult;
+  /** To the participant: a moderator muted (or allowed unmuting) one of your sources. */
+  mutedByModerator: { source: 'microphone' | 'camera'; by: Actor };
+  unmuteAllowed: { source: 'microphone' | 'camera'; by: Actor };
+  /** To the owner: one of your own producers was closed by the server (e.g. screen share stopped). */
+  ownProducerClosed: { producerId: string; source: MediaSource; by: Actor };
+  handRaised: { participantId: string; raised: boolean };
+  chatMessage: { message: ChatMessage };
+  /** Another participant's signaling dropped (they may come back within the grace period) or came back. */
+  participantConnection: { participantId: string; state: 'reconnecting' | 'connected' };
 }
 export type NotificationName = keyof NotificationMap;

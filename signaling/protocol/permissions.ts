@@ -8,47 +8,55 @@ export const PERMISSIONS = [
   'publish_audio',
   'publish_video',
   'publish_screen',
+  /** Lock the room, admit from the lobby, mute, stop a screen share, remove, lower hands. */
   'moderate',
   'record',
   'end_room',
   'chat',
   'raise_hand',
+  /** Enter a locked room without waiting in the lobby. */
+  'bypass_lobby',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 type Table = Record<RoomKind, Partial<Record<Role, readonly Permission[]>>>;
 
-const AV: readonly Permission[] = ['publish_audio', 'publish_video'];
+const TALK: readonly Permission[] = ['chat', 'raise_hand'];
+const AV: readonly Permission[] = ['publish_audio', 'publish_video', ...TALK];
 const AVS: readonly Permission[] = [...AV, 'publish_screen'];
-const CHAIR: readonly Permission[] = [...AVS, 'moderate', 'record', 'end_room', 'chat'];
+/** The expert team walks past the lobby; requesting sites and others wait to be admitted. */
+const TEAM: readonly Permission[] = [...AVS, 'bypass_lobby'];
+const CHAIR: readonly Permission[] = [...TEAM, 'moderate', 'record', 'end_room'];
 
 /** Roles absent from a kind's row may not enter rooms of that kind at all. */
 const TABLE: Table = {
   consultation: {
     lead_specialist: CHAIR,
-    specialist: [...AVS, 'chat'],
-    clinic_doctor: [...AVS, 'chat'],
-    care_team: [...AV, 'chat'],
-    observer: ['raise_hand', 'chat'],
+    specialist: TEAM,
+    clinic_doctor: AVS,
+    care_team: AV,
+    observer: TALK,
   },
   follow_up: {
     lead_specialist: CHAIR,
-    specialist: [...AVS, 'chat'],
-    clinic_doctor: [...AVS, 'chat'],
-    care_team: [...AV, 'chat'],
-    patient: [...AV, 'chat'],
-    observer: ['raise_hand'],
+    specialist: TEAM,
+    clinic_doctor: AVS,
+    care_team: AV,
+    // A patient shows their face and voice; sharing a screen is for clinicians.
+    patient: AV,
+    observer: TALK,
   },
   broadcast: {
     lead_specialist: CHAIR,
-    presenter: [...AVS, 'chat'],
+    presenter: TEAM,
+    // Viewers ask in writing (Q&A), never publish unless brought on stage.
     viewer: ['raise_hand'],
   },
   training: {
     lead_specialist: CHAIR,
-    presenter: [...AVS, 'chat'],
-    specialist: [...AVS, 'chat'],
-    observer: ['raise_hand', 'chat'],
+    presenter: TEAM,
+    specialist: TEAM,
+    observer: TALK,
   },
 };
 

@@ -12,7 +12,7 @@ import type {
   RtpParameters as MsRtpParameters,
   SctpParameters,
 } from 'mediasoup-client/types';
-import { MediaKind, MediaSource, type ParticipantInfo, type ProducerInfo } from './domain.js';
+import { CHAT_MAX_LENGTH, MediaKind, MediaSource, type ChatMessage, type ParticipantInfo, type ProducerInfo } from './domain.js';
 import type { Permission } from './permissions.js';
 
 /** mediasoup checks RTP structures in depth; the edge checks their outline and bounds sizes. */
@@ -79,14 +79,37 @@ export const RequestSchemas = {
     })
     .strict(),
   leave: Empty,
+  /** Resume this participant on a new socket after a signaling drop (within the grace period). */
+  resume: z.object({ participantId: Id, resumeToken: z.string().min(16).max(128) }).strict(),
+  // Moderation (permission `moderate`, except where noted).
+  setRoomLocked: z.object({ locked: z.boolean() }).strict(),
+  admit: z.object({ participantId: Id }).strict(),
+  decline: z.object({ participantId: Id }).strict(),
+  muteParticipant: z.object({ participantId: Id, source: z.enum(['microphone', 'camera']) }).strict(),
+  allowUnmute: z.object({ participantId: Id, source: z.enum(['microphone', 'camera']) }).strict(),
+  stopScreenShare: z.object({ participantId: Id }).strict(),
+  removeParticipant: z.object({ participantId: Id }).strict(),
+  /** Permission `end_room`. */
+  endRoom: Empty,
+  /** Your own hand (permission `raise_hand`); a moderator may lower someone else's. */
+  setHandRaised: z.object({ raised: z.boolean(), participantId: Id.optional() }).strict(),
+  sendChat: z.object({ text: z.string().trim().min(1).max(CHAT_MAX_LENGTH) }).strict(),
 } as const;
 
 export type RequestName = keyof typeof RequestSchemas;
 export const REQUEST_NAMES = Object.keys(RequestSchemas) as RequestName[];
 export type RequestPayload<N extends RequestName> = z.infer<(typeof RequestSchemas)[N]>;
 
+/** An ICE server (TURN) with time-limited credentials. */
+export interface IceServer {
+  urls: string[];
+  username: string;
+  credential: string;
+}
+
 export interface TransportOptions {
   id: string;
+  iceServers: IceServer[];
   iceParameters: IceParameters;
   iceCandidates: IceCandidate[];
   dtlsParameters: MsDtlsParameters;
@@ -99,7 +122,19 @@ export interface JoinResult {
   participants: ParticipantInfo[];
   producers: ProducerInfo[];
   activeSpeakerId: string | null;
+  roomLocked: boolean;
+  raisedHands: string[];
+  /** Sources a moderator has muted and not yet allowed to unmute. */
+  mutedByModerator: ('microphone' | 'camera')[];
+  chat: ChatMessage[];
+  /** Secret proving this participant on a new socket (see `resume`). */
+  resumeToken: string;
+  /** Seconds the server keeps this participant after a signaling drop. */
+  reconnectGraceSeconds: number;
 }
+
+/** `join` either enters the room or waits in the lobby of a locked room until admitted. */
+export type JoinResponse = ({ status: 'joined' } & JoinResult) | { status: 'waiting'; self: ParticipantInfo };
 
 export interface ConsumeResult {
   id: string;
@@ -115,7 +150,7 @@ type Nothing = Record<string, never>;
 
 export interface ResponseMap {
   getRouterRtpCapabilities: { rtpCapabilities: MsRtpCapabilities };
-  join: JoinResult;
+  join: JoinResponse;
   createTransport: TransportOptions;
   connectTransport: Nothing;
   restartIce: { iceParameters: IceParameters };
@@ -128,5 +163,16 @@ export interface ResponseMap {
   pauseConsumer: Nothing;
   setPreferredLayers: Nothing;
   leave: Nothing;
+  resume: JoinResult;
+  setRoomLocked: Nothing;
+  admit: Nothing;
+  decline: Nothing;
+  muteParticipant: Nothing;
+  allowUnmute: Nothing;
+  stopScreenShare: Nothing;
+  removeParticipant: Nothing;
+  endRoom: Nothing;
+  setHandRaised: Nothing;
+  sendChat: { message: ChatMessage };
 }
 export type RequestResult<N extends RequestName> = ResponseMap[N];

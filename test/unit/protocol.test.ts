@@ -60,6 +60,33 @@ const CASES: Record<RequestName, { valid: unknown; invalid: [payload: unknown, f
     ],
   },
   leave: { valid: {}, invalid: [[{ now: true }, '(payload)']] },
+  resume: {
+    valid: { participantId: 'p1', resumeToken: 'x'.repeat(32) },
+    invalid: [
+      [{ participantId: 'p1', resumeToken: 'short' }, 'resumeToken'],
+      [{ resumeToken: 'x'.repeat(32) }, 'participantId'],
+    ],
+  },
+  setRoomLocked: { valid: { locked: true }, invalid: [[{ locked: 'yes' }, 'locked']] },
+  admit: { valid: { participantId: 'p1' }, invalid: [[{}, 'participantId']] },
+  decline: { valid: { participantId: 'p1' }, invalid: [[{ participantId: '' }, 'participantId']] },
+  muteParticipant: {
+    valid: { participantId: 'p1', source: 'microphone' },
+    invalid: [[{ participantId: 'p1', source: 'screen' }, 'source']],
+  },
+  allowUnmute: { valid: { participantId: 'p1', source: 'camera' }, invalid: [[{ participantId: 'p1' }, 'source']] },
+  stopScreenShare: { valid: { participantId: 'p1' }, invalid: [[{ participantId: 1 }, 'participantId']] },
+  removeParticipant: { valid: { participantId: 'p1' }, invalid: [[{ participantId: 'p1', forever: true }, '(payload)']] },
+  endRoom: { valid: {}, invalid: [[{ reason: 'done' }, '(payload)']] },
+  setHandRaised: { valid: { raised: true }, invalid: [[{ raised: 1 }, 'raised']] },
+  sendChat: {
+    valid: { text: 'Please share the latest CT images.' },
+    invalid: [
+      [{ text: '' }, 'text'],
+      [{ text: '   ' }, 'text'],
+      [{ text: 'x'.repeat(2001) }, 'text'],
+    ],
+  },
 };
 
 describe('signaling protocol validation', () => {

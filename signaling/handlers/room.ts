@@ -21,8 +21,8 @@ export function roomHandlers(routerCapabilities: types.RtpCapabilities) {
     if (room.closed) room = await rooms.getOrCreate(desc);
     const participant = new Participant(p, ctx.channel);
     participant.setRtpCapabilities(rtpCapabilities as types.RtpCapabilities);
-    bind(ctx, participant, room);
     const status = room.enter(participant);
+    bind(ctx, participant, room);
     return status === 'joined' ? { status, ...room.snapshotFor(participant) } : { status, self: participant.info };
   };
 

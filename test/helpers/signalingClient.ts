@@ -1,6 +1,6 @@
 /** A bare Socket.IO client for integration tests: raw requests and a log of notifications. */
 import { io, type Socket } from 'socket.io-client';
-import type { Ack, NotificationMap, NotificationName, WireError } from '../../signaling/protocol/index.js';
+import type { Ack, JoinResponse, NotificationMap, NotificationName, WireError } from '../../signaling/protocol/index.js';
 
 export interface TestClient {
   socket: Socket;
@@ -72,4 +72,12 @@ export function fakeRtpParameters(kind: 'audio' | 'video', ssrc: number): Record
       ? { mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2, parameters: {}, rtcpFeedback: [] }
       : { mimeType: 'video/VP8', payloadType: 101, clockRate: 90000, parameters: {}, rtcpFeedback: [{ type: 'nack' }] };
   return { codecs: [codec], headerExtensions: [], encodings: [{ ssrc }], rtcp: { cname: `cname-${ssrc}`, reducedSize: true } };
+}
+
+/** Connects and joins; returns the raw join ack too (it may be "waiting" in a locked room). */
+export async function connectAndJoin(url: string, token: string): Promise<{ client: TestClient; caps: unknown; ack: Ack<JoinResponse> }> {
+  const client = await connect(url, token);
+  const { rtpCapabilities } = ok(await client.request<{ rtpCapabilities: unknown }>('getRouterRtpCapabilities', {}));
+  const ack = await client.request<JoinResponse>('join', { rtpCapabilities });
+  return { client, caps: rtpCapabilities, ack };
 }

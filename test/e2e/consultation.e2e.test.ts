@@ -6,7 +6,8 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MediaServer } from '../../server/MediaServer.js';
-import { launchChromium, mediaStats, type PageMediaStats } from '../helpers/browser.js';
+import { launchChromium } from '../helpers/browser.js';
+import { pathStats, waitForStats, type PathStats } from '../helpers/sdkPage.js';
 import { startTestServer } from '../helpers/server.js';
 
 const ROOM = 'e2e-hepatology-mdt';
@@ -42,20 +43,18 @@ async function open(person: (typeof PEOPLE)[number]): Promise<Page> {
 }
 
 /** Polls until every other participant's video decodes and audio carries energy. */
-async function waitForMedia(page: Page, others: string[], timeoutMs = 20_000): Promise<PageMediaStats> {
-  const deadline = Date.now() + timeoutMs;
-  let last: PageMediaStats | undefined;
-  while (Date.now() < deadline) {
-    last = await mediaStats(page);
-    const flowing = others.every(
-      (name) =>
-        last!.remote.some((s) => s.displayName === name && s.kind === 'video' && s.framesDecoded > 0) &&
-        last!.remote.some((s) => s.displayName === name && s.kind === 'audio' && s.totalAudioEnergy > 0),
-    );
-    if (flowing) return last;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`media did not flow: ${JSON.stringify(last)}`);
+function waitForMedia(page: Page, others: string[]): Promise<PathStats> {
+  return waitForStats(
+    page,
+    (st) =>
+      others.every(
+        (name) =>
+          st.inbound.some((s) => s.name === name && s.kind === 'video' && s.framesDecoded > 0) &&
+          st.inbound.some((s) => s.name === name && s.kind === 'audio' && s.totalAudioEnergy > 0),
+      ),
+    20_000,
+    'demo',
+  );
 }
 
 describe('three-site consultation in real browsers', () => {
@@ -66,17 +65,17 @@ describe('three-site consultation in real browsers', () => {
       const me = PEOPLE[i]!;
       const others = PEOPLE.filter((p) => p !== me);
       const first = await waitForMedia(page, others.map((o) => o.name));
-      expect(first.remoteAddresses.length).toBeGreaterThan(0);
-      expect(first.remoteAddresses.every((a) => a === '127.0.0.1')).toBe(true);
+      expect(first.pairs.length).toBeGreaterThan(0);
+      expect(first.pairs.every((p) => p.remoteAddress === '127.0.0.1')).toBe(true);
 
       // Frames keep being decoded (a simulcast layer switch may pause a stream briefly, so allow 8 s).
       for (const other of others) {
-        const videoOf = (st: PageMediaStats) => st.remote.find((s) => s.displayName === other.name && s.kind === 'video')!.framesDecoded;
+        const videoOf = (st: PathStats) => st.inbound.find((s) => s.name === other.name && s.kind === 'video')!.framesDecoded;
         const before = videoOf(first);
         let after = before;
         for (let t = 0; t < 16 && after < before + 10; t++) {
           await new Promise((r) => setTimeout(r, 500));
-          after = videoOf(await mediaStats(page));
+          after = videoOf(await pathStats(page, 'demo'));
         }
         expect(after, `${me.name} decoding ${other.name}`).toBeGreaterThanOrEqual(before + 10);
       }

@@ -1,0 +1,70 @@
+/** A real coturn (Debian `turnserver`) on loopback with the TURN REST API shared secret. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { freeMediaPorts } from './ports.js';
+
+export interface Coturn {
+  url: string;
+  secret: string;
+  stop(): Promise<void>;
+}
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+}
+
+export async function startCoturn(): Promise<Coturn> {
+  const port = await freeMediaPorts(1);
+  const relayBase = await freeMediaPorts(50);
+  const secret = randomBytes(24).toString('hex');
+  const child: ChildProcess = spawn(
+    '/usr/bin/turnserver',
+    [
+      '-n', // no configuration file: everything is on this command line
+      '--listening-ip=127.0.0.1',
+      `--listening-port=${port}`,
+      '--relay-ip=127.0.0.1',
+      `--min-port=${relayBase}`,
+      `--max-port=${relayBase + 49}`,
+      '--use-auth-secret',
+      `--static-auth-secret=${secret}`,
+      '--realm=telemed.test',
+      '--no-tls',
+      '--no-dtls',
+      '--no-cli',
+      '--allow-loopback-peers', // the media server is on loopback too
+      '--fingerprint',
+      '--no-software-attribute',
+      '--log-file=stdout',
+      '--simple-log',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const deadline = Date.now() + 10_000;
+  while (!(await listening(port))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`coturn did not start:\n${output.slice(-2000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url: `turn:127.0.0.1:${port}`,
+    secret,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+      }),
+  };
+}

@@ -1,0 +1,149 @@
+/**
+ * Drives the client SDK inside a Chromium page the way a clinic's own page would: the page loads the
+ * SDK bundle from the server, mints a development token and joins. State for assertions is kept on
+ * `window.t` (client, events seen, errors).
+ */
+import type { Browser, Page } from 'playwright-core';
+import type { RoomKind, SiteLevel } from '../../signaling/protocol/index.js';
+
+export interface SdkJoinSpec {
+  identity: string;
+  name: string;
+  role: string;
+  room: string;
+  kind?: RoomKind;
+  caseId?: string;
+  site?: { id: string; name: string; level: SiteLevel };
+  /** Publish camera + microphone after joining (default true when the role may). */
+  publish?: boolean;
+  /** Signaling URL if not the page's origin (e.g. a proxy). */
+  url?: string;
+  forceTcp?: boolean;
+  iceTransportPolicy?: 'all' | 'relay';
+}
+
+export async function openSdkPage(browser: Browser, serverUrl: string): Promise<Page> {
+  const page = await (await browser.newContext()).newPage();
+  page.on('pageerror', (e) => console.error('[page error]', e));
+  await page.goto(`${serverUrl}/sdk-test.html`);
+  return page;
+}
+
+/** Joins; resolves with 'joined' or 'waiting' (then `window.t.admitted` resolves later). */
+export function sdkJoin(page: Page, spec: SdkJoinSpec): Promise<'joined' | 'waiting'> {
+  return page.evaluate(async (spec) => {
+    const w = window as unknown as { t: Record<string, unknown>; TelemedSDK: { ConsultationClient: { join(o: object): Promise<unknown> } } };
+    const t: Record<string, unknown> = { events: [] as unknown[][], waiting: false };
+    w.t = t;
+    const res = await fetch('/dev/token', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        identity: spec.identity,
+        name: spec.name,
+        role: spec.role,
+        room: spec.room,
+        kind: spec.kind ?? 'consultation',
+        caseId: spec.caseId ?? 'CASE-E2E',
+        site: spec.site ?? { id: 'site', name: 'Test Hospital', level: 'county_hospital' },
+      }),
+    });
+    const { token } = (await res.json()) as { token: string };
+    let markWaiting!: (v: 'waiting') => void;
+    const waiting = new Promise<'waiting'>((r) => (markWaiting = r));
+    const joining = w.TelemedSDK.ConsultationClient.join({
+      url: spec.url ?? location.origin,
+      token,
+      ...(spec.forceTcp ? { forceTcp: true } : {}),
+      ...(spec.iceTransportPolicy ? { iceTransportPolicy: spec.iceTransportPolicy } : {}),
+      onWaiting: () => {
+        t['waiting'] = true;
+        markWaiting('waiting');
+      },
+    }).then(async (client) => {
+      type C = { on(e: string, f: (...a: unknown[]) => void): void; can(p: string): boolean; publishCamera(): Promise<unknown>; publishMicrophone(): Promise<unknown> };
+      const c = client as C;
+      t['client'] = c;
+      // Play what arrives, as a real page does: Chromium measures audio energy at playout.
+      c.on('trackAdded', (track) => {
+        const { kind, mediaStreamTrack } = track as { kind: string; mediaStreamTrack: MediaStreamTrack };
+        const el = document.createElement(kind === 'video' ? 'video' : 'audio');
+        el.muted = kind === 'video';
+        el.srcObject = new MediaStream([mediaStreamTrack]);
+        document.body.append(el);
+        void el.play().catch(() => undefined);
+      });
+      for (const e of ['participantJoined', 'participantLeft', 'participantConnection', 'connectionStateChanged', 'mutedByModerator', 'unmuteAllowed', 'lobbyChanged', 'chatMessage', 'disconnected', 'handRaised', 'roomLocked', 'unpublished']) {
+        c.on(e, (...args: unknown[]) => (t['events'] as unknown[][]).push([e, ...args.map((a) => JSON.parse(JSON.stringify(a ?? null)))]));
+      }
+      if (spec.publish !== false && c.can('publish_video')) await c.publishCamera();
+      if (spec.publish !== false && c.can('publish_audio')) await c.publishMicrophone();
+      return 'joined' as const;
+    });
+    t['admitted'] = joining;
+    joining.catch((e: Error) => (t['error'] = e.message));
+    return Promise.race([joining, waiting]);
+  }, spec);
+}
+
+/** Events of one name seen by the page's client, with their arguments. */
+export function events(page: Page, name: string): Promise<unknown[][]> {
+  return page.evaluate((name) => ((window as unknown as { t: { events: unknown[][] } }).t.events).filter((e) => e[0] === name).map((e) => e.slice(1)), name);
+}
+
+export interface InboundStats {
+  name: string;
+  kind: string;
+  framesDecoded: number;
+  totalAudioEnergy: number;
+  packetsReceived: number;
+}
+
+export interface PathStats {
+  inbound: InboundStats[];
+  /** Candidate pairs in use: local candidate type and protocol, remote address. */
+  pairs: { localType: string; protocol: string; remoteAddress: string; relayProtocol?: string }[];
+}
+
+/**
+ * The receive-side stats of the SDK client kept at `window[holder].client` (`t` on the SDK test page,
+ * `demo` on the demo page), each inbound stream named after the participant sending it.
+ */
+export function pathStats(page: Page, holder = 't'): Promise<PathStats> {
+  return page.evaluate(async (holder) => {
+    type T = { mediaStreamTrack: MediaStreamTrack; participant: { displayName: string } };
+    const client = (window as unknown as Record<string, { client: { tracks: T[]; getStats(): Promise<RTCStatsReport[]> } }>)[holder]!.client;
+    const owner = new Map(client.tracks.map((t) => [t.mediaStreamTrack.id, t.participant.displayName]));
+    const out: PathStats = { inbound: [], pairs: [] };
+    for (const report of await client.getStats()) {
+      const byId = new Map<string, Record<string, unknown>>();
+      report.forEach((s: Record<string, unknown>) => byId.set(s['id'] as string, s));
+      for (const s of byId.values()) {
+        const name = owner.get(s['trackIdentifier'] as string);
+        if (s['type'] === 'inbound-rtp' && name) {
+          out.inbound.push({ name, kind: String(s['kind']), framesDecoded: Number(s['framesDecoded'] ?? 0), totalAudioEnergy: Number(s['totalAudioEnergy'] ?? 0), packetsReceived: Number(s['packetsReceived'] ?? 0) });
+        }
+        if (s['type'] === 'candidate-pair' && s['state'] === 'succeeded' && s['nominated']) {
+          const local = byId.get(s['localCandidateId'] as string) ?? {};
+          const remote = byId.get(s['remoteCandidateId'] as string) ?? {};
+          const pair: PathStats['pairs'][number] = { localType: String(local['candidateType']), protocol: String(local['protocol']), remoteAddress: String(remote['address']) };
+          if (local['relayProtocol']) pair.relayProtocol = String(local['relayProtocol']);
+          out.pairs.push(pair);
+        }
+      }
+    }
+    return out;
+  }, holder);
+}
+
+/** Polls until `check` passes on the page's stats, or throws with the last stats seen. */
+export async function waitForStats(page: Page, check: (s: PathStats) => boolean, timeoutMs = 20_000, holder = 't'): Promise<PathStats> {
+  const deadline = Date.now() + timeoutMs;
+  let last: PathStats | undefined;
+  while (Date.now() < deadline) {
+    last = await pathStats(page, holder);
+    if (check(last)) return last;
+    await new Promise((r) => setTimeout(r, 400));
+  }
+  throw new Error(`stats condition not met: ${JSON.stringify(last)}`);
+}

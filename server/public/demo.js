@@ -1,24 +1,24 @@
 // Demo page: uses only the public SDK (window.TelemedSDK), like a clinic's own page would.
-const { ConsultationClient, ROLE_LABELS, SITE_LEVEL_LABELS } = window.TelemedSDK;
+import { Tiles } from './tiles.js';
 
-const form = document.getElementById('join-form');
-const roomSection = document.getElementById('room');
-const tiles = document.getElementById('tiles');
-const statusEl = document.getElementById('status');
-const errorEl = document.getElementById('error');
+const { ConsultationClient } = window.TelemedSDK;
+const $ = (id) => document.getElementById(id);
+const form = $('join-form');
 
 /** State exposed for diagnostics and the end-to-end tests. */
 const demo = { client: null, joined: false, error: null };
 window.demo = demo;
 
-function slug(text) {
-  return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60) || 'site';
-}
+const slug = (text) => text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60) || 'site';
 
 function showError(message) {
   demo.error = message;
-  errorEl.textContent = message;
-  errorEl.hidden = false;
+  $('error').textContent = message;
+  $('error').hidden = false;
+}
+
+function notice(text) {
+  $('notices').textContent = text;
 }
 
 async function devToken(fields) {
@@ -30,6 +30,7 @@ async function devToken(fields) {
     room: fields.room,
     kind: fields.kind,
     ...(fields.caseId ? { caseId: fields.caseId } : {}),
+    ...(fields.priorVisit ? { priorVisit: { encounterId: fields.priorVisit, date: new Date().toISOString().slice(0, 10) } } : {}),
   };
   const res = await fetch('/dev/token', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const json = await res.json().catch(() => ({}));
@@ -40,88 +41,145 @@ async function devToken(fields) {
   return json.token;
 }
 
-function tileFor(participant, isSelf) {
-  let tile = document.getElementById(`tile-${participant.id}`);
-  if (tile) return tile;
-  tile = document.createElement('div');
-  tile.className = 'tile';
-  tile.id = `tile-${participant.id}`;
-  tile.dataset.participantId = participant.id;
-  tile.dataset.role = participant.role;
-  tile.dataset.site = participant.site.name;
-  const video = document.createElement('video');
-  video.autoplay = true;
-  video.playsInline = true;
-  video.muted = true; // audio plays through the separate <audio> element
-  const audio = document.createElement('audio');
-  audio.autoplay = true;
-  const label = document.createElement('div');
-  label.className = 'label';
-  const name = document.createElement('span');
-  name.className = 'name';
-  name.textContent = `${participant.displayName}${isSelf ? ' (you)' : ''} · ${ROLE_LABELS[participant.role] ?? participant.role}`;
-  const site = document.createElement('span');
-  site.className = 'site';
-  site.textContent = `${participant.site.name} — ${SITE_LEVEL_LABELS[participant.site.level] ?? participant.site.level}`;
-  label.append(name, site);
-  tile.append(video, audio, label);
-  tiles.append(tile);
-  return tile;
+function renderLobby(client) {
+  const list = $('lobby-list');
+  list.replaceChildren();
+  for (const p of client.waiting) {
+    const li = document.createElement('li');
+    li.textContent = `${p.displayName} · ${p.role} · ${p.site.name}`;
+    for (const [label, act] of [['Admit', () => client.admit(p.id)], ['Decline', () => client.decline(p.id)]]) {
+      const b = Object.assign(document.createElement('button'), { type: 'button', className: 'small', textContent: label });
+      b.addEventListener('click', () => act().catch((e) => notice(e.message)));
+      li.append(b);
+    }
+    list.append(li);
+  }
+  $('lobby').hidden = client.waiting.length === 0;
 }
 
-function attach(tile, track) {
-  const el = tile.querySelector(track.kind === 'video' ? 'video' : 'audio');
-  const stream = el.srcObject instanceof MediaStream ? el.srcObject : new MediaStream();
-  for (const old of stream.getTracks()) if (old.kind === track.kind) stream.removeTrack(old);
-  stream.addTrack(track);
-  el.srcObject = stream;
-  el.play?.().catch(() => undefined);
+function renderChat(message) {
+  const li = document.createElement('li');
+  const who = Object.assign(document.createElement('span'), { className: 'who', textContent: `${message.displayName} (${message.siteName}): ` });
+  li.append(who, document.createTextNode(message.text));
+  $('chat-log').append(li);
+  li.scrollIntoView({ block: 'end' });
 }
 
-async function join(fields) {
-  errorEl.hidden = true;
-  statusEl.textContent = 'Connecting…';
-  // A token handed over by the hospital system (?token=…) is used as is; otherwise mint a dev token.
-  const token = fields.token || (await devToken(fields));
-  const client = await ConsultationClient.join({ url: location.origin, token });
+function wireControls(client, tiles) {
+  const show = (id, visible) => ($(id).hidden = !visible);
+  show('toggle-mic', client.can('publish_audio'));
+  show('toggle-cam', client.can('publish_video'));
+  show('share-screen', client.can('publish_screen'));
+  show('raise-hand', client.can('raise_hand'));
+  show('lock', client.can('moderate'));
+  show('end', client.can('end_room'));
+  const paused = { microphone: false, camera: false };
+  const toggle = (source, button, on, off) => async () => {
+    try {
+      await client.setPublishedPaused(source, !paused[source]);
+      paused[source] = !paused[source];
+      button.textContent = paused[source] ? on : off;
+    } catch (e) {
+      notice(e.message);
+    }
+  };
+  $('toggle-mic').onclick = toggle('microphone', $('toggle-mic'), 'Unmute mic', 'Mute mic');
+  $('toggle-cam').onclick = toggle('camera', $('toggle-cam'), 'Start camera', 'Stop camera');
+  $('share-screen').onclick = () => client.publishScreen().then((t) => tiles.attach(client.self, { source: 'screen', mediaStreamTrack: t }, { self: true }), (e) => notice(e.message));
+  let hand = false;
+  $('raise-hand').onclick = () => client.setHandRaised(!hand).then(() => {
+    hand = !hand;
+    $('raise-hand').textContent = hand ? 'Lower hand' : 'Raise hand';
+  }, (e) => notice(e.message));
+  $('lock').onclick = () => client.lockRoom(!client.roomLocked).catch((e) => notice(e.message));
+  $('end').onclick = () => confirm('End the consultation for everyone?') && client.endConsultation().catch((e) => notice(e.message));
+  $('leave').onclick = () => client.leave();
+  $('chat-form').onsubmit = (event) => {
+    event.preventDefault();
+    const input = $('chat-form').elements.namedItem('text');
+    client.sendChat(input.value).then((m) => (renderChat(m), (input.value = '')), (e) => notice(e.message));
+  };
+}
+
+function moderatorAction(client) {
+  const acts = {
+    muteMic: (p) => client.muteParticipant(p.id, 'microphone'),
+    allowMic: (p) => client.allowUnmute(p.id, 'microphone'),
+    stopScreen: (p) => client.stopScreenShare(p.id),
+    lowerHand: (p) => client.lowerHand(p.id),
+    remove: (p) => confirm(`Remove ${p.displayName}?`) && client.removeParticipant(p.id),
+  };
+  return (name, participant) => Promise.resolve(acts[name](participant)).catch((e) => notice(e.message));
+}
+
+function enterRoom(client, fields) {
   demo.client = client;
+  const tiles = new Tiles($('tiles'), client, moderatorAction(client));
+  $('lobby-wait').hidden = true;
   form.hidden = true;
-  roomSection.hidden = false;
-  document.getElementById('room-title').textContent = fields.token ? 'Consultation' : `${fields.kind} · ${fields.room}${fields.caseId ? ` · case ${fields.caseId}` : ''}`;
-  statusEl.textContent = `Connected as ${client.self.displayName}`;
+  $('room').hidden = false;
+  $('room-title').textContent = fields.token ? 'Consultation' : `${fields.kind} · ${fields.room}${fields.caseId ? ` · case ${fields.caseId}` : ''}`;
+  $('status').textContent = `Connected as ${client.self.displayName}`;
+  const lockState = () => ($('lock-state').textContent = client.roomLocked ? 'Locked' : '', ($('lock').textContent = client.roomLocked ? 'Unlock room' : 'Lock room'));
+  lockState();
 
-  tileFor(client.self, true);
-  for (const p of client.participants) tileFor(p, false);
-  client.on('participantJoined', (p) => tileFor(p, false));
-  client.on('participantLeft', (p) => document.getElementById(`tile-${p.id}`)?.remove());
-  client.on('trackAdded', (t) => t.source !== 'screen' && attach(tileFor(t.participant, false), t.mediaStreamTrack));
-  client.on('activeSpeaker', (p) => {
-    for (const tile of tiles.children) tile.classList.toggle('speaking', tile.dataset.participantId === p?.id);
-  });
+  tiles.ensure(client.self, { self: true });
+  for (const p of client.participants) tiles.ensure(p);
+  for (const id of client.raisedHands) tiles.setHand(id, true);
+  for (const m of client.chatHistory) renderChat(m);
+  client.on('participantJoined', (p) => tiles.ensure(p));
+  client.on('participantLeft', (p) => tiles.remove(p.id));
+  client.on('participantConnection', (p, state) => tiles.setState(p.id, state === 'reconnecting' ? 'reconnecting…' : ''));
+  client.on('trackAdded', (t) => tiles.attach(t.participant, t));
+  client.on('trackRemoved', (t) => tiles.detach(t));
+  client.on('activeSpeaker', (p) => tiles.setSpeaking(p?.id));
+  client.on('handRaised', (p, raised) => tiles.setHand(p.id, raised));
+  client.on('chatMessage', renderChat);
+  client.on('roomLocked', lockState);
+  client.on('lobbyChanged', () => renderLobby(client));
+  client.on('mutedByModerator', (source, by) => notice(`${by.displayName} muted your ${source}. You can unmute when they allow it.`));
+  client.on('unmuteAllowed', (source, by) => notice(`${by.displayName} allowed you to unmute your ${source}.`));
+  client.on('unpublished', (source, by) => (notice(`${by.displayName} stopped your ${source} share.`), tiles.remove(`${client.self.id}-screen`)));
+  client.on('connectionStateChanged', (state) => ($('status').textContent = state === 'connected' ? `Connected as ${client.self.displayName}` : state === 'reconnecting' ? 'Connection lost — reconnecting…' : 'Disconnected'));
   client.on('error', (e) => console.warn('[demo]', e));
   client.on('disconnected', ({ message }) => {
-    statusEl.textContent = `Disconnected: ${message}`;
-    tiles.replaceChildren();
-    roomSection.hidden = true;
+    $('status').textContent = `Disconnected: ${message}`;
+    tiles.clear();
+    $('room').hidden = true;
     form.hidden = false;
     demo.joined = false;
   });
+  wireControls(client, tiles);
+  return tiles;
+}
 
-  const selfTile = tileFor(client.self, true);
-  if (client.can('publish_video')) attach(selfTile, await client.publishCamera());
+async function join(fields) {
+  $('error').hidden = true;
+  $('status').textContent = 'Connecting…';
+  // A token handed over by the hospital system (?token=…) is used as is; otherwise mint a dev token.
+  const token = fields.token || (await devToken(fields));
+  const client = await ConsultationClient.join({
+    url: location.origin,
+    token,
+    onWaiting: () => {
+      form.hidden = true;
+      $('lobby-wait').hidden = false;
+      $('status').textContent = 'Waiting in the lobby';
+    },
+  });
+  const tiles = enterRoom(client, fields);
+  if (client.can('publish_video')) tiles.attach(client.self, { source: 'camera', mediaStreamTrack: await client.publishCamera() }, { self: true });
   if (client.can('publish_audio')) await client.publishMicrophone();
   demo.joined = true;
 }
 
-document.getElementById('leave').addEventListener('click', () => demo.client?.leave());
 form.addEventListener('submit', (event) => {
   event.preventDefault();
-  const fields = Object.fromEntries(new FormData(form).entries());
-  join(fields).catch((e) => showError(e.message ?? String(e)));
+  join(Object.fromEntries(new FormData(form).entries())).catch((e) => ($('lobby-wait').hidden = true, (form.hidden = false), showError(e.message ?? String(e))));
 });
 
 // Deep links join at once: ?token=… (a token from the hospital system), or in development
-// ?room=…&name=…&role=…&site=… (optional siteLevel, kind, caseId, identity).
+// ?room=…&name=…&role=…&site=… (optional siteLevel, kind, caseId, identity, priorVisit).
 const params = new URLSearchParams(location.search);
 if (params.get('token') || ['room', 'name', 'role', 'site'].every((k) => params.get(k))) {
   const fields = Object.fromEntries(new FormData(form).entries());

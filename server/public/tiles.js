@@ -1,0 +1,98 @@
+// Video tiles: one per participant (plus one per shared screen), labelled with name, role and site.
+const { ROLE_LABELS, SITE_LEVEL_LABELS } = window.TelemedSDK;
+
+export class Tiles {
+  constructor(container, client, actions) {
+    this.container = container;
+    this.client = client;
+    this.actions = actions; // moderator actions: (name, participant) => void
+  }
+
+  ensure(participant, { self = false, screen = false } = {}) {
+    const id = `tile-${participant.id}${screen ? '-screen' : ''}`;
+    let tile = document.getElementById(id);
+    if (tile) return tile;
+    tile = document.createElement('div');
+    tile.className = `tile${screen ? ' screen' : ''}`;
+    tile.id = id;
+    tile.dataset.participantId = participant.id;
+    const video = Object.assign(document.createElement('video'), { autoplay: true, playsInline: true, muted: true });
+    const audio = Object.assign(document.createElement('audio'), { autoplay: true });
+    const label = document.createElement('div');
+    label.className = 'label';
+    const name = document.createElement('span');
+    name.className = 'name';
+    name.textContent = `${participant.displayName}${self ? ' (you)' : ''} · ${ROLE_LABELS[participant.role] ?? participant.role}${screen ? ' · screen' : ''}`;
+    const site = document.createElement('span');
+    site.className = 'site';
+    site.textContent = `${participant.site.name} — ${SITE_LEVEL_LABELS[participant.site.level] ?? participant.site.level}`;
+    label.append(name, site);
+    const hand = Object.assign(document.createElement('span'), { className: 'hand', hidden: true, textContent: '✋' });
+    const state = Object.assign(document.createElement('span'), { className: 'state' });
+    tile.append(video, audio, label, hand, state);
+    if (!self && !screen && this.client.can('moderate')) tile.append(this.#controls(participant));
+    this.container.append(tile);
+    // Ask for the simulcast layer that fits the tile: thumbnails do not need full resolution.
+    new ResizeObserver(() => this.#fitQuality(tile)).observe(tile);
+    return tile;
+  }
+
+  attach(participant, track, { self = false } = {}) {
+    const tile = this.ensure(participant, { self, screen: track.source === 'screen' });
+    const media = track.mediaStreamTrack ?? track;
+    const el = tile.querySelector(media.kind === 'video' ? 'video' : 'audio');
+    el.srcObject = new MediaStream([media]);
+    el.play?.().catch(() => undefined);
+    if (track.id && media.kind === 'video') {
+      tile.dataset.trackId = track.id;
+      this.#fitQuality(tile);
+    }
+  }
+
+  detach(track) {
+    if (track.source === 'screen') document.getElementById(`tile-${track.participant.id}-screen`)?.remove();
+  }
+
+  remove(participantId) {
+    for (const suffix of ['', '-screen']) document.getElementById(`tile-${participantId}${suffix}`)?.remove();
+  }
+
+  setHand(participantId, raised) {
+    const hand = document.querySelector(`#tile-${participantId} .hand`);
+    if (hand) hand.hidden = !raised;
+  }
+
+  setState(participantId, text) {
+    const state = document.querySelector(`#tile-${participantId} .state`);
+    if (state) state.textContent = text;
+  }
+
+  setSpeaking(participantId) {
+    for (const tile of this.container.children) tile.classList.toggle('speaking', tile.dataset.participantId === participantId);
+  }
+
+  clear() {
+    this.container.replaceChildren();
+  }
+
+  #controls(participant) {
+    const bar = document.createElement('div');
+    bar.className = 'controls';
+    for (const [action, label] of [['muteMic', 'Mute'], ['allowMic', 'Allow unmute'], ['stopScreen', 'Stop screen'], ['lowerHand', 'Lower hand'], ['remove', 'Remove']]) {
+      const b = Object.assign(document.createElement('button'), { type: 'button', className: 'small mod', textContent: label });
+      b.addEventListener('click', () => this.actions(action, participant));
+      bar.append(b);
+    }
+    return bar;
+  }
+
+  #fitQuality(tile) {
+    const trackId = tile.dataset.trackId;
+    if (!trackId) return;
+    const width = tile.clientWidth;
+    const quality = width < 360 ? 'low' : width < 720 ? 'medium' : 'high';
+    if (tile.dataset.quality === quality) return;
+    tile.dataset.quality = quality;
+    this.client.setReceiveQuality(trackId, quality).catch(() => undefined);
+  }
+}

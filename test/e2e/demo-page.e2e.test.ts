@@ -1,0 +1,57 @@
+/**
+ * The demo page as a person uses it: the lead locks the room with its button, a clinic doctor who
+ * follows a deep link waits in the lobby, the lead clicks Admit, they chat, the lead mutes the clinic
+ * doctor from the tile and the clinic doctor sees why.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MediaServer } from '../../server/MediaServer.js';
+import { launchChromium } from '../helpers/browser.js';
+import { startTestServer } from '../helpers/server.js';
+
+let server: MediaServer;
+let browser: Browser;
+beforeAll(async () => {
+  server = await startTestServer();
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function open(query: Record<string, string>): Promise<Page> {
+  const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+  page.on('dialog', (d) => void d.accept());
+  await page.goto(`${server.url}/?${new URLSearchParams({ room: 'demo-chaired', kind: 'consultation', caseId: 'CASE-77', ...query })}`);
+  return page;
+}
+
+describe('demo page: chaired consultation', () => {
+  it('lock, lobby, admit, chat and mute through the UI', async () => {
+    const lead = await open({ name: 'Prof. Zhao Lei', role: 'lead_specialist', site: 'Provincial Cancer Hospital', siteLevel: 'tertiary_hospital' });
+    await lead.waitForFunction(() => (window as unknown as { demo: { joined: boolean } }).demo.joined);
+    await lead.click('#lock');
+    await lead.waitForSelector('#lock-state:has-text("Locked")');
+
+    const clinic = await open({ name: 'Dr. Ma Li', role: 'clinic_doctor', site: 'Heping Township Health Centre', siteLevel: 'township_health_centre' });
+    await clinic.waitForSelector('#lobby-wait:not([hidden])');
+    await lead.waitForSelector('#lobby-list li:has-text("Dr. Ma Li")');
+    expect(await lead.locator('#lobby-list li').innerText()).toContain('Heping Township Health Centre');
+    await lead.click('#lobby-list li button:has-text("Admit")');
+    await clinic.waitForFunction(() => (window as unknown as { demo: { joined: boolean } }).demo.joined, undefined, { timeout: 20_000 });
+    await lead.waitForSelector('.tile .label:has-text("Dr. Ma Li")');
+
+    await clinic.fill('#chat-form input', 'Patient is here, BP 130/85.');
+    await clinic.click('#chat-form button');
+    await lead.waitForSelector('#chat-log li:has-text("BP 130/85")');
+    expect(await lead.locator('#chat-log li').last().innerText()).toContain('Dr. Ma Li (Heping Township Health Centre)');
+
+    await lead.locator('.tile', { hasText: 'Dr. Ma Li' }).locator('button:has-text("Mute")').first().click();
+    await clinic.waitForSelector('#notices:has-text("muted your microphone")');
+    await clinic.click('#toggle-mic'); // pause: allowed
+    await clinic.click('#toggle-mic'); // unpause: refused while muted by the moderator
+    await clinic.waitForSelector('#notices:has-text("muted by a moderator")');
+    await lead.screenshot({ path: process.env['DEMO_SCREENSHOT'] ?? '/tmp/demo-chaired.png' });
+  });
+});

@@ -172,20 +172,17 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
 
   async publishCamera(options: PublishOptions & { constraints?: MediaTrackConstraints } = {}): Promise<MediaStreamTrack> {
     this.#require('publish_video', 'publish a camera');
-    const stream = await navigator.mediaDevices.getUserMedia({ video: options.constraints ?? { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 25 } } });
-    return this.#publishFirst(stream, 'camera', options);
+    return this.#media.publishCamera(options);
   }
 
-  async publishMicrophone(constraints: MediaTrackConstraints = { echoCancellation: true, noiseSuppression: true, autoGainControl: true }): Promise<MediaStreamTrack> {
+  async publishMicrophone(constraints?: MediaTrackConstraints): Promise<MediaStreamTrack> {
     this.#require('publish_audio', 'publish a microphone');
-    const stream = await navigator.mediaDevices.getUserMedia({ audio: constraints });
-    return this.#publishFirst(stream, 'microphone');
+    return this.#media.publishMicrophone(constraints);
   }
 
   async publishScreen(): Promise<MediaStreamTrack> {
     this.#require('publish_screen', 'share a screen');
-    const stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
-    const track = await this.#publishFirst(stream, 'screen');
+    const track = await this.#media.publishScreen();
     // The browser's own "stop sharing" button ends the track: unpublish with it.
     track.addEventListener('ended', () => void this.unpublish('screen').catch(() => undefined));
     return track;
@@ -284,18 +281,6 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
 
   #require(permission: Permission, what: string): void {
     if (!this.permissions.has(permission)) throw new ProtocolError('FORBIDDEN', `your role (${this.self.role}) may not ${what} in this room`);
-  }
-
-  async #publishFirst(stream: MediaStream, source: MediaSource, options: PublishOptions = {}): Promise<MediaStreamTrack> {
-    const track = stream.getTracks()[0];
-    if (!track) throw new ProtocolError('NOT_FOUND', `no ${source} track available`);
-    try {
-      await this.#media.publish(track, source, options);
-    } catch (error) {
-      track.stop();
-      throw error;
-    }
-    return track;
   }
 
   #start(snapshot: JoinResult): void {

@@ -4,7 +4,7 @@
  */
 import { Device } from 'mediasoup-client';
 import type { types } from 'mediasoup-client';
-import type { ConsumeResult, MediaSource, TransportOptions } from '../../signaling/protocol/index.js';
+import { ProtocolError, type ConsumeResult, type MediaSource, type TransportOptions } from '../../signaling/protocol/index.js';
 import type { SignalingConnection } from './SignalingConnection.js';
 
 /** Simulcast for cameras: a thumbnail, a mid and a full layer, so weak uplinks still serve everyone. */
@@ -63,6 +63,32 @@ export class MediaSession {
       if (this.#producers.get(source) === producer) this.#producers.delete(source);
     });
     return producer;
+  }
+
+  async publishCamera(options: PublishOptions & { constraints?: MediaTrackConstraints } = {}): Promise<MediaStreamTrack> {
+    const video = options.constraints ?? { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 25 } };
+    return this.#publishFirst(await navigator.mediaDevices.getUserMedia({ video }), 'camera', options);
+  }
+
+  async publishMicrophone(audio: MediaTrackConstraints = { echoCancellation: true, noiseSuppression: true, autoGainControl: true }): Promise<MediaStreamTrack> {
+    return this.#publishFirst(await navigator.mediaDevices.getUserMedia({ audio }), 'microphone');
+  }
+
+  async publishScreen(): Promise<MediaStreamTrack> {
+    return this.#publishFirst(await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false }), 'screen');
+  }
+
+  /** Publishes the stream's first track; stops the capture if the server refuses it. */
+  async #publishFirst(stream: MediaStream, source: MediaSource, options: PublishOptions = {}): Promise<MediaStreamTrack> {
+    const track = stream.getTracks()[0];
+    if (!track) throw new ProtocolError('NOT_FOUND', `no ${source} track available`);
+    try {
+      await this.publish(track, source, options);
+    } catch (error) {
+      for (const t of stream.getTracks()) t.stop();
+      throw error;
+    }
+    return track;
   }
 
   producer(source: MediaSource): types.Producer | undefined {

@@ -127,6 +127,9 @@ export function mediaHandlers(settings: MediaSettings) {
     // Paused until the client says it is ready, so the first packets are not lost before it listens.
     const consumer = await transport.consume({ producerId, rtpCapabilities, paused: true });
     participant.addConsumer(consumer);
+    // Shared imaging and lab reports matter more than faces: when bandwidth is short, the screen keeps
+    // its layers longest. (Audio consumers are always forwarded; only video layers adapt.)
+    if (found.track.source === 'screen') await consumer.setPriority(2);
     consumer.on('producerclose', () => participant.notify('consumerClosed', { consumerId: consumer.id, producerId }));
     consumer.on('layerschange', (layers) =>
       participant.notify('consumerLayersChanged', { consumerId: consumer.id, spatialLayer: layers?.spatialLayer ?? null, temporalLayer: layers?.temporalLayer ?? null }),

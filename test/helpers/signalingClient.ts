@@ -65,6 +65,17 @@ export function err(ack: Ack<unknown>): WireError {
   return ack.error;
 }
 
+/** RTP parameters of a three-layer VP8 simulcast camera, as Chromium sends them. */
+export function fakeSimulcastParameters(baseSsrc: number): Record<string, unknown> {
+  const vp8 = { mimeType: 'video/VP8', payloadType: 101, clockRate: 90000, parameters: {}, rtcpFeedback: [{ type: 'nack' }, { type: 'ccm', parameter: 'fir' }] };
+  return {
+    codecs: [vp8],
+    headerExtensions: [],
+    encodings: [0, 1, 2].map((i) => ({ ssrc: baseSsrc + i, scaleResolutionDownBy: 4 / 2 ** i, maxBitrate: [150_000, 500_000, 1_200_000][i] })),
+    rtcp: { cname: `cname-${baseSsrc}`, reducedSize: true },
+  };
+}
+
 /** RTP parameters a browser would send for an Opus microphone or a VP8 camera. */
 export function fakeRtpParameters(kind: 'audio' | 'video', ssrc: number): Record<string, unknown> {
   const codec =

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MediaServer } from '../../server/MediaServer.js';
 import type { ConsumeResult, JoinResult, TransportOptions } from '../../signaling/protocol/index.js';
-import { connect, err, fakeRtpParameters, ok, type TestClient } from '../helpers/signalingClient.js';
+import { connect, err, fakeRtpParameters, fakeSimulcastParameters, ok, type TestClient } from '../helpers/signalingClient.js';
 import { startTestServer } from '../helpers/server.js';
 import { token, type TokenSpec } from '../helpers/tokens.js';
 
@@ -87,6 +87,24 @@ describe('consultation signaling', () => {
     const gone = clinic.client.next('participantLeft');
     third.client.close();
     expect((await gone).reason).toBe('disconnected');
+  });
+
+  it('lets each subscriber choose a simulcast layer, and ranks shared screens above cameras', async () => {
+    const room = 'integ-simulcast';
+    const pub = await joined({ room, sub: 'pub' });
+    const sub = await joined({ room, sub: 'sub' });
+    const send = ok(await pub.client.request<TransportOptions>('createTransport', { direction: 'send' }));
+    const cam = ok(await pub.client.request<{ producerId: string }>('produce', { transportId: send.id, kind: 'video', source: 'camera', rtpParameters: fakeSimulcastParameters(7000) })).producerId;
+    const screen = ok(await pub.client.request<{ producerId: string }>('produce', { transportId: send.id, kind: 'video', source: 'screen', rtpParameters: fakeRtpParameters('video', 7100) })).producerId;
+    const recv = ok(await sub.client.request<TransportOptions>('createTransport', { direction: 'recv' }));
+    const camConsumer = ok(await sub.client.request<ConsumeResult>('consume', { producerId: cam, transportId: recv.id }));
+    const screenConsumer = ok(await sub.client.request<ConsumeResult>('consume', { producerId: screen, transportId: recv.id }));
+    ok(await sub.client.request('setPreferredLayers', { consumerId: camConsumer.id, spatialLayer: 0, temporalLayer: 0 }));
+    const subscriber = server.rooms.get(room)!.participant(sub.join.self.id)!;
+    const consumer = subscriber.consumer(camConsumer.id);
+    expect(consumer.type).toBe('simulcast');
+    expect(consumer.preferredLayers).toEqual({ spatialLayer: 0, temporalLayer: 0 });
+    expect(subscriber.consumer(screenConsumer.id).priority).toBeGreaterThan(consumer.priority);
   });
 
   it('places a second session of the same identity instead of duplicating it', async () => {

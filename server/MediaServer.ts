@@ -3,6 +3,7 @@
  * tears them down in the reverse order. Tests start it in-process exactly as `npm start` does.
  */
 import http from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Server as IoServer } from 'socket.io';
 import { TokenVerifier } from '../signaling/auth/TokenVerifier.js';
@@ -12,6 +13,7 @@ import { createApp } from './http/app.js';
 import { resolveKeys } from './keys.js';
 import type { Logger } from './logger.js';
 import { MEDIA_CODECS } from './media/codecs.js';
+import { HlsService } from './media/HlsService.js';
 import { WorkerPool } from './media/WorkerPool.js';
 import { RoomRegistry } from './rooms/RoomRegistry.js';
 
@@ -19,15 +21,17 @@ export class MediaServer {
   readonly config: Config;
   readonly pool: WorkerPool;
   readonly rooms: RoomRegistry;
+  readonly #hls: HlsService;
   readonly #http: http.Server;
   readonly #io: SignalingIo;
   readonly #log: Logger;
   #closing: Promise<void> | undefined;
 
-  private constructor(config: Config, pool: WorkerPool, rooms: RoomRegistry, httpServer: http.Server, io: SignalingIo, log: Logger) {
+  private constructor(config: Config, pool: WorkerPool, rooms: RoomRegistry, hls: HlsService, httpServer: http.Server, io: SignalingIo, log: Logger) {
     this.config = config;
     this.pool = pool;
     this.rooms = rooms;
+    this.#hls = hls;
     this.#http = httpServer;
     this.#io = io;
     this.#log = log;
@@ -58,10 +62,20 @@ export class MediaServer {
       const routerCapabilities = router.rtpCapabilities;
       router.close();
 
-      const rooms = new RoomRegistry(pool, { reconnectGraceSeconds: config.reconnectGraceSeconds }, log);
+      const rooms = new RoomRegistry(
+        pool,
+        {
+          reconnectGraceSeconds: config.reconnectGraceSeconds,
+          consumersPerRouter: config.broadcast.consumersPerRouter,
+          keyFrameRequestDelayMs: config.broadcast.keyFrameRequestDelayMs,
+        },
+        log,
+      );
+      const hls = new HlsService(path.join(config.dataDir, 'hls'), log);
       const app = createApp({
         pool,
         rooms,
+        hlsDir: hls.root,
         devTokens: keys.devSigningSecret
           ? { secret: keys.devSigningSecret, algorithm: config.jwt.algorithms.find((a) => a.startsWith('HS')) ?? 'HS256', audience: config.jwt.audience, issuer: config.jwt.issuer }
           : undefined,
@@ -78,13 +92,14 @@ export class MediaServer {
         rooms,
         media: { initialOutgoingBitrate: config.media.initialOutgoingBitrate, maxIncomingBitrate: config.media.maxIncomingBitrate, turn: config.turn },
         routerCapabilities,
+        hls,
         log,
       });
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);
         httpServer.listen(config.http.port, config.http.host, () => resolve());
       });
-      const server = new MediaServer(config, pool, rooms, httpServer, io, log);
+      const server = new MediaServer(config, pool, rooms, hls, httpServer, io, log);
       log.info({ url: server.url, mode: config.mode, workers: pool.size, mediaPorts: `${config.media.port}-${config.media.port + pool.size - 1}` }, 'media server listening');
       if (config.mode === 'development' && !['127.0.0.1', '::1', 'localhost'].includes(config.http.host)) {
         log.warn('development mode on a non-loopback address: anyone who can reach it can mint tokens');
@@ -108,6 +123,7 @@ export class MediaServer {
   /** Ends every room (participants are told), stops signaling and HTTP, then the workers. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      await this.#hls.closeAll();
       this.rooms.closeAll();
       await new Promise<void>((resolve) => this.#io.close(() => resolve()));
       this.#http.closeAllConnections();

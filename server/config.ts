@@ -35,6 +35,8 @@ const EnvSchema = z.object({
   TURN_SECRET: z.string().optional(),
   TURN_CREDENTIAL_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 86400).default(3600),
   RECONNECT_GRACE_SECONDS: z.coerce.number().int().min(0).max(600).default(20),
+  BROADCAST_CONSUMERS_PER_ROUTER: z.coerce.number().int().min(1).max(100_000).default(400),
+  BROADCAST_KEYFRAME_DELAY_MS: z.coerce.number().int().min(0).max(10_000).default(1000),
   DATA_DIR: z.string().default('data'),
   REDIS_URL: z.string().optional(),
 });
@@ -62,6 +64,7 @@ export interface Config {
   /** TURN relays handed to clients with time-limited credentials (TURN REST API scheme). */
   turn: { urls: string[]; secret: string; ttlSeconds: number } | undefined;
   reconnectGraceSeconds: number;
+  broadcast: { consumersPerRouter: number; keyFrameRequestDelayMs: number };
   logLevel: string;
   dataDir: string;
   redisUrl: string | undefined;
@@ -123,6 +126,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     turn: turnUrls.length > 0 && e.TURN_SECRET ? { urls: turnUrls, secret: e.TURN_SECRET, ttlSeconds: e.TURN_CREDENTIAL_TTL_SECONDS } : undefined,
     reconnectGraceSeconds: e.RECONNECT_GRACE_SECONDS,
+    broadcast: { consumersPerRouter: e.BROADCAST_CONSUMERS_PER_ROUTER, keyFrameRequestDelayMs: e.BROADCAST_KEYFRAME_DELAY_MS },
     logLevel: e.LOG_LEVEL,
     dataDir: path.resolve(e.DATA_DIR),
     redisUrl: e.REDIS_URL,

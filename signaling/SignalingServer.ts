@@ -5,11 +5,13 @@
 import type { types } from 'mediasoup';
 import type { Server, Socket } from 'socket.io';
 import type { Logger } from '../server/logger.js';
+import type { HlsService } from '../server/media/HlsService.js';
 import type { ParticipantChannel } from '../server/rooms/Participant.js';
 import type { RoomRegistry } from '../server/rooms/RoomRegistry.js';
 import type { Principal, TokenVerifier } from './auth/TokenVerifier.js';
 import { dispatch, type HandlerContext, type HandlerTable } from './dispatcher.js';
 import { mediaHandlers, type MediaSettings } from './handlers/media.js';
+import { broadcastHandlers } from './handlers/broadcast.js';
 import { chatHandlers } from './handlers/chat.js';
 import { moderationHandlers } from './handlers/moderation.js';
 import { roomHandlers } from './handlers/room.js';
@@ -34,6 +36,7 @@ export interface SignalingDeps {
   rooms: RoomRegistry;
   media: MediaSettings;
   routerCapabilities: types.RtpCapabilities;
+  hls: HlsService;
   log: Logger;
 }
 
@@ -43,6 +46,7 @@ export function attachSignaling(io: SignalingIo, deps: SignalingDeps): void {
     ...mediaHandlers(deps.media),
     ...moderationHandlers(),
     ...chatHandlers(),
+    ...broadcastHandlers(deps.hls),
   };
 
   io.use((socket, next) => {

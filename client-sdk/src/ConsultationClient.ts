@@ -20,6 +20,8 @@ import {
   type ParticipantInfo,
   type Permission,
 } from '../../signaling/protocol/index.js';
+import { Audience } from './Audience.js';
+import { Moderation } from './Moderation.js';
 import { MediaSession, type NetworkOptions, type PublishOptions } from './MediaSession.js';
 import { waitForAdmission } from './lobby.js';
 import { defaultReconnectPolicy, retryUntilResumed, type ConnectionState, type ReconnectPolicy } from './reconnect.js';
@@ -67,6 +69,8 @@ export interface ClientEvents {
   unpublished: [source: MediaSource, by: Actor];
   handRaised: [participant: ParticipantInfo, raised: boolean];
   chatMessage: [message: ChatMessage];
+  /** Your permissions changed (brought on stage / sent back): publish or stop accordingly. */
+  permissionsChanged: [permissions: Permission[]];
   /** The session ended: left, removed, declined, replaced, room ended, or the connection could not be resumed. */
   disconnected: [info: { reason: LeaveReason | 'connection_lost'; message: string }];
   /** A background operation failed (e.g. receiving one track); the session goes on. */
@@ -75,7 +79,11 @@ export interface ClientEvents {
 
 export class ConsultationClient extends TypedEmitter<ClientEvents> {
   readonly self: ParticipantInfo;
-  readonly permissions: ReadonlySet<Permission>;
+  /** Broadcast and training: viewer count, Q&A, stage, HLS. */
+  readonly audience: Audience;
+  /** The chair's tools (permission `moderate`; the server checks again). */
+  readonly moderation: Moderation;
+  #permissions: Set<Permission>;
   readonly #signaling: SignalingConnection;
   readonly #media: MediaSession;
   readonly #model = new RoomModel();
@@ -92,7 +100,9 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     this.#signaling = signaling;
     this.#media = media;
     this.self = snapshot.self;
-    this.permissions = new Set(snapshot.permissions);
+    this.#permissions = new Set(snapshot.permissions);
+    this.audience = new Audience(signaling);
+    this.moderation = new Moderation(signaling);
     this.#resumeToken = snapshot.resumeToken;
     this.#graceMs = snapshot.reconnectGraceSeconds * 1000;
     this.#policy = policy;
@@ -164,8 +174,13 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     return [...this.#muted];
   }
 
+  /** What you may do in this room now (your role's row of the permission table, plus any stage grant). */
+  get permissions(): ReadonlySet<Permission> {
+    return this.#permissions;
+  }
+
   can(permission: Permission): boolean {
-    return this.permissions.has(permission);
+    return this.#permissions.has(permission);
   }
 
   // ---- publishing ----
@@ -224,45 +239,6 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     return message;
   }
 
-  // ---- moderation (permission `moderate`; the server checks again) ----
-
-  async lockRoom(locked = true): Promise<void> {
-    await this.#signaling.request('setRoomLocked', { locked });
-  }
-
-  async admit(participantId: string): Promise<void> {
-    await this.#signaling.request('admit', { participantId });
-  }
-
-  async decline(participantId: string): Promise<void> {
-    await this.#signaling.request('decline', { participantId });
-  }
-
-  async muteParticipant(participantId: string, source: ModeratedSource): Promise<void> {
-    await this.#signaling.request('muteParticipant', { participantId, source });
-  }
-
-  async allowUnmute(participantId: string, source: ModeratedSource): Promise<void> {
-    await this.#signaling.request('allowUnmute', { participantId, source });
-  }
-
-  async stopScreenShare(participantId: string): Promise<void> {
-    await this.#signaling.request('stopScreenShare', { participantId });
-  }
-
-  async removeParticipant(participantId: string): Promise<void> {
-    await this.#signaling.request('removeParticipant', { participantId });
-  }
-
-  async lowerHand(participantId: string): Promise<void> {
-    await this.#signaling.request('setHandRaised', { raised: false, participantId });
-  }
-
-  /** Ends the consultation for everyone (permission `end_room`). */
-  async endConsultation(): Promise<void> {
-    await this.#signaling.request('endRoom', {});
-  }
-
   // ---- session ----
 
   /** WebRTC statistics of the send and receive connections (for diagnostics and tests). */
@@ -280,7 +256,7 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
   }
 
   #require(permission: Permission, what: string): void {
-    if (!this.permissions.has(permission)) throw new ProtocolError('FORBIDDEN', `your role (${this.self.role}) may not ${what} in this room`);
+    if (!this.#permissions.has(permission)) throw new ProtocolError('FORBIDDEN', `your role (${this.self.role}) may not ${what} in this room`);
   }
 
   #start(snapshot: JoinResult): void {
@@ -331,6 +307,7 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     s.on('chatMessage', ({ message }) => {
       if (this.#model.addChat(message)) this.emit('chatMessage', message);
     });
+    s.on('permissionsChanged', ({ permissions }) => this.#setPermissions(permissions));
     s.on('sessionEnded', ({ reason, message }) => this.#end(reason, message));
     s.on('lost', () => void this.#reconnect());
     if (typeof window !== 'undefined') {
@@ -340,9 +317,19 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     void this.#media.warmUp().catch((error: unknown) => this.emit('error', asError(error)));
   }
 
+  /** A stage grant given or taken back: drop what may no longer be sent, then tell the page. */
+  #setPermissions(permissions: Permission[]): void {
+    this.#permissions = new Set(permissions);
+    const allowed = { microphone: 'publish_audio', camera: 'publish_video', screen: 'publish_screen' } as const;
+    for (const source of ['microphone', 'camera', 'screen'] as const) if (!this.can(allowed[source])) this.#media.producer(source)?.close();
+    this.emit('permissionsChanged', [...permissions]);
+  }
+
   /** Merges a server snapshot: people who came or went meanwhile, tracks to receive or drop. */
   #applySnapshot(snapshot: JoinResult): void {
     const diff = this.#model.apply(snapshot);
+    this.#permissions = new Set(snapshot.permissions);
+    this.audience.apply(snapshot, this.can('manage_questions'));
     this.#resumeToken = snapshot.resumeToken;
     this.#graceMs = snapshot.reconnectGraceSeconds * 1000;
     this.#muted.clear();

@@ -3,6 +3,8 @@ export { ConsultationClient } from './ConsultationClient.js';
 export type { ClientEvents, JoinOptions, ReceiveQuality, RemoteTrack } from './ConsultationClient.js';
 export { defaultReconnectPolicy, type ConnectionState, type ReconnectPolicy } from './reconnect.js';
 export type { NetworkOptions } from './MediaSession.js';
+export type { Audience, AudienceEvents } from './Audience.js';
+export type { Moderation } from './Moderation.js';
 export type { PublishOptions } from './MediaSession.js';
 export {
   ProtocolError,
@@ -11,6 +13,7 @@ export {
   PROTOCOL_VERSION,
   type Actor,
   type ChatMessage,
+  type Question,
   type ErrorCode,
   type LeaveReason,
   type MediaKind,

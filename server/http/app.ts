@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { WorkerPool } from '../media/WorkerPool.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
+import { HLS_URL_PREFIX } from '../media/HlsService.js';
 import { devTokenRouter, type DevTokenOptions } from './devTokens.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', ...(import.meta.url.includes('/dist/') ? ['..'] : []));
@@ -17,6 +18,8 @@ export interface AppDeps {
   pool: WorkerPool;
   rooms: RoomRegistry;
   devTokens: DevTokenOptions | undefined;
+  /** Live HLS segments; each stream sits under an unguessable folder name. */
+  hlsDir: string;
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -54,6 +57,7 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   if (deps.devTokens) app.use(devTokenRouter(deps.devTokens));
+  app.use(HLS_URL_PREFIX, express.static(deps.hlsDir, { index: false, dotfiles: 'deny', maxAge: 0 }));
   app.use('/sdk', express.static(SDK_DIST_DIR, { fallthrough: true, maxAge: '5m' }));
   app.use('/', express.static(DEMO_DIR, { index: 'index.html', maxAge: 0 }));
   return app;

@@ -63,16 +63,19 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     return !this.#closed && this.size === this.#options.workers;
   }
 
-  /** The live worker carrying the fewest routers. */
-  leastLoaded(): MediaWorker {
+  /** The live worker carrying the fewest routers, among `among` when any of those is alive. */
+  leastLoaded(among?: (w: MediaWorker) => boolean): MediaWorker {
     let best: MediaWorker | undefined;
-    for (const slot of this.#slots) if (slot && (!best || slot.routers < best.routers)) best = slot;
+    const live = this.#slots.filter((s): s is MediaWorker => !!s);
+    const candidates = among && live.some(among) ? live.filter(among) : live;
+    for (const slot of candidates) if (!best || slot.routers < best.routers) best = slot;
     if (!best) throw new Error('no media worker is running');
     return best;
   }
 
-  async createRouter(codecs: types.RouterRtpCodecCapability[]): Promise<{ router: types.Router; host: MediaWorker }> {
-    const host = this.leastLoaded();
+  /** A router on the least-loaded worker; `prefer` narrows the choice when it can (e.g. unused cores). */
+  async createRouter(codecs: types.RouterRtpCodecCapability[], prefer?: (w: MediaWorker) => boolean): Promise<{ router: types.Router; host: MediaWorker }> {
+    const host = this.leastLoaded(prefer);
     const router = await host.worker.createRouter({ mediaCodecs: codecs });
     host.routers++;
     router.observer.once('close', () => host.routers--);

@@ -47,7 +47,7 @@ function renderLobby(client) {
   for (const p of client.waiting) {
     const li = document.createElement('li');
     li.textContent = `${p.displayName} · ${p.role} · ${p.site.name}`;
-    for (const [label, act] of [['Admit', () => client.admit(p.id)], ['Decline', () => client.decline(p.id)]]) {
+    for (const [label, act] of [['Admit', () => client.moderation.admit(p.id)], ['Decline', () => client.moderation.decline(p.id)]]) {
       const b = Object.assign(document.createElement('button'), { type: 'button', className: 'small', textContent: label });
       b.addEventListener('click', () => act().catch((e) => notice(e.message)));
       li.append(b);
@@ -91,8 +91,8 @@ function wireControls(client, tiles) {
     hand = !hand;
     $('raise-hand').textContent = hand ? 'Lower hand' : 'Raise hand';
   }, (e) => notice(e.message));
-  $('lock').onclick = () => client.lockRoom(!client.roomLocked).catch((e) => notice(e.message));
-  $('end').onclick = () => confirm('End the consultation for everyone?') && client.endConsultation().catch((e) => notice(e.message));
+  $('lock').onclick = () => client.moderation.lockRoom(!client.roomLocked).catch((e) => notice(e.message));
+  $('end').onclick = () => confirm('End the consultation for everyone?') && client.moderation.endConsultation().catch((e) => notice(e.message));
   $('leave').onclick = () => client.leave();
   $('chat-form').onsubmit = (event) => {
     event.preventDefault();
@@ -103,11 +103,11 @@ function wireControls(client, tiles) {
 
 function moderatorAction(client) {
   const acts = {
-    muteMic: (p) => client.muteParticipant(p.id, 'microphone'),
-    allowMic: (p) => client.allowUnmute(p.id, 'microphone'),
-    stopScreen: (p) => client.stopScreenShare(p.id),
-    lowerHand: (p) => client.lowerHand(p.id),
-    remove: (p) => confirm(`Remove ${p.displayName}?`) && client.removeParticipant(p.id),
+    muteMic: (p) => client.moderation.muteParticipant(p.id, 'microphone'),
+    allowMic: (p) => client.moderation.allowUnmute(p.id, 'microphone'),
+    stopScreen: (p) => client.moderation.stopScreenShare(p.id),
+    lowerHand: (p) => client.moderation.lowerHand(p.id),
+    remove: (p) => confirm(`Remove ${p.displayName}?`) && client.moderation.removeParticipant(p.id),
   };
   return (name, participant) => Promise.resolve(acts[name](participant)).catch((e) => notice(e.message));
 }

@@ -20,6 +20,7 @@ import {
   type ProducerInfo,
 } from '../../signaling/protocol/index.js';
 import type { Principal } from '../../signaling/auth/TokenVerifier.js';
+import type { Placement } from './FanOut.js';
 
 /** How the room reaches this participant's client; the signaling layer provides it. */
 export interface ParticipantChannel {
@@ -43,7 +44,11 @@ export class Participant extends EventEmitter<ParticipantEvents> {
   readonly id = randomUUID();
   readonly principal: Principal;
   readonly info: ParticipantInfo;
-  readonly permissions: ReadonlySet<Permission>;
+  readonly #basePermissions: ReadonlySet<Permission>;
+  /** Temporary grants (e.g. publishing while on stage), on top of the role's permissions. */
+  readonly #grants = new Set<Permission>();
+  /** Where this participant receives media: the origin router, or a viewer router in a fan-out room. */
+  placement: Placement | undefined;
   /** Sources a moderator muted; the participant may not resume or re-publish them until allowed. */
   readonly mutedByModerator = new Set<'microphone' | 'camera'>();
   handRaised = false;
@@ -61,7 +66,7 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     super();
     this.principal = principal;
     this.#channel = channel;
-    this.permissions = permissionsFor(principal.kind, principal.role);
+    this.#basePermissions = permissionsFor(principal.kind, principal.role);
     this.info = {
       id: this.id,
       identity: principal.sub,
@@ -112,13 +117,39 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     this.#connected = true;
   }
 
+  get permissions(): ReadonlySet<Permission> {
+    return this.#grants.size === 0 ? this.#basePermissions : new Set([...this.#basePermissions, ...this.#grants]);
+  }
+
+  get onStage(): boolean {
+    return this.#grants.size > 0;
+  }
+
   can(permission: Permission): boolean {
-    return this.permissions.has(permission);
+    return this.#basePermissions.has(permission) || this.#grants.has(permission);
+  }
+
+  /** True when the role itself may publish something (presenters), not by a temporary grant. */
+  get publishesByRole(): boolean {
+    return (['publish_audio', 'publish_video', 'publish_screen'] as const).some((p) => this.#basePermissions.has(p));
+  }
+
+  grant(permissions: readonly Permission[]): void {
+    for (const p of permissions) if (!this.#basePermissions.has(p)) this.#grants.add(p);
+  }
+
+  revokeGrants(): void {
+    this.#grants.clear();
+  }
+
+  /** Closes every producer of these sources (e.g. when sent off stage). */
+  closeProducers(sources: readonly MediaSource[]): void {
+    for (const track of [...this.#producers.values()]) if (sources.includes(track.source)) track.producer.close();
   }
 
   /** Throws FORBIDDEN naming the role and what it may not do. */
   ensure(permission: Permission, what: string): void {
-    if (!this.permissions.has(permission)) throw forbidden(`a ${this.info.role} may not ${what} in a ${this.principal.kind} room`);
+    if (!this.can(permission)) throw forbidden(`a ${this.info.role} may not ${what} in a ${this.principal.kind} room`);
   }
 
   get rtpCapabilities(): types.RtpCapabilities | undefined {

@@ -24,7 +24,9 @@ import type { Logger } from '../logger.js';
 import { MEDIA_CODECS } from '../media/codecs.js';
 import type { MediaWorker, WorkerPool } from '../media/WorkerPool.js';
 import { party, type AuditEvent, type AuditType } from './audit.js';
+import { Audience } from './Audience.js';
 import { ChatLog } from './ChatLog.js';
+import { FanOut, type MediaHome } from './FanOut.js';
 import { Lobby } from './Lobby.js';
 import type { Participant, ParticipantChannel, PublishedTrack } from './Participant.js';
 
@@ -37,7 +39,14 @@ export interface RoomDescriptor {
 export interface RoomOptions {
   /** How long a participant whose signaling dropped is kept before the others are told they left. */
   reconnectGraceSeconds: number;
+  /** Broadcast/training: consumers a viewer router takes before the next router (next core) is used. */
+  consumersPerRouter: number;
+  /** Broadcast/training: minimum gap between key-frame requests forwarded to a presenter. */
+  keyFrameRequestDelayMs: number;
 }
+
+/** Rooms with a large receive-only audience spread over every worker. */
+const FAN_OUT_KINDS: ReadonlySet<RoomKind> = new Set(['broadcast', 'training']);
 
 interface RoomEvents {
   closed: [];
@@ -63,19 +72,24 @@ export class Room extends EventEmitter<RoomEvents> {
   /** The worker's single-port media endpoint every transport of this room uses. */
   readonly webRtcServer: types.WebRtcServer;
   readonly chat = new ChatLog();
+  readonly audience: Audience;
+  /** Viewer routers on every worker; only in broadcast and training rooms. */
+  readonly fanOut: FanOut | undefined;
+  readonly options: RoomOptions;
+  /** Set while the room is also streamed as HLS. */
+  hlsUrl: string | null = null;
   readonly #participants = new Map<string, Participant>();
   readonly #lobby = new Lobby(() => this.#notifyModerators('lobbyChanged', { waiting: this.#lobby.list() }));
   readonly #banned = new Set<string>();
   readonly #graceTimers = new Map<string, NodeJS.Timeout>();
   readonly #speakerObserver: types.ActiveSpeakerObserver;
-  readonly #options: RoomOptions;
   readonly #log: Logger;
   #activeSpeakerId: string | null = null;
   #locked = false;
   #closed = false;
   #admitting = false;
 
-  private constructor(desc: RoomDescriptor, router: types.Router, host: MediaWorker, observer: types.ActiveSpeakerObserver, options: RoomOptions, log: Logger) {
+  private constructor(desc: RoomDescriptor, router: types.Router, host: MediaWorker, observer: types.ActiveSpeakerObserver, pool: WorkerPool, options: RoomOptions, log: Logger) {
     super();
     this.id = desc.id;
     this.kind = desc.kind;
@@ -84,8 +98,11 @@ export class Room extends EventEmitter<RoomEvents> {
     this.workerIndex = host.index;
     this.webRtcServer = host.webRtcServer;
     this.#speakerObserver = observer;
-    this.#options = options;
+    this.options = options;
     this.#log = log;
+    this.audience = new Audience(this);
+    const origin = { router, webRtcServer: host.webRtcServer, workerIndex: host.index };
+    this.fanOut = FAN_OUT_KINDS.has(desc.kind) ? new FanOut(origin, pool, options.consumersPerRouter, log) : undefined;
     observer.on('dominantspeaker', ({ producer }) => this.#setActiveSpeaker((producer.appData as ProducerAppData).participantId));
     // A dead worker takes the router with it: the room cannot go on, so it ends for everyone.
     router.observer.once('close', () => this.close('room_closed', 'the media server process for this room stopped; please rejoin'));
@@ -95,7 +112,7 @@ export class Room extends EventEmitter<RoomEvents> {
     const { router, host } = await pool.createRouter(MEDIA_CODECS);
     try {
       const observer = await router.createActiveSpeakerObserver({ interval: 300 });
-      const room = new Room(desc, router, host, observer, options, log.child({ room: desc.id }));
+      const room = new Room(desc, router, host, observer, pool, options, log.child({ room: desc.id }));
       room.#log.info({ kind: desc.kind, caseId: desc.caseId, worker: host.index }, 'room opened');
       return room;
     } catch (error) {
@@ -148,8 +165,12 @@ export class Room extends EventEmitter<RoomEvents> {
       raisedHands: this.participants().filter((p) => p.handRaised).map((p) => p.id),
       mutedByModerator: [...participant.mutedByModerator],
       chat: this.chat.history(),
+      questions: this.audience.questionsFor(participant),
+      onStage: this.audience.onStage(),
+      viewerCount: this.audience.viewerCount,
+      hlsUrl: this.hlsUrl,
       resumeToken: participant.resumeToken,
-      reconnectGraceSeconds: this.#options.reconnectGraceSeconds,
+      reconnectGraceSeconds: this.options.reconnectGraceSeconds,
     };
   }
 
@@ -203,7 +224,7 @@ export class Room extends EventEmitter<RoomEvents> {
     participant.detach();
     this.notifyOthers(participant, 'participantConnection', { participantId: participant.id, state: 'reconnecting' });
     this.audit('participant_reconnecting', participant);
-    const timer = setTimeout(() => participant.close('disconnected'), this.#options.reconnectGraceSeconds * 1000);
+    const timer = setTimeout(() => participant.close('disconnected'), this.options.reconnectGraceSeconds * 1000);
     timer.unref();
     this.#graceTimers.set(participant.id, timer);
   }
@@ -225,6 +246,16 @@ export class Room extends EventEmitter<RoomEvents> {
     participant.handRaised = raised;
     this.notifyOthers(null, 'handRaised', { participantId: participant.id, raised });
     this.audit(raised ? 'hand_raised' : 'hand_lowered', by, by === participant ? undefined : participant);
+  }
+
+  /**
+   * Where `participant` receives media. In fan-out rooms the audience (everyone whose role does not
+   * publish) is placed on viewer routers across the workers; presenters stay on the origin router.
+   */
+  async receiveHome(participant: Participant): Promise<MediaHome> {
+    if (!this.fanOut || participant.publishesByRole) return { router: this.router, webRtcServer: this.webRtcServer, workerIndex: this.workerIndex };
+    participant.placement ??= await this.fanOut.place(this.producerInfos(participant).length);
+    return participant.placement.home;
   }
 
   /** Registers a new producer: others are told, audio feeds the active-speaker observer. */
@@ -267,6 +298,8 @@ export class Room extends EventEmitter<RoomEvents> {
   close(reason: LeaveReason = 'room_closed', message = 'the room was closed', by?: Participant): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.audience.close();
+    this.fanOut?.close();
     this.audit(reason === 'room_ended' ? 'room_ended' : 'room_closed', by, undefined, { message });
     for (const p of [...this.#lobby.all(), ...this.#participants.values()]) p.close(reason, message);
     for (const timer of this.#graceTimers.values()) clearTimeout(timer);
@@ -311,6 +344,7 @@ export class Room extends EventEmitter<RoomEvents> {
     clearTimeout(this.#graceTimers.get(participant.id));
     this.#graceTimers.delete(participant.id);
     this.chat.forget(participant.id);
+    if (participant.placement) this.fanOut?.release(participant.placement);
     this.#log.info({ participant: participant.id, reason }, 'participant left');
     this.notifyOthers(null, 'participantLeft', { participantId: participant.id, reason });
     this.audit('participant_left', participant, undefined, { reason });

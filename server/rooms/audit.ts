@@ -24,6 +24,12 @@ export type AuditType =
   | 'hand_raised'
   | 'hand_lowered'
   | 'chat'
+  | 'question_asked'
+  | 'question_updated'
+  | 'stage_granted'
+  | 'stage_revoked'
+  | 'hls_started'
+  | 'hls_stopped'
   | 'room_ended'
   | 'room_closed';
 

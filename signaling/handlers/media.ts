@@ -47,8 +47,10 @@ export function mediaHandlers(settings: MediaSettings) {
       throw forbidden(`a ${participant.info.role} does not publish media in a ${room.kind} room`);
     }
     if (participant.transportCount >= MAX_TRANSPORTS) throw new ProtocolError('TOO_MANY_REQUESTS', `at most ${MAX_TRANSPORTS} transports per participant`);
-    const transport = await room.router.createWebRtcTransport<TransportAppData>({
-      webRtcServer: room.webRtcServer,
+    // Sending always lands on the origin router; receiving where the room placed this participant.
+    const home = dir === 'send' ? { router: room.router, webRtcServer: room.webRtcServer } : await room.receiveHome(participant);
+    const transport = await home.router.createWebRtcTransport<TransportAppData>({
+      webRtcServer: home.webRtcServer,
       enableUdp: !forceTcp,
       enableTcp: true,
       preferUdp: true,
@@ -93,6 +95,8 @@ export function mediaHandlers(settings: MediaSettings) {
       rtpParameters: rtpParameters as types.RtpParameters,
       paused: paused ?? false,
       appData: { participantId: participant.id, source },
+      // A large audience must not flood the presenter's encoder with key-frame requests.
+      ...(room.fanOut && kind === 'video' ? { keyFrameRequestDelay: room.options.keyFrameRequestDelayMs } : {}),
     });
     room.publish(participant, producer, source);
     return { producerId: producer.id };
@@ -118,15 +122,19 @@ export function mediaHandlers(settings: MediaSettings) {
     const found = room.findProducer(producerId);
     if (!found) throw new ProtocolError('NOT_FOUND', `producer ${producerId} is not in this room (it may have just closed)`);
     if (found.owner === participant) throw badRequest('cannot consume your own producer');
-    const rtpCapabilities = participant.rtpCapabilities;
-    if (!rtpCapabilities || !room.router.canConsume({ producerId, rtpCapabilities })) {
-      throw badRequest('your device cannot receive this track (no common codec)');
-    }
     const transport = participant.transport(transportId);
     if (direction(transport) !== 'recv') throw badRequest('consume needs a receive transport');
+    const home = await room.receiveHome(participant);
+    // In a fan-out room the track is piped to the viewer's router first (same id across workers).
+    const localId = room.fanOut ? await room.fanOut.localProducerId(home.router, producerId) : producerId;
+    const rtpCapabilities = participant.rtpCapabilities;
+    if (!rtpCapabilities || !home.router.canConsume({ producerId: localId, rtpCapabilities })) {
+      throw badRequest('your device cannot receive this track (no common codec)');
+    }
     // Paused until the client says it is ready, so the first packets are not lost before it listens.
-    const consumer = await transport.consume({ producerId, rtpCapabilities, paused: true });
+    const consumer = await transport.consume({ producerId: localId, rtpCapabilities, paused: true });
     participant.addConsumer(consumer);
+    if (room.fanOut && participant.placement) room.fanOut.track(participant.placement, consumer);
     // Shared imaging and lab reports matter more than faces: when bandwidth is short, the screen keeps
     // its layers longest. (Audio consumers are always forwarded; only video layers adapt.)
     if (found.track.source === 'screen') await consumer.setPriority(2);

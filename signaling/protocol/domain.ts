@@ -94,3 +94,16 @@ export const ChatMessage = z.object({
   at: z.string(),
 });
 export type ChatMessage = z.infer<typeof ChatMessage>;
+
+export const QUESTION_MAX_LENGTH = 500;
+export const QuestionStatus = z.enum(['pending', 'approved', 'hidden', 'answered']);
+export type QuestionStatus = z.infer<typeof QuestionStatus>;
+
+/** A viewer's written question in a broadcast or training (Q&A). */
+export interface Question {
+  id: string;
+  text: string;
+  askedBy: { participantId: string; displayName: string; siteName: string };
+  askedAt: string;
+  status: QuestionStatus;
+}

@@ -2,7 +2,8 @@
  * Server → client notifications. Names and payload types live here so the SDK's typed events and
  * the server's emitters agree at compile time.
  */
-import type { ChatMessage, MediaSource, ParticipantInfo, ProducerInfo } from './domain.js';
+import type { ChatMessage, MediaSource, ParticipantInfo, ProducerInfo, Question } from './domain.js';
+import type { Permission } from './permissions.js';
 import type { JoinResult } from './requests.js';
 
 export type LeaveReason = 'left' | 'disconnected' | 'replaced' | 'removed' | 'declined' | 'room_ended' | 'room_closed';
@@ -39,5 +40,14 @@ export interface NotificationMap {
   chatMessage: { message: ChatMessage };
   /** Another participant's signaling dropped (they may come back within the grace period) or came back. */
   participantConnection: { participantId: string; state: 'reconnecting' | 'connected' };
+  /** Throttled (at most once a second), only when it changed. */
+  viewerCount: { count: number };
+  /** A question was asked or changed status (others than managers only see approved/answered ones, and hides). */
+  questionUpdated: { question: Question };
+  /** Someone was brought on stage or sent back (everyone). */
+  stageChanged: { participantId: string; onStage: boolean; by: Actor };
+  /** Your own permissions changed (stage grant given or taken back). */
+  permissionsChanged: { permissions: Permission[] };
+  hlsChanged: { url: string | null };
 }
 export type NotificationName = keyof NotificationMap;

@@ -16,6 +16,10 @@ export const PERMISSIONS = [
   'raise_hand',
   /** Enter a locked room without waiting in the lobby. */
   'bypass_lobby',
+  /** Ask the presenters a written question (broadcast viewers, training trainees). */
+  'ask_question',
+  /** Approve, hide and mark questions answered. */
+  'manage_questions',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -26,7 +30,8 @@ const AV: readonly Permission[] = ['publish_audio', 'publish_video', ...TALK];
 const AVS: readonly Permission[] = [...AV, 'publish_screen'];
 /** The expert team walks past the lobby; requesting sites and others wait to be admitted. */
 const TEAM: readonly Permission[] = [...AVS, 'bypass_lobby'];
-const CHAIR: readonly Permission[] = [...TEAM, 'moderate', 'record', 'end_room'];
+const CHAIR: readonly Permission[] = [...TEAM, 'moderate', 'record', 'end_room', 'manage_questions'];
+const PRESENTER: readonly Permission[] = [...TEAM, 'manage_questions'];
 
 /** Roles absent from a kind's row may not enter rooms of that kind at all. */
 const TABLE: Table = {
@@ -48,15 +53,16 @@ const TABLE: Table = {
   },
   broadcast: {
     lead_specialist: CHAIR,
-    presenter: TEAM,
-    // Viewers ask in writing (Q&A), never publish unless brought on stage.
-    viewer: ['raise_hand'],
+    presenter: PRESENTER,
+    // Viewers ask in writing (Q&A), never publish unless a moderator brings them on stage.
+    viewer: ['raise_hand', 'ask_question'],
   },
   training: {
     lead_specialist: CHAIR,
-    presenter: TEAM,
+    presenter: PRESENTER,
     specialist: TEAM,
-    observer: TALK,
+    // Trainees raise a hand and may be given the floor (on stage) by the moderator.
+    observer: [...TALK, 'ask_question'],
   },
 };
 
@@ -67,6 +73,9 @@ export function mayEnter(kind: RoomKind, role: Role): boolean {
 export function permissionsFor(kind: RoomKind, role: Role): ReadonlySet<Permission> {
   return new Set(TABLE[kind][role] ?? []);
 }
+
+/** What a moderator grants someone brought on stage (or given the floor), for as long as they are there. */
+export const STAGE_GRANTS: readonly Permission[] = ['publish_audio', 'publish_video'];
 
 export function publishPermission(source: MediaSource): Permission {
   switch (source) {

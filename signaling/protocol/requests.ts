@@ -12,7 +12,7 @@ import type {
   RtpParameters as MsRtpParameters,
   SctpParameters,
 } from 'mediasoup-client/types';
-import { CHAT_MAX_LENGTH, MediaKind, MediaSource, type ChatMessage, type ParticipantInfo, type ProducerInfo } from './domain.js';
+import { CHAT_MAX_LENGTH, MediaKind, MediaSource, QUESTION_MAX_LENGTH, type ChatMessage, type ParticipantInfo, type ProducerInfo, type Question } from './domain.js';
 import type { Permission } from './permissions.js';
 
 /** mediasoup checks RTP structures in depth; the edge checks their outline and bounds sizes. */
@@ -94,6 +94,16 @@ export const RequestSchemas = {
   /** Your own hand (permission `raise_hand`); a moderator may lower someone else's. */
   setHandRaised: z.object({ raised: z.boolean(), participantId: Id.optional() }).strict(),
   sendChat: z.object({ text: z.string().trim().min(1).max(CHAT_MAX_LENGTH) }).strict(),
+  // Broadcast and training audiences.
+  /** Permission `ask_question`. */
+  askQuestion: z.object({ text: z.string().trim().min(1).max(QUESTION_MAX_LENGTH) }).strict(),
+  /** Permission `manage_questions`: approve (show to all), hide, or mark answered. */
+  updateQuestion: z.object({ questionId: Id, status: z.enum(['approved', 'hidden', 'answered']) }).strict(),
+  /** Permission `moderate`: give a viewer/trainee the floor (temporary publish grant) or take it back. */
+  setOnStage: z.object({ participantId: Id, onStage: z.boolean() }).strict(),
+  /** Permission `moderate`: HLS output of the presenters for audiences beyond WebRTC. */
+  startHls: Empty,
+  stopHls: Empty,
 } as const;
 
 export type RequestName = keyof typeof RequestSchemas;
@@ -127,6 +137,13 @@ export interface JoinResult {
   /** Sources a moderator has muted and not yet allowed to unmute. */
   mutedByModerator: ('microphone' | 'camera')[];
   chat: ChatMessage[];
+  /** Q&A: approved and answered questions (moderators and presenters: all of them). */
+  questions: Question[];
+  /** Participants currently on stage (publishing by a moderator's grant). */
+  onStage: string[];
+  viewerCount: number;
+  /** Playlist URL while the room is also streamed as HLS. */
+  hlsUrl: string | null;
   /** Secret proving this participant on a new socket (see `resume`). */
   resumeToken: string;
   /** Seconds the server keeps this participant after a signaling drop. */
@@ -174,5 +191,10 @@ export interface ResponseMap {
   endRoom: Nothing;
   setHandRaised: Nothing;
   sendChat: { message: ChatMessage };
+  askQuestion: { question: Question };
+  updateQuestion: { question: Question };
+  setOnStage: Nothing;
+  startHls: { url: string };
+  stopHls: Nothing;
 }
 export type RequestResult<N extends RequestName> = ResponseMap[N];

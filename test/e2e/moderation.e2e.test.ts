@@ -26,9 +26,15 @@ afterAll(async () => {
   await server?.close();
 });
 
-type Client = Record<string, (...a: unknown[]) => Promise<unknown>> & { self: { id: string }; participants: { id: string; displayName: string }[]; connectionState: string };
+type Client = { self: { id: string }; participants: { id: string; displayName: string }[]; connectionState: string };
+/** Calls `client.<path>(...args)` in the page (path like 'sendChat' or 'moderation.admit'); 'ok' or the error code. */
 const call = (page: Page, method: string, ...args: unknown[]) =>
-  page.evaluate(([m, a]) => ((window as unknown as { t: { client: Client } }).t.client[m as string]!(...(a as unknown[])) as Promise<unknown>).then(() => 'ok', (e: { code?: string; message: string }) => e.code ?? e.message), [method, args] as const);
+  page.evaluate(([m, a]) => {
+    const parts = (m as string).split('.');
+    const name = parts.pop()!;
+    const target = parts.reduce<Record<string, unknown>>((o, k) => o[k] as Record<string, unknown>, (window as unknown as { t: { client: Record<string, unknown> } }).t.client);
+    return ((target[name] as (...x: unknown[]) => Promise<unknown>).apply(target, a as unknown[])).then(() => 'ok', (e: { code?: string; message: string }) => e.code ?? e.message);
+  }, [method, args] as const);
 const selfId = (page: Page) => page.evaluate(() => (window as unknown as { t: { client: Client } }).t.client.self.id);
 const audioPackets = async (page: Page, from: string) => (await pathStats(page)).inbound.find((s) => s.name === from && s.kind === 'audio')?.packetsReceived ?? 0;
 
@@ -40,14 +46,14 @@ describe('chaired consultation in Chromium', () => {
   it('the lead locks the room; a clinic doctor waits and is admitted', async () => {
     lead = await openSdkPage(browser, server.url);
     expect(await sdkJoin(lead, { identity: 'lead', name: 'Prof. Zhao', role: 'lead_specialist', room })).toBe('joined');
-    expect(await call(lead, 'lockRoom', true)).toBe('ok');
+    expect(await call(lead, 'moderation.lockRoom', true)).toBe('ok');
 
     clinic = await openSdkPage(browser, server.url);
     expect(await sdkJoin(clinic, { identity: 'clinic', name: 'Dr. Chen', role: 'clinic_doctor', room, url: proxy.url, site: { id: 'vc', name: 'Hongqi Village Clinic', level: 'village_clinic' } })).toBe('waiting');
     await lead.waitForFunction(() => ((window as unknown as { t: { client: { waiting: unknown[] } } }).t.client.waiting.length === 1));
     const waiting = await lead.evaluate(() => (window as unknown as { t: { client: { waiting: { id: string; displayName: string; site: { name: string } }[] } } }).t.client.waiting[0]!);
     expect(waiting).toMatchObject({ displayName: 'Dr. Chen', site: { name: 'Hongqi Village Clinic' } });
-    expect(await call(lead, 'admit', waiting.id)).toBe('ok');
+    expect(await call(lead, 'moderation.admit', waiting.id)).toBe('ok');
     expect(await clinic.evaluate(() => (window as unknown as { t: { admitted: Promise<string> } }).t.admitted)).toBe('joined');
 
     await waitForStats(lead, (s) => s.inbound.some((i) => i.name === 'Dr. Chen' && i.kind === 'audio' && i.totalAudioEnergy > 0));
@@ -76,7 +82,7 @@ describe('chaired consultation in Chromium', () => {
 
   it("a muted participant's audio stops reaching the others and they cannot unmute", async () => {
     const clinicId = await selfId(clinic);
-    expect(await call(lead, 'muteParticipant', clinicId, 'microphone')).toBe('ok');
+    expect(await call(lead, 'moderation.muteParticipant', clinicId, 'microphone')).toBe('ok');
     await clinic.waitForFunction(() => (window as unknown as { t: { client: { mutedByModerator: string[] } } }).t.client.mutedByModerator.includes('microphone'));
     await new Promise((r) => setTimeout(r, 1000)); // packets in flight drain
     const p1 = await audioPackets(lead, 'Dr. Chen');
@@ -85,7 +91,7 @@ describe('chaired consultation in Chromium', () => {
     expect(p2 - p1).toBeLessThanOrEqual(2);
     expect(await call(clinic, 'setPublishedPaused', 'microphone', false)).toBe('FORBIDDEN');
 
-    expect(await call(lead, 'allowUnmute', clinicId, 'microphone')).toBe('ok');
+    expect(await call(lead, 'moderation.allowUnmute', clinicId, 'microphone')).toBe('ok');
     await clinic.waitForFunction(() => !(window as unknown as { t: { client: { mutedByModerator: string[] } } }).t.client.mutedByModerator.includes('microphone'));
     expect(await call(clinic, 'setPublishedPaused', 'microphone', false)).toBe('ok');
     const p3 = await audioPackets(lead, 'Dr. Chen');
@@ -94,7 +100,7 @@ describe('chaired consultation in Chromium', () => {
 
   it('a removed participant is told and cannot rejoin or resume', async () => {
     const clinicId = await selfId(clinic);
-    expect(await call(lead, 'removeParticipant', clinicId)).toBe('ok');
+    expect(await call(lead, 'moderation.removeParticipant', clinicId)).toBe('ok');
     await clinic.waitForFunction(() => (window as unknown as { t: { events: unknown[][] } }).t.events.some((e) => e[0] === 'disconnected'));
     expect((await events(clinic, 'disconnected'))[0]?.[0]).toMatchObject({ reason: 'removed' });
     await lead.waitForFunction((id) => !(window as unknown as { t: { client: Client } }).t.client.participants.some((p) => p.id === id), clinicId);

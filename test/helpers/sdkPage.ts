@@ -12,7 +12,8 @@ export interface SdkJoinSpec {
   role: string;
   room: string;
   kind?: RoomKind;
-  caseId?: string;
+  /** Defaults to a test case id; null for rooms without one (broadcast, training). */
+  caseId?: string | null;
   site?: { id: string; name: string; level: SiteLevel };
   /** Publish camera + microphone after joining (default true when the role may). */
   publish?: boolean;
@@ -44,11 +45,13 @@ export function sdkJoin(page: Page, spec: SdkJoinSpec): Promise<'joined' | 'wait
         role: spec.role,
         room: spec.room,
         kind: spec.kind ?? 'consultation',
-        caseId: spec.caseId ?? 'CASE-E2E',
+        ...(spec.caseId === null ? {} : { caseId: spec.caseId ?? 'CASE-E2E' }),
         site: spec.site ?? { id: 'site', name: 'Test Hospital', level: 'county_hospital' },
       }),
     });
-    const { token } = (await res.json()) as { token: string };
+    const minted = (await res.json()) as { token?: string; error?: { message: string } };
+    if (!minted.token) throw new Error(`dev token refused: ${minted.error?.message ?? res.status}`);
+    const token = minted.token;
     let markWaiting!: (v: 'waiting') => void;
     const waiting = new Promise<'waiting'>((r) => (markWaiting = r));
     const joining = w.TelemedSDK.ConsultationClient.join({

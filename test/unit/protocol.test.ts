@@ -87,6 +87,14 @@ const CASES: Record<RequestName, { valid: unknown; invalid: [payload: unknown, f
       [{ text: 'x'.repeat(2001) }, 'text'],
     ],
   },
+  askQuestion: { valid: { text: 'Can I eat rice after the operation?' }, invalid: [[{ text: 'x'.repeat(501) }, 'text'], [{}, 'text']] },
+  updateQuestion: {
+    valid: { questionId: 'q1', status: 'approved' },
+    invalid: [[{ questionId: 'q1', status: 'pending' }, 'status']],
+  },
+  setOnStage: { valid: { participantId: 'p1', onStage: true }, invalid: [[{ participantId: 'p1' }, 'onStage']] },
+  startHls: { valid: {}, invalid: [[{ bitrate: 1 }, '(payload)']] },
+  stopHls: { valid: {}, invalid: [[{ now: 1 }, '(payload)']] },
 };
 
 describe('signaling protocol validation', () => {

@@ -1,0 +1,81 @@
+/**
+ * The audience side of broadcasts and training: the live viewer count (sent at most once a second and
+ * only when it changed, so thousands of joins do not mean thousands of messages each), written Q&A,
+ * and the stage: a moderator gives a viewer or trainee a temporary publish grant and takes it back.
+ */
+import { STAGE_GRANTS, wrongState, type Question } from '../../signaling/protocol/index.js';
+import type { Participant } from './Participant.js';
+import { QuestionBoard } from './QuestionBoard.js';
+import { actorOf, type Room } from './Room.js';
+
+export class Audience {
+  readonly questions = new QuestionBoard();
+  readonly #room: Room;
+  readonly #timer: NodeJS.Timeout;
+  #sentCount = -1;
+
+  constructor(room: Room) {
+    this.#room = room;
+    this.#timer = setInterval(() => this.#sendViewerCount(), 1000);
+    this.#timer.unref();
+  }
+
+  get viewerCount(): number {
+    return this.#room.size;
+  }
+
+  onStage(): string[] {
+    return this.#room.participants().filter((p) => p.onStage).map((p) => p.id);
+  }
+
+  questionsFor(participant: Participant): Question[] {
+    return this.questions.list(participant.can('manage_questions'));
+  }
+
+  ask(author: Participant, text: string): Question {
+    const question = this.questions.ask(author.info, text);
+    this.#tellManagers(question);
+    this.#room.audit('question_asked', author, undefined, { questionId: question.id, text });
+    return question;
+  }
+
+  update(by: Participant, questionId: string, status: 'approved' | 'hidden' | 'answered'): Question {
+    const { question, previous } = this.questions.update(questionId, status);
+    // The audience sees a question appear when approved, change when answered, and vanish when hidden.
+    const audienceCares = QuestionBoard.isPublic(status) || QuestionBoard.isPublic(previous);
+    for (const p of this.#room.participants()) {
+      if (p.can('manage_questions') || audienceCares) p.notify('questionUpdated', { question });
+    }
+    this.#room.audit('question_updated', by, undefined, { questionId, status });
+    return question;
+  }
+
+  setOnStage(target: Participant, onStage: boolean, by: Participant): void {
+    if (target.publishesByRole) throw wrongState(`${target.info.displayName} presents already`);
+    if (target.onStage === onStage) return;
+    if (onStage) target.grant(STAGE_GRANTS);
+    else {
+      target.revokeGrants();
+      target.closeProducers(['microphone', 'camera', 'screen']);
+      target.handRaised = false;
+    }
+    target.notify('permissionsChanged', { permissions: [...target.permissions] });
+    this.#room.notifyOthers(null, 'stageChanged', { participantId: target.id, onStage, by: actorOf(by) });
+    this.#room.audit(onStage ? 'stage_granted' : 'stage_revoked', by, target);
+  }
+
+  close(): void {
+    clearInterval(this.#timer);
+  }
+
+  #tellManagers(question: Question): void {
+    for (const p of this.#room.participants()) if (p.can('manage_questions')) p.notify('questionUpdated', { question });
+  }
+
+  #sendViewerCount(): void {
+    const count = this.viewerCount;
+    if (count === this.#sentCount) return;
+    this.#sentCount = count;
+    this.#room.notifyOthers(null, 'viewerCount', { count });
+  }
+}

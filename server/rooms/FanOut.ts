@@ -1,0 +1,136 @@
+/**
+ * Audience fan-out for broadcasts and training: presenters publish on the room's origin router;
+ * viewers are placed on viewer routers spread over every worker (one core each), each taking viewers
+ * until it carries `capacity` consumers; the presenters' producers are piped (`pipeToRouter`) to each
+ * viewer router. The audience thus grows with the cores instead of saturating one.
+ */
+import type { types } from 'mediasoup';
+import type { Logger } from '../logger.js';
+import { MEDIA_CODECS } from '../media/codecs.js';
+import type { MediaWorker, WorkerPool } from '../media/WorkerPool.js';
+
+/** Where a participant's media lives: a router and its worker's single-port WebRtcServer. */
+export interface MediaHome {
+  router: types.Router;
+  webRtcServer: types.WebRtcServer;
+  workerIndex: number;
+}
+
+/** A viewer's seat on a viewer router, with how many consumers it was expected to bring. */
+export interface Placement {
+  home: MediaHome;
+  expected: number;
+  consumed: number;
+}
+
+interface ViewerRouter extends MediaHome {
+  /** Consumers on this router plus the ones expected from viewers placed but not yet consuming. */
+  consumers: number;
+  pending: number;
+  /** Origin producer id → promise of its id in this router (ids differ when piping within a worker). */
+  piped: Map<string, Promise<string>>;
+}
+
+export class FanOut {
+  readonly #origin: ViewerRouter;
+  readonly #routers: ViewerRouter[];
+  readonly #pool: WorkerPool;
+  readonly #capacity: number;
+  readonly #log: Logger;
+  #creating: Promise<ViewerRouter> | undefined;
+  #closed = false;
+
+  constructor(origin: MediaHome, pool: WorkerPool, capacity: number, log: Logger) {
+    this.#origin = { ...origin, consumers: 0, pending: 0, piped: new Map() };
+    this.#routers = [this.#origin];
+    this.#pool = pool;
+    this.#capacity = capacity;
+    this.#log = log;
+  }
+
+  get routerCount(): number {
+    return this.#routers.length;
+  }
+
+  /** Viewer routers with their worker and load, for tests and metrics. */
+  describe(): { routerId: string; workerIndex: number; consumers: number }[] {
+    return this.#routers.map((r) => ({ routerId: r.router.id, workerIndex: r.workerIndex, consumers: r.consumers }));
+  }
+
+  /**
+   * Places a viewer who will consume about `expectedConsumers` tracks: on the first router with room
+   * for them, else on a new router on the least-loaded worker not yet serving this room.
+   */
+  async place(expectedConsumers: number): Promise<Placement> {
+    const need = Math.max(1, expectedConsumers);
+    let home = this.#routers.find((r) => r.consumers + r.pending + need <= this.#capacity);
+    // One router is created at a time, so a burst of joins fills it instead of opening many.
+    while (!home) {
+      this.#creating ??= this.#addRouter().finally(() => (this.#creating = undefined));
+      const fresh = await this.#creating;
+      home = fresh.consumers + fresh.pending + need <= this.#capacity ? fresh : this.#routers.find((r) => r.consumers + r.pending + need <= this.#capacity);
+    }
+    home.pending += need;
+    return { home, expected: need, consumed: 0 };
+  }
+
+  /** Counts a consumer against its router's capacity for as long as it lives. */
+  track(placement: Placement, consumer: types.Consumer): void {
+    const r = this.#find(placement.home.router);
+    if (!r) return;
+    r.consumers++;
+    if (placement.consumed++ < placement.expected) r.pending = Math.max(0, r.pending - 1);
+    consumer.observer.once('close', () => r.consumers--);
+  }
+
+  /** The viewer left: forget the consumers it was expected to make but never did. */
+  release(placement: Placement): void {
+    const r = this.#find(placement.home.router);
+    if (r) r.pending = Math.max(0, r.pending - Math.max(0, placement.expected - placement.consumed));
+    placement.consumed = placement.expected;
+  }
+
+  /** The id under which `producerId` (on the origin) can be consumed on `router`, piping it there first. */
+  async localProducerId(router: types.Router, producerId: string): Promise<string> {
+    const target = this.#find(router);
+    if (!target || target === this.#origin) return producerId;
+    let piping = target.piped.get(producerId);
+    if (!piping) {
+      const keepId = target.workerIndex !== this.#origin.workerIndex;
+      piping = this.#origin.router.pipeToRouter({ producerId, router: target.router, keepId }).then(({ pipeProducer }) => {
+        if (!pipeProducer) throw new Error('pipeToRouter returned no producer');
+        return pipeProducer.id;
+      });
+      target.piped.set(producerId, piping);
+      piping.catch(() => target.piped.delete(producerId));
+    }
+    return piping;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const r of this.#routers) if (r !== this.#origin) r.router.close();
+  }
+
+  #find(router: types.Router): ViewerRouter | undefined {
+    return this.#routers.find((r) => r.router === router);
+  }
+
+  async #addRouter(): Promise<ViewerRouter> {
+    const used = new Set(this.#routers.map((r) => r.workerIndex));
+    const { router, host } = await this.#pool.createRouter(MEDIA_CODECS, (w: MediaWorker) => !used.has(w.index));
+    if (this.#closed) {
+      router.close();
+      throw new Error('room closed');
+    }
+    const entry: ViewerRouter = { router, webRtcServer: host.webRtcServer, workerIndex: host.index, consumers: 0, pending: 0, piped: new Map() };
+    this.#routers.push(entry);
+    router.observer.once('close', () => {
+      const i = this.#routers.indexOf(entry);
+      if (i >= 0) this.#routers.splice(i, 1);
+    });
+    this.#log.info({ worker: host.index, routers: this.#routers.length }, 'viewer router added');
+    return entry;
+  }
+}

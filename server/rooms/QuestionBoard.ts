@@ -1,0 +1,66 @@
+/**
+ * Written Q&A for broadcasts and training: viewers ask, moderators approve or hide, presenters mark
+ * answered. Everyone sees approved and answered questions; managers see all. Bounded in length, rate
+ * and count so a large audience cannot drown the presenters.
+ */
+import { randomUUID } from 'node:crypto';
+import { badRequest, notFound, ProtocolError, type ParticipantInfo, type Question, type QuestionStatus } from '../../signaling/protocol/index.js';
+
+export interface QuestionLimits {
+  /** Seconds between two questions of one person. */
+  intervalMs: number;
+  /** Questions kept per room. */
+  max: number;
+}
+
+export const DEFAULT_QUESTION_LIMITS: QuestionLimits = { intervalMs: 10_000, max: 1000 };
+
+const PUBLIC: ReadonlySet<QuestionStatus> = new Set(['approved', 'answered']);
+
+export class QuestionBoard {
+  readonly #questions = new Map<string, Question>();
+  readonly #lastAsked = new Map<string, number>();
+  readonly #limits: QuestionLimits;
+
+  constructor(limits: QuestionLimits = DEFAULT_QUESTION_LIMITS) {
+    this.#limits = limits;
+  }
+
+  /** Whether a question in this status is shown to the whole audience. */
+  static isPublic(status: QuestionStatus): boolean {
+    return PUBLIC.has(status);
+  }
+
+  list(manager: boolean): Question[] {
+    const all = [...this.#questions.values()];
+    return manager ? all : all.filter((q) => PUBLIC.has(q.status));
+  }
+
+  ask(author: ParticipantInfo, text: string, now = Date.now()): Question {
+    const last = this.#lastAsked.get(author.id);
+    if (last !== undefined && now - last < this.#limits.intervalMs) {
+      throw new ProtocolError('TOO_MANY_REQUESTS', `one question every ${this.#limits.intervalMs / 1000} s, please`);
+    }
+    if (this.#questions.size >= this.#limits.max) throw new ProtocolError('TOO_MANY_REQUESTS', 'this session takes no more questions');
+    this.#lastAsked.set(author.id, now);
+    const question: Question = {
+      id: randomUUID(),
+      text,
+      askedBy: { participantId: author.id, displayName: author.displayName, siteName: author.site.name },
+      askedAt: new Date(now).toISOString(),
+      status: 'pending',
+    };
+    this.#questions.set(question.id, question);
+    return question;
+  }
+
+  /** Moves a question on; returns the previous status so the caller knows who must be told. */
+  update(id: string, status: 'approved' | 'hidden' | 'answered'): { question: Question; previous: QuestionStatus } {
+    const question = this.#questions.get(id);
+    if (!question) throw notFound('no such question');
+    const previous = question.status;
+    if (status === 'answered' && previous === 'hidden') throw badRequest('a hidden question cannot be marked answered; approve it first');
+    question.status = status;
+    return { question: { ...question }, previous };
+  }
+}

@@ -53,11 +53,17 @@ export class Audience {
   setOnStage(target: Participant, onStage: boolean, by: Participant): void {
     if (target.publishesByRole) throw wrongState(`${target.info.displayName} presents already`);
     if (target.onStage === onStage) return;
-    if (onStage) target.grant(STAGE_GRANTS);
-    else {
+    // The rest of the audience does not see other viewers: introduce the new speaker first, so their
+    // tracks arrive for a known person, and say goodbye when they step down.
+    const audience = this.#room.participants().filter((p) => p !== target && !this.#room.sees(p, target));
+    if (onStage) {
+      target.grant(STAGE_GRANTS);
+      for (const p of audience) p.notify('participantJoined', { participant: target.info });
+    } else {
       target.revokeGrants();
       target.closeProducers(['microphone', 'camera', 'screen']);
       target.handRaised = false;
+      for (const p of this.#room.participants()) if (p !== target && !this.#room.sees(p, target)) p.notify('participantLeft', { participantId: target.id, reason: 'off_stage' });
     }
     target.notify('permissionsChanged', { permissions: [...target.permissions] });
     this.#room.notifyOthers(null, 'stageChanged', { participantId: target.id, onStage, by: actorOf(by) });

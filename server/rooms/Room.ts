@@ -158,7 +158,7 @@ export class Room extends EventEmitter<RoomEvents> {
     return {
       self: participant.info,
       permissions: [...participant.permissions],
-      participants: this.participants().filter((p) => p !== participant).map((p) => p.info),
+      participants: this.participants().filter((p) => p !== participant && this.sees(participant, p)).map((p) => p.info),
       producers: this.producerInfos(participant),
       activeSpeakerId: this.#activeSpeakerId,
       roomLocked: this.#locked,
@@ -222,7 +222,7 @@ export class Room extends EventEmitter<RoomEvents> {
   suspend(participant: Participant): void {
     if (participant.closed || !this.#participants.has(participant.id)) return participant.close('disconnected');
     participant.detach();
-    this.notifyOthers(participant, 'participantConnection', { participantId: participant.id, state: 'reconnecting' });
+    this.notifyAbout(participant, 'participantConnection', { participantId: participant.id, state: 'reconnecting' });
     this.audit('participant_reconnecting', participant);
     const timer = setTimeout(() => participant.close('disconnected'), this.options.reconnectGraceSeconds * 1000);
     timer.unref();
@@ -236,7 +236,7 @@ export class Room extends EventEmitter<RoomEvents> {
     clearTimeout(this.#graceTimers.get(participant.id));
     this.#graceTimers.delete(participant.id);
     participant.reattach(channel);
-    this.notifyOthers(participant, 'participantConnection', { participantId: participant.id, state: 'connected' });
+    this.notifyAbout(participant, 'participantConnection', { participantId: participant.id, state: 'connected' });
     this.audit('participant_resumed', participant);
     return this.snapshotFor(participant);
   }
@@ -244,7 +244,7 @@ export class Room extends EventEmitter<RoomEvents> {
   setHandRaised(participant: Participant, raised: boolean, by: Participant): void {
     if (participant.handRaised === raised) return;
     participant.handRaised = raised;
-    this.notifyOthers(null, 'handRaised', { participantId: participant.id, raised });
+    this.notifyAbout(participant, 'handRaised', { participantId: participant.id, raised }, true);
     this.audit(raised ? 'hand_raised' : 'hand_lowered', by, by === participant ? undefined : participant);
   }
 
@@ -286,6 +286,24 @@ export class Room extends EventEmitter<RoomEvents> {
     for (const p of this.#participants.values()) if (p !== except) p.notify(name, payload);
   }
 
+  /**
+   * Whether `observer` is shown `subject` at all. In a broadcast the audience sees the presenters,
+   * moderators and whoever is on stage, not each other: thousands of viewers must not cost each
+   * viewer thousands of join/leave messages. Staff see everyone.
+   */
+  sees(observer: Participant, subject: Participant): boolean {
+    if (!this.fanOut) return true;
+    const staff = (p: Participant) => p.publishesByRole || p.can('moderate') || p.onStage;
+    return staff(observer) || staff(subject);
+  }
+
+  /** Tells everyone who sees `subject` (optionally `subject` too) about it. */
+  notifyAbout<N extends NotificationName>(subject: Participant, name: N, payload: NotificationMap[N], includeSubject = false): void {
+    for (const p of this.#participants.values()) {
+      if ((p !== subject || includeSubject) && (p === subject || this.sees(p, subject))) p.notify(name, payload);
+    }
+  }
+
   audit(type: AuditType, actor?: Participant, subject?: Participant, data?: Record<string, unknown>): void {
     const event: AuditEvent = { type, at: new Date().toISOString() };
     if (actor) event.actor = party(actor.info);
@@ -320,7 +338,7 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#participants.set(participant.id, participant);
     participant.once('closed', (reason) => this.#onParticipantClosed(participant, reason));
     participant.markAdmitted();
-    this.notifyOthers(participant, 'participantJoined', { participant: participant.info });
+    this.notifyAbout(participant, 'participantJoined', { participant: participant.info });
     this.audit('participant_joined', participant);
     this.#log.info({ participant: participant.id, identity: participant.info.identity, role: participant.info.role, site: participant.info.site.id }, 'participant joined');
     this.emit('participantJoined', participant);
@@ -346,7 +364,7 @@ export class Room extends EventEmitter<RoomEvents> {
     this.chat.forget(participant.id);
     if (participant.placement) this.fanOut?.release(participant.placement);
     this.#log.info({ participant: participant.id, reason }, 'participant left');
-    this.notifyOthers(null, 'participantLeft', { participantId: participant.id, reason });
+    this.notifyAbout(participant, 'participantLeft', { participantId: participant.id, reason });
     this.audit('participant_left', participant, undefined, { reason });
     this.emit('participantLeft', participant, reason);
     if (this.#activeSpeakerId === participant.id) this.#setActiveSpeaker(null);

@@ -6,7 +6,7 @@ import type { ChatMessage, MediaSource, ParticipantInfo, ProducerInfo, Question 
 import type { Permission } from './permissions.js';
 import type { JoinResult } from './requests.js';
 
-export type LeaveReason = 'left' | 'disconnected' | 'replaced' | 'removed' | 'declined' | 'room_ended' | 'room_closed';
+export type LeaveReason = 'left' | 'disconnected' | 'replaced' | 'removed' | 'declined' | 'room_ended' | 'room_closed' | 'off_stage';
 
 /** Who did it, as shown to the others. */
 export interface Actor {

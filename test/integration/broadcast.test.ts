@@ -98,13 +98,21 @@ describe('stage and fan-out', () => {
     expect(new Set(routers.map((r) => r.workerIndex))).toEqual(new Set([0, 1]));
     expect(routers.every((r) => r.consumers <= 4)).toBe(true);
 
+    // Viewers see the staff, not each other: no per-viewer join storms at scale.
+    const v3 = viewers[3]!;
+    expect(v3.join.participants.map((p) => p.role).sort()).toEqual(['lead_specialist', 'presenter']);
+    expect(viewers[0]!.client.received.filter((r) => r.name === 'participantJoined')).toEqual([]);
+    expect(lead.client.received.filter((r) => r.name === 'participantJoined')).toHaveLength(5);
+
     const v0 = viewers[0]!;
     expect(err(await v0.client.request('createTransport', { direction: 'send' })).code).toBe('FORBIDDEN');
+    const introduced = v3.client.next('participantJoined');
     const granted = v0.client.next('permissionsChanged');
     const stageNote = viewers[3]!.client.next('stageChanged');
     ok(await lead.client.request('setOnStage', { participantId: v0.join.self.id, onStage: true }));
     expect((await granted).permissions).toEqual(expect.arrayContaining(['publish_audio', 'publish_video']));
     expect(await stageNote).toMatchObject({ participantId: v0.join.self.id, onStage: true });
+    expect((await introduced).participant.id).toBe(v0.join.self.id);
     const v0send = ok(await v0.client.request<TransportOptions>('createTransport', { direction: 'send' }));
     const added = viewers[3]!.client.next('producerAdded');
     const { producerId } = ok(await v0.client.request<{ producerId: string }>('produce', { transportId: v0send.id, kind: 'audio', source: 'microphone', rtpParameters: fakeRtpParameters('audio', 99) }));
@@ -114,9 +122,11 @@ describe('stage and fan-out', () => {
 
     const revoked = v0.client.next('permissionsChanged');
     const closed = viewers[3]!.client.next('producerClosed');
+    const steppedDown = v3.client.next('participantLeft');
     ok(await lead.client.request('setOnStage', { participantId: v0.join.self.id, onStage: false }));
     expect((await revoked).permissions).not.toContain('publish_audio');
     expect((await closed).producerId).toBe(producerId);
+    expect(await steppedDown).toEqual({ participantId: v0.join.self.id, reason: 'off_stage' });
     expect(err(await v0.client.request('produce', { transportId: v0send.id, kind: 'audio', source: 'microphone', rtpParameters: fakeRtpParameters('audio', 98) })).code).toBe('FORBIDDEN');
     expect(err(await presenter.client.request('setOnStage', { participantId: v0.join.self.id, onStage: true })).code).toBe('FORBIDDEN');
   });

@@ -79,6 +79,8 @@ export interface ClientEvents {
 
 export class ConsultationClient extends TypedEmitter<ClientEvents> {
   readonly self: ParticipantInfo;
+  /** The room the token opened: id, kind (consultation, follow_up, broadcast, training) and case. */
+  readonly room: JoinResult['room'];
   /** Broadcast and training: viewer count, Q&A, stage, HLS. */
   readonly audience: Audience;
   /** The chair's tools (permission `moderate`; the server checks again). */
@@ -100,6 +102,7 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     this.#signaling = signaling;
     this.#media = media;
     this.self = snapshot.self;
+    this.room = snapshot.room;
     this.#permissions = new Set(snapshot.permissions);
     this.audience = new Audience(signaling);
     this.moderation = new Moderation(signaling);

@@ -1,4 +1,5 @@
 // Demo page: uses only the public SDK (window.TelemedSDK), like a clinic's own page would.
+import { setupAudience } from './audience.js';
 import { Tiles } from './tiles.js';
 
 const { ConsultationClient } = window.TelemedSDK;
@@ -118,16 +119,18 @@ function enterRoom(client, fields) {
   $('lobby-wait').hidden = true;
   form.hidden = true;
   $('room').hidden = false;
-  $('room-title').textContent = fields.token ? 'Consultation' : `${fields.kind} · ${fields.room}${fields.caseId ? ` · case ${fields.caseId}` : ''}`;
+  $('room-title').textContent = `${client.room.kind} · ${client.room.id}${client.room.caseId ? ` · case ${client.room.caseId}` : ''}`;
   $('status').textContent = `Connected as ${client.self.displayName}`;
   const lockState = () => ($('lock-state').textContent = client.roomLocked ? 'Locked' : '', ($('lock').textContent = client.roomLocked ? 'Unlock room' : 'Lock room'));
   lockState();
 
-  tiles.ensure(client.self, { self: true });
-  for (const p of client.participants) tiles.ensure(p);
+  // In broadcasts only people with media get a tile; the audience is a count and a list.
+  const audienceRoom = client.room.kind === 'broadcast' || client.room.kind === 'training';
+  if (!audienceRoom || client.can('publish_video')) tiles.ensure(client.self, { self: true });
+  if (!audienceRoom) for (const p of client.participants) tiles.ensure(p);
   for (const id of client.raisedHands) tiles.setHand(id, true);
   for (const m of client.chatHistory) renderChat(m);
-  client.on('participantJoined', (p) => tiles.ensure(p));
+  client.on('participantJoined', (p) => audienceRoom || tiles.ensure(p));
   client.on('participantLeft', (p) => tiles.remove(p.id));
   client.on('participantConnection', (p, state) => tiles.setState(p.id, state === 'reconnecting' ? 'reconnecting…' : ''));
   client.on('trackAdded', (t) => tiles.attach(t.participant, t));
@@ -150,6 +153,7 @@ function enterRoom(client, fields) {
     demo.joined = false;
   });
   wireControls(client, tiles);
+  if (audienceRoom) setupAudience(client, { notice, tiles, publish: () => publishAll(client, tiles) });
   return tiles;
 }
 
@@ -168,9 +172,13 @@ async function join(fields) {
     },
   });
   const tiles = enterRoom(client, fields);
+  await publishAll(client, tiles);
+  demo.joined = true;
+}
+
+async function publishAll(client, tiles) {
   if (client.can('publish_video')) tiles.attach(client.self, { source: 'camera', mediaStreamTrack: await client.publishCamera() }, { self: true });
   if (client.can('publish_audio')) await client.publishMicrophone();
-  demo.joined = true;
 }
 
 form.addEventListener('submit', (event) => {

@@ -156,6 +156,7 @@ export class Room extends EventEmitter<RoomEvents> {
   /** Everything a participant needs to render the room, on join, admission or resume. */
   snapshotFor(participant: Participant): JoinResult {
     return {
+      room: { id: this.id, kind: this.kind, caseId: this.caseId ?? null },
       self: participant.info,
       permissions: [...participant.permissions],
       participants: this.participants().filter((p) => p !== participant && this.sees(participant, p)).map((p) => p.info),

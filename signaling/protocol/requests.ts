@@ -12,7 +12,7 @@ import type {
   RtpParameters as MsRtpParameters,
   SctpParameters,
 } from 'mediasoup-client/types';
-import { CHAT_MAX_LENGTH, MediaKind, MediaSource, QUESTION_MAX_LENGTH, type ChatMessage, type ParticipantInfo, type ProducerInfo, type Question } from './domain.js';
+import { CHAT_MAX_LENGTH, MediaKind, MediaSource, QUESTION_MAX_LENGTH, type ChatMessage, type ParticipantInfo, type ProducerInfo, type Question, type RoomKind } from './domain.js';
 import type { Permission } from './permissions.js';
 
 /** mediasoup checks RTP structures in depth; the edge checks their outline and bounds sizes. */
@@ -127,6 +127,7 @@ export interface TransportOptions {
 }
 
 export interface JoinResult {
+  room: { id: string; kind: RoomKind; caseId: string | null };
   self: ParticipantInfo;
   permissions: Permission[];
   participants: ParticipantInfo[];

@@ -27,6 +27,8 @@ async function open(query: Record<string, string>): Promise<Page> {
   return page;
 }
 
+const joinedOn = (page: Page) => page.waitForFunction(() => (window as unknown as { demo: { joined: boolean } }).demo.joined, undefined, { timeout: 20_000 });
+
 describe('demo page: chaired consultation', () => {
   it('lock, lobby, admit, chat and mute through the UI', async () => {
     const lead = await open({ name: 'Prof. Zhao Lei', role: 'lead_specialist', site: 'Provincial Cancer Hospital', siteLevel: 'tertiary_hospital' });
@@ -53,5 +55,29 @@ describe('demo page: chaired consultation', () => {
     await clinic.click('#toggle-mic'); // unpause: refused while muted by the moderator
     await clinic.waitForSelector('#notices:has-text("muted by a moderator")');
     await lead.screenshot({ path: process.env['DEMO_SCREENSHOT'] ?? '/tmp/demo-chaired.png' });
+  });
+});
+
+describe('demo page: health-education broadcast', () => {
+  it('viewer count, a question asked, approved by the moderator and seen by the audience, a viewer on stage', async () => {
+    const common = { room: 'demo-broadcast', kind: 'broadcast', caseId: '' };
+    const moderator = await open({ ...common, name: 'Prof. Lin', role: 'lead_specialist', site: 'Provincial Hospital', siteLevel: 'tertiary_hospital' });
+    await joinedOn(moderator);
+    const viewer = await open({ ...common, name: 'Mr. Zhou', role: 'viewer', site: 'Home', siteLevel: 'village_clinic' });
+    const other = await open({ ...common, name: 'Ms. Qian', role: 'viewer', site: 'Home', siteLevel: 'village_clinic' });
+    await joinedOn(viewer);
+    await joinedOn(other);
+    await other.waitForSelector('#viewer-count:has-text("3 watching")');
+    expect(await viewer.locator('.tile').count()).toBe(1); // the moderator's camera; no tiles for other viewers
+
+    await viewer.fill('#ask-form input', 'Is it safe to exercise after chemotherapy?');
+    await viewer.click('#ask-form button');
+    await moderator.waitForSelector('#questions li:has-text("exercise after chemotherapy")');
+    await moderator.click('#questions li:has-text("exercise after chemotherapy") button:has-text("Approve")');
+    await other.waitForSelector('#questions li:has-text("exercise after chemotherapy")');
+
+    await moderator.click('#people li:has-text("Mr. Zhou") button:has-text("Bring on stage")');
+    await viewer.waitForSelector('#notices:has-text("on stage")');
+    await other.waitForSelector('.tile .label:has-text("Mr. Zhou")', { timeout: 20_000 });
   });
 });

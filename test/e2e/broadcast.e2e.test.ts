@@ -6,34 +6,24 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MediaServer } from '../../server/MediaServer.js';
-import { launchChromium } from '../helpers/browser.js';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { openSdkPage, sdkJoin, waitForStats } from '../helpers/sdkPage.js';
-import { startTestServer } from '../helpers/server.js';
+import { useTestEnvironment } from '../helpers/fixture.js';
 import { connectAndJoin, ok, type TestClient } from '../helpers/signalingClient.js';
 import { token } from '../helpers/tokens.js';
 
 const run = promisify(execFile);
 const ROOM = 'e2e-broadcast';
-let server: MediaServer;
-let browser: Browser;
+const env = useTestEnvironment({ browser: true, env: { MEDIA_WORKERS: '2', BROADCAST_CONSUMERS_PER_ROUTER: '4' } });
 let lead: TestClient;
 const viewers: Page[] = [];
 let presenter: Page;
 
 beforeAll(async () => {
-  server = await startTestServer({ MEDIA_WORKERS: '2', BROADCAST_CONSUMERS_PER_ROUTER: '4' });
-  browser = await launchChromium();
-  const joined = await connectAndJoin(server.url, token({ room: ROOM, kind: 'broadcast', role: 'lead_specialist', sub: 'bc-moderator', caseId: undefined }));
-  lead = joined.client;
+  const joined = await connectAndJoin(env.server.url, token({ room: ROOM, kind: 'broadcast', role: 'lead_specialist', sub: 'bc-moderator', caseId: undefined }));
+  lead = env.track(joined.client);
   ok(joined.ack);
-});
-afterAll(async () => {
-  lead?.close();
-  await browser?.close();
-  await server?.close();
 });
 
 const viewerSpec = (i: number) => ({ identity: `viewer-${i}`, name: `Viewer ${i}`, role: 'viewer', room: ROOM, kind: 'broadcast' as const, caseId: null, site: { id: 'home', name: 'Home', level: 'village_clinic' as const } });
@@ -41,17 +31,17 @@ const idOf = (page: Page) => page.evaluate(() => (window as unknown as { t: { cl
 
 describe('broadcast to viewers on every core', () => {
   it('every viewer decodes the presenter, across two workers', async () => {
-    presenter = await openSdkPage(browser, server.url);
+    presenter = await openSdkPage(env.browser, env.server.url);
     expect(await sdkJoin(presenter, { identity: 'presenter', name: 'Dr. Presenter', role: 'presenter', room: ROOM, kind: 'broadcast', caseId: null })).toBe('joined');
     for (let i = 0; i < 4; i++) {
-      const page = await openSdkPage(browser, server.url);
+      const page = await openSdkPage(env.browser, env.server.url);
       expect(await sdkJoin(page, viewerSpec(i))).toBe('joined');
       viewers.push(page);
     }
     for (const page of viewers) {
       await waitForStats(page, (s) => s.inbound.some((i) => i.name === 'Dr. Presenter' && i.kind === 'video' && i.framesDecoded > 5));
     }
-    const routers = server.rooms.get(ROOM)!.fanOut!.describe();
+    const routers = env.server.rooms.get(ROOM)!.fanOut!.describe();
     expect(new Set(routers.map((r) => r.workerIndex)).size).toBe(2);
     expect(routers.every((r) => r.consumers <= 4)).toBe(true);
   });
@@ -79,7 +69,7 @@ describe('broadcast to viewers on every core', () => {
   it('streams as HLS that a plain player (ffprobe) reads, and cleans up after', async () => {
     const { url } = ok(await lead.request<{ url: string }>('startHls', {}));
     expect(url).toMatch(/^\/hls\/e2e-broadcast-[0-9a-f]{24}\/index\.m3u8$/);
-    const playlist = `${server.url}${url}`;
+    const playlist = `${env.server.url}${url}`;
     const deadline = Date.now() + 25_000;
     let segments = 0;
     while (Date.now() < deadline && segments < 2) {

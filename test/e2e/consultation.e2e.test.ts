@@ -3,12 +3,12 @@
  * Each must decode the others' video and hear their audio (WebRTC getStats, not just UI state), see
  * tiles labelled with name, role and site, and see a leaver's tile go.
  */
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MediaServer } from '../../server/MediaServer.js';
-import { launchChromium } from '../helpers/browser.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { pathStats, waitForStats, type PathStats } from '../helpers/sdkPage.js';
-import { startTestServer } from '../helpers/server.js';
+import { useTestEnvironment } from '../helpers/fixture.js';
+
+const env = useTestEnvironment({ browser: true });
 
 const ROOM = 'e2e-hepatology-mdt';
 const PEOPLE = [
@@ -17,26 +17,16 @@ const PEOPLE = [
   { name: 'Dr. Li Qiang', role: 'clinic_doctor', roleLabel: 'Clinic doctor', site: 'Xishan Village Clinic', siteLevel: 'village_clinic' },
 ] as const;
 
-let server: MediaServer;
-let browser: Browser;
 const pages: Page[] = [];
 
-beforeAll(async () => {
-  server = await startTestServer();
-  browser = await launchChromium();
-});
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
 
 async function open(person: (typeof PEOPLE)[number]): Promise<Page> {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error(`[${person.name}] page error`, e));
   const q = new URLSearchParams({ room: ROOM, name: person.name, role: person.role, site: person.site, siteLevel: person.siteLevel, kind: 'consultation', caseId: 'CASE-HEP-0042' });
-  await page.goto(`${server.url}/?${q}`);
+  await page.goto(`${env.server.url}/?${q}`);
   await page.waitForFunction(() => (window as unknown as { demo: { joined: boolean; error: string | null } }).demo.joined || (window as unknown as { demo: { error: string | null } }).demo.error, undefined, { timeout: 20_000 });
   expect(await page.evaluate(() => (window as unknown as { demo: { error: string | null } }).demo.error)).toBeNull();
   return page;
@@ -101,6 +91,6 @@ describe('three-site consultation in real browsers', () => {
       const participants = await page.evaluate(() => (window as unknown as { demo: { client: { participants: { displayName: string }[] } } }).demo.client.participants.map((p) => p.displayName));
       expect(participants).not.toContain(leaver.name);
     }
-    expect(server.rooms.get(ROOM)?.size).toBe(2);
+    expect(env.server.rooms.get(ROOM)?.size).toBe(2);
   });
 });

@@ -3,27 +3,17 @@
  * follows a deep link waits in the lobby, the lead clicks Admit, they chat, the lead mutes the clinic
  * doctor from the tile and the clinic doctor sees why.
  */
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MediaServer } from '../../server/MediaServer.js';
-import { launchChromium } from '../helpers/browser.js';
-import { startTestServer } from '../helpers/server.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { useTestEnvironment } from '../helpers/fixture.js';
 
-let server: MediaServer;
-let browser: Browser;
-beforeAll(async () => {
-  server = await startTestServer();
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useTestEnvironment({ browser: true });
+
 
 async function open(query: Record<string, string>): Promise<Page> {
-  const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+  const page = await (await env.browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
   page.on('dialog', (d) => void d.accept());
-  await page.goto(`${server.url}/?${new URLSearchParams({ room: 'demo-chaired', kind: 'consultation', caseId: 'CASE-77', ...query })}`);
+  await page.goto(`${env.server.url}/?${new URLSearchParams({ room: 'demo-chaired', kind: 'consultation', caseId: 'CASE-77', ...query })}`);
   return page;
 }
 

@@ -3,27 +3,19 @@
  * lead; a muted participant's audio stops reaching the others and cannot be unmuted by them; a
  * removed participant cannot come back; a signaling cut is survived by the same participant.
  */
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MediaServer } from '../../server/MediaServer.js';
-import { launchChromium } from '../helpers/browser.js';
 import { events, openSdkPage, pathStats, sdkJoin, waitForStats } from '../helpers/sdkPage.js';
-import { startTestServer } from '../helpers/server.js';
+import { useTestEnvironment } from '../helpers/fixture.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcpProxy.js';
 
-let server: MediaServer;
-let browser: Browser;
+const env = useTestEnvironment({ browser: true });
 let proxy: TcpProxy;
-
 beforeAll(async () => {
-  server = await startTestServer();
-  proxy = await startTcpProxy(server.port);
-  browser = await launchChromium();
+  proxy = await startTcpProxy(env.server.port);
 });
 afterAll(async () => {
-  await browser?.close();
   await proxy?.close();
-  await server?.close();
 });
 
 type Client = { self: { id: string }; participants: { id: string; displayName: string }[]; connectionState: string };
@@ -44,11 +36,11 @@ describe('chaired consultation in Chromium', () => {
   let clinic: Page;
 
   it('the lead locks the room; a clinic doctor waits and is admitted', async () => {
-    lead = await openSdkPage(browser, server.url);
+    lead = await openSdkPage(env.browser, env.server.url);
     expect(await sdkJoin(lead, { identity: 'lead', name: 'Prof. Zhao', role: 'lead_specialist', room })).toBe('joined');
     expect(await call(lead, 'moderation.lockRoom', true)).toBe('ok');
 
-    clinic = await openSdkPage(browser, server.url);
+    clinic = await openSdkPage(env.browser, env.server.url);
     expect(await sdkJoin(clinic, { identity: 'clinic', name: 'Dr. Chen', role: 'clinic_doctor', room, url: proxy.url, site: { id: 'vc', name: 'Hongqi Village Clinic', level: 'village_clinic' } })).toBe('waiting');
     await lead.waitForFunction(() => ((window as unknown as { t: { client: { waiting: unknown[] } } }).t.client.waiting.length === 1));
     const waiting = await lead.evaluate(() => (window as unknown as { t: { client: { waiting: { id: string; displayName: string; site: { name: string } }[] } } }).t.client.waiting[0]!);
@@ -71,7 +63,7 @@ describe('chaired consultation in Chromium', () => {
     expect(await events(lead, 'participantLeft')).toEqual([]);
     expect((await events(lead, 'participantJoined')).length).toBe(1); // only the admission
     expect((await events(lead, 'participantConnection')).map((e) => e[1])).toEqual(['reconnecting', 'connected']);
-    expect(server.rooms.get(room)?.size).toBe(2);
+    expect(env.server.rooms.get(room)?.size).toBe(2);
 
     // Media still flows both ways, and the resumed signaling works (a chat round trip).
     const p0 = await audioPackets(lead, 'Dr. Chen');
@@ -105,7 +97,7 @@ describe('chaired consultation in Chromium', () => {
     expect((await events(clinic, 'disconnected'))[0]?.[0]).toMatchObject({ reason: 'removed' });
     await lead.waitForFunction((id) => !(window as unknown as { t: { client: Client } }).t.client.participants.some((p) => p.id === id), clinicId);
 
-    const again = await openSdkPage(browser, server.url);
+    const again = await openSdkPage(env.browser, env.server.url);
     await expect(sdkJoin(again, { identity: 'clinic', name: 'Dr. Chen', role: 'clinic_doctor', room })).rejects.toThrow(/removed/);
   });
 });

@@ -2,35 +2,27 @@
  * Closed hospital networks: media must pass with UDP unusable (ICE over TCP on the worker's single
  * port) and through a TURN relay only (a real coturn with time-limited REST-API credentials).
  */
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MediaServer } from '../../server/MediaServer.js';
-import { launchChromium } from '../helpers/browser.js';
 import { startCoturn, type Coturn } from '../helpers/coturn.js';
 import { openSdkPage, sdkJoin, waitForStats } from '../helpers/sdkPage.js';
-import { startTestServer } from '../helpers/server.js';
+import { useTestEnvironment } from '../helpers/fixture.js';
 import { connectAndJoin, ok } from '../helpers/signalingClient.js';
 import { token } from '../helpers/tokens.js';
 
-let server: MediaServer;
-let browser: Browser;
 let coturn: Coturn;
-
+// Registered first, so coturn is up before the server that hands out its credentials (and stops last).
 beforeAll(async () => {
   coturn = await startCoturn();
-  server = await startTestServer({ TURN_URLS: `${coturn.url}?transport=udp,${coturn.url}?transport=tcp`, TURN_SECRET: coturn.secret });
-  browser = await launchChromium();
 });
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
   await coturn?.stop();
 });
+const env = useTestEnvironment({ browser: true, env: () => ({ TURN_URLS: `${coturn.url}?transport=udp,${coturn.url}?transport=tcp`, TURN_SECRET: coturn.secret }) });
 
 async function pair(room: string, options: { forceTcp?: boolean; iceTransportPolicy?: 'relay' }) {
-  const sender = await openSdkPage(browser, server.url);
+  const sender = await openSdkPage(env.browser, env.server.url);
   expect(await sdkJoin(sender, { identity: `${room}-s`, name: 'Sender', role: 'specialist', room, ...options })).toBe('joined');
-  const receiver = await openSdkPage(browser, server.url);
+  const receiver = await openSdkPage(env.browser, env.server.url);
   expect(await sdkJoin(receiver, { identity: `${room}-r`, name: 'Receiver', role: 'observer', room, ...options })).toBe('joined');
   const stats = await waitForStats(receiver, (s) => s.inbound.some((i) => i.name === 'Sender' && i.kind === 'video' && i.framesDecoded > 10));
   await sender.context().close();
@@ -55,7 +47,7 @@ describe('media through closed networks', () => {
   });
 
   it('hands out TURN credentials that expire', async () => {
-    const { client } = await connectAndJoin(server.url, token({ room: 'net-creds', sub: 'creds' }));
+    const { client } = await connectAndJoin(env.server.url, token({ room: 'net-creds', sub: 'creds' }));
     const t = ok(await client.request<{ iceServers: { urls: string[]; username: string; credential: string }[] }>('createTransport', { direction: 'recv' }));
     client.close();
     const [ice] = t.iceServers;

@@ -3,27 +3,19 @@
  * joiners get the list), the throttled viewer count, the stage grant, and viewers spread over viewer
  * routers on every worker once a router is full.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MediaServer } from '../../server/MediaServer.js';
+import { describe, expect, it } from 'vitest';
 import type { JoinResult, Question, TransportOptions } from '../../signaling/protocol/index.js';
 import { connectAndJoin, err, fakeRtpParameters, ok, type TestClient } from '../helpers/signalingClient.js';
-import { startTestServer } from '../helpers/server.js';
 import { token, type TokenSpec } from '../helpers/tokens.js';
+import { useTestEnvironment } from '../helpers/fixture.js';
 
-let server: MediaServer;
-const clients: TestClient[] = [];
-beforeAll(async () => {
-  server = await startTestServer({ MEDIA_WORKERS: '2', BROADCAST_CONSUMERS_PER_ROUTER: '4' });
-});
-afterAll(async () => {
-  for (const c of clients) c.close();
-  await server?.close();
-});
+const env = useTestEnvironment({ env: {'MEDIA_WORKERS': '2', 'BROADCAST_CONSUMERS_PER_ROUTER': '4'} });
+
 
 const site = { id: 'home', name: 'Home', level: 'village_clinic' } as const;
 async function member(spec: TokenSpec): Promise<{ client: TestClient; caps: unknown; join: JoinResult }> {
-  const { client, caps, ack } = await connectAndJoin(server.url, token({ kind: 'broadcast', caseId: undefined, ...spec }));
-  clients.push(client);
+  const { client, caps, ack } = await connectAndJoin(env.server.url, token({ kind: 'broadcast', caseId: undefined, ...spec }));
+  env.track(client);
   const joined = ok(ack);
   if (joined.status !== 'joined') throw new Error('expected to join directly');
   return { client, caps, join: joined };
@@ -92,7 +84,7 @@ describe('stage and fan-out', () => {
       for (const p of v.join.producers) ok(await v.client.request('consume', { producerId: p.id, transportId: recv.id }));
       viewers.push({ ...v, recv });
     }
-    const fanOut = server.rooms.get(room)!.fanOut!;
+    const fanOut = env.server.rooms.get(room)!.fanOut!;
     const routers = fanOut.describe();
     expect(routers.length).toBeGreaterThanOrEqual(2);
     expect(new Set(routers.map((r) => r.workerIndex))).toEqual(new Set([0, 1]));

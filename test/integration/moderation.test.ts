@@ -3,27 +3,20 @@
  * removal that outlasts a reconnect, hands, chat limits and history, ending for all, and the audit
  * events each step leaves.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MediaServer } from '../../server/MediaServer.js';
+import { describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../server/rooms/audit.js';
 import type { JoinResult, TransportOptions } from '../../signaling/protocol/index.js';
 import { connect, connectAndJoin, err, fakeRtpParameters, ok, type TestClient } from '../helpers/signalingClient.js';
 import { startTestServer } from '../helpers/server.js';
 import { token, type TokenSpec } from '../helpers/tokens.js';
+import { useTestEnvironment } from '../helpers/fixture.js';
 
-let server: MediaServer;
-const clients: TestClient[] = [];
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterAll(async () => {
-  for (const c of clients) c.close();
-  await server?.close();
-});
+const env = useTestEnvironment();
+
 
 async function member(spec: TokenSpec): Promise<{ client: TestClient; self: JoinResult['self']; join: JoinResult }> {
-  const { client, ack } = await connectAndJoin(server.url, token(spec));
-  clients.push(client);
+  const { client, ack } = await connectAndJoin(env.server.url, token(spec));
+  env.track(client);
   const joined = ok(ack);
   if (joined.status !== 'joined') throw new Error('expected to join directly');
   return { client, self: joined.self, join: joined };
@@ -31,7 +24,7 @@ async function member(spec: TokenSpec): Promise<{ client: TestClient; self: Join
 
 function auditOf(room: string): AuditEvent[] {
   const events: AuditEvent[] = [];
-  server.rooms.get(room)?.on('audit', (e) => events.push(e));
+  env.server.rooms.get(room)?.on('audit', (e) => events.push(e));
   return events;
 }
 
@@ -49,15 +42,15 @@ describe('lobby', () => {
     ok(await lead.client.request('setRoomLocked', { locked: true }));
 
     const lobbyChanged = lead.client.next('lobbyChanged', (p) => p.waiting.length === 1);
-    const clinic = await connectAndJoin(server.url, token({ room, role: 'clinic_doctor', sub: 'clinic', name: 'Dr. Chen', site: { id: 'vc', name: 'Hongqi Village Clinic', level: 'village_clinic' } }));
-    clients.push(clinic.client);
+    const clinic = await connectAndJoin(env.server.url, token({ room, role: 'clinic_doctor', sub: 'clinic', name: 'Dr. Chen', site: { id: 'vc', name: 'Hongqi Village Clinic', level: 'village_clinic' } }));
+    env.track(clinic.client);
     const waiting = ok(clinic.ack);
     expect(waiting.status).toBe('waiting');
     expect((await lobbyChanged).waiting[0]).toMatchObject({ displayName: 'Dr. Chen', role: 'clinic_doctor', site: { name: 'Hongqi Village Clinic' } });
     // Waiting means waiting: no media, no chat, and the others do not see them yet.
     expect(err(await clinic.client.request('createTransport', { direction: 'recv' })).code).toBe('WRONG_STATE');
     expect(err(await clinic.client.request('sendChat', { text: 'hi' })).code).toBe('WRONG_STATE');
-    expect(server.rooms.get(room)?.size).toBe(1);
+    expect(env.server.rooms.get(room)?.size).toBe(1);
 
     const admitted = clinic.client.next('admitted');
     const joinedNote = lead.client.next('participantJoined');
@@ -66,8 +59,8 @@ describe('lobby', () => {
     expect((await joinedNote).participant.displayName).toBe('Dr. Chen');
     expect(ok(await clinic.client.request<TransportOptions>('createTransport', { direction: 'recv' })).id).toBeTruthy();
 
-    const other = await connectAndJoin(server.url, token({ room, role: 'care_team', sub: 'nurse' }));
-    clients.push(other.client);
+    const other = await connectAndJoin(env.server.url, token({ room, role: 'care_team', sub: 'nurse' }));
+    env.track(other.client);
     const ended = other.client.next('sessionEnded');
     ok(await lead.client.request('decline', { participantId: ok(other.ack).self.id }));
     expect((await ended).reason).toBe('declined');
@@ -91,7 +84,7 @@ describe('moderation', () => {
     ok(await lead.client.request('muteParticipant', { participantId: doc.self.id, source: 'microphone' }));
     expect((await muted).by.displayName).toBe('Prof. Sun');
     expect((await pausedForLead).producerId).toBe(mic);
-    expect(server.rooms.get(room)?.participant(doc.self.id)?.producer(mic).producer.paused).toBe(true);
+    expect(env.server.rooms.get(room)?.participant(doc.self.id)?.producer(mic).producer.paused).toBe(true);
     expect(err(await doc.client.request('resumeProducer', { producerId: mic })).code).toBe('FORBIDDEN');
     ok(await doc.client.request('closeProducer', { producerId: mic }));
     const send = ok(await doc.client.request<TransportOptions>('createTransport', { direction: 'send' }));
@@ -117,8 +110,8 @@ describe('moderation', () => {
     expect((await removed).reason).toBe('removed');
     expect(await left).toEqual({ participantId: doc.self.id, reason: 'removed' });
     // Same token again: refused.
-    const again = await connectAndJoin(server.url, token({ room, role: 'clinic_doctor', sub: 'doc2', name: 'Dr. He' }));
-    clients.push(again.client);
+    const again = await connectAndJoin(env.server.url, token({ room, role: 'clinic_doctor', sub: 'doc2', name: 'Dr. He' }));
+    env.track(again.client);
     expect(err(again.ack).message).toMatch(/removed/);
     expect(err(await again.client.request('resume', { participantId: doc.self.id, resumeToken: doc.join.resumeToken })).code).toBe('NOT_FOUND');
 
@@ -142,7 +135,7 @@ describe('moderation', () => {
     const endedObs = obs.client.next('sessionEnded');
     ok(await lead.client.request('endRoom', {}));
     expect(await endedObs).toMatchObject({ reason: 'room_ended' });
-    expect(server.rooms.get(room)).toBeUndefined();
+    expect(env.server.rooms.get(room)).toBeUndefined();
   });
 });
 
@@ -177,10 +170,10 @@ describe('reconnection', () => {
 
     a.client.socket.io.engine.close(); // the network drops under the socket (not a deliberate leave)
     expect(await reconnecting).toEqual({ participantId: a.self.id, state: 'reconnecting' });
-    expect(server.rooms.get(room)?.participant(a.self.id)?.connected).toBe(false);
+    expect(env.server.rooms.get(room)?.participant(a.self.id)?.connected).toBe(false);
 
-    const a2 = await connect(server.url, token({ room, role: 'specialist', sub: 'res-a', name: 'Dr. Resume' }));
-    clients.push(a2);
+    const a2 = await connect(env.server.url, token({ room, role: 'specialist', sub: 'res-a', name: 'Dr. Resume' }));
+    env.track(a2);
     expect(err(await a2.request('resume', { participantId: a.self.id, resumeToken: 'y'.repeat(32) })).code).toBe('NOT_FOUND');
     const back = b.client.next('participantConnection', (p) => p.state === 'connected');
     const snapshot = ok(await a2.request<JoinResult>('resume', { participantId: a.self.id, resumeToken: a.join.resumeToken }));
@@ -188,7 +181,7 @@ describe('reconnection', () => {
     expect(snapshot.participants.map((p) => p.identity)).toEqual(['res-b']);
     await back;
     expect(b.client.received.filter((r) => r.name === 'participantLeft' || r.name === 'participantJoined')).toEqual([]);
-    expect(server.rooms.get(room)?.findProducer(mic)?.owner.id).toBe(a.self.id);
+    expect(env.server.rooms.get(room)?.findProducer(mic)?.owner.id).toBe(a.self.id);
     // The resumed socket works for media requests.
     expect(ok(await a2.request<TransportOptions>('createTransport', { direction: 'recv' })).id).toBeTruthy();
   });
@@ -198,7 +191,8 @@ describe('reconnection', () => {
     try {
       const a = await connectAndJoin(short.url, token({ room: 'grace', sub: 'g-a' }));
       const b = await connectAndJoin(short.url, token({ room: 'grace', sub: 'g-b' }));
-      clients.push(a.client, b.client);
+      env.track(a.client);
+      env.track(b.client);
       const left = b.client.next('participantLeft', undefined, 5000);
       a.client.socket.io.engine.close();
       expect(await left).toMatchObject({ participantId: ok(a.ack).self.id, reason: 'disconnected' });

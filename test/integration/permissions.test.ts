@@ -3,22 +3,14 @@
  * every action (enter, bypass the lobby, publish each source, chat, raise a hand, moderate, end the
  * room) and is allowed or refused exactly as the table says.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MediaServer } from '../../server/MediaServer.js';
+import { describe, expect, it } from 'vitest';
 import { permissionsFor, mayEnter, ROLES, ROOM_KINDS, type Ack, type Permission, type Role, type RoomKind, type TransportOptions } from '../../signaling/protocol/index.js';
-import { connect, connectAndJoin, err, fakeRtpParameters, ok, type TestClient } from '../helpers/signalingClient.js';
-import { startTestServer } from '../helpers/server.js';
+import { connect, connectAndJoin, err, fakeRtpParameters, ok } from '../helpers/signalingClient.js';
 import { token } from '../helpers/tokens.js';
+import { useTestEnvironment } from '../helpers/fixture.js';
 
-let server: MediaServer;
-const clients: TestClient[] = [];
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterAll(async () => {
-  for (const c of clients) c.close();
-  await server?.close();
-});
+const env = useTestEnvironment();
+
 
 const priorVisit = { encounterId: 'ENC-1', date: '2026-10-01' };
 const caseFor = (kind: RoomKind) => (kind === 'consultation' || kind === 'follow_up' ? 'CASE-P' : undefined);
@@ -36,13 +28,13 @@ describe('permission table through real signaling', () => {
         const room = `perm-${kind}-${role}`;
         const can = permissionsFor(kind, role);
         const has = (p: Permission) => can.has(p);
-        const chair = await connectAndJoin(server.url, token({ room, kind, role: 'lead_specialist', sub: `chair-${room}`, caseId: caseFor(kind) }));
-        clients.push(chair.client);
+        const chair = await connectAndJoin(env.server.url, token({ room, kind, role: 'lead_specialist', sub: `chair-${room}`, caseId: caseFor(kind) }));
+        env.track(chair.client);
         ok(chair.ack);
         ok(await chair.client.request('setRoomLocked', { locked: true }));
 
-        const me = await connectAndJoin(server.url, token({ room, kind, role, sub: `me-${room}`, caseId: caseFor(kind), priorVisit }));
-        clients.push(me.client);
+        const me = await connectAndJoin(env.server.url, token({ room, kind, role, sub: `me-${room}`, caseId: caseFor(kind), priorVisit }));
+        env.track(me.client);
         if (!mayEnter(kind, role)) {
           expect(err(me.ack).code, 'enter').toBe('FORBIDDEN');
           return;
@@ -69,7 +61,7 @@ describe('permission table through real signaling', () => {
         expectAllowed(await me.client.request('setHandRaised', { raised: true }), has('raise_hand'), 'raise hand');
         expectAllowed(await me.client.request('setRoomLocked', { locked: false }), has('moderate'), 'moderate');
         expectAllowed(await me.client.request('endRoom', {}), has('end_room'), 'end room');
-        expect(server.rooms.get(room) === undefined, 'room ended').toBe(has('end_room'));
+        expect(env.server.rooms.get(room) === undefined, 'room ended').toBe(has('end_room'));
       });
     }
   }
@@ -90,20 +82,20 @@ describe('permission table through real signaling', () => {
 describe('follow-up rooms and online first visits', () => {
   it('refuses a patient without proof of a prior in-person visit, admits one with it', async () => {
     const room = 'followup-visit';
-    const without = await connectAndJoin(server.url, token({ room, kind: 'follow_up', role: 'patient', sub: 'pat-1' }));
-    clients.push(without.client);
+    const without = await connectAndJoin(env.server.url, token({ room, kind: 'follow_up', role: 'patient', sub: 'pat-1' }));
+    env.track(without.client);
     const refusal = err(without.ack);
     expect(refusal).toMatchObject({ code: 'PRIOR_VISIT_REQUIRED', status: 403 });
     expect(refusal.message).toMatch(/follow-up only/);
-    expect(server.rooms.get(room)).toBeUndefined();
+    expect(env.server.rooms.get(room)).toBeUndefined();
 
-    const withVisit = await connectAndJoin(server.url, token({ room, kind: 'follow_up', role: 'patient', sub: 'pat-1', priorVisit }));
-    clients.push(withVisit.client);
+    const withVisit = await connectAndJoin(env.server.url, token({ room, kind: 'follow_up', role: 'patient', sub: 'pat-1', priorVisit }));
+    env.track(withVisit.client);
     expect(ok(withVisit.ack).status).toBe('joined');
   });
 
   it('a consultation token without a case id is refused at connect', async () => {
-    const error = await connect(server.url, token({ room: 'no-case', caseId: undefined })).catch((e: { wire?: { details?: object } }) => e);
+    const error = await connect(env.server.url, token({ room: 'no-case', caseId: undefined })).catch((e: { wire?: { details?: object } }) => e);
     expect((error as { wire: { details: object } }).wire.details).toHaveProperty(['caseId']);
   });
 });

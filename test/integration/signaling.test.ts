@@ -2,27 +2,19 @@
  * Real server, real mediasoup worker, real Socket.IO clients: the join → transports → produce →
  * consume → leave path, and the refusals a misbehaving or malicious client must get.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MediaServer } from '../../server/MediaServer.js';
+import { describe, expect, it } from 'vitest';
 import type { ConsumeResult, JoinResult, TransportOptions } from '../../signaling/protocol/index.js';
 import { connect, err, fakeRtpParameters, fakeSimulcastParameters, ok, type TestClient } from '../helpers/signalingClient.js';
-import { startTestServer } from '../helpers/server.js';
 import { token, type TokenSpec } from '../helpers/tokens.js';
+import { useTestEnvironment } from '../helpers/fixture.js';
 
-let server: MediaServer;
-const clients: TestClient[] = [];
+const env = useTestEnvironment();
 
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterAll(async () => {
-  for (const c of clients) c.close();
-  await server?.close();
-});
+
 
 async function joined(spec: TokenSpec): Promise<{ client: TestClient; join: JoinResult; caps: unknown }> {
-  const client = await connect(server.url, token(spec));
-  clients.push(client);
+  const client = await connect(env.server.url, token(spec));
+  env.track(client);
   const { rtpCapabilities } = ok(await client.request<{ rtpCapabilities: unknown }>('getRouterRtpCapabilities', {}));
   const join = ok(await client.request<JoinResult>('join', { rtpCapabilities }));
   return { client, join, caps: rtpCapabilities };
@@ -30,12 +22,12 @@ async function joined(spec: TokenSpec): Promise<{ client: TestClient; join: Join
 
 describe('authentication at connect', () => {
   it('refuses a socket without a token', async () => {
-    const error = await connect(server.url, undefined).catch((e: { wire?: { code: string } }) => e);
+    const error = await connect(env.server.url, undefined).catch((e: { wire?: { code: string } }) => e);
     expect((error as { wire: { code: string } }).wire.code).toBe('UNAUTHENTICATED');
   });
 
   it('refuses a socket with a forged token', async () => {
-    const error = await connect(server.url, token({}, {}, 'f'.repeat(64))).catch((e: { wire?: { message: string } }) => e);
+    const error = await connect(env.server.url, token({}, {}, 'f'.repeat(64))).catch((e: { wire?: { message: string } }) => e);
     expect((error as { wire: { message: string } }).wire.message).toMatch(/signature/);
   });
 });
@@ -100,7 +92,7 @@ describe('consultation signaling', () => {
     const camConsumer = ok(await sub.client.request<ConsumeResult>('consume', { producerId: cam, transportId: recv.id }));
     const screenConsumer = ok(await sub.client.request<ConsumeResult>('consume', { producerId: screen, transportId: recv.id }));
     ok(await sub.client.request('setPreferredLayers', { consumerId: camConsumer.id, spatialLayer: 0, temporalLayer: 0 }));
-    const subscriber = server.rooms.get(room)!.participant(sub.join.self.id)!;
+    const subscriber = env.server.rooms.get(room)!.participant(sub.join.self.id)!;
     const consumer = subscriber.consumer(camConsumer.id);
     expect(consumer.type).toBe('simulcast');
     expect(consumer.preferredLayers).toEqual({ spatialLayer: 0, temporalLayer: 0 });
@@ -114,25 +106,25 @@ describe('consultation signaling', () => {
     const second = await joined({ room, sub: 'dr-same' });
     expect((await ended).reason).toBe('replaced');
     expect(second.join.participants).toEqual([]);
-    expect(server.rooms.get(room)?.size).toBe(1);
+    expect(env.server.rooms.get(room)?.size).toBe(1);
   });
 
   it('closes the room when the last participant leaves', async () => {
     const room = 'integ-close';
     const only = await joined({ room });
-    expect(server.rooms.get(room)).toBeDefined();
+    expect(env.server.rooms.get(room)).toBeDefined();
     ok(await only.client.request('leave', {}));
-    expect(server.rooms.get(room)).toBeUndefined();
+    expect(env.server.rooms.get(room)).toBeUndefined();
   });
 });
 
 describe('refusals (each answered with a code, none changes anything)', () => {
   it('requests before join get WRONG_STATE', async () => {
-    const c = await connect(server.url, token({ room: 'integ-state' }));
-    clients.push(c);
+    const c = await connect(env.server.url, token({ room: 'integ-state' }));
+    env.track(c);
     expect(err(await c.request('createTransport', { direction: 'recv' })).code).toBe('WRONG_STATE');
     expect(err(await c.request('produce', { transportId: 'x', kind: 'audio', source: 'microphone', rtpParameters: fakeRtpParameters('audio', 1) })).code).toBe('WRONG_STATE');
-    expect(server.rooms.get('integ-state')).toBeUndefined();
+    expect(env.server.rooms.get('integ-state')).toBeUndefined();
   });
 
   it('malformed payloads and unknown requests get BAD_REQUEST and the socket keeps working', async () => {
@@ -160,7 +152,7 @@ describe('refusals (each answered with a code, none changes anything)', () => {
     expect(err(await doc.client.request('produce', { transportId: send.id, kind: 'audio', source: 'microphone', rtpParameters: broken })).code).toBe('BAD_REQUEST');
     ok(await doc.client.request('produce', { transportId: send.id, kind: 'audio', source: 'microphone', rtpParameters: fakeRtpParameters('audio', 8) }));
     expect(err(await doc.client.request('produce', { transportId: send.id, kind: 'audio', source: 'microphone', rtpParameters: fakeRtpParameters('audio', 9) })).code).toBe('WRONG_STATE');
-    expect(server.rooms.get(room)?.producerInfos()).toHaveLength(1);
+    expect(env.server.rooms.get(room)?.producerInfos()).toHaveLength(1);
 
     // A care-team member publishes audio/video but not a screen.
     const nurse = await joined({ room, role: 'care_team' });
@@ -175,25 +167,25 @@ describe('refusals (each answered with a code, none changes anything)', () => {
   });
 
   it('a token for room X cannot join room Y, nor a room of another case or kind', async () => {
-    const c = await connect(server.url, token({ room: 'room-x' }));
-    clients.push(c);
+    const c = await connect(env.server.url, token({ room: 'room-x' }));
+    env.track(c);
     const { rtpCapabilities } = ok(await c.request<{ rtpCapabilities: unknown }>('getRouterRtpCapabilities', {}));
     expect(err(await c.request('join', { rtpCapabilities, roomId: 'room-y' })).code).toBe('FORBIDDEN');
-    expect(server.rooms.get('room-y')).toBeUndefined();
+    expect(env.server.rooms.get('room-y')).toBeUndefined();
 
     await joined({ room: 'room-z', caseId: 'CASE-A' });
-    const other = await connect(server.url, token({ room: 'room-z', caseId: 'CASE-B' }));
-    clients.push(other);
+    const other = await connect(env.server.url, token({ room: 'room-z', caseId: 'CASE-B' }));
+    env.track(other);
     expect(err(await other.request('join', { rtpCapabilities })).message).toMatch(/another case/);
-    const wrongKind = await connect(server.url, token({ room: 'room-z', kind: 'training', role: 'specialist', caseId: 'CASE-A' }));
-    clients.push(wrongKind);
+    const wrongKind = await connect(env.server.url, token({ room: 'room-z', kind: 'training', role: 'specialist', caseId: 'CASE-A' }));
+    env.track(wrongKind);
     expect(err(await wrongKind.request('join', { rtpCapabilities })).code).toBe('FORBIDDEN');
-    expect(server.rooms.get('room-z')?.size).toBe(1);
+    expect(env.server.rooms.get('room-z')?.size).toBe(1);
   });
 
   it('a role that has no place in a kind of room is refused', async () => {
-    const c = await connect(server.url, token({ room: 'integ-patient', role: 'patient' }));
-    clients.push(c);
+    const c = await connect(env.server.url, token({ room: 'integ-patient', role: 'patient' }));
+    env.track(c);
     const { rtpCapabilities } = ok(await c.request<{ rtpCapabilities: unknown }>('getRouterRtpCapabilities', {}));
     expect(err(await c.request('join', { rtpCapabilities })).code).toBe('FORBIDDEN');
   });
@@ -208,21 +200,21 @@ describe('refusals (each answered with a code, none changes anything)', () => {
 
 describe('HTTP', () => {
   it('serves health, readiness, metrics and dev tokens', async () => {
-    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
-    const ready = (await (await fetch(`${server.url}/readyz`)).json()) as { status: string; workers: number };
+    expect((await fetch(`${env.server.url}/healthz`)).status).toBe(200);
+    const ready = (await (await fetch(`${env.server.url}/readyz`)).json()) as { status: string; workers: number };
     expect(ready).toMatchObject({ status: 'ready', workers: 1 });
-    expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(/telemed_media_workers 1/);
-    const res = await fetch(`${server.url}/dev/token`, {
+    expect(await (await fetch(`${env.server.url}/metrics`)).text()).toMatch(/telemed_media_workers 1/);
+    const res = await fetch(`${env.server.url}/dev/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'Dr. Demo', role: 'specialist', site: { id: 's', name: 'S', level: 'county_hospital' }, room: 'r1', kind: 'consultation', caseId: 'C1' }),
     });
     expect(res.status).toBe(200);
     const { token: minted } = (await res.json()) as { token: string };
-    const c = await connect(server.url, minted);
-    clients.push(c);
+    const c = await connect(env.server.url, minted);
+    env.track(c);
     expect(c.socket.connected).toBe(true);
-    const bad = await fetch(`${server.url}/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'x', role: 'surgeon' }) });
+    const bad = await fetch(`${env.server.url}/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'x', role: 'surgeon' }) });
     expect(bad.status).toBe(400);
   });
 });

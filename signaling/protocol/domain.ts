@@ -18,18 +18,6 @@ export const ROLES = [
 export const Role = z.enum(ROLES);
 export type Role = z.infer<typeof Role>;
 
-/** Labels a clinician reads in the UI and in the case record. */
-export const ROLE_LABELS: Record<Role, string> = {
-  lead_specialist: 'Lead specialist',
-  specialist: 'Specialist',
-  clinic_doctor: 'Clinic doctor',
-  care_team: 'Care team',
-  patient: 'Patient',
-  observer: 'Observer',
-  presenter: 'Presenter',
-  viewer: 'Viewer',
-};
-
 export const ROOM_KINDS = ['consultation', 'follow_up', 'broadcast', 'training'] as const;
 export const RoomKind = z.enum(ROOM_KINDS);
 export type RoomKind = z.infer<typeof RoomKind>;
@@ -37,13 +25,6 @@ export type RoomKind = z.infer<typeof RoomKind>;
 export const SITE_LEVELS = ['tertiary_hospital', 'county_hospital', 'township_health_centre', 'village_clinic'] as const;
 export const SiteLevel = z.enum(SITE_LEVELS);
 export type SiteLevel = z.infer<typeof SiteLevel>;
-
-export const SITE_LEVEL_LABELS: Record<SiteLevel, string> = {
-  tertiary_hospital: 'Tertiary hospital',
-  county_hospital: 'County hospital',
-  township_health_centre: 'Township / community health centre',
-  village_clinic: 'Village clinic',
-};
 
 /** Room ids travel in URLs and file names: keep them to a safe alphabet. */
 export const RoomId = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'room id: 1-64 of A-Z a-z 0-9 _ . -');

@@ -1,5 +1,6 @@
 /** The signaling protocol: imported by the server and bundled into the client SDK. */
 export * from './domain.js';
+export * from './labels.js';
 export * from './errors.js';
 export * from './permissions.js';
 export * from './requests.js';
@@ -8,5 +9,4 @@ export * from './claims.js';
 export * from './validate.js';
 export * from './socketEvents.js';
 
-/** Bumped when a message changes incompatibly; the SDK sends it in the handshake. */
-export const PROTOCOL_VERSION = 1;
+export * from './version.js';

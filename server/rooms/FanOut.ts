@@ -27,7 +27,7 @@ interface ViewerRouter extends MediaHome {
   /** Consumers on this router plus the ones expected from viewers placed but not yet consuming. */
   consumers: number;
   pending: number;
-  /** Origin producer id → promise of its id in this router (ids differ when piping within a worker). */
+  /** Origin producer id → promise of its id in this router. */
   piped: Map<string, Promise<string>>;
 }
 
@@ -96,8 +96,9 @@ export class FanOut {
     if (!target || target === this.#origin) return producerId;
     let piping = target.piped.get(producerId);
     if (!piping) {
-      const keepId = target.workerIndex !== this.#origin.workerIndex;
-      piping = this.#origin.router.pipeToRouter({ producerId, router: target.router, keepId }).then(({ pipeProducer }) => {
+      // New ids on every viewer router: two viewer routers may share a worker, and one worker cannot
+      // hold the same producer id twice. The room maps origin ids to local ones (this map).
+      piping = this.#origin.router.pipeToRouter({ producerId, router: target.router, keepId: false }).then(({ pipeProducer }) => {
         if (!pipeProducer) throw new Error('pipeToRouter returned no producer');
         return pipeProducer.id;
       });

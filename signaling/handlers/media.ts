@@ -22,6 +22,8 @@ export interface MediaSettings {
 
 interface TransportAppData extends types.AppData {
   direction: 'send' | 'recv';
+  /** Set by the first connectTransport: DTLS may start on its own once ICE completes, so dtlsState cannot tell. */
+  connectCalled?: boolean;
 }
 
 /** Enough for a send and a receive transport, plus a spare during an ICE-less reconnect. */
@@ -70,7 +72,9 @@ export function mediaHandlers(settings: MediaSettings) {
 
   const connectTransport: Handler<'connectTransport'> = async (ctx, { transportId, dtlsParameters }) => {
     const transport = ctx.session.joined().participant.transport(transportId);
-    if (transport.dtlsState !== 'new') throw wrongState('transport already connected');
+    const appData = transport.appData as TransportAppData;
+    if (appData.connectCalled) throw wrongState('transport already connected');
+    appData.connectCalled = true;
     await transport.connect({ dtlsParameters });
     return {};
   };

@@ -71,9 +71,11 @@ export function recorderArgs(sdpFile: string, outFile: string, container: Contai
     '-hide_banner', '-nostats', '-loglevel', 'warning',
     '-protocol_whitelist', 'file,udp,rtp',
     '-localaddr', '127.0.0.1',
-    // Wait long enough for a key frame (requested right after the consumer resumes) before giving up
-    // on the stream parameters; +genpts fills the few timestamps RTP input may lack.
-    '-analyzeduration', '5000000', '-probesize', '5000000', ...(process.env.FPS0 ? ['-fpsprobesize', '0'] : []),
+    // FFmpeg holds packets in memory (no file yet) until it knows the stream: wait up to 5 s for a
+    // key frame (requested as soon as the consumer resumes), but do not also measure the frame rate
+    // (-fpsprobesize 0), which cost ~1.5 s of media that a crash would lose. +genpts fills the few
+    // timestamps RTP input may lack.
+    '-analyzeduration', '5000000', '-probesize', '5000000', '-fpsprobesize', '0',
     '-fflags', '+genpts',
     '-reorder_queue_size', '100',
     '-i', sdpFile,
@@ -154,7 +156,10 @@ export class FfmpegRecorder extends EventEmitter<RecorderEvents> {
     if (options.bye) sendRtcpBye(options.bye.port, options.bye.ssrc);
     this.#child.stdin.end('q');
     const timers = [
-      setTimeout(() => this.#child.kill('SIGINT'), graceMs),
+      setTimeout(() => {
+        if (options.bye) sendRtcpBye(options.bye.port, options.bye.ssrc); // in case the first was lost
+        this.#child.kill('SIGINT');
+      }, graceMs),
       setTimeout(() => this.#child.kill('SIGKILL'), graceMs * 2),
     ];
     try {
@@ -165,16 +170,29 @@ export class FfmpegRecorder extends EventEmitter<RecorderEvents> {
   }
 }
 
-/** Sends an RTCP BYE (RFC 3550 §6.6) for `ssrc` to a local RTP receiver: "this stream has ended". */
+/**
+ * Sends an RTCP BYE (RFC 3550 §6.6) for `ssrc` to a local RTP receiver: "this stream has ended".
+ * As a compound packet (an empty receiver report, then the BYE), as the RFC requires; FFmpeg also
+ * ignores anything shorter than an RTP header (12 bytes).
+ */
 export function sendRtcpBye(port: number, ssrc: number): void {
-  const packet = Buffer.alloc(8);
-  packet[0] = 0x81; // version 2, one SSRC
-  packet[1] = 203; // BYE
+  const packet = Buffer.alloc(16);
+  packet.writeUInt8(0x80, 0); // RR: version 2, no report blocks
+  packet.writeUInt8(201, 1);
   packet.writeUInt16BE(1, 2); // length in 32-bit words, minus one
-  packet.writeUInt32BE(ssrc >>> 0, 4);
+  packet.writeUInt32BE(0x7e1e3ed0, 4); // our own (arbitrary) SSRC as the reporter
+  packet.writeUInt8(0x81, 8); // BYE: version 2, one SSRC
+  packet.writeUInt8(203, 9);
+  packet.writeUInt16BE(1, 10);
+  packet.writeUInt32BE(ssrc >>> 0, 12);
   const socket = dgram.createSocket('udp4');
-  socket.on('error', () => socket.close());
-  socket.send(packet, port, '127.0.0.1', () => socket.close());
+  let open = true;
+  const close = (): void => {
+    if (open) socket.close();
+    open = false;
+  };
+  socket.on('error', close);
+  socket.send(packet, port, '127.0.0.1', close);
 }
 
 function run(file: string, args: string[], timeoutMs: number): Promise<{ ok: boolean; stdout: string; stderr: string }> {

@@ -74,7 +74,10 @@ export class HlsStream extends EventEmitter<HlsEvents> {
   async stop(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
-    await this.#ffmpeg.stop({ graceMs: 2000 });
+    // An RTCP BYE ends FFmpeg's input at once even if the presenter's packets already stopped.
+    const video = this.#feeds[0];
+    const ssrc = video?.consumer.rtpParameters.encodings?.[0]?.ssrc;
+    await this.#ffmpeg.stop({ graceMs: 2000, ...(video && ssrc !== undefined ? { bye: { port: video.ports.rtpPort, ssrc } } : {}) });
     for (const f of this.#feeds) closeFeed(f);
     this.#log.info('HLS output stopped');
   }

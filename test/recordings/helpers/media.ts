@@ -46,7 +46,7 @@ export async function startMediaSource(router: types.Router, want: { video?: boo
     outputs.push('-map', `${input++}:a`, '-c:a', 'libopus', '-ac', '2', '-b:a', '48k', '-ssrc', String(producer.rtpParameters.encodings?.[0]?.ssrc), '-payload_type', '100',
       '-f', 'rtp', `rtp://127.0.0.1:${transport.tuple.localPort}?rtcpport=${transport.rtcpTuple?.localPort}&pkt_size=1200`);
   }
-  const child = spawn('ffmpeg', [...args, ...outputs], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn('ffmpeg', [...args, ...outputs], { stdio: 'ignore' });
   const source: MediaSource = { video, audio, process: child, stop: () => void child.kill('SIGKILL') };
   // Wait until mediasoup receives RTP for every producer (comedia has locked on), at most 5 s.
   const producers = [video, audio].filter((p): p is types.Producer => !!p);

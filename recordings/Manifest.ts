@@ -1,0 +1,128 @@
+/**
+ * The manifest of one recording session: who was there, which file holds which person's camera,
+ * microphone or screen, when each started and ended, and a SHA-256 of every file so integrity can be
+ * shown years later. Written once, atomically, when the session stops (or by recovery after a crash).
+ * Nothing here deletes anything: retention dates tell the archive how long it must keep the files.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { MediaKind, MediaSource, RoomKind, SiteLevel } from '../signaling/protocol/index.js';
+import type { AuditActor } from './AuditTrail.js';
+import { probeDuration } from './ffmpeg.js';
+import { digestFile, fileExists, writeJsonAtomicSync } from './fsutil.js';
+
+export const MANIFEST_FILE = 'manifest.json';
+
+/** A person present during the recording, as the token named them. */
+export interface ManifestParticipant extends AuditActor {
+  siteLevel: SiteLevel | null;
+}
+
+/**
+ * complete: ended cleanly · failed: the recorder died (the file holds what was written until then) ·
+ * empty: no media arrived (e.g. the track stayed paused) · recovered: cut short by a crash and
+ * repaired into a new file · unrecoverable: cut short and could not be repaired (original kept).
+ */
+export type TrackStatus = 'complete' | 'failed' | 'empty' | 'recovered' | 'unrecoverable';
+
+export interface ManifestTrack {
+  trackId: string;
+  producerId: string;
+  /** Relative to the session folder. */
+  file: string;
+  contentType: string;
+  mediaType: MediaKind;
+  source: MediaSource;
+  /** RTP codec MIME type, e.g. video/VP8, audio/opus. */
+  codec: string;
+  participantId: string;
+  identity: string;
+  startedAt: string;
+  /** Wall clock; for a crashed track, the last time its file was written. */
+  endedAt: string | null;
+  /** Milliseconds from the session start to this track's first packet. */
+  startOffsetMs: number;
+  /** As ffprobe reads the container; null when it cannot tell. */
+  durationSeconds: number | null;
+  sizeBytes: number;
+  sha256: string | null;
+  /** Hex SHA-1, only for FHIR `Attachment.hash` (R4 defines that field as SHA-1). */
+  sha1: string | null;
+  status: TrackStatus;
+  error?: string;
+  /** After a crash: the file exactly as the recorder left it, kept beside the repaired copy. */
+  original?: { file: string; sizeBytes: number; sha256: string };
+}
+
+export interface RetentionPolicy {
+  /** Audio/video must be kept at least this long (regulation: 3 years). */
+  mediaYears: number;
+  /** The case record must be kept at least this long (regulation: 15 years). */
+  recordYears: number;
+}
+
+export const DEFAULT_RETENTION: RetentionPolicy = { mediaYears: 3, recordYears: 15 };
+
+export interface Retention {
+  retainMediaUntil: string;
+  retainRecordUntil: string;
+  /** Stated so no reader mistakes the dates for a deletion schedule. */
+  deletion: 'manual-only';
+}
+
+export interface RecordingManifest {
+  manifestVersion: 1;
+  sessionId: string;
+  roomId: string;
+  roomKind: RoomKind;
+  caseId: string | null;
+  startedBy: AuditActor | null;
+  stoppedBy: AuditActor | null;
+  startedAt: string;
+  stoppedAt: string;
+  status: 'complete' | 'interrupted';
+  participants: ManifestParticipant[];
+  tracks: ManifestTrack[];
+  retention: Retention;
+  /** The room's audit trail file (absolute), whose events go into the case record with this manifest. */
+  auditFile: string | null;
+}
+
+/** Retention dates counted from the end of the recording, in whole calendar years (UTC). */
+export function retentionFrom(end: Date, policy: RetentionPolicy = DEFAULT_RETENTION): Retention {
+  const plusYears = (years: number): string => {
+    const d = new Date(end.getTime());
+    d.setUTCFullYear(d.getUTCFullYear() + years);
+    return d.toISOString();
+  };
+  return { retainMediaUntil: plusYears(policy.mediaYears), retainRecordUntil: plusYears(policy.recordYears), deletion: 'manual-only' };
+}
+
+export interface FileFacts {
+  sizeBytes: number;
+  sha256: string | null;
+  sha1: string | null;
+  durationSeconds: number | null;
+}
+
+/** Size, hashes and duration of a recorded file; a missing file yields zeros and nulls, not an error. */
+export async function describeFile(file: string, ffprobePath?: string): Promise<FileFacts> {
+  if (!(await fileExists(file))) return { sizeBytes: 0, sha256: null, sha1: null, durationSeconds: null };
+  const digest = await digestFile(file);
+  const durationSeconds = digest.sizeBytes > 0 ? await probeDuration(file, ffprobePath) : null;
+  return { ...digest, durationSeconds };
+}
+
+export function writeManifest(sessionDir: string, manifest: RecordingManifest): void {
+  writeJsonAtomicSync(path.join(sessionDir, MANIFEST_FILE), manifest);
+}
+
+/** The manifest of a session folder, or null if the session never finished (or the file is unreadable). */
+export function readManifest(sessionDir: string): RecordingManifest | null {
+  try {
+    const value = JSON.parse(readFileSync(path.join(sessionDir, MANIFEST_FILE), 'utf8')) as RecordingManifest;
+    return value.manifestVersion === 1 && typeof value.sessionId === 'string' ? value : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,273 @@
+/**
+ * One recording of a room: one file per track (no transcoding), a journal on disk kept current so a
+ * crash can be recovered, and at the end a manifest with hashes and retention dates. Tracks published
+ * during the recording join with their start offset; a track whose producer closes ends its own file;
+ * a recorder that dies is reported (`error`), never allowed to take the server down.
+ */
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { types } from 'mediasoup';
+import type { MediaSource, RoomKind } from '../signaling/protocol/index.js';
+import type { Logger } from '../server/logger.js';
+import type { AuditActor, AuditData, AuditEventType, AuditTrail } from './AuditTrail.js';
+import { DEFAULT_FFMPEG, type FfmpegPaths, type RecorderExit } from './ffmpeg.js';
+import { safeSegment, toError } from './fsutil.js';
+import { writeJournal, type JournalTrack, type SessionJournal } from './journal.js';
+import { DEFAULT_RETENTION, retentionFrom, writeManifest, type ManifestParticipant, type ManifestTrack, type RecordingManifest, type RetentionPolicy } from './Manifest.js';
+import type { PortRange } from './ports.js';
+import { describeExit, finalizeTrack } from './finalize.js';
+import { TrackRecorder } from './TrackRecorder.js';
+
+export interface RecordingSessionOptions {
+  router: types.Router;
+  /** Root of all recordings; the session gets `<root>/<roomId>/<start>-<id>/`. */
+  recordingsDir: string;
+  roomId: string;
+  roomKind: RoomKind;
+  caseId: string | null;
+  startedBy: AuditActor | null;
+  /** Who is in the room when recording starts; later joiners are added with addParticipant. */
+  participants?: ManifestParticipant[];
+  /** The room's trail: the session writes recording_started / _stopped / _error / _track_* there. */
+  audit?: AuditTrail;
+  log: Logger;
+  retention?: Partial<RetentionPolicy>;
+  ffmpeg?: Partial<FfmpegPaths>;
+  portRange?: PortRange;
+  /** When to ask a video producer for a key frame after a track starts (ms). */
+  keyFrameDelaysMs?: number[];
+}
+
+export interface TrackInput {
+  producer: types.Producer;
+  source: MediaSource;
+  owner: ManifestParticipant;
+}
+
+/** A recorder failure, carrying the track it hit (null when the failure is not a track's). */
+export class RecordingError extends Error {
+  readonly sessionId: string;
+  readonly track: ManifestTrack | null;
+  constructor(message: string, sessionId: string, track: ManifestTrack | null) {
+    super(message);
+    this.name = 'RecordingError';
+    this.sessionId = sessionId;
+    this.track = track;
+  }
+}
+
+interface RecordingSessionEvents {
+  trackStarted: [track: JournalTrack];
+  trackEnded: [track: ManifestTrack];
+  /** Emitted only while someone listens (an unheard 'error' would throw); always logged. */
+  error: [error: RecordingError];
+  stopped: [manifest: RecordingManifest];
+}
+
+export type RecordingState = 'recording' | 'stopping' | 'stopped';
+
+export class RecordingSession extends EventEmitter<RecordingSessionEvents> {
+  readonly id: string;
+  readonly dir: string;
+  readonly startedAt: Date;
+  readonly #options: RecordingSessionOptions;
+  readonly #ffmpeg: FfmpegPaths;
+  readonly #log: Logger;
+  readonly #journal: SessionJournal;
+  readonly #recorders = new Map<string, TrackRecorder>();
+  /** Tracks whose file is closed and described (hash, size, duration). */
+  readonly #finished = new Map<string, Promise<ManifestTrack>>();
+  #stopping: Promise<RecordingManifest> | undefined;
+  readonly #onRouterClose = (): void => void this.stop(null).catch(() => undefined);
+
+  private constructor(options: RecordingSessionOptions, id: string, dir: string, startedAt: Date) {
+    super();
+    this.#options = options;
+    this.id = id;
+    this.dir = dir;
+    this.startedAt = startedAt;
+    this.#ffmpeg = { ...DEFAULT_FFMPEG, ...options.ffmpeg };
+    this.#log = options.log.child({ recording: id, room: options.roomId });
+    const participants = new Map((options.participants ?? []).map((p) => [p.participantId, p]));
+    this.#journal = {
+      journalVersion: 1,
+      sessionId: id,
+      roomId: options.roomId,
+      roomKind: options.roomKind,
+      caseId: options.caseId,
+      startedBy: options.startedBy,
+      stoppedBy: null,
+      startedAt: startedAt.toISOString(),
+      updatedAt: startedAt.toISOString(),
+      state: 'recording',
+      auditFile: options.audit ? path.resolve(options.audit.file) : null,
+      retention: { ...DEFAULT_RETENTION, ...options.retention },
+      participants: [...participants.values()],
+      tracks: [],
+    };
+  }
+
+  /** Creates the session folder and journal and notes the start in the audit trail. Add tracks next. */
+  static start(options: RecordingSessionOptions): RecordingSession {
+    const id = randomUUID();
+    const startedAt = new Date();
+    const stamp = startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    const dir = path.resolve(options.recordingsDir, safeSegment(options.roomId), `${stamp}-${id.slice(0, 8)}`);
+    mkdirSync(dir, { recursive: true, mode: 0o750 });
+    const session = new RecordingSession(options, id, dir, startedAt);
+    writeJournal(dir, session.#journal);
+    session.#audit('recording_started', options.startedBy, { sessionId: id, caseId: options.caseId });
+    // The room closing (last person left, worker died) ends the recording with it.
+    options.router.observer.once('close', session.#onRouterClose);
+    session.#log.info({ dir }, 'recording started');
+    return session;
+  }
+
+  get state(): RecordingState {
+    return this.#journal.state;
+  }
+
+  /** Journal view of every track so far (recording, ended or failed). */
+  tracks(): JournalTrack[] {
+    return this.#journal.tracks.map((t) => ({ ...t }));
+  }
+
+  addParticipant(participant: ManifestParticipant): void {
+    if (this.#journal.participants.some((p) => p.participantId === participant.participantId)) return;
+    this.#journal.participants.push(participant);
+    if (this.#journal.state !== 'stopped') this.#saveJournal();
+  }
+
+  /** Starts recording one producer; resolves with the journal entry once media flows to the file. */
+  async addTrack(input: TrackInput): Promise<JournalTrack> {
+    if (this.#journal.state !== 'recording') throw new Error('this recording has stopped');
+    for (const r of this.#recorders.values()) {
+      if (r.producerId === input.producer.id) throw new Error(`producer ${input.producer.id} is already being recorded`);
+    }
+    this.addParticipant(input.owner);
+    const recorder = await TrackRecorder.start({
+      router: this.#options.router,
+      producer: input.producer,
+      source: input.source,
+      owner: input.owner,
+      dir: this.dir,
+      ffmpegPath: this.#ffmpeg.ffmpeg,
+      log: this.#log,
+      ...(this.#options.portRange ? { portRange: this.#options.portRange } : {}),
+      ...(this.#options.keyFrameDelaysMs ? { keyFrameDelaysMs: this.#options.keyFrameDelaysMs } : {}),
+    }).catch((err: unknown) => {
+      const error = toError(err);
+      this.#log.error({ err: error, producer: input.producer.id }, 'track recording could not start');
+      this.#audit('recording_error', null, { sessionId: this.id, producerId: input.producer.id, identity: input.owner.identity, source: input.source, error: error.message });
+      throw error;
+    });
+    if (this.#journal.state !== 'recording') {
+      await recorder.stop(); // stop() began while FFmpeg was starting: do not leave it running
+      throw new Error('this recording has stopped');
+    }
+    const entry: JournalTrack = {
+      trackId: recorder.trackId,
+      producerId: recorder.producerId,
+      file: recorder.file,
+      sdpFile: recorder.sdpFile,
+      contentType: recorder.contentType,
+      mediaType: recorder.mediaType,
+      source: recorder.source,
+      codec: recorder.codec,
+      participantId: input.owner.participantId,
+      identity: input.owner.identity,
+      startedAt: recorder.startedAt.toISOString(),
+      endedAt: null,
+      startOffsetMs: recorder.startedAt.getTime() - this.startedAt.getTime(),
+      pid: recorder.pid,
+      rtpPort: recorder.rtpPort,
+      ssrc: recorder.ssrc,
+      state: 'recording',
+    };
+    this.#recorders.set(entry.trackId, recorder);
+    this.#journal.tracks.push(entry);
+    this.#saveJournal();
+    recorder.once('ended', (exit) => this.#finished.set(entry.trackId, this.#onTrackEnded(entry, recorder, exit)));
+    this.#audit('recording_track_started', null, { sessionId: this.id, trackId: entry.trackId, participantId: entry.participantId, identity: entry.identity, source: entry.source, file: entry.file });
+    this.emit('trackStarted', { ...entry });
+    return { ...entry };
+  }
+
+  /** Ends every file cleanly and writes the manifest. Calling it again returns the same manifest. */
+  stop(stoppedBy: AuditActor | null = null): Promise<RecordingManifest> {
+    this.#stopping ??= this.#stop(stoppedBy);
+    return this.#stopping;
+  }
+
+  async #stop(stoppedBy: AuditActor | null): Promise<RecordingManifest> {
+    this.#options.router.observer.off('close', this.#onRouterClose);
+    this.#journal.state = 'stopping';
+    this.#journal.stoppedBy = stoppedBy;
+    this.#saveJournal();
+    this.#audit('recording_stopped', stoppedBy, { sessionId: this.id });
+    await Promise.all([...this.#recorders.values()].map((r) => r.stop()));
+    // Each 'ended' handler has registered its description by now; wait for them all.
+    const tracks = await Promise.all(this.#journal.tracks.map((t) => this.#finished.get(t.trackId) ?? finalizeTrack(this.dir, t, undefined, this.#ffmpeg)));
+    const stoppedAt = new Date();
+    const manifest: RecordingManifest = {
+      manifestVersion: 1,
+      sessionId: this.id,
+      roomId: this.#journal.roomId,
+      roomKind: this.#journal.roomKind,
+      caseId: this.#journal.caseId,
+      startedBy: this.#journal.startedBy,
+      stoppedBy,
+      startedAt: this.#journal.startedAt,
+      stoppedAt: stoppedAt.toISOString(),
+      status: 'complete',
+      participants: this.#journal.participants,
+      tracks,
+      retention: retentionFrom(stoppedAt, this.#journal.retention),
+      auditFile: this.#journal.auditFile,
+    };
+    writeManifest(this.dir, manifest);
+    this.#journal.state = 'stopped';
+    this.#saveJournal();
+    this.#log.info({ tracks: tracks.length, failed: tracks.filter((t) => t.status !== 'complete').length }, 'recording stopped');
+    this.emit('stopped', manifest);
+    return manifest;
+  }
+
+  async #onTrackEnded(entry: JournalTrack, recorder: TrackRecorder, exit: RecorderExit): Promise<ManifestTrack> {
+    entry.endedAt = (recorder.endedAt ?? new Date()).toISOString();
+    entry.state = exit.requested ? 'ended' : 'failed';
+    if (!exit.requested) entry.error = describeExit(exit);
+    this.#recorders.delete(entry.trackId);
+    this.#saveJournal();
+    const track = await finalizeTrack(this.dir, entry, exit, this.#ffmpeg);
+    this.#audit('recording_track_ended', null, { sessionId: this.id, trackId: entry.trackId, status: track.status, sha256: track.sha256, durationSeconds: track.durationSeconds });
+    if (track.status === 'failed') {
+      const error = new RecordingError(`recording of ${entry.identity}'s ${entry.source} stopped: ${entry.error ?? 'recorder failed'}`, this.id, track);
+      this.#log.error({ err: error, track: entry.trackId }, 'track recording failed');
+      this.#audit('recording_error', null, { sessionId: this.id, trackId: entry.trackId, error: error.message });
+      if (this.listenerCount('error') > 0) this.emit('error', error);
+    }
+    this.emit('trackEnded', track);
+    return track;
+  }
+
+  #saveJournal(): void {
+    try {
+      writeJournal(this.dir, this.#journal);
+    } catch (err) {
+      // Recording goes on; only crash recovery is weakened. Loud, because it must be fixed.
+      this.#log.error({ err }, 'could not write the recording journal');
+    }
+  }
+
+  #audit(type: AuditEventType, actor: AuditActor | null, data: AuditData): void {
+    if (!this.#options.audit || this.#options.audit.closed) return;
+    try {
+      this.#options.audit.append(type, { actor: actor ?? undefined, data });
+    } catch (err) {
+      this.#log.error({ err: toError(err), type }, 'audit event lost');
+    }
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * The default case-record sink: a folder per case on local (or mounted archive) storage,
+ *
+ *   <root>/<caseId>/<entryId>/manifest.json, audit.jsonl, entry.json and the media files
+ *
+ * Media are hard-linked when on the same file system (no copy, no extra space), copied otherwise;
+ * either way the archived file is hashed and must match the manifest's SHA-256. `entry.json` is written last: its presence
+ * means the folder is complete, so delivering the same entry again does nothing.
+ */
+import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { CaseRecordEntry, CaseRecordSink } from '../CaseRecord.js';
+import { digestFile, fsyncDir, safeSegment, writeFileAtomicSync, writeJsonAtomicSync } from '../fsutil.js';
+
+export interface FilesystemSinkOptions {
+  root: string;
+  name?: string;
+}
+
+export class FilesystemSink implements CaseRecordSink {
+  readonly name: string;
+  readonly root: string;
+
+  constructor(options: FilesystemSinkOptions) {
+    this.name = options.name ?? 'filesystem';
+    this.root = path.resolve(options.root);
+  }
+
+  /** The folder an entry goes to. Cases without an id (broadcast, training) are filed by room. */
+  folderFor(entry: CaseRecordEntry): string {
+    const caseFolder = entry.caseId ? safeSegment(entry.caseId) : `_room-${safeSegment(entry.roomId)}`;
+    return path.join(this.root, caseFolder, safeSegment(entry.id));
+  }
+
+  async deliver(entry: CaseRecordEntry): Promise<void> {
+    const dir = this.folderFor(entry);
+    const done = path.join(dir, 'entry.json');
+    if (existsSync(done)) return;
+    mkdirSync(dir, { recursive: true, mode: 0o750 });
+    const files = [];
+    for (const file of entry.files) {
+      const name = path.basename(file.name); // names are flat; never let one point outside the folder
+      const dest = path.join(dir, name);
+      await placeFile(file.path, dest, file.sha256);
+      files.push({ ...file, path: dest });
+    }
+    if (entry.manifest) writeJsonAtomicSync(path.join(dir, 'manifest.json'), entry.manifest);
+    writeFileAtomicSync(path.join(dir, 'audit.jsonl'), entry.auditTrail.map((e) => `${JSON.stringify(e)}\n`).join(''));
+    writeJsonAtomicSync(done, { ...entry, files });
+  }
+}
+
+async function placeFile(src: string, dest: string, sha256: string): Promise<void> {
+  if (existsSync(dest)) {
+    // Left by an earlier delivery cut short: keep it only if it is the same content.
+    if (statSync(dest).size === statSync(src).size && (await digestFile(dest)).sha256 === sha256) return;
+    rmSync(dest, { force: true });
+  }
+  const tmp = `${dest}.${process.pid}.tmp`;
+  rmSync(tmp, { force: true });
+  try {
+    linkSync(src, tmp);
+  } catch {
+    copyFileSync(src, tmp); // another file system (EXDEV) or links not allowed
+  }
+  // Whether linked or copied, the archived file must be the one the manifest describes.
+  if ((await digestFile(tmp)).sha256 !== sha256) {
+    rmSync(tmp, { force: true });
+    throw new Error(`${path.basename(src)} does not match the SHA-256 in its manifest`);
+  }
+  chmodSync(tmp, 0o440); // recorded media are evidence: read-only once archived
+  renameSync(tmp, dest);
+  fsyncDir(path.dirname(dest));
+}

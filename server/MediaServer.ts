@@ -14,6 +14,7 @@ import { resolveKeys } from './keys.js';
 import type { Logger } from './logger.js';
 import { MEDIA_CODECS } from './media/codecs.js';
 import { HlsService } from './media/HlsService.js';
+import { CaseRecordService } from './records/CaseRecordService.js';
 import { WorkerPool } from './media/WorkerPool.js';
 import { RoomRegistry } from './rooms/RoomRegistry.js';
 
@@ -22,16 +23,18 @@ export class MediaServer {
   readonly pool: WorkerPool;
   readonly rooms: RoomRegistry;
   readonly #hls: HlsService;
+  readonly records: CaseRecordService;
   readonly #http: http.Server;
   readonly #io: SignalingIo;
   readonly #log: Logger;
   #closing: Promise<void> | undefined;
 
-  private constructor(config: Config, pool: WorkerPool, rooms: RoomRegistry, hls: HlsService, httpServer: http.Server, io: SignalingIo, log: Logger) {
+  private constructor(config: Config, pool: WorkerPool, rooms: RoomRegistry, hls: HlsService, records: CaseRecordService, httpServer: http.Server, io: SignalingIo, log: Logger) {
     this.config = config;
     this.pool = pool;
     this.rooms = rooms;
     this.#hls = hls;
+    this.records = records;
     this.#http = httpServer;
     this.#io = io;
     this.#log = log;
@@ -72,10 +75,14 @@ export class MediaServer {
         log,
       );
       const hls = new HlsService(path.join(config.dataDir, 'hls'), log);
+      const records = await CaseRecordService.start(config.records, log.child({ component: 'case-record' }));
+      rooms.on('opened', (room) => records.attach(room));
       const app = createApp({
         pool,
         rooms,
         hlsDir: hls.root,
+        records,
+        verifier,
         devTokens: keys.devSigningSecret
           ? { secret: keys.devSigningSecret, algorithm: config.jwt.algorithms.find((a) => a.startsWith('HS')) ?? 'HS256', audience: config.jwt.audience, issuer: config.jwt.issuer }
           : undefined,
@@ -93,13 +100,14 @@ export class MediaServer {
         media: { initialOutgoingBitrate: config.media.initialOutgoingBitrate, maxIncomingBitrate: config.media.maxIncomingBitrate, turn: config.turn },
         routerCapabilities,
         hls,
+        records,
         log,
       });
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);
         httpServer.listen(config.http.port, config.http.host, () => resolve());
       });
-      const server = new MediaServer(config, pool, rooms, hls, httpServer, io, log);
+      const server = new MediaServer(config, pool, rooms, hls, records, httpServer, io, log);
       log.info({ url: server.url, mode: config.mode, workers: pool.size, mediaPorts: `${config.media.port}-${config.media.port + pool.size - 1}` }, 'media server listening');
       if (config.mode === 'development' && !['127.0.0.1', '::1', 'localhost'].includes(config.http.host)) {
         log.warn('development mode on a non-loopback address: anyone who can reach it can mint tokens');
@@ -124,7 +132,9 @@ export class MediaServer {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await this.#hls.closeAll();
+      // Recordings are finished and handed to the case record before anything else goes away.
       this.rooms.closeAll();
+      await this.records.close();
       await new Promise<void>((resolve) => this.#io.close(() => resolve()));
       this.#http.closeAllConnections();
       this.pool.close();

@@ -5,7 +5,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { issuesToDetails } from '../signaling/protocol/index.js';
+import { issuesToDetails, ROOM_KINDS, type RoomKind } from '../signaling/protocol/index.js';
 
 const ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256'] as const;
 export type JwtAlgorithm = (typeof ALGORITHMS)[number];
@@ -38,6 +38,19 @@ const EnvSchema = z.object({
   BROADCAST_CONSUMERS_PER_ROUTER: z.coerce.number().int().min(1).max(100_000).default(400),
   BROADCAST_KEYFRAME_DELAY_MS: z.coerce.number().int().min(0).max(10_000).default(1000),
   DATA_DIR: z.string().default('data'),
+  CASE_RECORD_SINKS: z.string().default('filesystem'),
+  CASE_RECORD_DIR: z.string().optional(),
+  WEBHOOK_URL: z.string().url().optional(),
+  WEBHOOK_SECRET: z.string().optional(),
+  FHIR_BASE_URL: z.string().url().optional(),
+  FHIR_MODE: z.enum(['document', 'transaction']).default('document'),
+  FHIR_AUTHORIZATION: z.string().optional(),
+  PUBLIC_URL: z.string().url().optional(),
+  AUTO_RECORD_KINDS: z.string().default(''),
+  RETENTION_MEDIA_YEARS: z.coerce.number().int().min(3).max(100).default(3),
+  RETENTION_RECORD_YEARS: z.coerce.number().int().min(15).max(100).default(15),
+  OUTBOX_RETRY_BASE_MS: z.coerce.number().int().min(10).max(600_000).default(2000),
+  OUTBOX_RETRY_MAX_MS: z.coerce.number().int().min(100).max(3_600_000).default(300_000),
   REDIS_URL: z.string().optional(),
 });
 
@@ -65,9 +78,26 @@ export interface Config {
   turn: { urls: string[]; secret: string; ttlSeconds: number } | undefined;
   reconnectGraceSeconds: number;
   broadcast: { consumersPerRouter: number; keyFrameRequestDelayMs: number };
+  records: RecordsConfig;
   logLevel: string;
   dataDir: string;
   redisUrl: string | undefined;
+}
+
+export interface RecordsConfig {
+  sinks: ('filesystem' | 'webhook' | 'fhir')[];
+  /** Local archive of case records (the filesystem sink), a folder per case. */
+  caseRecordDir: string;
+  recordingsDir: string;
+  auditDir: string;
+  outboxDir: string;
+  webhook: { url: string; secret: string } | undefined;
+  fhir: { baseUrl: string; mode: 'document' | 'transaction'; authorization: string | undefined } | undefined;
+  /** Base URL under which the record system can fetch files (GET /recordings/...), if reachable. */
+  publicUrl: string | undefined;
+  autoRecordKinds: RoomKind[];
+  retention: { mediaYears: number; recordYears: number };
+  outboxRetry: { baseMs: number; maxMs: number };
 }
 
 export class ConfigError extends Error {
@@ -99,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const turnUrls = list(e.TURN_URLS);
   if (turnUrls.length > 0 && !e.TURN_SECRET) throw new ConfigError('TURN_URLS is set: TURN_SECRET (coturn static-auth-secret) is required too');
   for (const url of turnUrls) if (!/^turns?:/.test(url)) throw new ConfigError(`TURN_URLS: "${url}" is not a turn: or turns: URL`);
+  const records = recordsConfig(e);
   const cors = list(e.CORS_ORIGINS);
   return {
     mode: e.APP_MODE,
@@ -126,9 +157,38 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     turn: turnUrls.length > 0 && e.TURN_SECRET ? { urls: turnUrls, secret: e.TURN_SECRET, ttlSeconds: e.TURN_CREDENTIAL_TTL_SECONDS } : undefined,
     reconnectGraceSeconds: e.RECONNECT_GRACE_SECONDS,
+    records,
     broadcast: { consumersPerRouter: e.BROADCAST_CONSUMERS_PER_ROUTER, keyFrameRequestDelayMs: e.BROADCAST_KEYFRAME_DELAY_MS },
     logLevel: e.LOG_LEVEL,
     dataDir: path.resolve(e.DATA_DIR),
     redisUrl: e.REDIS_URL,
+  };
+}
+
+function recordsConfig(e: z.infer<typeof EnvSchema>): RecordsConfig {
+  const dataDir = path.resolve(e.DATA_DIR);
+  const sinks = list(e.CASE_RECORD_SINKS);
+  for (const sink of sinks) {
+    if (!['filesystem', 'webhook', 'fhir'].includes(sink)) throw new ConfigError(`CASE_RECORD_SINKS: unknown sink "${sink}" (filesystem, webhook, fhir)`);
+  }
+  if (!sinks.includes('filesystem')) sinks.unshift('filesystem'); // the local archive is always kept
+  if (sinks.includes('webhook') && (!e.WEBHOOK_URL || !e.WEBHOOK_SECRET || e.WEBHOOK_SECRET.length < 32)) {
+    throw new ConfigError('the webhook sink needs WEBHOOK_URL and WEBHOOK_SECRET (at least 32 characters)');
+  }
+  if (sinks.includes('fhir') && !e.FHIR_BASE_URL) throw new ConfigError('the fhir sink needs FHIR_BASE_URL');
+  const autoRecordKinds = list(e.AUTO_RECORD_KINDS);
+  for (const k of autoRecordKinds) if (!(ROOM_KINDS as readonly string[]).includes(k)) throw new ConfigError(`AUTO_RECORD_KINDS: unknown room kind "${k}"`);
+  return {
+    sinks: sinks as RecordsConfig['sinks'],
+    caseRecordDir: path.resolve(e.CASE_RECORD_DIR ?? path.join(dataDir, 'case-records')),
+    recordingsDir: path.join(dataDir, 'recordings'),
+    auditDir: path.join(dataDir, 'audit'),
+    outboxDir: path.join(dataDir, 'outbox'),
+    webhook: sinks.includes('webhook') && e.WEBHOOK_URL && e.WEBHOOK_SECRET ? { url: e.WEBHOOK_URL, secret: e.WEBHOOK_SECRET } : undefined,
+    fhir: sinks.includes('fhir') && e.FHIR_BASE_URL ? { baseUrl: e.FHIR_BASE_URL, mode: e.FHIR_MODE, authorization: e.FHIR_AUTHORIZATION } : undefined,
+    publicUrl: e.PUBLIC_URL,
+    autoRecordKinds: autoRecordKinds as RoomKind[],
+    retention: { mediaYears: e.RETENTION_MEDIA_YEARS, recordYears: e.RETENTION_RECORD_YEARS },
+    outboxRetry: { baseMs: e.OUTBOX_RETRY_BASE_MS, maxMs: e.OUTBOX_RETRY_MAX_MS },
   };
 }

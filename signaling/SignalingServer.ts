@@ -6,12 +6,14 @@ import type { types } from 'mediasoup';
 import type { Server, Socket } from 'socket.io';
 import type { Logger } from '../server/logger.js';
 import type { HlsService } from '../server/media/HlsService.js';
+import type { CaseRecordService } from '../server/records/CaseRecordService.js';
 import type { ParticipantChannel } from '../server/rooms/Participant.js';
 import type { RoomRegistry } from '../server/rooms/RoomRegistry.js';
 import type { Principal, TokenVerifier } from './auth/TokenVerifier.js';
 import { dispatch, type HandlerContext, type HandlerTable } from './dispatcher.js';
 import { mediaHandlers, type MediaSettings } from './handlers/media.js';
 import { broadcastHandlers } from './handlers/broadcast.js';
+import { recordingHandlers } from './handlers/recording.js';
 import { chatHandlers } from './handlers/chat.js';
 import { moderationHandlers } from './handlers/moderation.js';
 import { roomHandlers } from './handlers/room.js';
@@ -37,6 +39,7 @@ export interface SignalingDeps {
   media: MediaSettings;
   routerCapabilities: types.RtpCapabilities;
   hls: HlsService;
+  records: CaseRecordService;
   log: Logger;
 }
 
@@ -47,6 +50,7 @@ export function attachSignaling(io: SignalingIo, deps: SignalingDeps): void {
     ...moderationHandlers(),
     ...chatHandlers(),
     ...broadcastHandlers(deps.hls),
+    ...recordingHandlers(deps.records),
   };
 
   io.use((socket, next) => {

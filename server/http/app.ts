@@ -8,7 +8,10 @@ import { fileURLToPath } from 'node:url';
 import type { WorkerPool } from '../media/WorkerPool.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import { HLS_URL_PREFIX } from '../media/HlsService.js';
+import type { TokenVerifier } from '../../signaling/auth/TokenVerifier.js';
+import type { CaseRecordService } from '../records/CaseRecordService.js';
 import { devTokenRouter, type DevTokenOptions } from './devTokens.js';
+import { recordingsRouter } from './recordingsRouter.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', ...(import.meta.url.includes('/dist/') ? ['..'] : []));
 export const SDK_DIST_DIR = path.join(repoRoot, 'client-sdk', 'dist');
@@ -20,6 +23,8 @@ export interface AppDeps {
   devTokens: DevTokenOptions | undefined;
   /** Live HLS segments; each stream sits under an unguessable folder name. */
   hlsDir: string;
+  records: CaseRecordService;
+  verifier: TokenVerifier;
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -51,12 +56,16 @@ export function createApp(deps: AppDeps): express.Express {
         '# HELP telemed_participants Participants in open rooms.',
         '# TYPE telemed_participants gauge',
         `telemed_participants ${participants}`,
+        '# HELP telemed_case_records_pending Case-record entries waiting in the outbox for a remote system.',
+        '# TYPE telemed_case_records_pending gauge',
+        `telemed_case_records_pending ${deps.records.pending}`,
         '',
       ].join('\n'),
     );
   });
 
   if (deps.devTokens) app.use(devTokenRouter(deps.devTokens));
+  app.use(recordingsRouter(deps.records.archive.root, deps.verifier));
   app.use(HLS_URL_PREFIX, express.static(deps.hlsDir, { index: false, dotfiles: 'deny', maxAge: 0 }));
   app.use('/sdk', express.static(SDK_DIST_DIR, { fallthrough: true, maxAge: '5m' }));
   app.use('/', express.static(DEMO_DIR, { index: 'index.html', maxAge: 0 }));

@@ -18,12 +18,14 @@ import {
   type NotificationName,
   type ParticipantInfo,
   type ProducerInfo,
+  type RecordingInfo,
   type RoomKind,
 } from '../../signaling/protocol/index.js';
 import type { Logger } from '../logger.js';
 import { MEDIA_CODECS } from '../media/codecs.js';
 import type { MediaWorker, WorkerPool } from '../media/WorkerPool.js';
-import { party, type AuditEvent, type AuditType } from './audit.js';
+import { actorFromParticipant, type AuditData } from '../../recordings/AuditTrail.js';
+import type { AuditType, RoomAuditEvent } from './audit.js';
 import { Audience } from './Audience.js';
 import { ChatLog } from './ChatLog.js';
 import { FanOut, type MediaHome } from './FanOut.js';
@@ -53,7 +55,7 @@ interface RoomEvents {
   participantJoined: [participant: Participant];
   participantLeft: [participant: Participant, reason: LeaveReason];
   producerAdded: [owner: Participant, producer: types.Producer, source: MediaSource];
-  audit: [event: AuditEvent];
+  audit: [event: RoomAuditEvent];
 }
 
 export interface ProducerAppData extends types.AppData {
@@ -78,6 +80,8 @@ export class Room extends EventEmitter<RoomEvents> {
   readonly options: RoomOptions;
   /** Set while the room is also streamed as HLS. */
   hlsUrl: string | null = null;
+  /** Set while the room is being recorded into the case record. */
+  recording: RecordingInfo | null = null;
   readonly #participants = new Map<string, Participant>();
   readonly #lobby = new Lobby(() => this.#notifyModerators('lobbyChanged', { waiting: this.#lobby.list() }));
   readonly #banned = new Set<string>();
@@ -170,6 +174,7 @@ export class Room extends EventEmitter<RoomEvents> {
       onStage: this.audience.onStage(),
       viewerCount: this.audience.viewerCount,
       hlsUrl: this.hlsUrl,
+      recording: this.recording,
       resumeToken: participant.resumeToken,
       reconnectGraceSeconds: this.options.reconnectGraceSeconds,
     };
@@ -305,10 +310,10 @@ export class Room extends EventEmitter<RoomEvents> {
     }
   }
 
-  audit(type: AuditType, actor?: Participant, subject?: Participant, data?: Record<string, unknown>): void {
-    const event: AuditEvent = { type, at: new Date().toISOString() };
-    if (actor) event.actor = party(actor.info);
-    if (subject) event.subject = party(subject.info);
+  audit(type: AuditType, actor?: Participant, subject?: Participant, data?: AuditData): void {
+    const event: RoomAuditEvent = { type };
+    if (actor) event.actor = actorFromParticipant(actor.info);
+    if (subject) event.subject = actorFromParticipant(subject.info);
     if (data) event.data = data;
     this.emit('audit', event);
   }

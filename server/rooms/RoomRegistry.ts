@@ -2,12 +2,18 @@
  * Finds or opens rooms. Opening is asynchronous (a router must be created), so requests for the same
  * room id are chained: two clinicians joining at the same instant end up in one room, not two.
  */
+import { EventEmitter } from 'node:events';
 import { forbidden } from '../../signaling/protocol/index.js';
 import type { Logger } from '../logger.js';
 import type { WorkerPool } from '../media/WorkerPool.js';
 import { Room, type RoomDescriptor, type RoomOptions } from './Room.js';
 
-export class RoomRegistry {
+interface RegistryEvents {
+  /** A room was just created: attach what every room needs (e.g. its audit trail) here. */
+  opened: [room: Room];
+}
+
+export class RoomRegistry extends EventEmitter<RegistryEvents> {
   readonly #rooms = new Map<string, Room>();
   readonly #pending = new Map<string, Promise<Room>>();
   readonly #pool: WorkerPool;
@@ -15,6 +21,7 @@ export class RoomRegistry {
   readonly #log: Logger;
 
   constructor(pool: WorkerPool, options: RoomOptions, log: Logger) {
+    super();
     this.#pool = pool;
     this.#options = options;
     this.#log = log;
@@ -39,6 +46,7 @@ export class RoomRegistry {
     if (pending) return checkMatches(await pending, desc);
     const creating = Room.create(desc, this.#pool, this.#options, this.#log).then((room) => {
       this.#rooms.set(room.id, room);
+      this.emit('opened', room);
       room.once('closed', () => {
         if (this.#rooms.get(room.id) === room) this.#rooms.delete(room.id);
       });

@@ -1,9 +1,9 @@
 /**
  * What the room reports for the consultation's audit trail (全程留痕): who joined from which site,
  * who published, locked, admitted, muted, removed, chatted, ended. The room emits these as they
- * happen; the recording layer persists them append-only and hands them to the case record.
+ * happen; the case-record layer appends them to the room's append-only AuditTrail (recordings/).
  */
-import type { ParticipantInfo } from '../../signaling/protocol/index.js';
+import type { AuditActor, AuditData } from '../../recordings/AuditTrail.js';
 
 export type AuditType =
   | 'participant_joined'
@@ -30,33 +30,16 @@ export type AuditType =
   | 'stage_revoked'
   | 'hls_started'
   | 'hls_stopped'
+  | 'recording_acknowledged'
   | 'room_ended'
   | 'room_closed';
 
-export interface AuditParty {
-  participantId: string;
-  identity: string;
-  name: string;
-  role: string;
-  siteId: string;
-  siteName: string;
-}
-
-export interface AuditEvent {
+/** An event as the room reports it; the trail adds its sequence number and time. */
+export interface RoomAuditEvent {
   type: AuditType;
-  at: string;
-  actor?: AuditParty;
-  subject?: AuditParty;
-  data?: Record<string, unknown>;
-}
-
-export function party(info: ParticipantInfo): AuditParty {
-  return {
-    participantId: info.id,
-    identity: info.identity,
-    name: info.displayName,
-    role: info.role,
-    siteId: info.site.id,
-    siteName: info.site.name,
-  };
+  /** Who did it. */
+  actor?: AuditActor;
+  /** To whom (muted, removed, admitted…), when not the actor. */
+  subject?: AuditActor;
+  data?: AuditData;
 }

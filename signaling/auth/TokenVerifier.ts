@@ -4,7 +4,7 @@
  * audience, an expiry and the claims the server relies on.
  */
 import jwt from 'jsonwebtoken';
-import { AccessClaims, issuesToDetails, ProtocolError } from '../protocol/index.js';
+import { AccessClaims, issuesToDetails, ProtocolError, RecordingAccessClaims } from '../protocol/index.js';
 
 export interface TokenVerifierOptions {
   algorithms: jwt.Algorithm[];
@@ -33,13 +33,7 @@ export class TokenVerifier {
   }
 
   verify(token: unknown): Principal {
-    if (typeof token !== 'string' || token.length === 0) throw unauthenticated('an access token is required');
-    if (token.length > 8192) throw unauthenticated('access token too large');
-    const payload = this.#verifySignature(token);
-    if (typeof payload.exp !== 'number') throw unauthenticated('access token has no expiry (exp)');
-    if (typeof payload.iat === 'number' && payload.exp - payload.iat > this.#options.maxTtlSeconds) {
-      throw unauthenticated(`access token lifetime exceeds ${this.#options.maxTtlSeconds} s`);
-    }
+    const { payload, exp } = this.#verifiedPayload(token);
     const claims = AccessClaims.safeParse(payload);
     if (!claims.success) {
       const details = issuesToDetails(claims.error.issues);
@@ -49,7 +43,26 @@ export class TokenVerifier {
         details,
       );
     }
-    return { ...claims.data, exp: payload.exp };
+    return { ...claims.data, exp };
+  }
+
+  /** Verifies a recordings read token (scope `recordings:read`, one case). */
+  verifyRecordingAccess(token: unknown): RecordingAccessClaims {
+    const claims = RecordingAccessClaims.safeParse(this.#verifiedPayload(token).payload);
+    if (!claims.success) throw unauthenticated('this token does not grant access to recordings (scope recordings:read and a caseId are required)');
+    return claims.data;
+  }
+
+  /** Signature, algorithm, audience, issuer, expiry and lifetime: what every kind of token must pass. */
+  #verifiedPayload(token: unknown): { payload: jwt.JwtPayload; exp: number } {
+    if (typeof token !== 'string' || token.length === 0) throw unauthenticated('an access token is required');
+    if (token.length > 8192) throw unauthenticated('access token too large');
+    const payload = this.#verifySignature(token);
+    if (typeof payload.exp !== 'number') throw unauthenticated('access token has no expiry (exp)');
+    if (typeof payload.iat === 'number' && payload.exp - payload.iat > this.#options.maxTtlSeconds) {
+      throw unauthenticated(`access token lifetime exceeds ${this.#options.maxTtlSeconds} s`);
+    }
+    return { payload, exp: payload.exp };
   }
 
   #verifySignature(token: string): jwt.JwtPayload {

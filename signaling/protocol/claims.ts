@@ -25,3 +25,14 @@ export const AccessClaims = z
     }
   });
 export type AccessClaims = z.infer<typeof AccessClaims>;
+
+/**
+ * A token that lets the hospital's record system (or a clinician's viewer) read one case's
+ * recordings over HTTP. Issued by the hospital system like access tokens, with the same keys.
+ */
+export const RecordingAccessClaims = z.object({
+  sub: Identifier,
+  caseId: Identifier,
+  scope: z.literal('recordings:read'),
+});
+export type RecordingAccessClaims = z.infer<typeof RecordingAccessClaims>;

@@ -4,7 +4,7 @@
  */
 import type { ChatMessage, MediaSource, ParticipantInfo, ProducerInfo, Question } from './domain.js';
 import type { Permission } from './permissions.js';
-import type { JoinResult } from './requests.js';
+import type { JoinResult, RecordingInfo } from './requests.js';
 
 export type LeaveReason = 'left' | 'disconnected' | 'replaced' | 'removed' | 'declined' | 'room_ended' | 'room_closed' | 'off_stage';
 
@@ -49,5 +49,11 @@ export interface NotificationMap {
   /** Your own permissions changed (stage grant given or taken back). */
   permissionsChanged: { permissions: Permission[] };
   hlsChanged: { url: string | null };
+  /** To everyone: the consultation is now being recorded. Acknowledge with `acknowledgeRecording`. */
+  recordingStarted: { recording: RecordingInfo };
+  /** To everyone: recording stopped (`by` null: the server stopped it, e.g. shutdown or failure). */
+  recordingStopped: { sessionId: string; by: Actor | null };
+  /** To moderators: part of the recording failed (a recorder died, the disk filled). */
+  recordingError: { sessionId: string; message: string };
 }
 export type NotificationName = keyof NotificationMap;

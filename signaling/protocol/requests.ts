@@ -13,6 +13,7 @@ import type {
   SctpParameters,
 } from 'mediasoup-client/types';
 import { CHAT_MAX_LENGTH, MediaKind, MediaSource, QUESTION_MAX_LENGTH, type ChatMessage, type ParticipantInfo, type ProducerInfo, type Question, type RoomKind } from './domain.js';
+import type { Actor } from './notifications.js';
 import type { Permission } from './permissions.js';
 
 /** mediasoup checks RTP structures in depth; the edge checks their outline and bounds sizes. */
@@ -104,6 +105,12 @@ export const RequestSchemas = {
   /** Permission `moderate`: HLS output of the presenters for audiences beyond WebRTC. */
   startHls: Empty,
   stopHls: Empty,
+  // Recording into the case record.
+  /** Permission `record`. Everyone in the room (and every later joiner) is told. */
+  startRecording: Empty,
+  stopRecording: Empty,
+  /** Anyone: "I have been told this consultation is recorded" (informed consent, into the audit trail). */
+  acknowledgeRecording: z.object({ sessionId: Id }).strict(),
 } as const;
 
 export type RequestName = keyof typeof RequestSchemas;
@@ -145,10 +152,19 @@ export interface JoinResult {
   viewerCount: number;
   /** Playlist URL while the room is also streamed as HLS. */
   hlsUrl: string | null;
+  /** The recording in progress, if any: shown to late joiners at once. */
+  recording: RecordingInfo | null;
   /** Secret proving this participant on a new socket (see `resume`). */
   resumeToken: string;
   /** Seconds the server keeps this participant after a signaling drop. */
   reconnectGraceSeconds: number;
+}
+
+/** A recording in progress. `startedBy` is null when the server records this kind of room by policy. */
+export interface RecordingInfo {
+  sessionId: string;
+  startedAt: string;
+  startedBy: Actor | null;
 }
 
 /** `join` either enters the room or waits in the lobby of a locked room until admitted. */
@@ -197,5 +213,8 @@ export interface ResponseMap {
   setOnStage: Nothing;
   startHls: { url: string };
   stopHls: Nothing;
+  startRecording: RecordingInfo;
+  stopRecording: Nothing;
+  acknowledgeRecording: Nothing;
 }
 export type RequestResult<N extends RequestName> = ResponseMap[N];

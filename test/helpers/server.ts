@@ -1,4 +1,7 @@
 /** Starts the real server in-process (real mediasoup workers) on free loopback ports. */
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { loadConfig } from '../../server/config.js';
 import { createLogger } from '../../server/logger.js';
 import { MediaServer } from '../../server/MediaServer.js';
@@ -7,6 +10,8 @@ import { TEST_AUDIENCE, TEST_SECRET } from './tokens.js';
 
 export async function startTestServer(env: Record<string, string> = {}): Promise<MediaServer> {
   const workers = Number(env['MEDIA_WORKERS'] ?? '1');
+  // Each server keeps its recordings, audit trails and case records in a folder of its own.
+  const dataDir = env['DATA_DIR'] ?? mkdtempSync(path.join(os.tmpdir(), 'telemed-test-'));
   const config = loadConfig({
     APP_MODE: 'development',
     HTTP_HOST: '127.0.0.1',
@@ -18,6 +23,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     JWT_SECRETS: TEST_SECRET,
     JWT_AUDIENCE: TEST_AUDIENCE,
     LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'warn',
+    DATA_DIR: dataDir,
     ...env,
   });
   return MediaServer.start(config, createLogger(config.logLevel));

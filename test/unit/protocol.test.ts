@@ -95,6 +95,9 @@ const CASES: Record<RequestName, { valid: unknown; invalid: [payload: unknown, f
   setOnStage: { valid: { participantId: 'p1', onStage: true }, invalid: [[{ participantId: 'p1' }, 'onStage']] },
   startHls: { valid: {}, invalid: [[{ bitrate: 1 }, '(payload)']] },
   stopHls: { valid: {}, invalid: [[{ now: 1 }, '(payload)']] },
+  startRecording: { valid: {}, invalid: [[{ tracks: 'all' }, '(payload)']] },
+  stopRecording: { valid: {}, invalid: [[{ force: true }, '(payload)']] },
+  acknowledgeRecording: { valid: { sessionId: 's1' }, invalid: [[{}, 'sessionId']] },
 };
 
 describe('signaling protocol validation', () => {

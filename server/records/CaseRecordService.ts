@@ -1,0 +1,137 @@
+/**
+ * Where the regulator's evidence goes: every room gets an audit trail and may be recorded; finished
+ * recordings and trails become case-record entries, archived locally at once (a folder per case) and
+ * queued in a durable outbox for the hospital's systems (signed webhook, FHIR). At start it hands over
+ * whatever a crashed process left behind: interrupted recordings and trails never delivered.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  AuditTrail,
+  auditEntry,
+  FhirSink,
+  FilesystemSink,
+  markHandedOff,
+  Outbox,
+  recoverRecordings,
+  WebhookSink,
+  type CaseRecordEntry,
+  type CaseRecordFile,
+  type CaseRecordSink,
+} from '../../recordings/index.js';
+import type { RecordsConfig } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { Room } from '../rooms/Room.js';
+import { RoomRecord } from './RoomRecord.js';
+
+const DELIVERED = '.delivered';
+
+export class CaseRecordService {
+  readonly archive: FilesystemSink;
+  readonly #config: RecordsConfig;
+  readonly #outbox: Outbox | undefined;
+  readonly #log: Logger;
+  readonly #rooms = new Map<Room, RoomRecord>();
+
+  private constructor(config: RecordsConfig, archive: FilesystemSink, outbox: Outbox | undefined, log: Logger) {
+    this.#config = config;
+    this.archive = archive;
+    this.#outbox = outbox;
+    this.#log = log;
+  }
+
+  static async start(config: RecordsConfig, log: Logger): Promise<CaseRecordService> {
+    const archive = new FilesystemSink({ root: config.caseRecordDir });
+    const remote = remoteSinks(config);
+    const outbox = remote.length
+      ? Outbox.open({ dir: config.outboxDir, sinks: remote, log: log.child({ component: 'outbox' }), baseDelayMs: config.outboxRetry.baseMs, maxDelayMs: config.outboxRetry.maxMs })
+      : undefined;
+    outbox?.on('retrying', (sink, id, err, attempt, delayMs) => log.warn({ sink, entry: id, attempt, delayMs, err: err.message }, 'case record delivery failed; will retry'));
+    outbox?.on('delivered', (sink, id, attempts) => log.info({ sink, entry: id, attempts }, 'case record delivered'));
+    const service = new CaseRecordService(config, archive, outbox, log);
+    await service.#recover();
+    return service;
+  }
+
+  /** Entries still waiting for a remote system (for metrics and readiness). */
+  get pending(): number {
+    return this.#outbox?.pendingCount() ?? 0;
+  }
+
+  attach(room: Room): RoomRecord {
+    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    const file = path.join(this.#config.auditDir, room.id, `${stamp}-${randomBytes(4).toString('hex')}.jsonl`);
+    const record = new RoomRecord(room, file, {
+      recordingsDir: this.#config.recordingsDir,
+      retention: this.#config.retention,
+      handOff: (entry, dir) => this.#handOff(entry, dir, file),
+      autoRecord: this.#config.autoRecordKinds.includes(room.kind),
+      log: this.#log,
+    });
+    this.#rooms.set(room, record);
+    room.once('closed', () => void record.finish().finally(() => this.#rooms.delete(room)));
+    return record;
+  }
+
+  recordOf(room: Room): RoomRecord {
+    const record = this.#rooms.get(room);
+    if (!record) throw new Error(`room ${room.id} has no case record attached`);
+    return record;
+  }
+
+  /** Graceful shutdown: finish every recording and trail, then stop delivering (pending stays on disk). */
+  async close(): Promise<void> {
+    await Promise.all([...this.#rooms.values()].map((r) => r.finish()));
+    await this.#outbox?.whenIdle(3000);
+    await this.#outbox?.close();
+  }
+
+
+  async #handOff(entry: CaseRecordEntry, sessionDir: string | undefined, trailFile?: string): Promise<void> {
+    await this.archive.deliver(entry);
+    this.#outbox?.enqueue(entry);
+    if (sessionDir) markHandedOff(sessionDir);
+    // A trail handed over as the room's own entry is done; one in a recording entry is not yet.
+    if (trailFile && !entry.manifest) writeFileSync(`${trailFile}${DELIVERED}`, new Date().toISOString());
+    this.#log.info({ entry: entry.id, caseId: entry.caseId, files: entry.files.length }, 'case record handed off');
+  }
+
+  async #recover(): Promise<void> {
+    for (const p of await recoverRecordings({ recordingsDir: this.#config.recordingsDir, log: this.#log })) {
+      this.#log.warn({ entry: p.entry.id, interrupted: p.interrupted }, 'handing off a recording left by an earlier process');
+      await this.#handOff(p.entry, p.sessionDir);
+    }
+    for (const file of undeliveredTrails(this.#config.auditDir)) {
+      const events = AuditTrail.read(file);
+      const opened = events.find((e) => e.type === 'room_opened')?.data ?? {};
+      const id = `audit-${path.basename(file, '.jsonl')}`;
+      const roomKind = (opened['kind'] as Room['kind'] | undefined) ?? 'consultation';
+      this.#log.warn({ entry: id }, 'handing off an audit trail left by an earlier process');
+      await this.#handOff(auditEntry({ id, roomId: String(opened['roomId'] ?? path.basename(path.dirname(file))), roomKind, caseId: (opened['caseId'] as string | null | undefined) ?? null, auditTrail: events }), undefined, file);
+    }
+  }
+}
+
+function remoteSinks(config: RecordsConfig): CaseRecordSink[] {
+  const fileUrl = config.publicUrl
+    ? (entry: CaseRecordEntry, file: CaseRecordFile) => `${config.publicUrl}/recordings/${encodeURIComponent(entry.caseId ?? entry.roomId)}/${encodeURIComponent(entry.id)}/${encodeURIComponent(file.name)}`
+    : undefined;
+  const sinks: CaseRecordSink[] = [];
+  if (config.webhook) sinks.push(new WebhookSink({ ...config.webhook, ...(fileUrl ? { fileUrl } : {}) }));
+  if (config.fhir) {
+    const { baseUrl, mode, authorization } = config.fhir;
+    sinks.push(new FhirSink({ baseUrl, mode, ...(authorization ? { headers: { authorization } } : {}), ...(fileUrl ? { fileUrl } : {}) }));
+  }
+  return sinks;
+}
+
+function undeliveredTrails(auditDir: string): string[] {
+  const out: string[] = [];
+  const dirs = existsSync(auditDir) ? readdirSync(auditDir, { withFileTypes: true }).filter((d) => d.isDirectory()) : [];
+  for (const d of dirs) {
+    const dir = path.join(auditDir, d.name);
+    for (const f of readdirSync(dir)) if (f.endsWith('.jsonl') && !existsSync(path.join(dir, `${f}${DELIVERED}`))) out.push(path.join(dir, f));
+  }
+  return out;
+}

@@ -22,6 +22,7 @@ import {
 } from '../../signaling/protocol/index.js';
 import { Audience } from './Audience.js';
 import { Moderation } from './Moderation.js';
+import { Recording } from './Recording.js';
 import { MediaSession, type NetworkOptions, type PublishOptions } from './MediaSession.js';
 import { waitForAdmission } from './lobby.js';
 import { defaultReconnectPolicy, retryUntilResumed, type ConnectionState, type ReconnectPolicy } from './reconnect.js';
@@ -85,6 +86,8 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
   readonly audience: Audience;
   /** The chair's tools (permission `moderate`; the server checks again). */
   readonly moderation: Moderation;
+  /** Recording into the case record: state, events, acknowledge; start/stop with permission `record`. */
+  readonly recording: Recording;
   #permissions: Set<Permission>;
   readonly #signaling: SignalingConnection;
   readonly #media: MediaSession;
@@ -106,6 +109,7 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     this.#permissions = new Set(snapshot.permissions);
     this.audience = new Audience(signaling);
     this.moderation = new Moderation(signaling);
+    this.recording = new Recording(signaling);
     this.#resumeToken = snapshot.resumeToken;
     this.#graceMs = snapshot.reconnectGraceSeconds * 1000;
     this.#policy = policy;
@@ -333,6 +337,7 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     const diff = this.#model.apply(snapshot);
     this.#permissions = new Set(snapshot.permissions);
     this.audience.apply(snapshot, this.can('manage_questions'));
+    this.recording.apply(snapshot);
     this.#resumeToken = snapshot.resumeToken;
     this.#graceMs = snapshot.reconnectGraceSeconds * 1000;
     this.#muted.clear();

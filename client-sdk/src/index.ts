@@ -5,6 +5,7 @@ export { defaultReconnectPolicy, type ConnectionState, type ReconnectPolicy } fr
 export type { NetworkOptions } from './MediaSession.js';
 export type { Audience, AudienceEvents } from './Audience.js';
 export type { Moderation } from './Moderation.js';
+export type { Recording, RecordingEvents } from './Recording.js';
 export type { PublishOptions } from './MediaSession.js';
 export {
   ProtocolError,
@@ -14,6 +15,7 @@ export {
   type Actor,
   type ChatMessage,
   type Question,
+  type RecordingInfo,
   type ErrorCode,
   type LeaveReason,
   type MediaKind,

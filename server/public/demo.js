@@ -1,5 +1,6 @@
 // Demo page: uses only the public SDK (window.TelemedSDK), like a clinic's own page would.
 import { setupAudience } from './audience.js';
+import { setupRecording } from './recording.js';
 import { Tiles } from './tiles.js';
 
 const { ConsultationClient } = window.TelemedSDK;
@@ -153,6 +154,7 @@ function enterRoom(client, fields) {
     demo.joined = false;
   });
   wireControls(client, tiles);
+  setupRecording(client, notice);
   if (audienceRoom) setupAudience(client, { notice, tiles, publish: () => publishAll(client, tiles) });
   return tiles;
 }

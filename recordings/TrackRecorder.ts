@@ -146,10 +146,8 @@ export class TrackRecorder extends EventEmitter<TrackRecorderEvents> {
         throw new Error(`the recorder did not start: ${exit.stderrTail || 'no listening socket after waiting'}`);
       }
       const track = new TrackRecorder({ trackId, options, codec: codec.mimeType, contentType: container.contentType, file, sdpFile, transport, consumer, recorder: rec, ports, log: tlog });
+      if (producer.kind === 'video') await track.#askForFirstKeyFrame(options.keyFrameDelaysMs);
       await consumer.resume();
-      for (const delay of options.keyFrameDelaysMs ?? (producer.kind === 'video' ? DEFAULT_KEY_FRAME_DELAYS_MS : [])) {
-        track.#timers.push(setTimeout(() => consumer.requestKeyFrame().catch(() => undefined), delay));
-      }
       tlog.info({ file, pid: rec.pid, port: ports.rtpPort, codec: codec.mimeType }, 'track recording started');
       return track;
     } catch (error) {
@@ -158,6 +156,30 @@ export class TrackRecorder extends EventEmitter<TrackRecorderEvents> {
       if (recorder?.running) await recorder.stop({ graceMs: 500 });
       throw error;
     }
+  }
+
+  /**
+   * The file starts decodable only from a key frame. Ask at the given moments, and until one has
+   * actually gone out to FFmpeg (seen through the consumer's keyframe trace) every 300 ms for up to
+   * 5 s: an encoder busy with other subscribers may ignore the first requests.
+   */
+  async #askForFirstKeyFrame(delaysMs: number[] = DEFAULT_KEY_FRAME_DELAYS_MS): Promise<void> {
+    const consumer = this.#consumer;
+    let seen = false;
+    await consumer.enableTraceEvent(['keyframe']);
+    consumer.on('trace', (trace) => {
+      if (trace.type !== 'keyframe' || seen) return;
+      seen = true;
+      void consumer.enableTraceEvent([]).catch(() => undefined);
+    });
+    const ask = () => void consumer.requestKeyFrame().catch(() => undefined);
+    for (const delay of delaysMs) this.#timers.push(setTimeout(ask, delay));
+    const started = Date.now();
+    const poll = setInterval(() => {
+      if (seen || Date.now() - started > 5000 || consumer.closed) return clearInterval(poll);
+      ask();
+    }, 300);
+    this.#timers.push(poll);
   }
 
   get state(): TrackRecorderState {

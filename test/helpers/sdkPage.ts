@@ -21,6 +21,8 @@ export interface SdkJoinSpec {
   url?: string;
   forceTcp?: boolean;
   iceTransportPolicy?: 'all' | 'relay';
+  /** Camera constraints (tests that run many pages on two cores ask for less than 720p). */
+  camera?: MediaTrackConstraints;
 }
 
 export async function openSdkPage(browser: Browser, serverUrl: string): Promise<Page> {
@@ -64,7 +66,7 @@ export function sdkJoin(page: Page, spec: SdkJoinSpec): Promise<'joined' | 'wait
         markWaiting('waiting');
       },
     }).then(async (client) => {
-      type C = { on(e: string, f: (...a: unknown[]) => void): void; can(p: string): boolean; publishCamera(): Promise<unknown>; publishMicrophone(): Promise<unknown> };
+      type C = { on(e: string, f: (...a: unknown[]) => void): void; can(p: string): boolean; publishCamera(o?: object): Promise<unknown>; publishMicrophone(): Promise<unknown> };
       const c = client as C;
       t['client'] = c;
       // Play what arrives, as a real page does: Chromium measures audio energy at playout.
@@ -79,7 +81,7 @@ export function sdkJoin(page: Page, spec: SdkJoinSpec): Promise<'joined' | 'wait
       for (const e of ['participantJoined', 'participantLeft', 'participantConnection', 'connectionStateChanged', 'mutedByModerator', 'unmuteAllowed', 'lobbyChanged', 'chatMessage', 'disconnected', 'handRaised', 'roomLocked', 'unpublished']) {
         c.on(e, (...args: unknown[]) => (t['events'] as unknown[][]).push([e, ...args.map((a) => JSON.parse(JSON.stringify(a ?? null)))]));
       }
-      if (spec.publish !== false && c.can('publish_video')) await c.publishCamera();
+      if (spec.publish !== false && c.can('publish_video')) await c.publishCamera(spec.camera ? { constraints: spec.camera } : {});
       if (spec.publish !== false && c.can('publish_audio')) await c.publishMicrophone();
       return 'joined' as const;
     });

@@ -1,6 +1,7 @@
 /** Runs the built server as a child process on loopback, as `npm start` would, for measuring it. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { openSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -10,9 +11,15 @@ export interface ServerHandle {
   url: string;
   pid: number;
   stop(): Promise<void>;
+  /** Kills the Node process at once (SIGKILL), as a crash would; its children are left as orphans. */
+  kill(): Promise<void>;
 }
 
-export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerHandle> {
+/**
+ * `logFile`: where the server's output goes instead of this process's own stdout/stderr. Use it when
+ * the server may be killed: its orphaned children would otherwise hold this process's pipes open.
+ */
+export async function startServerProcess(env: Record<string, string> = {}, logFile?: string): Promise<ServerHandle> {
   const port = 20000 + Math.floor(Math.random() * 20000);
   const child: ChildProcess = spawn(process.execPath, [path.join(root, 'dist', 'server', 'main.js')], {
     cwd: root,
@@ -28,7 +35,7 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
       LOG_LEVEL: 'warn',
       ...env,
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: logFile ? ['ignore', openSync(logFile, 'a'), openSync(logFile, 'a')] : ['ignore', 'inherit', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
@@ -48,6 +55,12 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
   return {
     url,
     pid: child.pid!,
+    kill: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGKILL');
+      }),
     stop: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve();

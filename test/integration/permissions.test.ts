@@ -1,7 +1,7 @@
 /**
  * The permission table, enforced through real signaling: every role in every kind of room tries
- * every action (enter, bypass the lobby, publish each source, chat, raise a hand, moderate, end the
- * room) and is allowed or refused exactly as the table says.
+ * every action (enter, bypass the lobby, publish each source, chat, raise a hand, moderate, record,
+ * end the room) and is allowed or refused exactly as the table says.
  */
 import { describe, expect, it } from 'vitest';
 import { permissionsFor, mayEnter, ROLES, ROOM_KINDS, type Ack, type Permission, type Role, type RoomKind, type TransportOptions } from '../../signaling/protocol/index.js';
@@ -60,6 +60,10 @@ describe('permission table through real signaling', () => {
         expectAllowed(await me.client.request('sendChat', { text: 'hello' }), has('chat'), 'chat');
         expectAllowed(await me.client.request('setHandRaised', { raised: true }), has('raise_hand'), 'raise hand');
         expectAllowed(await me.client.request('setRoomLocked', { locked: false }), has('moderate'), 'moderate');
+        const recording = await me.client.request('startRecording', {});
+        expectAllowed(recording, has('record'), 'record');
+        expect(env.server.rooms.get(room)?.recording !== null, 'a recording exists only when allowed').toBe(has('record'));
+        if (recording.ok) ok(await me.client.request('stopRecording', {}));
         expectAllowed(await me.client.request('endRoom', {}), has('end_room'), 'end room');
         expect(env.server.rooms.get(room) === undefined, 'room ended').toBe(has('end_room'));
       });

@@ -4,7 +4,7 @@
  * events each step leaves.
  */
 import { describe, expect, it } from 'vitest';
-import type { AuditEvent } from '../../server/rooms/audit.js';
+import type { RoomAuditEvent } from '../../server/rooms/audit.js';
 import type { JoinResult, TransportOptions } from '../../signaling/protocol/index.js';
 import { connect, connectAndJoin, err, fakeRtpParameters, ok, type TestClient } from '../helpers/signalingClient.js';
 import { startTestServer } from '../helpers/server.js';
@@ -22,8 +22,8 @@ async function member(spec: TokenSpec): Promise<{ client: TestClient; self: Join
   return { client, self: joined.self, join: joined };
 }
 
-function auditOf(room: string): AuditEvent[] {
-  const events: AuditEvent[] = [];
+function auditOf(room: string): RoomAuditEvent[] {
+  const events: RoomAuditEvent[] = [];
   env.server.rooms.get(room)?.on('audit', (e) => events.push(e));
   return events;
 }

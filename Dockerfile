@@ -12,10 +12,11 @@ COPY client-sdk ./client-sdk
 RUN bash scripts/setup.sh && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
-# Shared libraries an offline-built worker links against (harmless for the static prebuilt one).
+# FFmpeg records each track (no transcoding) and makes HLS; the rest are the shared libraries an
+# offline-built worker links against (harmless for the static prebuilt one).
 COPY scripts/mediasoup-worker/runtime-packages.txt /tmp/runtime-packages.txt
 RUN apt-get update \
- && apt-get install -y --no-install-recommends $(sed -e 's/#.*//' /tmp/runtime-packages.txt) \
+ && apt-get install -y --no-install-recommends ffmpeg $(sed -e 's/#.*//' /tmp/runtime-packages.txt) \
  && rm -rf /var/lib/apt/lists/* /tmp/runtime-packages.txt
 WORKDIR /app
 COPY --from=build /app/package.json ./

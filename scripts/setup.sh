@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the server needs on this machine, idempotently and quickly when nothing changed:
 #   npm dependencies (lockfile), the mediasoup worker binary, the TypeScript build and SDK bundle.
-# With --test it also installs what the test suite drives: Chromium, FFmpeg, Redis, coturn.
+# FFmpeg (recording, HLS) always; with --test also what the test suite drives: Chromium, Redis, coturn.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -23,9 +23,11 @@ fi
 # 2. The mediasoup worker binary.
 bash scripts/mediasoup-worker/install.sh
 
-# 3. System packages for the tests.
+# 3. System packages: FFmpeg records consultations and makes HLS; the tests also drive Chromium,
+#    Redis and coturn.
+apt_install ffmpeg
 if [ "$with_tests" = 1 ]; then
-  apt_install chromium ffmpeg redis-server coturn
+  apt_install chromium redis-server coturn
 fi
 
 # 4. Compile the server and bundle the SDK.

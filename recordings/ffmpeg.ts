@@ -9,6 +9,7 @@ import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import type { types } from 'mediasoup';
+import { sdpSession } from './sdp.js';
 
 export interface FfmpegPaths {
   ffmpeg: string;
@@ -45,24 +46,7 @@ export function containerFor(kind: types.MediaKind, mimeType: string): Container
 
 /** The SDP that tells FFmpeg which port to listen on and how to depacketize what arrives there. */
 export function buildSdp(kind: types.MediaKind, codec: types.RtpCodecParameters, rtpPort: number, rtcpPort: number): string {
-  const [, encoding = ''] = codec.mimeType.split('/');
-  const channels = kind === 'audio' && codec.channels && codec.channels > 1 ? `/${codec.channels}` : '';
-  const fmtp = Object.entries(codec.parameters ?? {})
-    .map(([k, v]) => `${k}=${String(v)}`)
-    .join(';');
-  return [
-    'v=0',
-    'o=- 0 0 IN IP4 127.0.0.1',
-    's=telemed-sfu recording',
-    'c=IN IP4 127.0.0.1',
-    't=0 0',
-    `m=${kind} ${rtpPort} RTP/AVP ${codec.payloadType}`,
-    `a=rtcp:${rtcpPort}`,
-    `a=rtpmap:${codec.payloadType} ${encoding}/${codec.clockRate}${channels}`,
-    ...(fmtp ? [`a=fmtp:${codec.payloadType} ${fmtp}`] : []),
-    'a=recvonly',
-    '',
-  ].join('\n');
+  return sdpSession('telemed-sfu recording', [{ kind, codec, rtpPort, rtcpPort }]);
 }
 
 /** Arguments for one recorder. `-localaddr` keeps the listening socket on loopback only. */

@@ -12,7 +12,7 @@ import { DEFAULT_FFMPEG, FfmpegRecorder } from '../../recordings/ffmpeg.js';
 import { reservePortPair, waitForUdpBound, type PortPair } from '../../recordings/ports.js';
 import type { Logger } from '../logger.js';
 import type { Room } from '../rooms/Room.js';
-import { sdpSession, type SdpStream } from './sdp.js';
+import { sdpSession, type SdpStream } from '../../recordings/sdp.js';
 
 interface Feed {
   transport: types.PlainTransport;

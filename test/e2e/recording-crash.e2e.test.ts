@@ -31,19 +31,25 @@ afterAll(async () => {
   await webhook?.stop();
 });
 
+/** Starts the server, joins a publishing lead in Chromium and starts recording; returns the session id. */
+async function recordingStarted(identity: string, room: string): Promise<{ sessionId: string; close(): Promise<void> }> {
+  server = await startServerProcess(sinks(), path.join(dataDir, 'server.log'));
+  const page = await openSdkPage(browser, server.url);
+  expect(await sdkJoin(page, { identity, name: `Prof. ${identity}`, role: 'lead_specialist', room, caseId: CASE, camera: { width: 640, height: 360, frameRate: 15 } })).toBe('joined');
+  await new Promise((r) => setTimeout(r, 1000));
+  const { sessionId } = await page.evaluate(() => (window as unknown as { t: { client: { recording: { start(): Promise<{ sessionId: string }> } } } }).t.client.recording.start());
+  return { sessionId, close: () => page.context().close() };
+}
+
 const sinks = () => ({ DATA_DIR: dataDir, CASE_RECORD_SINKS: 'filesystem,webhook', WEBHOOK_URL: webhook.url, WEBHOOK_SECRET: webhook.secret, OUTBOX_RETRY_BASE_MS: '100', MEDIA_WORKERS: '1' });
 
 describe('crash during a recording', () => {
   it('SIGKILL mid-recording, restart: the entry is delivered, marked interrupted, with the surviving files', async () => {
-    server = await startServerProcess(sinks(), path.join(dataDir, 'server.log'));
-    const page = await openSdkPage(browser, server.url);
-    expect(await sdkJoin(page, { identity: 'lead', name: 'Prof. Crash', role: 'lead_specialist', room: 'crash-room', caseId: CASE, camera: { width: 640, height: 360, frameRate: 15 } })).toBe('joined');
-    await new Promise((r) => setTimeout(r, 1000));
-    const { sessionId } = await page.evaluate(() => (window as unknown as { t: { client: { recording: { start(): Promise<{ sessionId: string }> } } } }).t.client.recording.start());
+    const { sessionId, close } = await recordingStarted('crash', 'crash-room');
     await new Promise((r) => setTimeout(r, 4000));
 
-    await server.kill();
-    await page.context().close();
+    await server!.kill();
+    await close();
     server = await startServerProcess(sinks(), path.join(dataDir, 'server.log'));
 
     const id = `rec-${sessionId}`;
@@ -65,15 +71,11 @@ describe('crash during a recording', () => {
   });
 
   it('SIGTERM mid-recording: recordings are finished cleanly and delivered before the process exits', async () => {
-    server = await startServerProcess(sinks(), path.join(dataDir, 'server.log'));
-    const page = await openSdkPage(browser, server.url);
-    expect(await sdkJoin(page, { identity: 'lead2', name: 'Prof. Term', role: 'lead_specialist', room: 'term-room', caseId: CASE, camera: { width: 640, height: 360, frameRate: 15 } })).toBe('joined');
-    await new Promise((r) => setTimeout(r, 1000));
-    const { sessionId } = await page.evaluate(() => (window as unknown as { t: { client: { recording: { start(): Promise<{ sessionId: string }> } } } }).t.client.recording.start());
+    const { sessionId, close } = await recordingStarted('term', 'term-room');
     await new Promise((r) => setTimeout(r, 3000));
-    await server.stop(); // SIGTERM, and wait for the exit
+    await server!.stop(); // SIGTERM, and wait for the exit
     server = undefined;
-    await page.context().close();
+    await close();
     const delivered = webhook.entries.get(`rec-${sessionId}`);
     expect(delivered?.manifest?.status).toBe('complete');
     expect(delivered?.manifest?.tracks.every((t) => t.status === 'complete')).toBe(true);

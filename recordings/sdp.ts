@@ -1,6 +1,6 @@
 /**
  * SDP that tells FFmpeg where RTP from a mediasoup PlainTransport arrives and how to depacketize it:
- * one media section per stream, each on its own loopback port pair.
+ * one media section per stream, each on its own loopback port pair (recorders: one; HLS: two).
  */
 import type { types } from 'mediasoup';
 

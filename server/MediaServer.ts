@@ -109,9 +109,6 @@ export class MediaServer {
       });
       const server = new MediaServer(config, pool, rooms, hls, records, httpServer, io, log);
       log.info({ url: server.url, mode: config.mode, workers: pool.size, mediaPorts: `${config.media.port}-${config.media.port + pool.size - 1}` }, 'media server listening');
-      if (config.mode === 'development' && !['127.0.0.1', '::1', 'localhost'].includes(config.http.host)) {
-        log.warn('development mode on a non-loopback address: anyone who can reach it can mint tokens');
-      }
       return server;
     } catch (error) {
       pool.close();

@@ -51,7 +51,6 @@ const EnvSchema = z.object({
   RETENTION_RECORD_YEARS: z.coerce.number().int().min(15).max(100).default(15),
   OUTBOX_RETRY_BASE_MS: z.coerce.number().int().min(10).max(600_000).default(2000),
   OUTBOX_RETRY_MAX_MS: z.coerce.number().int().min(100).max(3_600_000).default(300_000),
-  REDIS_URL: z.string().optional(),
 });
 
 export interface Config {
@@ -81,7 +80,6 @@ export interface Config {
   records: RecordsConfig;
   logLevel: string;
   dataDir: string;
-  redisUrl: string | undefined;
 }
 
 export interface RecordsConfig {
@@ -122,6 +120,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.APP_MODE === 'production' && secrets.length === 0 && publicKeyFiles.length === 0) {
     throw new ConfigError('production mode needs JWT_SECRETS or JWT_PUBLIC_KEY_FILES to verify access tokens');
   }
+  if (e.APP_MODE === 'development' && !['127.0.0.1', '::1', 'localhost'].includes(e.HTTP_HOST)) {
+    // Development mode mints tokens for anyone who asks: it must never be reachable from a network.
+    throw new ConfigError(`APP_MODE=development serves /dev/token and only listens on loopback; HTTP_HOST=${e.HTTP_HOST} needs APP_MODE=production`);
+  }
   if (['0.0.0.0', '::'].includes(e.MEDIA_LISTEN_IP) && !e.MEDIA_ANNOUNCED_ADDRESS) {
     // Browsers cannot send media to 0.0.0.0: they need the address they can actually reach.
     throw new ConfigError('MEDIA_LISTEN_IP is a wildcard: set MEDIA_ANNOUNCED_ADDRESS to the IP or host name clients reach');
@@ -161,7 +163,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     broadcast: { consumersPerRouter: e.BROADCAST_CONSUMERS_PER_ROUTER, keyFrameRequestDelayMs: e.BROADCAST_KEYFRAME_DELAY_MS },
     logLevel: e.LOG_LEVEL,
     dataDir: path.resolve(e.DATA_DIR),
-    redisUrl: e.REDIS_URL,
   };
 }
 

@@ -16,10 +16,7 @@ export interface TokenVerifierOptions {
   maxTtlSeconds: number;
 }
 
-export interface Principal extends AccessClaims {
-  /** Token expiry (seconds since epoch), kept so a session can be ended when it lapses. */
-  exp: number;
-}
+export type Principal = AccessClaims;
 
 const unauthenticated = (message: string) => new ProtocolError('UNAUTHENTICATED', message);
 
@@ -33,7 +30,7 @@ export class TokenVerifier {
   }
 
   verify(token: unknown): Principal {
-    const { payload, exp } = this.#verifiedPayload(token);
+    const { payload } = this.#verifiedPayload(token);
     const claims = AccessClaims.safeParse(payload);
     if (!claims.success) {
       const details = issuesToDetails(claims.error.issues);
@@ -43,7 +40,7 @@ export class TokenVerifier {
         details,
       );
     }
-    return { ...claims.data, exp };
+    return claims.data;
   }
 
   /** Verifies a recordings read token (scope `recordings:read`, one case). */
@@ -59,16 +56,18 @@ export class TokenVerifier {
     if (token.length > 8192) throw unauthenticated('access token too large');
     const payload = this.#verifySignature(token);
     if (typeof payload.exp !== 'number') throw unauthenticated('access token has no expiry (exp)');
-    if (typeof payload.iat === 'number' && payload.exp - payload.iat > this.#options.maxTtlSeconds) {
+    // Measured from issue time when the token says it, otherwise from now: either way no longer than allowed.
+    const from = typeof payload.iat === 'number' ? payload.iat : Math.floor(Date.now() / 1000);
+    if (payload.exp - from > this.#options.maxTtlSeconds) {
       throw unauthenticated(`access token lifetime exceeds ${this.#options.maxTtlSeconds} s`);
     }
     return { payload, exp: payload.exp };
   }
 
   #verifySignature(token: string): jwt.JwtPayload {
-    const { algorithms, keys, audience, issuer } = this.#options;
-    let lastError: unknown;
-    for (const key of keys) {
+    const { algorithms, audience, issuer } = this.#options;
+    let lastError: unknown = new jwt.JsonWebTokenError('no configured key fits this token\'s algorithm');
+    for (const key of this.#keysFor(token)) {
       try {
         const payload = jwt.verify(token, key, {
           algorithms,
@@ -85,6 +84,13 @@ export class TokenVerifier {
       }
     }
     throw describeJwtError(lastError);
+  }
+
+  /** HMAC tokens are checked against secrets only, signature tokens against PEM public keys only. */
+  #keysFor(token: string): (string | Buffer)[] {
+    const alg = (jwt.decode(token, { complete: true })?.header.alg ?? '').toUpperCase();
+    const isPem = (k: string | Buffer) => k.toString().trimStart().startsWith('-----BEGIN');
+    return this.#options.keys.filter((k) => (alg.startsWith('HS') ? !isPem(k) : isPem(k)));
   }
 }
 

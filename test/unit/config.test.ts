@@ -8,7 +8,6 @@ describe('loadConfig', () => {
     expect(c.http.host).toBe('127.0.0.1');
     expect(c.media.listenIp).toBe('127.0.0.1');
     expect(c.jwt.algorithms).toEqual(['HS256']);
-    expect(c.redisUrl).toBeUndefined();
   });
 
   it('refuses alg none and unknown algorithms', () => {
@@ -28,6 +27,11 @@ describe('loadConfig', () => {
   it('needs an announced address when media listens on all interfaces', () => {
     expect(() => loadConfig({ MEDIA_LISTEN_IP: '0.0.0.0' })).toThrow(/MEDIA_ANNOUNCED_ADDRESS/);
     expect(loadConfig({ MEDIA_LISTEN_IP: '0.0.0.0', MEDIA_ANNOUNCED_ADDRESS: '203.0.113.7' }).media.announcedAddress).toBe('203.0.113.7');
+  });
+
+  it('keeps development mode (and its token minting) on loopback', () => {
+    expect(() => loadConfig({ HTTP_HOST: '0.0.0.0' })).toThrow(/production/);
+    expect(loadConfig({ HTTP_HOST: '0.0.0.0', APP_MODE: 'production', JWT_SECRETS: 'k'.repeat(40) }).http.host).toBe('0.0.0.0');
   });
 
   it('names the offending variable', () => {

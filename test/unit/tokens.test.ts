@@ -23,7 +23,6 @@ describe('TokenVerifier', () => {
     const p = verifier.verify(token({ sub: 'dr-wang', name: 'Dr. Wang', role: 'lead_specialist', room: 'mdt-7' }));
     expect(p).toMatchObject({ sub: 'dr-wang', name: 'Dr. Wang', role: 'lead_specialist', room: 'mdt-7', kind: 'consultation', caseId: 'CASE-1' });
     expect(p.site.level).toBe('tertiary_hospital');
-    expect(p.exp).toBeGreaterThan(Date.now() / 1000);
   });
 
   it('refuses a missing or non-string token', () => {
@@ -42,8 +41,10 @@ describe('TokenVerifier', () => {
     expect(refusal(() => verifier.verify(t)).message).toMatch(/expiry/);
   });
 
-  it('refuses a token living longer than allowed', () => {
+  it('refuses a token living longer than allowed, with or without iat', () => {
     expect(refusal(() => verifier.verify(token({}, { expiresIn: 30 * 24 * 3600 }))).message).toMatch(/lifetime/);
+    const noIat = jwt.sign({ ...claims(), exp: Math.floor(Date.now() / 1000) + 30 * 24 * 3600 }, TEST_SECRET, { audience: TEST_AUDIENCE, noTimestamp: true });
+    expect(refusal(() => verifier.verify(noIat)).message).toMatch(/lifetime/);
   });
 
   it('refuses the wrong audience', () => {
@@ -77,6 +78,15 @@ describe('TokenVerifier', () => {
       const t = jwt.sign(claims({ sub: 'rotated' }), pair.privateKey, { algorithm: 'RS256', audience: TEST_AUDIENCE, expiresIn: 60 });
       expect(rs.verify(t).sub).toBe('rotated');
     }
+  });
+
+  it('accepts HS and RS tokens when both secrets and public keys are configured', () => {
+    const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const pem = pair.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const mixed = new TokenVerifier({ algorithms: ['HS256', 'ES256'], keys: [TEST_SECRET, pem], audience: TEST_AUDIENCE, maxTtlSeconds: 3600 });
+    expect(mixed.verify(token({ sub: 'hs' })).sub).toBe('hs');
+    const es = jwt.sign(claims({ sub: 'es' }), pair.privateKey, { algorithm: 'ES256', audience: TEST_AUDIENCE, expiresIn: 60 });
+    expect(mixed.verify(es).sub).toBe('es');
   });
 
   it.each([

@@ -3,7 +3,7 @@
  * once joined it carries the Participant and its Room. Requests run one at a time, in order, so a
  * client cannot race its own produce against its own leave.
  */
-import type { Participant } from '../server/rooms/Participant.js';
+import type { Participant, ParticipantChannel } from '../server/rooms/Participant.js';
 import type { Room } from '../server/rooms/Room.js';
 import type { Principal } from './auth/TokenVerifier.js';
 import { ProtocolError, wrongState } from './protocol/index.js';
@@ -35,12 +35,15 @@ class RateLimiter {
 
 export class Session {
   readonly principal: Principal;
+  /** This socket's way to its client; a participant resumed elsewhere no longer uses it. */
+  readonly channel: ParticipantChannel;
   #joined: Joined | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   readonly #limiter = new RateLimiter(50, 200);
 
-  constructor(principal: Principal) {
+  constructor(principal: Principal, channel: ParticipantChannel) {
     this.principal = principal;
+    this.channel = channel;
   }
 
   get joinedState(): Joined | undefined {
@@ -51,6 +54,7 @@ export class Session {
   joined(): Joined {
     const joined = this.#joined;
     if (!joined || joined.participant.closed) throw wrongState('join the room first');
+    if (!joined.participant.attachedTo(this.channel)) throw wrongState('this connection was replaced by a newer one');
     if (!joined.participant.admitted) throw wrongState('you are waiting in the lobby until a moderator admits you');
     return joined;
   }

@@ -71,7 +71,6 @@ export function attachSignaling(io: SignalingIo, deps: SignalingDeps): void {
 
 function onConnection(socket: SignalingSocket, table: HandlerTable, deps: SignalingDeps): void {
   const principal = socket.data.principal;
-  const session = new Session(principal);
   const log = deps.log.child({ socket: socket.id, identity: principal.sub, room: principal.room });
   const channel: ParticipantChannel = {
     notify: (name, payload) => {
@@ -83,7 +82,9 @@ function onConnection(socket: SignalingSocket, table: HandlerTable, deps: Signal
       // Let the notice reach the client before the socket goes.
       setTimeout(() => socket.disconnect(true), 100).unref();
     },
+    close: () => socket.disconnect(true),
   };
+  const session = new Session(principal, channel);
   const ctx: HandlerContext = { session, channel, rooms: deps.rooms, media: deps.media, log };
 
   for (const name of REQUEST_NAMES) {
@@ -105,7 +106,8 @@ function onConnection(socket: SignalingSocket, table: HandlerTable, deps: Signal
   socket.on('disconnect', (reason) => {
     const joined = session.joinedState;
     log.debug({ reason }, 'socket disconnected');
-    if (!joined || joined.participant.closed) return;
+    // A socket whose participant has resumed elsewhere speaks for no one any more.
+    if (!joined || joined.participant.closed || !joined.participant.attachedTo(channel)) return;
     // A client that closes its socket on purpose is gone; a dropped connection (network blip, proxy
     // restart) gets the grace period to resume. Lobby waiters simply leave the lobby.
     if (reason === 'client namespace disconnect' || reason === 'server namespace disconnect' || !joined.participant.admitted) {

@@ -27,6 +27,8 @@ export interface ParticipantChannel {
   notify<N extends NotificationName>(name: N, payload: NotificationMap[N]): void;
   /** The session is over for a reason other than the participant's own leave. */
   end(reason: LeaveReason, message: string): void;
+  /** Drops the connection without a word: it was superseded by a resumed one. */
+  close(): void;
 }
 
 export interface PublishedTrack {
@@ -111,10 +113,17 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     this.#connected = false;
   }
 
-  /** A new socket proved it is this participant: notifications go there from now on. */
-  reattach(channel: ParticipantChannel): void {
+  /** A new socket proved it is this participant: notifications go there from now on. Returns the old one. */
+  reattach(channel: ParticipantChannel): ParticipantChannel {
+    const previous = this.#channel;
     this.#channel = channel;
     this.#connected = true;
+    return previous;
+  }
+
+  /** Whether `channel` is the connection this participant speaks through now. */
+  attachedTo(channel: ParticipantChannel): boolean {
+    return this.#channel === channel;
   }
 
   get permissions(): ReadonlySet<Permission> {

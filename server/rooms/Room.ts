@@ -241,8 +241,12 @@ export class Room extends EventEmitter<RoomEvents> {
     if (this.#banned.has(participant.info.identity)) throw forbidden('you were removed from this consultation by its moderator');
     clearTimeout(this.#graceTimers.get(participant.id));
     this.#graceTimers.delete(participant.id);
-    participant.reattach(channel);
-    this.notifyAbout(participant, 'participantConnection', { participantId: participant.id, state: 'connected' });
+    // The old socket may not have noticed its own death yet (the client saw it first): close it, so
+    // it can neither act as this participant nor suspend them when its disconnect finally arrives.
+    const wasSuspended = !participant.connected;
+    const previous = participant.reattach(channel);
+    if (previous !== channel) previous.close();
+    if (wasSuspended) this.notifyAbout(participant, 'participantConnection', { participantId: participant.id, state: 'connected' });
     this.audit('participant_resumed', participant);
     return this.snapshotFor(participant);
   }

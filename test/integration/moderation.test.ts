@@ -186,6 +186,21 @@ describe('reconnection', () => {
     expect(ok(await a2.request<TransportOptions>('createTransport', { direction: 'recv' })).id).toBeTruthy();
   });
 
+  it('resuming before the server noticed the drop retires the old socket without suspending anyone', async () => {
+    const room = 'mod-resume-early';
+    const a = await member({ room, role: 'specialist', sub: 'early-a' });
+    const b = await member({ room, role: 'specialist', sub: 'early-b' });
+    const a2 = env.track(await connect(env.server.url, token({ room, role: 'specialist', sub: 'early-a' })));
+    const oldGone = new Promise((r) => a.client.socket.once('disconnect', r));
+    ok(await a2.request<JoinResult>('resume', { participantId: a.self.id, resumeToken: a.join.resumeToken }));
+    await oldGone;
+    await new Promise((r) => setTimeout(r, 200));
+    const participant = env.server.rooms.get(room)?.participant(a.self.id);
+    expect(participant?.connected).toBe(true);
+    expect(b.client.received.filter((r) => r.name === 'participantConnection' || r.name === 'participantLeft')).toEqual([]);
+    expect(ok(await a2.request<TransportOptions>('createTransport', { direction: 'recv' })).id).toBeTruthy();
+  });
+
   it('past the grace period the participant is gone and the others are told', async () => {
     const short = await startTestServer({ RECONNECT_GRACE_SECONDS: '1' });
     try {

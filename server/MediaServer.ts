@@ -72,6 +72,7 @@ export class MediaServer {
           consumersPerRouter: config.broadcast.consumersPerRouter,
           keyFrameRequestDelayMs: config.broadcast.keyFrameRequestDelayMs,
         },
+        config.jwt.maxTtlSeconds,
         log,
       );
       const hls = new HlsService(path.join(config.dataDir, 'hls'), log);

@@ -30,6 +30,7 @@ import { Audience } from './Audience.js';
 import { ChatLog } from './ChatLog.js';
 import { FanOut, type MediaHome } from './FanOut.js';
 import { Lobby } from './Lobby.js';
+import type { RoomMemory } from './RoomMemory.js';
 import type { Participant, ParticipantChannel, PublishedTrack } from './Participant.js';
 
 export interface RoomDescriptor {
@@ -84,7 +85,7 @@ export class Room extends EventEmitter<RoomEvents> {
   recording: RecordingInfo | null = null;
   readonly #participants = new Map<string, Participant>();
   readonly #lobby = new Lobby(() => this.#notifyModerators('lobbyChanged', { waiting: this.#lobby.list() }));
-  readonly #banned = new Set<string>();
+  readonly #memory: RoomMemory;
   readonly #graceTimers = new Map<string, NodeJS.Timeout>();
   readonly #speakerObserver: types.ActiveSpeakerObserver;
   readonly #log: Logger;
@@ -93,8 +94,9 @@ export class Room extends EventEmitter<RoomEvents> {
   #closed = false;
   #admitting = false;
 
-  private constructor(desc: RoomDescriptor, router: types.Router, host: MediaWorker, observer: types.ActiveSpeakerObserver, pool: WorkerPool, options: RoomOptions, log: Logger) {
+  private constructor(desc: RoomDescriptor, router: types.Router, host: MediaWorker, observer: types.ActiveSpeakerObserver, pool: WorkerPool, options: RoomOptions, memory: RoomMemory, log: Logger) {
     super();
+    this.#memory = memory;
     this.id = desc.id;
     this.kind = desc.kind;
     this.caseId = desc.caseId;
@@ -112,11 +114,12 @@ export class Room extends EventEmitter<RoomEvents> {
     router.observer.once('close', () => this.close('room_closed', 'the media server process for this room stopped; please rejoin'));
   }
 
-  static async create(desc: RoomDescriptor, pool: WorkerPool, options: RoomOptions, log: Logger): Promise<Room> {
+  static async create(desc: RoomDescriptor, pool: WorkerPool, options: RoomOptions, memory: RoomMemory, log: Logger): Promise<Room> {
+    if (memory.ended) throw wrongState('this consultation was ended by its lead; a new one needs a new room');
     const { router, host } = await pool.createRouter(MEDIA_CODECS);
     try {
       const observer = await router.createActiveSpeakerObserver({ interval: 300 });
-      const room = new Room(desc, router, host, observer, pool, options, log.child({ room: desc.id }));
+      const room = new Room(desc, router, host, observer, pool, options, memory, log.child({ room: desc.id }));
       room.#log.info({ kind: desc.kind, caseId: desc.caseId, worker: host.index }, 'room opened');
       return room;
     } catch (error) {
@@ -187,7 +190,7 @@ export class Room extends EventEmitter<RoomEvents> {
    */
   enter(participant: Participant): 'joined' | 'waiting' {
     if (this.#closed) throw wrongState('this room has just closed; please join again');
-    if (this.#banned.has(participant.info.identity)) throw forbidden('you were removed from this consultation by its moderator');
+    if (this.#memory.banned.has(participant.info.identity)) throw forbidden('you were removed from this consultation by its moderator');
     this.#lobby.findIdentity(participant.info.identity)?.close('replaced', 'you joined this room from another window or device');
     if (this.#locked && !participant.can('bypass_lobby')) {
       this.#lobby.add(participant);
@@ -220,7 +223,7 @@ export class Room extends EventEmitter<RoomEvents> {
 
   /** Removes a participant; `ban` keeps their identity out of this room from now on. */
   remove(participant: Participant, reason: LeaveReason, message?: string, ban = false): void {
-    if (ban) this.#banned.add(participant.info.identity);
+    if (ban) this.#memory.banned.add(participant.info.identity);
     participant.close(reason, message);
   }
 
@@ -238,7 +241,7 @@ export class Room extends EventEmitter<RoomEvents> {
   /** A new socket proved it is `participant`: reattach and hand it the current state. */
   resume(participant: Participant, channel: ParticipantChannel): JoinResult {
     if (participant.closed || this.#participants.get(participant.id) !== participant) throw wrongState('that session is over; join again');
-    if (this.#banned.has(participant.info.identity)) throw forbidden('you were removed from this consultation by its moderator');
+    if (this.#memory.banned.has(participant.info.identity)) throw forbidden('you were removed from this consultation by its moderator');
     clearTimeout(this.#graceTimers.get(participant.id));
     this.#graceTimers.delete(participant.id);
     // The old socket may not have noticed its own death yet (the client saw it first): close it, so
@@ -326,6 +329,7 @@ export class Room extends EventEmitter<RoomEvents> {
   close(reason: LeaveReason = 'room_closed', message = 'the room was closed', by?: Participant): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (reason === 'room_ended') this.#memory.ended = true;
     this.audience.close();
     this.fanOut?.close();
     this.audit(reason === 'room_ended' ? 'room_ended' : 'room_closed', by, undefined, { message });

@@ -7,6 +7,7 @@ import { forbidden } from '../../signaling/protocol/index.js';
 import type { Logger } from '../logger.js';
 import type { WorkerPool } from '../media/WorkerPool.js';
 import { Room, type RoomDescriptor, type RoomOptions } from './Room.js';
+import { RoomMemories } from './RoomMemory.js';
 
 interface RegistryEvents {
   /** A room was just created: attach what every room needs (e.g. its audit trail) here. */
@@ -18,12 +19,15 @@ export class RoomRegistry extends EventEmitter<RegistryEvents> {
   readonly #pending = new Map<string, Promise<Room>>();
   readonly #pool: WorkerPool;
   readonly #options: RoomOptions;
+  readonly #memories: RoomMemories;
   readonly #log: Logger;
 
-  constructor(pool: WorkerPool, options: RoomOptions, log: Logger) {
+  /** `memorySeconds`: how long bans and "ended" outlive a room (the longest token lifetime). */
+  constructor(pool: WorkerPool, options: RoomOptions, memorySeconds: number, log: Logger) {
     super();
     this.#pool = pool;
     this.#options = options;
+    this.#memories = new RoomMemories(memorySeconds);
     this.#log = log;
   }
 
@@ -44,7 +48,7 @@ export class RoomRegistry extends EventEmitter<RegistryEvents> {
     if (existing && !existing.closed) return checkMatches(existing, desc);
     const pending = this.#pending.get(desc.id);
     if (pending) return checkMatches(await pending, desc);
-    const creating = Room.create(desc, this.#pool, this.#options, this.#log).then((room) => {
+    const creating = Room.create(desc, this.#pool, this.#options, this.#memories.of(desc.id), this.#log).then((room) => {
       this.#rooms.set(room.id, room);
       this.emit('opened', room);
       room.once('closed', () => {

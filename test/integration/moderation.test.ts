@@ -114,6 +114,12 @@ describe('moderation', () => {
     env.track(again.client);
     expect(err(again.ack).message).toMatch(/removed/);
     expect(err(await again.client.request('resume', { participantId: doc.self.id, resumeToken: doc.join.resumeToken })).code).toBe('NOT_FOUND');
+    // Still refused after the room emptied and closed: the ban outlives the room object.
+    ok(await lead.client.request('leave', {}));
+    expect(env.server.rooms.get(room)).toBeUndefined();
+    const later = await connectAndJoin(env.server.url, token({ room, role: 'clinic_doctor', sub: 'doc2', name: 'Dr. He' }));
+    env.track(later.client);
+    expect(err(later.ack).message).toMatch(/removed/);
 
     expect(audit.map((e) => e.type)).toEqual(expect.arrayContaining(['muted', 'unmute_allowed', 'screen_share_stopped', 'removed', 'published', 'unpublished']));
     expect(audit.find((e) => e.type === 'muted')).toMatchObject({ actor: { name: 'Prof. Sun' }, subject: { name: 'Dr. He' }, data: { source: 'microphone' } });
@@ -136,6 +142,10 @@ describe('moderation', () => {
     ok(await lead.client.request('endRoom', {}));
     expect(await endedObs).toMatchObject({ reason: 'room_ended' });
     expect(env.server.rooms.get(room)).toBeUndefined();
+    // An ended consultation cannot be reopened with the same room id.
+    const reopen = await connectAndJoin(env.server.url, token({ room, role: 'lead_specialist', sub: 'lead3' }));
+    env.track(reopen.client);
+    expect(err(reopen.ack)).toMatchObject({ code: 'WRONG_STATE', message: expect.stringMatching(/ended/) });
   });
 });
 

@@ -48,6 +48,8 @@ export async function dispatch<N extends RequestName>(table: HandlerTable, ctx: 
 export function toProtocolError(error: unknown, request: string, log: Logger): ProtocolError {
   if (error instanceof ProtocolError) return error;
   if (error instanceof TypeError || (error instanceof Error && error.name === 'UnsupportedError')) {
+    // Usually mediasoup refusing the client's parameters; logged too, since a bug of ours looks the same.
+    log.warn({ err: error, request }, 'request refused as invalid');
     return new ProtocolError('BAD_REQUEST', `${request}: ${error.message}`);
   }
   if (error instanceof Error && error.name === 'InvalidStateError') {

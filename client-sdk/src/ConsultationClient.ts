@@ -12,6 +12,7 @@
 import type { types } from 'mediasoup-client';
 import {
   ProtocolError,
+  publishPermission,
   type Actor,
   type ChatMessage,
   type JoinResult,
@@ -327,8 +328,7 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
   /** A stage grant given or taken back: drop what may no longer be sent, then tell the page. */
   #setPermissions(permissions: Permission[]): void {
     this.#permissions = new Set(permissions);
-    const allowed = { microphone: 'publish_audio', camera: 'publish_video', screen: 'publish_screen' } as const;
-    for (const source of ['microphone', 'camera', 'screen'] as const) if (!this.can(allowed[source])) this.#media.producer(source)?.close();
+    for (const source of ['microphone', 'camera', 'screen'] as const) if (!this.can(publishPermission(source))) this.#media.producer(source)?.close();
     this.emit('permissionsChanged', [...permissions]);
   }
 

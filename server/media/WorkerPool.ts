@@ -76,10 +76,16 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   /** A router on the least-loaded worker; `prefer` narrows the choice when it can (e.g. unused cores). */
   async createRouter(codecs: types.RouterRtpCodecCapability[], prefer?: (w: MediaWorker) => boolean): Promise<{ router: types.Router; host: MediaWorker }> {
     const host = this.leastLoaded(prefer);
-    const router = await host.worker.createRouter({ mediaCodecs: codecs });
+    // Counted before the await, so rooms opened at the same instant spread over the workers.
     host.routers++;
-    router.observer.once('close', () => host.routers--);
-    return { router, host };
+    try {
+      const router = await host.worker.createRouter({ mediaCodecs: codecs });
+      router.observer.once('close', () => host.routers--);
+      return { router, host };
+    } catch (error) {
+      host.routers--;
+      throw error;
+    }
   }
 
   async resourceUsage(): Promise<{ index: number; pid: number; usage: types.WorkerResourceUsage }[]> {

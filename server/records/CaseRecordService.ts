@@ -20,6 +20,7 @@ import {
   type CaseRecordFile,
   type CaseRecordSink,
 } from '../../recordings/index.js';
+import { safeSegment } from '../../recordings/fsutil.js';
 import type { RecordsConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Room } from '../rooms/Room.js';
@@ -61,7 +62,7 @@ export class CaseRecordService {
 
   attach(room: Room): RoomRecord {
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-    const file = path.join(this.#config.auditDir, room.id, `${stamp}-${randomBytes(4).toString('hex')}.jsonl`);
+    const file = path.join(this.#config.auditDir, safeSegment(room.id), `${stamp}-${randomBytes(4).toString('hex')}.jsonl`);
     const record = new RoomRecord(room, file, {
       recordingsDir: this.#config.recordingsDir,
       retention: this.#config.retention,

@@ -11,17 +11,23 @@ import { actorOf, type Room } from './Room.js';
 export class Audience {
   readonly questions = new QuestionBoard();
   readonly #room: Room;
-  readonly #timer: NodeJS.Timeout;
+  readonly #timer: NodeJS.Timeout | undefined;
   #sentCount = -1;
 
-  constructor(room: Room) {
+  /** `live`: a broadcast or training audience, whose size is sent around; other rooms only report it. */
+  constructor(room: Room, live: boolean) {
     this.#room = room;
-    this.#timer = setInterval(() => this.#sendViewerCount(), 1000);
-    this.#timer.unref();
+    if (live) {
+      this.#timer = setInterval(() => this.#sendViewerCount(), 1000);
+      this.#timer.unref();
+    }
   }
 
+  /** The audience: everyone who neither presents nor moderates. */
   get viewerCount(): number {
-    return this.#room.size;
+    let count = 0;
+    for (const p of this.#room.participants()) if (!p.publishesByRole && !p.can('moderate')) count++;
+    return count;
   }
 
   onStage(): string[] {
@@ -62,7 +68,7 @@ export class Audience {
     } else {
       target.revokeGrants();
       target.closeProducers(['microphone', 'camera', 'screen']);
-      target.handRaised = false;
+      this.#room.setHandRaised(target, false, by);
       for (const p of this.#room.participants()) if (p !== target && !this.#room.sees(p, target)) p.notify('participantLeft', { participantId: target.id, reason: 'off_stage' });
     }
     target.notify('permissionsChanged', { permissions: [...target.permissions] });

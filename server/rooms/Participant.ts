@@ -10,6 +10,8 @@ import type { types } from 'mediasoup';
 import {
   forbidden,
   notFound,
+  PUBLISH_PERMISSIONS,
+  wrongState,
   permissionsFor,
   type LeaveReason,
   type MediaSource,
@@ -69,6 +71,7 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     this.principal = principal;
     this.#channel = channel;
     this.#basePermissions = permissionsFor(principal.kind, principal.role);
+    this.publishesByRole = PUBLISH_PERMISSIONS.some((p) => this.#basePermissions.has(p));
     this.info = {
       id: this.id,
       identity: principal.sub,
@@ -139,9 +142,7 @@ export class Participant extends EventEmitter<ParticipantEvents> {
   }
 
   /** True when the role itself may publish something (presenters), not by a temporary grant. */
-  get publishesByRole(): boolean {
-    return (['publish_audio', 'publish_video', 'publish_screen'] as const).some((p) => this.#basePermissions.has(p));
-  }
+  readonly publishesByRole: boolean;
 
   grant(permissions: readonly Permission[]): void {
     for (const p of permissions) if (!this.#basePermissions.has(p)) this.#grants.add(p);
@@ -174,6 +175,7 @@ export class Participant extends EventEmitter<ParticipantEvents> {
   }
 
   addTransport(transport: types.WebRtcTransport): void {
+    this.#ensureOpen();
     this.#transports.set(transport.id, transport);
     transport.observer.once('close', () => this.#transports.delete(transport.id));
   }
@@ -189,6 +191,7 @@ export class Participant extends EventEmitter<ParticipantEvents> {
   }
 
   addProducer(producer: types.Producer, source: MediaSource): void {
+    this.#ensureOpen();
     this.#producers.set(producer.id, { producer, source });
     producer.observer.once('close', () => this.#producers.delete(producer.id));
   }
@@ -223,6 +226,7 @@ export class Participant extends EventEmitter<ParticipantEvents> {
   }
 
   addConsumer(consumer: types.Consumer): void {
+    this.#ensureOpen();
     this.#consumers.set(consumer.id, consumer);
     consumer.observer.once('close', () => this.#consumers.delete(consumer.id));
   }
@@ -231,6 +235,11 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     const consumer = this.#consumers.get(id);
     if (!consumer) throw notFound(`no consumer ${id} for this participant`);
     return consumer;
+  }
+
+  /** Media made for a participant who left while it was being made must not be kept. */
+  #ensureOpen(): void {
+    if (this.#closed) throw wrongState('you are no longer in this room');
   }
 
   /** Closes everything this participant owns. Safe to call more than once. */

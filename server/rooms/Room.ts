@@ -106,7 +106,7 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#speakerObserver = observer;
     this.options = options;
     this.#log = log;
-    this.audience = new Audience(this);
+    this.audience = new Audience(this, FAN_OUT_KINDS.has(desc.kind));
     const origin = { router, webRtcServer: host.webRtcServer, workerIndex: host.index };
     this.fanOut = FAN_OUT_KINDS.has(desc.kind) ? new FanOut(origin, pool, options.consumersPerRouter, log) : undefined;
     observer.on('dominantspeaker', ({ producer }) => this.#setActiveSpeaker((producer.appData as ProducerAppData).participantId));
@@ -267,7 +267,15 @@ export class Room extends EventEmitter<RoomEvents> {
    */
   async receiveHome(participant: Participant): Promise<MediaHome> {
     if (!this.fanOut || participant.publishesByRole) return { router: this.router, webRtcServer: this.webRtcServer, workerIndex: this.workerIndex };
-    participant.placement ??= await this.fanOut.place(this.producerInfos(participant).length);
+    if (!participant.placement) {
+      const placement = await this.fanOut.place(this.producerInfos(participant).length);
+      // Left while being placed: give the seat back rather than keep it for no one.
+      if (participant.closed) {
+        this.fanOut.release(placement);
+        throw wrongState('you are no longer in this room');
+      }
+      participant.placement = placement;
+    }
     return participant.placement.home;
   }
 

@@ -6,6 +6,7 @@ import {
   forbidden,
   ProtocolError,
   publishPermission,
+  PUBLISH_PERMISSIONS,
   wrongState,
   type MediaKind,
   type MediaSource,
@@ -45,13 +46,13 @@ function direction(transport: types.WebRtcTransport): 'send' | 'recv' {
 export function mediaHandlers(settings: MediaSettings) {
   const createTransport: Handler<'createTransport'> = async (ctx, { direction: dir, forceTcp }) => {
     const { participant, room } = ctx.session.joined();
-    if (dir === 'send' && !(['publish_audio', 'publish_video', 'publish_screen'] as const).some((p) => participant.can(p))) {
+    if (dir === 'send' && !PUBLISH_PERMISSIONS.some((p) => participant.can(p))) {
       throw forbidden(`a ${participant.info.role} does not publish media in a ${room.kind} room`);
     }
     if (participant.transportCount >= MAX_TRANSPORTS) throw new ProtocolError('TOO_MANY_REQUESTS', `at most ${MAX_TRANSPORTS} transports per participant`);
     // Sending always lands on the origin router; receiving where the room placed this participant.
     const home = dir === 'send' ? { router: room.router, webRtcServer: room.webRtcServer } : await room.receiveHome(participant);
-    const transport = await home.router.createWebRtcTransport<TransportAppData>({
+    const transport: types.WebRtcTransport<TransportAppData> = await home.router.createWebRtcTransport<TransportAppData>({
       webRtcServer: home.webRtcServer,
       enableUdp: !forceTcp,
       enableTcp: true,
@@ -59,8 +60,13 @@ export function mediaHandlers(settings: MediaSettings) {
       initialAvailableOutgoingBitrate: settings.initialOutgoingBitrate,
       appData: { direction: dir },
     });
-    if (dir === 'send') await transport.setMaxIncomingBitrate(settings.maxIncomingBitrate);
-    participant.addTransport(transport);
+    try {
+      if (dir === 'send') await transport.setMaxIncomingBitrate(settings.maxIncomingBitrate);
+      participant.addTransport(transport); // throws (and we close) if the participant left meanwhile
+    } catch (error) {
+      transport.close();
+      throw error;
+    }
     return {
       id: transport.id,
       iceServers: turnCredentials(settings.turn, participant.info.identity),
@@ -75,7 +81,12 @@ export function mediaHandlers(settings: MediaSettings) {
     const appData = transport.appData as TransportAppData;
     if (appData.connectCalled) throw wrongState('transport already connected');
     appData.connectCalled = true;
-    await transport.connect({ dtlsParameters });
+    try {
+      await transport.connect({ dtlsParameters });
+    } catch (error) {
+      appData.connectCalled = false; // a refused connect changes nothing: the client may try again
+      throw error;
+    }
     return {};
   };
 
@@ -102,6 +113,12 @@ export function mediaHandlers(settings: MediaSettings) {
       // A large audience must not flood the presenter's encoder with key-frame requests.
       ...(room.fanOut && kind === 'video' ? { keyFrameRequestDelay: room.options.keyFrameRequestDelayMs } : {}),
     });
+    // A moderator may have muted this source, or the participant left, while the producer was made.
+    if (participant.closed || (source !== 'screen' && participant.mutedByModerator.has(source))) {
+      producer.close();
+      if (participant.closed) throw wrongState('you left the room');
+      ensureNotMuted(participant, source);
+    }
     room.publish(participant, producer, source);
     return { producerId: producer.id };
   };
@@ -116,7 +133,14 @@ export function mediaHandlers(settings: MediaSettings) {
     const { producer, source } = participant.producer(producerId);
     if (!paused) ensureNotMuted(participant, source);
     if (paused) await producer.pause();
-    else await producer.resume();
+    else {
+      await producer.resume();
+      // A mute that landed during the resume wins.
+      if (source !== 'screen' && participant.mutedByModerator.has(source)) {
+        await producer.pause();
+        ensureNotMuted(participant, source);
+      }
+    }
     room.notifyOthers(participant, paused ? 'producerPaused' : 'producerResumed', { producerId, participantId: participant.id });
     return {};
   };
@@ -137,11 +161,16 @@ export function mediaHandlers(settings: MediaSettings) {
     }
     // Paused until the client says it is ready, so the first packets are not lost before it listens.
     const consumer = await transport.consume({ producerId: localId, rtpCapabilities, paused: true });
-    participant.addConsumer(consumer);
+    try {
+      participant.addConsumer(consumer);
+      // Shared imaging and lab reports matter more than faces: when bandwidth is short, the screen
+      // keeps its layers longest. (Audio consumers are always forwarded; only video layers adapt.)
+      if (found.track.source === 'screen') await consumer.setPriority(2);
+    } catch (error) {
+      consumer.close();
+      throw error;
+    }
     if (room.fanOut && participant.placement) room.fanOut.track(participant.placement, consumer);
-    // Shared imaging and lab reports matter more than faces: when bandwidth is short, the screen keeps
-    // its layers longest. (Audio consumers are always forwarded; only video layers adapt.)
-    if (found.track.source === 'screen') await consumer.setPriority(2);
     consumer.on('producerclose', () => participant.notify('consumerClosed', { consumerId: consumer.id, producerId }));
     consumer.on('layerschange', (layers) =>
       participant.notify('consumerLayersChanged', { consumerId: consumer.id, spatialLayer: layers?.spatialLayer ?? null, temporalLayer: layers?.temporalLayer ?? null }),

@@ -43,11 +43,19 @@ export function moderationHandlers() {
   const muteParticipant: Handler<'muteParticipant'> = async (ctx, { participantId, source }) => {
     const { me, room } = moderator(ctx, 'mute others');
     const who = target(room, participantId);
+    // Marked first, so a resume or produce of that source racing with us sees it and gives up.
+    const newly = !who.mutedByModerator.has(source);
     who.mutedByModerator.add(source);
-    for (const { producer } of who.producersOf(source)) {
-      if (producer.paused) continue;
-      await producer.pause();
-      room.notifyOthers(who, 'producerPaused', { producerId: producer.id, participantId: who.id });
+    try {
+      for (const { producer } of who.producersOf(source)) {
+        const wasPaused = producer.paused;
+        // Always pause: a resume in flight may not have flipped `paused` yet; the worker orders both.
+        await producer.pause();
+        if (!wasPaused) room.notifyOthers(who, 'producerPaused', { producerId: producer.id, participantId: who.id });
+      }
+    } catch (error) {
+      if (newly) who.mutedByModerator.delete(source);
+      throw error;
     }
     who.notify('mutedByModerator', { source, by: actorOf(me) });
     room.audit('muted', me, who, { source });

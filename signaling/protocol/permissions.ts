@@ -77,6 +77,9 @@ export function permissionsFor(kind: RoomKind, role: Role): ReadonlySet<Permissi
 /** What a moderator grants someone brought on stage (or given the floor), for as long as they are there. */
 export const STAGE_GRANTS: readonly Permission[] = ['publish_audio', 'publish_video'];
 
+/** Any of these makes a participant someone who sends media. */
+export const PUBLISH_PERMISSIONS = ['publish_audio', 'publish_video', 'publish_screen'] as const satisfies readonly Permission[];
+
 export function publishPermission(source: MediaSource): Permission {
   switch (source) {
     case 'microphone':

@@ -57,7 +57,7 @@ describe('demo page: health-education broadcast', () => {
     const other = await open({ ...common, name: 'Ms. Qian', role: 'viewer', site: 'Home', siteLevel: 'village_clinic' });
     await joinedOn(viewer);
     await joinedOn(other);
-    await other.waitForSelector('#viewer-count:has-text("3 watching")');
+    await other.waitForSelector('#viewer-count:has-text("2 watching")');
     expect(await viewer.locator('.tile').count()).toBe(1); // the moderator's camera; no tiles for other viewers
 
     await viewer.fill('#ask-form input', 'Is it safe to exercise after chemotherapy?');

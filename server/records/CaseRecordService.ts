@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import {
   AuditTrail,
   auditEntry,
@@ -64,6 +65,7 @@ export class CaseRecordService {
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
     const file = path.join(this.#config.auditDir, safeSegment(room.id), `${stamp}-${randomBytes(4).toString('hex')}.jsonl`);
     const record = new RoomRecord(room, file, {
+      auditEntryId: auditEntryId(file),
       recordingsDir: this.#config.recordingsDir,
       retention: this.#config.retention,
       handOff: (entry, dir) => this.#handOff(entry, dir, file),
@@ -106,7 +108,7 @@ export class CaseRecordService {
     for (const file of undeliveredTrails(this.#config.auditDir)) {
       const events = AuditTrail.read(file);
       const opened = events.find((e) => e.type === 'room_opened')?.data ?? {};
-      const id = `audit-${path.basename(file, '.jsonl')}`;
+      const id = auditEntryId(file);
       const roomKind = (opened['kind'] as Room['kind'] | undefined) ?? 'consultation';
       this.#log.warn({ entry: id }, 'handing off an audit trail left by an earlier process');
       await this.#handOff(auditEntry({ id, roomId: String(opened['roomId'] ?? path.basename(path.dirname(file))), roomKind, caseId: (opened['caseId'] as string | null | undefined) ?? null, auditTrail: events }), undefined, file);
@@ -114,15 +116,22 @@ export class CaseRecordService {
   }
 }
 
+/** One entry per room trail file, the same id whether delivered at close or recovered after a crash. */
+const auditEntryId = (trailFile: string) => `audit-${path.basename(trailFile, '.jsonl')}`;
+
 function remoteSinks(config: RecordsConfig): CaseRecordSink[] {
+  // Files are served per case (GET /recordings/<caseId>/...); entries without a case have no URL.
   const fileUrl = config.publicUrl
-    ? (entry: CaseRecordEntry, file: CaseRecordFile) => `${config.publicUrl}/recordings/${encodeURIComponent(entry.caseId ?? entry.roomId)}/${encodeURIComponent(entry.id)}/${encodeURIComponent(file.name)}`
+    ? (entry: CaseRecordEntry, file: CaseRecordFile) =>
+        entry.caseId ? `${config.publicUrl}/recordings/${encodeURIComponent(entry.caseId)}/${encodeURIComponent(entry.id)}/${encodeURIComponent(path.basename(file.name))}` : undefined
     : undefined;
   const sinks: CaseRecordSink[] = [];
   if (config.webhook) sinks.push(new WebhookSink({ ...config.webhook, ...(fileUrl ? { fileUrl } : {}) }));
   if (config.fhir) {
     const { baseUrl, mode, authorization } = config.fhir;
-    sinks.push(new FhirSink({ baseUrl, mode, ...(authorization ? { headers: { authorization } } : {}), ...(fileUrl ? { fileUrl } : {}) }));
+    // FHIR attachments need some URL: where there is no HTTP one, the file's place on this server.
+    const fhirUrl = fileUrl ? { fileUrl: (entry: CaseRecordEntry, file: CaseRecordFile) => fileUrl(entry, file) ?? pathToFileURL(file.path).href } : {};
+    sinks.push(new FhirSink({ baseUrl, mode, ...(authorization ? { headers: { authorization } } : {}), ...fhirUrl }));
   }
   return sinks;
 }

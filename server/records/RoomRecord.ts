@@ -20,6 +20,8 @@ import { actorOf, type Room } from '../rooms/Room.js';
 import type { RoomAuditEvent } from '../rooms/audit.js';
 
 export interface RoomRecordDeps {
+  /** The id of this room's own audit entry in the case record (the trail alone, at close). */
+  auditEntryId: string;
   recordingsDir: string;
   retention: { mediaYears: number; recordYears: number };
   /** Archives the entry and queues it for remote sinks; `sessionDir` is marked handed off after. */
@@ -36,6 +38,8 @@ export class RoomRecord {
   readonly #deps: RoomRecordDeps;
   readonly #log: Logger;
   #session: RecordingSession | undefined;
+  /** Recordings stopped but still being finalized and handed off (hashing, archiving). */
+  readonly #handOffs = new Set<Promise<void>>();
   #finished: Promise<void> | undefined;
 
   constructor(room: Room, trailFile: string, deps: RoomRecordDeps) {
@@ -47,9 +51,9 @@ export class RoomRecord {
     room.on('audit', (event) => this.#append(event));
     room.on('participantJoined', (p) => this.#onJoined(p));
     room.on('producerAdded', (owner, producer, source) => {
-      void this.#session?.addTrack({ producer, source, owner: person(owner) }).catch((err: unknown) => this.#log.error({ err }, 'could not record a new track'));
+      const session = this.#session;
+      if (session) void this.#addTrack(session, { producer, source, owner: person(owner) });
     });
-    room.once('closed', () => void this.finish());
   }
 
   get recording(): RecordingSession | undefined {
@@ -73,30 +77,32 @@ export class RoomRecord {
       retention: this.#deps.retention,
     });
     this.#session = session;
-    session.on('error', (error) => {
-      // The moderators hear about it at once; the recording goes on for the other tracks.
-      for (const p of room.participants()) if (p.can('record') || p.can('moderate')) p.notify('recordingError', { sessionId: session.id, message: error.message });
-    });
+    session.on('error', (error) => this.#tellModerators(session.id, error.message));
     const info: RecordingInfo = { sessionId: session.id, startedAt: session.startedAt.toISOString(), startedBy: by ? actorOf(by) : null };
     room.recording = info;
     room.notifyOthers(null, 'recordingStarted', { recording: info });
-    await Promise.all(
-      room.participants().flatMap((p) =>
-        p.producerInfos().map((i) => session.addTrack({ producer: p.producer(i.id).producer, source: i.source, owner: person(p) })),
-      ),
-    );
+    // The recording is on from here whatever happens to single tracks: a track that cannot start is
+    // reported to the moderators (and audited by the session), not turned into a failed request.
+    await Promise.all(room.participants().flatMap((p) => p.producerInfos().map((i) => this.#addTrack(session, { producer: p.producer(i.id).producer, source: i.source, owner: person(p) }))));
     return info;
   }
 
-  /** Stops the recording, tells everyone, and hands the manifest and files to the case record. */
-  async stop(by: Participant | null): Promise<void> {
+  /**
+   * Stops the recording and tells everyone at once; closing the files, hashing and handing them to
+   * the case record go on in the background (`finish` waits for them), so the request returns fast.
+   */
+  stop(by: Participant | null): void {
     const session = this.#session;
     if (!session) throw wrongState('this consultation is not being recorded');
     this.#session = undefined;
     this.#room.recording = null;
     if (!this.#room.closed) this.#room.notifyOthers(null, 'recordingStopped', { sessionId: session.id, by: by ? actorOf(by) : null });
-    const manifest = await session.stop(by ? actorFromParticipant(by.info) : null);
-    await this.#deps.handOff(recordingEntry(manifest, session.dir, this.trail.events()), session.dir);
+    const handOff = session
+      .stop(by ? actorFromParticipant(by.info) : null)
+      .then((manifest) => this.#deps.handOff(recordingEntry(manifest, session.dir, this.trail.events()), session.dir))
+      .catch((err: unknown) => this.#log.error({ err }, 'recording could not be handed off; recovery will pick it up at next start'))
+      .finally(() => this.#handOffs.delete(handOff));
+    this.#handOffs.add(handOff);
   }
 
   /** Informed consent: this participant confirms they were told the consultation is recorded. */
@@ -108,17 +114,27 @@ export class RoomRecord {
   /** The room closed (or the server stops): finish any recording, then hand over the audit trail. */
   finish(): Promise<void> {
     this.#finished ??= (async () => {
-      try {
-        if (this.#session) await this.stop(null);
-      } catch (err) {
-        this.#log.error({ err }, 'recording could not be finished; recovery will pick it up at next start');
-      }
+      if (this.#session) this.stop(null);
+      await Promise.all([...this.#handOffs]);
       const room = this.#room;
-      const id = `audit-${this.trail.file.split('/').pop()?.replace(/\.jsonl$/, '')}`;
-      await this.#deps.handOff(auditEntry({ id, roomId: room.id, roomKind: room.kind, caseId: room.caseId ?? null, auditTrail: this.trail.events() }));
+      await this.#deps.handOff(auditEntry({ id: this.#deps.auditEntryId, roomId: room.id, roomKind: room.kind, caseId: room.caseId ?? null, auditTrail: this.trail.events() }));
       this.trail.close();
     })();
     return this.#finished;
+  }
+
+  async #addTrack(session: RecordingSession, input: Parameters<RecordingSession['addTrack']>[0]): Promise<void> {
+    try {
+      await session.addTrack(input);
+    } catch (err) {
+      this.#log.error({ err }, 'a track could not be recorded');
+      this.#tellModerators(session.id, `${input.owner.name}'s ${input.source} could not be recorded: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  /** The moderators hear about a recording problem at once; the recording goes on for the other tracks. */
+  #tellModerators(sessionId: string, message: string): void {
+    for (const p of this.#room.participants()) if (p.can('record') || p.can('moderate')) p.notify('recordingError', { sessionId, message });
   }
 
   #append(event: RoomAuditEvent): void {

@@ -9,10 +9,10 @@ export function recordingHandlers(records: CaseRecordService) {
     return records.recordOf(room).start(me);
   };
 
-  const stopRecording: Handler<'stopRecording'> = async (ctx) => {
+  const stopRecording: Handler<'stopRecording'> = (ctx) => {
     const { participant: me, room } = ctx.session.joined();
     me.ensure('record', 'stop recording');
-    await records.recordOf(room).stop(me);
+    records.recordOf(room).stop(me);
     return {};
   };
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the server needs on this machine, idempotently and quickly when nothing changed:
 #   npm dependencies (lockfile), the mediasoup worker binary, the TypeScript build and SDK bundle.
-# FFmpeg (recording, HLS) always; with --test also what the test suite drives: Chromium, Redis, coturn.
+# FFmpeg (recording, HLS) always; with --test also what the test suite drives: Chromium, coturn.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -23,11 +23,11 @@ fi
 # 2. The mediasoup worker binary.
 bash scripts/mediasoup-worker/install.sh
 
-# 3. System packages: FFmpeg records consultations and makes HLS; the tests also drive Chromium,
-#    Redis and coturn.
+# 3. System packages: FFmpeg records consultations and makes HLS; the tests also drive Chromium and
+#    coturn (TURN).
 apt_install ffmpeg
 if [ "$with_tests" = 1 ]; then
-  apt_install chromium redis-server coturn
+  apt_install chromium coturn
 fi
 
 # 4. Compile the server and bundle the SDK.

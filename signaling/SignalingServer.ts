@@ -19,6 +19,7 @@ import { moderationHandlers } from './handlers/moderation.js';
 import { roomHandlers } from './handlers/room.js';
 import {
   isRequestName,
+  PROTOCOL_VERSION,
   ProtocolError,
   REQUEST_NAMES,
   type Ack,
@@ -55,7 +56,10 @@ export function attachSignaling(io: SignalingIo, deps: SignalingDeps): void {
 
   io.use((socket, next) => {
     try {
-      const auth = socket.handshake.auth as { token?: unknown };
+      const auth = socket.handshake.auth as { token?: unknown; protocolVersion?: unknown };
+      if (auth.protocolVersion !== undefined && auth.protocolVersion !== PROTOCOL_VERSION) {
+        throw new ProtocolError('BAD_REQUEST', `this page's SDK speaks protocol version ${String(auth.protocolVersion)}, the server ${PROTOCOL_VERSION}: reload the page or update the SDK`);
+      }
       socket.data.principal = deps.verifier.verify(auth.token);
       next();
     } catch (error) {

@@ -88,11 +88,6 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     }
   }
 
-  async resourceUsage(): Promise<{ index: number; pid: number; usage: types.WorkerResourceUsage }[]> {
-    const live = this.#slots.filter((s): s is MediaWorker => !!s);
-    return Promise.all(live.map(async (s) => ({ index: s.index, pid: s.worker.pid, usage: await s.worker.getResourceUsage() })));
-  }
-
   close(): void {
     if (this.#closed) return;
     this.#closed = true;

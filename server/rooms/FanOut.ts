@@ -48,10 +48,6 @@ export class FanOut {
     this.#log = log;
   }
 
-  get routerCount(): number {
-    return this.#routers.length;
-  }
-
   /** Viewer routers with their worker and load, for tests and metrics. */
   describe(): { routerId: string; workerIndex: number; consumers: number }[] {
     return this.#routers.map((r) => ({ routerId: r.router.id, workerIndex: r.workerIndex, consumers: r.consumers }));

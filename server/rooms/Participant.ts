@@ -39,8 +39,6 @@ export interface PublishedTrack {
 }
 
 interface ParticipantEvents {
-  /** Entered the room proper (at once, or when admitted from the lobby). */
-  admitted: [];
   closed: [reason: LeaveReason];
 }
 
@@ -90,10 +88,9 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     return this.#admitted;
   }
 
+  /** Entered the room proper (at once, or when admitted from the lobby). */
   markAdmitted(): void {
-    if (this.#admitted) return;
     this.#admitted = true;
-    this.emit('admitted');
   }
 
   get connected(): boolean {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm test`: install what the tests need (incl. Chromium, FFmpeg, Redis, coturn), then run them all.
+# `npm test`: install what the tests need (incl. Chromium, FFmpeg, coturn), then run them all.
 # Where this machine allows it (root), the tests run in a network namespace of their own whose only
 # way out is none (scripts/isolated-net.sh): by construction no packet of theirs leaves the machine.
 set -euo pipefail

@@ -3,9 +3,11 @@
  *
  *   <root>/<caseId>/<entryId>/manifest.json, audit.jsonl, entry.json and the media files
  *
- * Media are hard-linked when on the same file system (no copy, no extra space), copied otherwise;
- * either way the archived file is hashed and must match the manifest's SHA-256. `entry.json` is written last: its presence
- * means the folder is complete, so delivering the same entry again does nothing.
+ * Media are hard-linked when on the same file system (no copy, no extra space), copied otherwise.
+ * A copy is hashed and must match the manifest's SHA-256; a link is the very file the manifest
+ * hashed (same inode), so it is only checked by size, which catches a file truncated or rewritten
+ * since, without reading gigabytes again. `entry.json` is written last: its presence means the
+ * folder is complete, so delivering the same entry again does nothing.
  */
 import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -41,7 +43,7 @@ export class FilesystemSink implements CaseRecordSink {
     for (const file of entry.files) {
       const name = path.basename(file.name); // names are flat; never let one point outside the folder
       const dest = path.join(dir, name);
-      await placeFile(file.path, dest, file.sha256);
+      await placeFile(file.path, dest, file.sha256, file.sizeBytes);
       files.push({ ...file, path: dest });
     }
     if (entry.manifest) writeJsonAtomicSync(path.join(dir, 'manifest.json'), entry.manifest);
@@ -50,7 +52,7 @@ export class FilesystemSink implements CaseRecordSink {
   }
 }
 
-async function placeFile(src: string, dest: string, sha256: string): Promise<void> {
+async function placeFile(src: string, dest: string, sha256: string, sizeBytes: number): Promise<void> {
   if (existsSync(dest)) {
     // Left by an earlier delivery cut short: keep it only if it is the same content.
     if (statSync(dest).size === statSync(src).size && (await digestFile(dest)).sha256 === sha256) return;
@@ -58,13 +60,17 @@ async function placeFile(src: string, dest: string, sha256: string): Promise<voi
   }
   const tmp = `${dest}.${process.pid}.tmp`;
   rmSync(tmp, { force: true });
+  let linked = true;
   try {
     linkSync(src, tmp);
   } catch {
+    linked = false;
     copyFileSync(src, tmp); // another file system (EXDEV) or links not allowed
   }
-  // Whether linked or copied, the archived file must be the one the manifest describes.
-  if ((await digestFile(tmp)).sha256 !== sha256) {
+  // The archived file must be the one the manifest describes. A copy made new bytes: hash them.
+  // A link made none (same inode as the file finalize hashed): its size must still match.
+  const matches = linked ? statSync(tmp).size === sizeBytes : (await digestFile(tmp)).sha256 === sha256;
+  if (!matches) {
     rmSync(tmp, { force: true });
     throw new Error(`${path.basename(src)} does not match the SHA-256 in its manifest`);
   }

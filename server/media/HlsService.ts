@@ -1,6 +1,7 @@
 /**
  * HLS output of broadcast rooms: one HlsStream per room at most, under an unguessable URL path,
- * stopped (and its segments deleted) when asked or when the room closes.
+ * stopped (and its segments deleted) when asked, when FFmpeg ends on its own, or when the room
+ * closes. Every FFmpeg started here is owned by exactly one entry and stopped by `#cleanup`.
  */
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -13,10 +14,22 @@ import { HlsStream } from './HlsStream.js';
 
 export const HLS_URL_PREFIX = '/hls';
 
+interface RunningStream {
+  stream: HlsStream;
+  key: string;
+  /** The room 'closed' listener of this stream, removed at cleanup so listeners do not pile up. */
+  onRoomClosed: () => void;
+}
+
 export class HlsService {
   readonly #root: string;
   readonly #log: Logger;
-  readonly #streams = new Map<Room, { stream: HlsStream; key: string }>();
+  readonly #streams = new Map<Room, RunningStream>();
+  /**
+   * Starts in flight, per room: a second moderator asking while FFmpeg is still starting gets the
+   * same URL instead of a second FFmpeg (which the map above could not hold, so it would run forever).
+   */
+  readonly #starting = new Map<Room, Promise<string>>();
 
   constructor(root: string, log: Logger) {
     this.#root = root;
@@ -28,30 +41,57 @@ export class HlsService {
     return this.#root;
   }
 
-  async start(room: Room, by: Participant): Promise<string> {
+  start(room: Room, by: Participant): Promise<string> {
     const running = this.#streams.get(room);
-    if (running) return this.#url(running.key);
-    const key = `${room.id}-${randomBytes(12).toString('hex')}`;
-    const dir = path.join(this.#root, key);
-    const stream = await HlsStream.start(room, dir, this.#log.child({ room: room.id, hls: key }));
-    this.#streams.set(room, { stream, key });
-    const url = this.#url(key);
-    room.hlsUrl = url;
-    room.notifyOthers(null, 'hlsChanged', { url });
-    room.audit('hls_started', by, undefined, { url });
-    stream.once('ended', () => void this.#cleanup(room));
-    room.once('closed', () => void this.#cleanup(room));
-    return url;
+    if (running) return Promise.resolve(this.#url(running.key));
+    const pending = this.#starting.get(room);
+    if (pending) return pending;
+    const starting = this.#start(room, by).finally(() => this.#starting.delete(room));
+    this.#starting.set(room, starting);
+    return starting;
   }
 
   async stop(room: Room, by: Participant): Promise<void> {
+    // A stop that arrives while the start is under way applies to the stream being started.
+    await this.#starting.get(room)?.catch(() => undefined);
     if (!this.#streams.has(room)) throw wrongState('HLS output is not running');
     room.audit('hls_stopped', by);
     await this.#cleanup(room);
   }
 
   async closeAll(): Promise<void> {
+    // Wait for starts in flight too: one finishing after this would leave FFmpeg running at shutdown.
+    await Promise.all([...this.#starting.values()].map((p) => p.catch(() => undefined)));
     await Promise.all([...this.#streams.keys()].map((room) => this.#cleanup(room)));
+  }
+
+  async #start(room: Room, by: Participant): Promise<string> {
+    if (room.closed) throw wrongState('this room has closed');
+    const key = `${room.id}-${randomBytes(12).toString('hex')}`;
+    const dir = path.join(this.#root, key);
+    let stream: HlsStream;
+    try {
+      stream = await HlsStream.start(room, dir, this.#log.child({ room: room.id, hls: key }));
+    } catch (error) {
+      await rm(dir, { recursive: true, force: true }); // the SDP, perhaps a first segment
+      throw error;
+    }
+    // The room may have closed while FFmpeg started: its 'closed' event is gone, so nobody else
+    // would ever stop this stream.
+    if (room.closed) {
+      await stream.stop();
+      await rm(dir, { recursive: true, force: true });
+      throw wrongState('this room closed while HLS output was starting');
+    }
+    const onRoomClosed = (): void => void this.#cleanup(room);
+    this.#streams.set(room, { stream, key, onRoomClosed });
+    room.once('closed', onRoomClosed);
+    stream.once('ended', () => void this.#cleanup(room));
+    const url = this.#url(key);
+    room.hlsUrl = url;
+    room.notifyOthers(null, 'hlsChanged', { url });
+    room.audit('hls_started', by, undefined, { url });
+    return url;
   }
 
   #url(key: string): string {
@@ -62,6 +102,7 @@ export class HlsService {
     const entry = this.#streams.get(room);
     if (!entry) return;
     this.#streams.delete(room);
+    room.off('closed', entry.onRoomClosed);
     await entry.stream.stop();
     // Segments are for live viewing only; the regulated record is the per-track recording.
     await rm(path.join(this.#root, entry.key), { recursive: true, force: true });

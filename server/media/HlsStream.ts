@@ -6,32 +6,33 @@
 import { EventEmitter } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { types } from 'mediasoup';
 import { wrongState } from '../../signaling/protocol/index.js';
 import { DEFAULT_FFMPEG, FfmpegRecorder } from '../../recordings/ffmpeg.js';
-import { reservePortPair, waitForUdpBound, type PortPair } from '../../recordings/ports.js';
+import { PlainFeed, recorderCapabilities } from '../../recordings/plainFeed.js';
+import { sdpSession } from '../../recordings/sdp.js';
 import type { Logger } from '../logger.js';
 import type { Room } from '../rooms/Room.js';
-import { sdpSession, type SdpStream } from '../../recordings/sdp.js';
-
-interface Feed {
-  transport: types.PlainTransport;
-  consumer: types.Consumer;
-  ports: PortPair;
-}
 
 interface HlsEvents {
   /** FFmpeg stopped on its own (the presenter left, or it failed). */
   ended: [];
 }
 
+/** How long FFmpeg may take to open its input sockets (it parses the SDP and sets up decoders first). */
+const BIND_TIMEOUT_MS = 5000;
+
 export class HlsStream extends EventEmitter<HlsEvents> {
   readonly #ffmpeg: FfmpegRecorder;
-  readonly #feeds: Feed[];
+  /** The video feed first: its SSRC is the one the RTCP BYE names at stop. */
+  readonly #feeds: PlainFeed[];
   readonly #log: Logger;
   #stopping = false;
 
-  private constructor(ffmpeg: FfmpegRecorder, feeds: Feed[], log: Logger) {
+  /**
+   * Built as soon as FFmpeg is spawned, before waiting for it to listen: the exit handler must be in
+   * place from the start, or a death during the wait would go unnoticed.
+   */
+  private constructor(ffmpeg: FfmpegRecorder, feeds: PlainFeed[], log: Logger) {
     super();
     this.#ffmpeg = ffmpeg;
     this.#feeds = feeds;
@@ -39,75 +40,68 @@ export class HlsStream extends EventEmitter<HlsEvents> {
     ffmpeg.once('exit', (exit) => {
       if (this.#stopping) return;
       log.warn({ code: exit.code, stderr: exit.stderrTail }, 'HLS encoder stopped');
+      // Nothing reads the feeds any more: free their transports and ports now, not at stop().
+      for (const f of this.#feeds) f.close();
       this.emit('ended');
     });
   }
 
+  /**
+   * Resolves once FFmpeg listens and media flows to it. On any failure nothing is left running (no
+   * FFmpeg, no transport, no reserved port) and the error says why; the caller removes `dir`.
+   */
   static async start(room: Room, dir: string, log: Logger): Promise<HlsStream> {
     const presenters = room.participants().filter((p) => p.publishesByRole);
     const video = presenters.flatMap((p) => [...p.producersOf('camera'), ...p.producersOf('screen')])[0];
     const audio = presenters.flatMap((p) => p.producersOf('microphone'))[0];
     if (!video) throw wrongState('no presenter is publishing video yet');
     await mkdir(dir, { recursive: true });
-    const feeds: Feed[] = [];
+    const feeds: PlainFeed[] = [];
+    let stream: HlsStream | undefined;
     try {
-      for (const track of [video, audio]) if (track) feeds.push(await feed(room.router, track.producer.id));
-      const streams: SdpStream[] = feeds.map((f) => ({ kind: f.consumer.kind, codec: f.consumer.rtpParameters.codecs[0]!, rtpPort: f.ports.rtpPort, rtcpPort: f.ports.rtcpPort }));
-      const sdpFile = path.join(dir, 'input.sdp');
-      await writeFile(sdpFile, sdpSession('telemed-sfu hls', streams));
-      const ffmpeg = new FfmpegRecorder(DEFAULT_FFMPEG.ffmpeg, hlsArgs(sdpFile, dir, !!audio));
-      for (const f of feeds) {
-        await waitForUdpBound(f.ports.rtpPort, { timeoutMs: 5000, giveUp: () => !ffmpeg.running });
-        await f.transport.connect({ ip: '127.0.0.1', port: f.ports.rtpPort, rtcpPort: f.ports.rtcpPort });
-        await f.consumer.resume();
+      // Recorder capabilities (no RTX): the SDP describes one payload type per stream, and FFmpeg
+      // would misread retransmissions on another one as media.
+      for (const track of [video, audio]) {
+        if (track) feeds.push(await PlainFeed.open({ router: room.router, producerId: track.producer.id, rtpCapabilities: recorderCapabilities(room.router), appData: { hls: true } }));
       }
-      const stream = new HlsStream(ffmpeg, feeds, log);
-      stream.#askForKeyFrames();
-      log.info({ dir }, 'HLS output started');
+      const sdpFile = path.join(dir, 'input.sdp');
+      await writeFile(sdpFile, sdpSession('telemed-sfu hls', feeds.map((f) => f.sdpStream)));
+      const ffmpeg = new FfmpegRecorder(DEFAULT_FFMPEG.ffmpeg, hlsArgs(sdpFile, dir, !!audio));
+      stream = new HlsStream(ffmpeg, feeds, log);
+      for (const f of feeds) {
+        if (!(await f.waitForListener(ffmpeg, BIND_TIMEOUT_MS))) {
+          const why = ffmpeg.running ? 'no listening socket after waiting' : (await ffmpeg.exited).stderrTail || 'it exited';
+          throw new Error(`the HLS encoder did not start: ${why}`);
+        }
+      }
+      for (const f of feeds) await f.start();
+      // A death while connecting emitted 'ended' before anyone could listen: report it as a failure.
+      if (!ffmpeg.running) throw new Error(`the HLS encoder stopped while starting: ${(await ffmpeg.exited).stderrTail || 'no reason given'}`);
+      log.info({ dir, pid: ffmpeg.pid }, 'HLS output started');
       return stream;
     } catch (error) {
-      for (const f of feeds) closeFeed(f);
+      if (stream) await stream.#shutdown(500);
+      else for (const f of feeds) f.close();
+      log.warn({ err: error }, 'HLS output could not start');
       throw error;
     }
   }
 
   async stop(): Promise<void> {
     if (this.#stopping) return;
-    this.#stopping = true;
-    // An RTCP BYE ends FFmpeg's input at once even if the presenter's packets already stopped.
-    const video = this.#feeds[0];
-    const ssrc = video?.consumer.rtpParameters.encodings?.[0]?.ssrc;
-    await this.#ffmpeg.stop({ graceMs: 2000, ...(video && ssrc !== undefined ? { bye: { port: video.ports.rtpPort, ssrc } } : {}) });
-    for (const f of this.#feeds) closeFeed(f);
+    await this.#shutdown(2000);
     this.#log.info('HLS output stopped');
   }
 
-  /** The encoder starts at a key frame; ask a few times, the first request may beat FFmpeg's probe. */
-  #askForKeyFrames(): void {
-    for (const delay of [0, 500, 1500, 3000]) {
-      setTimeout(() => {
-        for (const f of this.#feeds) if (f.consumer.kind === 'video' && !f.consumer.closed) void f.consumer.requestKeyFrame().catch(() => undefined);
-      }, delay).unref();
-    }
+  async #shutdown(graceMs: number): Promise<void> {
+    this.#stopping = true;
+    for (const f of this.#feeds) f.stopKeyFrames();
+    // An RTCP BYE ends FFmpeg's input at once even if the presenter's packets already stopped.
+    const video = this.#feeds[0];
+    const ssrc = video?.ssrc ?? null;
+    await this.#ffmpeg.stop({ graceMs, ...(video && ssrc !== null ? { bye: { port: video.ports.rtpPort, ssrc } } : {}) });
+    for (const f of this.#feeds) f.close();
   }
-}
-
-async function feed(router: types.Router, producerId: string): Promise<Feed> {
-  const ports = await reservePortPair();
-  const transport = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: false, comedia: false });
-  try {
-    const consumer = await transport.consume({ producerId, rtpCapabilities: router.rtpCapabilities, paused: true });
-    return { transport, consumer, ports };
-  } catch (error) {
-    transport.close();
-    ports.release();
-    throw error;
-  }
-}
-
-function closeFeed(f: Feed): void {
-  f.transport.close();
-  f.ports.release();
 }
 
 function hlsArgs(sdpFile: string, dir: string, withAudio: boolean): string[] {

@@ -26,7 +26,8 @@ export interface PortPair {
   release(): void;
 }
 
-function udpFree(port: number): Promise<boolean> {
+/** Whether `port` can be bound on 127.0.0.1 for UDP right now. */
+export function udpFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = dgram.createSocket('udp4');
     sock.once('error', () => {

@@ -25,6 +25,7 @@ export class HlsStream extends EventEmitter<HlsEvents> {
   readonly #ffmpeg: FfmpegRecorder;
   /** The video feed first: its SSRC is the one the RTCP BYE names at stop. */
   readonly #feeds: PlainFeed[];
+  #ended = false;
   readonly #log: Logger;
   #stopping = false;
 
@@ -42,8 +43,21 @@ export class HlsStream extends EventEmitter<HlsEvents> {
       log.warn({ code: exit.code, stderr: exit.stderrTail }, 'HLS encoder stopped');
       // Nothing reads the feeds any more: free their transports and ports now, not at stop().
       for (const f of this.#feeds) f.close();
-      this.emit('ended');
+      this.#end();
     });
+    // The presenter's video is gone (unpublished, left): nothing to stream, so end instead of idling.
+    feeds[0]?.consumer.observer.once('close', () => {
+      if (this.#stopping) return;
+      log.info('HLS source closed; ending the stream');
+      this.#end();
+    });
+  }
+
+  /** Said once, whichever way the stream ended by itself. */
+  #end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.emit('ended');
   }
 
   /**

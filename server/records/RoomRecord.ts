@@ -40,6 +40,8 @@ export class RoomRecord {
   #session: RecordingSession | undefined;
   /** Recordings stopped but still being finalized and handed off (hashing, archiving). */
   readonly #handOffs = new Set<Promise<void>>();
+  /** session/identity pairs already acknowledged: repeats are not written to the trail again. */
+  readonly #acknowledged = new Set<string>();
   #finished: Promise<void> | undefined;
 
   constructor(room: Room, trailFile: string, deps: RoomRecordDeps) {
@@ -105,9 +107,12 @@ export class RoomRecord {
     this.#handOffs.add(handOff);
   }
 
-  /** Informed consent: this participant confirms they were told the consultation is recorded. */
+  /** Informed consent: this participant confirms they were told the consultation is recorded (noted once). */
   acknowledge(participant: Participant, sessionId: string): void {
     if (this.#room.recording?.sessionId !== sessionId) throw wrongState('that recording is not in progress');
+    const key = `${sessionId}/${participant.info.identity}`;
+    if (this.#acknowledged.has(key)) return;
+    this.#acknowledged.add(key);
     this.#room.audit('recording_acknowledged', participant, undefined, { sessionId });
   }
 

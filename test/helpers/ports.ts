@@ -1,18 +1,11 @@
 /** Finds a port free for both UDP and TCP on loopback, so each test server gets its own media port. */
-import dgram from 'node:dgram';
 import net from 'node:net';
+import { udpFree } from '../../recordings/ports.js';
 
 function tcpFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const srv = net.createServer().once('error', () => resolve(false));
     srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-}
-
-function udpFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = dgram.createSocket('udp4').once('error', () => resolve(false));
-    sock.bind(port, '127.0.0.1', () => sock.close(() => resolve(true)));
   });
 }
 

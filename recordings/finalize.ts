@@ -64,10 +64,12 @@ export async function finalizeTrack(sessionDir: string, t: JournalTrack, exit: R
     }
     const facts = await describeFile(path.join(sessionDir, t.file), ffmpeg.ffprobe);
     // BYE or 'q' exit 0, SIGINT 255: all end the file properly. Anything else, or a file ffprobe
-    // cannot read, is a failure; a file that never received media is "empty", not an error.
+    // cannot read after an unclean exit, is a failure; a file that never received media is "empty".
+    // (A clean exit with only a container header, e.g. a microphone muted throughout, is empty too.)
+    const cleanExit = exit.code === 0 || exit.code === 255 || exit.signal === 'SIGINT';
     let status: TrackStatus = 'complete';
-    if (facts.sizeBytes === 0) status = 'empty';
-    else if (facts.durationSeconds === null || (exit.code !== 0 && exit.code !== 255 && exit.signal === null)) status = 'failed';
+    if (facts.sizeBytes === 0 || (cleanExit && facts.durationSeconds === null)) status = 'empty';
+    else if (facts.durationSeconds === null || !cleanExit) status = 'failed';
     return { ...base, ...facts, status, ...(status === 'complete' ? {} : { error: describeExit(exit) }) };
   } catch (err) {
     return { ...base, sizeBytes: 0, sha256: null, sha1: null, durationSeconds: null, status: 'failed', error: `could not read the file: ${toError(err).message}` };

@@ -3,6 +3,8 @@
  * follows a deep link waits in the lobby, the lead clicks Admit, they chat, the lead mutes the clinic
  * doctor from the tile and the clinic doctor sees why.
  */
+import os from 'node:os';
+import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { useTestEnvironment } from '../helpers/fixture.js';
@@ -39,12 +41,19 @@ describe('demo page: chaired consultation', () => {
     await lead.waitForSelector('#chat-log li:has-text("BP 130/85")');
     expect(await lead.locator('#chat-log li').last().innerText()).toContain('Dr. Ma Li (Heping Township Health Centre)');
 
+    await lead.click('#record');
+    await clinic.waitForSelector('#recording-banner:not([hidden]):has-text("started by Prof. Zhao Lei")', { timeout: 8000 });
+    await clinic.click('#ack-recording');
+    await clinic.waitForSelector('#ack-recording', { state: 'hidden', timeout: 8000 });
+
     await lead.locator('.tile', { hasText: 'Dr. Ma Li' }).locator('button:has-text("Mute")').first().click();
     await clinic.waitForSelector('#notices:has-text("muted your microphone")');
     await clinic.click('#toggle-mic'); // pause: allowed
     await clinic.click('#toggle-mic'); // unpause: refused while muted by the moderator
     await clinic.waitForSelector('#notices:has-text("muted by a moderator")');
-    await lead.screenshot({ path: process.env['DEMO_SCREENSHOT'] ?? '/tmp/demo-chaired.png' });
+    await clinic.screenshot({ path: process.env['DEMO_SCREENSHOT'] ?? path.join(os.tmpdir(), 'demo-chaired.png') });
+    await lead.click('#record');
+    await clinic.waitForSelector('#recording-banner', { state: 'hidden', timeout: 8000 });
   });
 });
 

@@ -29,6 +29,7 @@ import type { AuditType, RoomAuditEvent } from './audit.js';
 import { Audience } from './Audience.js';
 import { ChatLog } from './ChatLog.js';
 import { FanOut, type MediaHome } from './FanOut.js';
+import { GraceTimers } from './GraceTimers.js';
 import { Lobby } from './Lobby.js';
 import type { RoomMemory } from './RoomMemory.js';
 import type { Participant, ParticipantChannel, PublishedTrack } from './Participant.js';
@@ -86,7 +87,7 @@ export class Room extends EventEmitter<RoomEvents> {
   readonly #participants = new Map<string, Participant>();
   readonly #lobby = new Lobby(() => this.#notifyModerators('lobbyChanged', { waiting: this.#lobby.list() }));
   readonly #memory: RoomMemory;
-  readonly #graceTimers = new Map<string, NodeJS.Timeout>();
+  readonly #grace = new GraceTimers();
   readonly #speakerObserver: types.ActiveSpeakerObserver;
   readonly #log: Logger;
   #activeSpeakerId: string | null = null;
@@ -233,17 +234,14 @@ export class Room extends EventEmitter<RoomEvents> {
     participant.detach();
     this.notifyAbout(participant, 'participantConnection', { participantId: participant.id, state: 'reconnecting' });
     this.audit('participant_reconnecting', participant);
-    const timer = setTimeout(() => participant.close('disconnected'), this.options.reconnectGraceSeconds * 1000);
-    timer.unref();
-    this.#graceTimers.set(participant.id, timer);
+    this.#grace.start(participant.id, this.options.reconnectGraceSeconds * 1000, () => participant.close('disconnected'));
   }
 
   /** A new socket proved it is `participant`: reattach and hand it the current state. */
   resume(participant: Participant, channel: ParticipantChannel): JoinResult {
     if (participant.closed || this.#participants.get(participant.id) !== participant) throw wrongState('that session is over; join again');
     if (this.#memory.banned.has(participant.info.identity)) throw forbidden('you were removed from this consultation by its moderator');
-    clearTimeout(this.#graceTimers.get(participant.id));
-    this.#graceTimers.delete(participant.id);
+    this.#grace.cancel(participant.id);
     // The old socket may not have noticed its own death yet (the client saw it first): close it, so
     // it can neither act as this participant nor suspend them when its disconnect finally arrives.
     const wasSuspended = !participant.connected;
@@ -342,7 +340,7 @@ export class Room extends EventEmitter<RoomEvents> {
     this.fanOut?.close();
     this.audit(reason === 'room_ended' ? 'room_ended' : 'room_closed', by, undefined, { message });
     for (const p of [...this.#lobby.all(), ...this.#participants.values()]) p.close(reason, message);
-    for (const timer of this.#graceTimers.values()) clearTimeout(timer);
+    this.#grace.cancelAll();
     this.router.close();
     this.#log.info({ reason }, 'room closed');
     this.emit('closed');
@@ -381,8 +379,7 @@ export class Room extends EventEmitter<RoomEvents> {
   #onParticipantClosed(participant: Participant, reason: LeaveReason): void {
     if (this.#participants.get(participant.id) !== participant) return;
     this.#participants.delete(participant.id);
-    clearTimeout(this.#graceTimers.get(participant.id));
-    this.#graceTimers.delete(participant.id);
+    this.#grace.cancel(participant.id);
     this.chat.forget(participant.id);
     if (participant.placement) this.fanOut?.release(participant.placement);
     this.#log.info({ participant: participant.id, reason }, 'participant left');

@@ -22,7 +22,7 @@
 import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
-import { launchChromium } from '../test/helpers/browser.js';
+import { launchChromium } from './lib/browser.js';
 import { checkedSteps, DEFAULTS, parseCli, watchdogMs, type BroadcastLoadOptions } from './lib/broadcastOptions.js';
 import { presenterJoins } from './lib/broadcastPresenter.js';
 import { runStep, type NamedViewer } from './lib/broadcastStep.js';

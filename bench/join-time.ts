@@ -12,7 +12,7 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../test/helpers/browser.js';
+import { launchChromium } from './lib/browser.js';
 import { measure } from './lib/procstat.js';
 import { startServerProcess, type ServerHandle } from './lib/serverProcess.js';
 import { median, mib, p95, table } from './lib/stats.js';

@@ -1,6 +1,6 @@
 /** The broadcast load tool's presenter: the SDK test page in Chromium, publishing a fake camera and microphone. */
 import type { Browser } from 'playwright-core';
-import { openSdkPage, sdkJoin } from '../../test/helpers/sdkPage.js';
+import { openSdkPage, sdkJoin } from './sdkPage.js';
 import type { BroadcastLoadOptions } from './broadcastOptions.js';
 
 /** Joins `room` as the presenter and publishes; resolves once its encoder has had time to ramp up. */

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { WorkerPool } from '../media/WorkerPool.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import { HLS_URL_PREFIX } from '../media/HlsService.js';
-import type { TokenVerifier } from '../../signaling/auth/TokenVerifier.js';
+import type { TokenVerifier } from '../auth/TokenVerifier.js';
 import type { CaseRecordService } from '../records/CaseRecordService.js';
 import { devTokenRouter, type DevTokenOptions } from './devTokens.js';
 import { recordingsRouter } from './recordingsRouter.js';

@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { safeSegment } from '../../recordings/fsutil.js';
 import type { CaseRecordEntry } from '../../recordings/index.js';
-import type { TokenVerifier } from '../../signaling/auth/TokenVerifier.js';
+import type { TokenVerifier } from '../auth/TokenVerifier.js';
 import { ProtocolError } from '../../signaling/protocol/index.js';
 
 function tokenOf(req: express.Request): string | undefined {

@@ -21,7 +21,7 @@ import {
   type Permission,
   type ProducerInfo,
 } from '../../signaling/protocol/index.js';
-import type { Principal } from '../../signaling/auth/TokenVerifier.js';
+import type { Principal } from '../auth/TokenVerifier.js';
 import type { Placement } from './FanOut.js';
 
 /** How the room reaches this participant's client; the signaling layer provides it. */

@@ -1,6 +1,6 @@
 /** Who may enter which kind of room: the role table, plus the regulator's rule on online first visits. */
 import { forbidden, mayEnter, ProtocolError } from '../../signaling/protocol/index.js';
-import type { Principal } from '../../signaling/auth/TokenVerifier.js';
+import type { Principal } from '../auth/TokenVerifier.js';
 
 export function checkEntry(p: Principal): void {
   if (!mayEnter(p.kind, p.role)) throw forbidden(`the role ${p.role} cannot take part in a ${p.kind} room`);

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { openSdkPage, sdkJoin, waitForStats } from '../helpers/sdkPage.js';
+import { openSdkPage, sdkJoin, waitForStats } from '../../bench/lib/sdkPage.js';
 import { useTestEnvironment } from '../helpers/fixture.js';
 import { connectAndJoin, ok, type TestClient } from '../helpers/signalingClient.js';
 import { token } from '../helpers/tokens.js';

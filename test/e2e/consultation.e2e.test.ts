@@ -5,7 +5,7 @@
  */
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { pathStats, waitForStats, type PathStats } from '../helpers/sdkPage.js';
+import { pathStats, waitForStats, type PathStats } from '../../bench/lib/sdkPage.js';
 import { useTestEnvironment } from '../helpers/fixture.js';
 
 const env = useTestEnvironment({ browser: true });

@@ -5,7 +5,7 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { events, openSdkPage, pathStats, sdkJoin, waitForStats } from '../helpers/sdkPage.js';
+import { events, openSdkPage, pathStats, sdkJoin, waitForStats } from '../../bench/lib/sdkPage.js';
 import { useTestEnvironment } from '../helpers/fixture.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcpProxy.js';
 

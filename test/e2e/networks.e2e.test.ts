@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCoturn, type Coturn } from '../helpers/coturn.js';
-import { openSdkPage, sdkJoin, waitForStats } from '../helpers/sdkPage.js';
+import { openSdkPage, sdkJoin, waitForStats } from '../../bench/lib/sdkPage.js';
 import { useTestEnvironment } from '../helpers/fixture.js';
 import { connectAndJoin, ok } from '../helpers/signalingClient.js';
 import { token } from '../helpers/tokens.js';

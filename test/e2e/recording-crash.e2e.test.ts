@@ -10,9 +10,9 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServerProcess, type ServerHandle } from '../../bench/lib/serverProcess.js';
 import type { CaseRecordEntry } from '../../recordings/index.js';
-import { launchChromium } from '../helpers/browser.js';
+import { launchChromium } from '../../bench/lib/browser.js';
 import { webhookReceiver, type WebhookReceiver } from '../helpers/caseRecordReceivers.js';
-import { openSdkPage, sdkJoin } from '../helpers/sdkPage.js';
+import { openSdkPage, sdkJoin } from '../../bench/lib/sdkPage.js';
 
 const CASE = 'CASE-CRASH-1';
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'telemed-crash-'));

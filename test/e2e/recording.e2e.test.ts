@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaseRecordEntry } from '../../recordings/index.js';
 import { fhirReceiver, webhookReceiver, type FhirReceiver, type WebhookReceiver } from '../helpers/caseRecordReceivers.js';
 import { useTestEnvironment } from '../helpers/fixture.js';
-import { openSdkPage, sdkJoin } from '../helpers/sdkPage.js';
+import { openSdkPage, sdkJoin } from '../../bench/lib/sdkPage.js';
 import { connectAndJoin, err, ok } from '../helpers/signalingClient.js';
 import { token } from '../helpers/tokens.js';
 

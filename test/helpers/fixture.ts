@@ -5,7 +5,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
 import type { MediaServer } from '../../server/MediaServer.js';
-import { launchChromium } from './browser.js';
+import { launchChromium } from '../../bench/lib/browser.js';
 import { startTestServer } from './server.js';
 import type { TestClient } from './signalingClient.js';
 

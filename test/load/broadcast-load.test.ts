@@ -18,8 +18,8 @@ import { runBroadcastLoad, HEADERS } from '../../bench/broadcast-load.js';
 import { isLoopback } from '../../bench/lib/recvSdp.js';
 import { startServerProcess, type ServerHandle } from '../../bench/lib/serverProcess.js';
 import { WeriftViewer } from '../../bench/lib/WeriftViewer.js';
-import { launchChromium } from '../helpers/browser.js';
-import { openSdkPage, sdkJoin } from '../helpers/sdkPage.js';
+import { launchChromium } from '../../bench/lib/browser.js';
+import { openSdkPage, sdkJoin } from '../../bench/lib/sdkPage.js';
 
 /** Destinations this process sent UDP to or opened TCP to. */
 const destinations = new Set<string>();

@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { describe, expect, it } from 'vitest';
-import { TokenVerifier } from '../../signaling/auth/TokenVerifier.js';
+import { TokenVerifier } from '../../server/auth/TokenVerifier.js';
 import { ProtocolError } from '../../signaling/protocol/index.js';
 import { claims, TEST_AUDIENCE, TEST_SECRET, token } from '../helpers/tokens.js';
 

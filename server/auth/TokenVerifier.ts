@@ -4,7 +4,7 @@
  * audience, an expiry and the claims the server relies on.
  */
 import jwt from 'jsonwebtoken';
-import { AccessClaims, issuesToDetails, ProtocolError, RecordingAccessClaims } from '../protocol/index.js';
+import { AccessClaims, issuesToDetails, ProtocolError, RecordingAccessClaims } from '../../signaling/protocol/index.js';
 
 export interface TokenVerifierOptions {
   algorithms: jwt.Algorithm[];

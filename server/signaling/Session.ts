@@ -3,10 +3,10 @@
  * once joined it carries the Participant and its Room. Requests run one at a time, in order, so a
  * client cannot race its own produce against its own leave.
  */
-import type { Participant, ParticipantChannel } from '../server/rooms/Participant.js';
-import type { Room } from '../server/rooms/Room.js';
-import type { Principal } from './auth/TokenVerifier.js';
-import { ProtocolError, wrongState } from './protocol/index.js';
+import type { Participant, ParticipantChannel } from '../rooms/Participant.js';
+import type { Room } from '../rooms/Room.js';
+import type { Principal } from '../auth/TokenVerifier.js';
+import { ProtocolError, wrongState } from '../../signaling/protocol/index.js';
 
 export interface Joined {
   participant: Participant;

@@ -1,10 +1,10 @@
 /** Entering, resuming and leaving a room. */
 import type { types } from 'mediasoup';
-import { Participant } from '../../server/rooms/Participant.js';
-import { checkEntry } from '../../server/rooms/policy.js';
-import type { Room } from '../../server/rooms/Room.js';
+import { Participant } from '../../rooms/Participant.js';
+import { checkEntry } from '../../rooms/policy.js';
+import type { Room } from '../../rooms/Room.js';
 import type { Handler, HandlerContext, HandlerTable } from '../dispatcher.js';
-import { forbidden, notFound, wrongState } from '../protocol/index.js';
+import { forbidden, notFound, wrongState } from '../../../signaling/protocol/index.js';
 
 export function roomHandlers(routerCapabilities: types.RtpCapabilities) {
   const getRouterRtpCapabilities: Handler<'getRouterRtpCapabilities'> = () => ({ rtpCapabilities: routerCapabilities });

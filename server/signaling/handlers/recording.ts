@@ -1,5 +1,5 @@
 /** Recording into the case record: started and stopped by whoever holds `record`, acknowledged by all. */
-import type { CaseRecordService } from '../../server/records/CaseRecordService.js';
+import type { CaseRecordService } from '../../records/CaseRecordService.js';
 import type { Handler, HandlerTable } from '../dispatcher.js';
 
 export function recordingHandlers(records: CaseRecordService) {

@@ -4,12 +4,12 @@
  */
 import type { types } from 'mediasoup';
 import type { Server, Socket } from 'socket.io';
-import type { Logger } from '../server/logger.js';
-import type { HlsService } from '../server/media/HlsService.js';
-import type { CaseRecordService } from '../server/records/CaseRecordService.js';
-import type { ParticipantChannel } from '../server/rooms/Participant.js';
-import type { RoomRegistry } from '../server/rooms/RoomRegistry.js';
-import type { Principal, TokenVerifier } from './auth/TokenVerifier.js';
+import type { Logger } from '../logger.js';
+import type { HlsService } from '../media/HlsService.js';
+import type { CaseRecordService } from '../records/CaseRecordService.js';
+import type { ParticipantChannel } from '../rooms/Participant.js';
+import type { RoomRegistry } from '../rooms/RoomRegistry.js';
+import type { Principal, TokenVerifier } from '../auth/TokenVerifier.js';
 import { dispatch, type HandlerContext, type HandlerTable } from './dispatcher.js';
 import { mediaHandlers, type MediaSettings } from './handlers/media.js';
 import { broadcastHandlers } from './handlers/broadcast.js';
@@ -25,7 +25,7 @@ import {
   type Ack,
   type ClientToServerEvents,
   type ServerToClientEvents,
-} from './protocol/index.js';
+} from '../../signaling/protocol/index.js';
 import { Session } from './Session.js';
 
 export interface SocketData {

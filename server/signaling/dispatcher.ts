@@ -3,9 +3,9 @@
  * handler needs, run it, and turn the outcome into an ack. A handler table that misses a request name
  * does not compile.
  */
-import type { Logger } from '../server/logger.js';
-import type { ParticipantChannel } from '../server/rooms/Participant.js';
-import type { RoomRegistry } from '../server/rooms/RoomRegistry.js';
+import type { Logger } from '../logger.js';
+import type { ParticipantChannel } from '../rooms/Participant.js';
+import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import type { MediaSettings } from './handlers/media.js';
 import {
   ProtocolError,
@@ -14,7 +14,7 @@ import {
   type RequestName,
   type RequestPayload,
   type RequestResult,
-} from './protocol/index.js';
+} from '../../signaling/protocol/index.js';
 import type { Session } from './Session.js';
 
 export interface HandlerContext {

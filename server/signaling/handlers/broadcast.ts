@@ -2,9 +2,9 @@
  * Broadcast and training audiences: written questions, their moderation, the stage (a temporary
  * publish grant for a viewer or trainee), and HLS output for audiences beyond WebRTC.
  */
-import type { HlsService } from '../../server/media/HlsService.js';
+import type { HlsService } from '../../media/HlsService.js';
 import type { Handler, HandlerTable } from '../dispatcher.js';
-import { notFound, wrongState } from '../protocol/index.js';
+import { notFound, wrongState } from '../../../signaling/protocol/index.js';
 
 export function broadcastHandlers(hls: HlsService) {
   const askQuestion: Handler<'askQuestion'> = (ctx, { text }) => {

@@ -3,10 +3,10 @@
  * hands, end the consultation (chat is in chat.ts). Every action is checked against the permission table, told to whom it
  * concerns and written to the audit trail by the room.
  */
-import type { Participant } from '../../server/rooms/Participant.js';
-import { actorOf, type Room } from '../../server/rooms/Room.js';
+import type { Participant } from '../../rooms/Participant.js';
+import { actorOf, type Room } from '../../rooms/Room.js';
 import type { Handler, HandlerContext, HandlerTable } from '../dispatcher.js';
-import { badRequest, notFound } from '../protocol/index.js';
+import { badRequest, notFound } from '../../../signaling/protocol/index.js';
 
 function moderator(ctx: HandlerContext, what: string): { me: Participant; room: Room } {
   const { participant: me, room } = ctx.session.joined();

@@ -10,10 +10,10 @@ import {
   wrongState,
   type MediaKind,
   type MediaSource,
-} from '../protocol/index.js';
-import { turnCredentials, type TurnSettings } from '../../server/media/turnCredentials.js';
-import type { Participant } from '../../server/rooms/Participant.js';
-import type { ProducerAppData } from '../../server/rooms/Room.js';
+} from '../../../signaling/protocol/index.js';
+import { turnCredentials, type TurnSettings } from '../../media/turnCredentials.js';
+import type { Participant } from '../../rooms/Participant.js';
+import type { ProducerAppData } from '../../rooms/Room.js';
 
 export interface MediaSettings {
   initialOutgoingBitrate: number;

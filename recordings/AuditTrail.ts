@@ -15,7 +15,7 @@ import { EventEmitter } from 'node:events';
 import { closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { ParticipantInfo, Role } from '../signaling/protocol/index.js';
-import type { Logger } from '../server/logger.js';
+import type { RecordingsLogger } from './logger.js';
 
 /** Known event types; any other string is accepted so new features need no change here. */
 export type KnownAuditEventType =
@@ -86,7 +86,7 @@ export function actorFromParticipant(info: ParticipantInfo): AuditActor {
 
 export class AuditTrail extends EventEmitter<AuditTrailEvents> {
   readonly file: string;
-  readonly #log: Logger | undefined;
+  readonly #log: RecordingsLogger | undefined;
   #fd: number | undefined;
   #seq: number;
   /** Set when the file does not end with a newline (a torn line): the next write starts a fresh one. */
@@ -101,7 +101,7 @@ export class AuditTrail extends EventEmitter<AuditTrailEvents> {
   /** A background fdatasync failed: the next flush() reports it, since append() already returned. */
   #syncError: Error | undefined;
 
-  private constructor(file: string, fd: number, seq: number, needsNewline: boolean, log: Logger | undefined) {
+  private constructor(file: string, fd: number, seq: number, needsNewline: boolean, log: RecordingsLogger | undefined) {
     super();
     this.file = file;
     this.#fd = fd;
@@ -111,7 +111,7 @@ export class AuditTrail extends EventEmitter<AuditTrailEvents> {
   }
 
   /** Opens (or creates) a trail; reopening an existing one continues its numbering. */
-  static open(file: string, options: { log?: Logger } = {}): AuditTrail {
+  static open(file: string, options: { log?: RecordingsLogger } = {}): AuditTrail {
     mkdirSync(path.dirname(file), { recursive: true });
     const existing = readIfExists(file);
     const events = parseLines(existing);

@@ -10,14 +10,14 @@
 import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import type { Logger } from '../server/logger.js';
+import type { RecordingsLogger } from './logger.js';
 import type { CaseRecordEntry, CaseRecordSink } from './CaseRecord.js';
 import { fsyncDir, safeSegment, toError, writeJsonAtomicSync } from './fsutil.js';
 
 export interface OutboxOptions {
   dir: string;
   sinks: CaseRecordSink[];
-  log: Logger;
+  log: RecordingsLogger;
   /** First retry delay (ms); doubles per failed attempt. */
   baseDelayMs?: number;
   /** Longest delay between attempts (ms). */
@@ -103,7 +103,7 @@ class SinkQueue {
   readonly #pendingDir: string;
   readonly #deliveredDir: string;
   readonly #invalidDir: string;
-  readonly #log: Logger;
+  readonly #log: RecordingsLogger;
   readonly #base: number;
   readonly #max: number;
   readonly #jitter: number;

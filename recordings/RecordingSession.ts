@@ -10,7 +10,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { types } from 'mediasoup';
 import type { MediaSource, RoomKind } from '../signaling/protocol/index.js';
-import type { Logger } from '../server/logger.js';
+import type { RecordingsLogger } from './logger.js';
 import type { AuditActor, AuditData, AuditEventType, AuditTrail } from './AuditTrail.js';
 import { DEFAULT_FFMPEG, type FfmpegPaths, type RecorderExit } from './ffmpeg.js';
 import { safeSegment, toError } from './fsutil.js';
@@ -32,7 +32,7 @@ export interface RecordingSessionOptions {
   participants?: ManifestParticipant[];
   /** The room's trail: the session writes recording_started / _stopped / _error / _track_* there. */
   audit?: AuditTrail;
-  log: Logger;
+  log: RecordingsLogger;
   retention?: Partial<RetentionPolicy>;
   ffmpeg?: Partial<FfmpegPaths>;
   portRange?: PortRange;
@@ -74,7 +74,7 @@ export class RecordingSession extends EventEmitter<RecordingSessionEvents> {
   readonly startedAt: Date;
   readonly #options: RecordingSessionOptions;
   readonly #ffmpeg: FfmpegPaths;
-  readonly #log: Logger;
+  readonly #log: RecordingsLogger;
   readonly #journal: SessionJournal;
   readonly #recorders = new Map<string, TrackRecorder>();
   /** Tracks whose file is closed and described (hash, size, duration). */

@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { types } from 'mediasoup';
 import type { MediaSource } from '../signaling/protocol/index.js';
-import type { Logger } from '../server/logger.js';
+import type { RecordingsLogger } from './logger.js';
 import { buildSdp, containerFor, FfmpegRecorder, recorderArgs, type Container, type RecorderExit } from './ffmpeg.js';
 import { safeSegment } from './fsutil.js';
 import type { ManifestParticipant } from './Manifest.js';
@@ -26,7 +26,7 @@ export interface TrackRecorderOptions {
   /** The session folder; the file and its SDP are written there. */
   dir: string;
   ffmpegPath: string;
-  log: Logger;
+  log: RecordingsLogger;
   portRange?: PortRange;
   keyFrameDelaysMs?: number[];
   /** How long FFmpeg may take to open its socket. */
@@ -59,14 +59,14 @@ export class TrackRecorder extends EventEmitter<TrackRecorderEvents> {
   readonly startedAt: Date;
   readonly #feed: PlainFeed;
   readonly #recorder: FfmpegRecorder;
-  readonly #log: Logger;
+  readonly #log: RecordingsLogger;
   #state: TrackRecorderState = 'recording';
   #endedAt: Date | undefined;
   #exit: RecorderExit | undefined;
 
   private constructor(init: {
     trackId: string; options: TrackRecorderOptions; contentType: string; file: string; sdpFile: string;
-    feed: PlainFeed; recorder: FfmpegRecorder; log: Logger;
+    feed: PlainFeed; recorder: FfmpegRecorder; log: RecordingsLogger;
   }) {
     super();
     this.trackId = init.trackId;

@@ -5,6 +5,7 @@ export * from './Manifest.js';
 export * from './RecordingSession.js';
 export * from './Outbox.js';
 export * from './recovery.js';
+export type { RecordingsLogger } from './logger.js';
 export { type FfmpegPaths, DEFAULT_FFMPEG } from './ffmpeg.js';
 export { type PortRange, DEFAULT_RECORDER_PORTS } from './ports.js';
 export type { JournalTrack } from './journal.js';

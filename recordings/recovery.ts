@@ -10,7 +10,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { Logger } from '../server/logger.js';
+import type { RecordingsLogger } from './logger.js';
 import { AuditTrail } from './AuditTrail.js';
 import { recordingEntry, type CaseRecordEntry } from './CaseRecord.js';
 import { DEFAULT_FFMPEG, sendRtcpBye, type FfmpegPaths } from './ffmpeg.js';
@@ -23,7 +23,7 @@ export const HANDED_OFF_FILE = 'handed-off.json';
 
 export interface RecoveryOptions {
   recordingsDir: string;
-  log: Logger;
+  log: RecordingsLogger;
   ffmpeg?: Partial<FfmpegPaths>;
 }
 
@@ -87,7 +87,7 @@ function statSafe(file: string): ReturnType<typeof statSync> | undefined {
   }
 }
 
-async function recoverSession(sessionDir: string, journal: SessionJournal, ffmpeg: FfmpegPaths, log: Logger): Promise<RecordingManifest> {
+async function recoverSession(sessionDir: string, journal: SessionJournal, ffmpeg: FfmpegPaths, log: RecordingsLogger): Promise<RecordingManifest> {
   log.warn({ session: journal.sessionId, room: journal.roomId, tracks: journal.tracks.length }, 'recovering an interrupted recording');
   const tracks: ManifestTrack[] = [];
   for (const t of journal.tracks) tracks.push(await recoverTrack(sessionDir, t, ffmpeg, log));
@@ -114,7 +114,7 @@ async function recoverSession(sessionDir: string, journal: SessionJournal, ffmpe
   return manifest;
 }
 
-async function recoverTrack(sessionDir: string, t: JournalTrack, ffmpeg: FfmpegPaths, log: Logger): Promise<ManifestTrack> {
+async function recoverTrack(sessionDir: string, t: JournalTrack, ffmpeg: FfmpegPaths, log: RecordingsLogger): Promise<ManifestTrack> {
   const { state, error } = t;
   const base = trackBase(t);
   if (state === 'recording' && t.pid !== null) await endOrphanRecorder(t, path.join(sessionDir, t.sdpFile), log);
@@ -153,7 +153,7 @@ async function recoverTrack(sessionDir: string, t: JournalTrack, ffmpeg: FfmpegP
  * will never come. If the pid is still that recorder (its command line names this track's SDP), an
  * RTCP BYE on its port ends its input so it finishes the file properly; signals are the fallback.
  */
-async function endOrphanRecorder(t: JournalTrack, sdpFile: string, log: Logger): Promise<void> {
+async function endOrphanRecorder(t: JournalTrack, sdpFile: string, log: RecordingsLogger): Promise<void> {
   const pid = t.pid;
   if (pid === null) return;
   const isOurs = (): boolean => {
@@ -182,7 +182,7 @@ async function endOrphanRecorder(t: JournalTrack, sdpFile: string, log: Logger):
 }
 
 /** Records the interruption in the room's trail, once, even if recovery runs again. */
-function noteInAudit(journal: SessionJournal, tracks: ManifestTrack[], log: Logger): void {
+function noteInAudit(journal: SessionJournal, tracks: ManifestTrack[], log: RecordingsLogger): void {
   if (!journal.auditFile) return;
   try {
     const already = AuditTrail.read(journal.auditFile).some((e) => e.type === 'recording_interrupted' && e.data?.['sessionId'] === journal.sessionId);

@@ -2,7 +2,7 @@
  * The audience features of broadcasts and training, as `client.audience`: live viewer count, written
  * questions (ask; moderators approve/hide; presenters mark answered), the stage, and the HLS link.
  */
-import type { Actor, JoinResult, Question } from '../../signaling/protocol/index.js';
+import type { Actor, JoinResult, Question } from '../../signaling/protocol/types/index.js';
 import type { SignalingConnection } from './SignalingConnection.js';
 import { TypedEmitter } from './TypedEmitter.js';
 

@@ -20,7 +20,7 @@ import {
   type MediaSource,
   type ParticipantInfo,
   type Permission,
-} from '../../signaling/protocol/index.js';
+} from '../../signaling/protocol/types/index.js';
 import { Audience } from './Audience.js';
 import { Moderation } from './Moderation.js';
 import { Recording } from './Recording.js';

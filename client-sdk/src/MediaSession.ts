@@ -4,7 +4,7 @@
  */
 import { Device } from 'mediasoup-client';
 import type { types } from 'mediasoup-client';
-import { ProtocolError, type ConsumeResult, type MediaSource, type TransportOptions } from '../../signaling/protocol/index.js';
+import { ProtocolError, type ConsumeResult, type MediaSource, type TransportOptions } from '../../signaling/protocol/types/index.js';
 import type { SignalingConnection } from './SignalingConnection.js';
 
 /** Simulcast for cameras: a thumbnail, a mid and a full layer, so weak uplinks still serve everyone. */

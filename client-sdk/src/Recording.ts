@@ -3,7 +3,7 @@
  * and by whom (told to everyone, late joiners included), the participant's acknowledgement (informed
  * consent, kept in the audit trail), and start/stop for those allowed to record.
  */
-import type { Actor, JoinResult, RecordingInfo } from '../../signaling/protocol/index.js';
+import type { Actor, JoinResult, RecordingInfo } from '../../signaling/protocol/types/index.js';
 import type { SignalingConnection } from './SignalingConnection.js';
 import { TypedEmitter } from './TypedEmitter.js';
 

@@ -2,7 +2,7 @@
  * Received tracks: subscribes to remote producers, keeps which consumer belongs to whom, and
  * reconciles with the server's list of producers after a reconnect.
  */
-import { ProtocolError, type MediaKind, type MediaSource, type ParticipantInfo, type ProducerInfo } from '../../signaling/protocol/index.js';
+import { ProtocolError, type MediaKind, type MediaSource, type ParticipantInfo, type ProducerInfo } from '../../signaling/protocol/types/index.js';
 import type { MediaSession } from './MediaSession.js';
 
 export interface RemoteTrack {

@@ -3,7 +3,7 @@
  * (on join, admission or resume) is merged in and the differences are returned, so events can be
  * raised for what changed while the connection was down.
  */
-import type { ChatMessage, JoinResult, ParticipantInfo } from '../../signaling/protocol/index.js';
+import type { ChatMessage, JoinResult, ParticipantInfo } from '../../signaling/protocol/types/index.js';
 
 export interface SnapshotDiff {
   joined: ParticipantInfo[];

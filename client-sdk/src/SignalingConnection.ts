@@ -18,7 +18,7 @@ import {
   type RequestResult,
   type ServerToClientEvents,
   type WireError,
-} from '../../signaling/protocol/index.js';
+} from '../../signaling/protocol/types/index.js';
 import { TypedEmitter } from './TypedEmitter.js';
 
 type NotificationEvents = { [N in NotificationName]: [NotificationMap[N]] } & { lost: [reason: string] };

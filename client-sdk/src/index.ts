@@ -22,8 +22,11 @@ export {
   type MediaSource,
   type ParticipantInfo,
   type Permission,
+  type RequestName,
+  type RequestPayload,
+  type RequestResult,
   type Role,
   type RoomKind,
   type Site,
   type SiteLevel,
-} from '../../signaling/protocol/index.js';
+} from '../../signaling/protocol/types/index.js';

@@ -1,5 +1,5 @@
 /** Waiting in the lobby of a locked room until a moderator admits (or declines) us. */
-import { ProtocolError, type JoinResult } from '../../signaling/protocol/index.js';
+import { ProtocolError, type JoinResult } from '../../signaling/protocol/types/index.js';
 import type { SignalingConnection } from './SignalingConnection.js';
 
 /** Resolves with the room snapshot when a moderator admits us; rejects if declined or ended. */

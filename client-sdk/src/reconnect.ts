@@ -1,4 +1,4 @@
-import { ProtocolError } from '../../signaling/protocol/index.js';
+import { ProtocolError } from '../../signaling/protocol/types/index.js';
 
 /** When to retry after the signaling connection drops. Pluggable: a clinic may prefer its own. */
 export interface ReconnectPolicy {

@@ -1,12 +1,22 @@
-/** The signaling protocol: imported by the server and bundled into the client SDK. */
-export * from './domain.js';
-export * from './labels.js';
-export * from './errors.js';
-export * from './permissions.js';
-export * from './requests.js';
-export * from './notifications.js';
-export * from './claims.js';
-export * from './validate.js';
-export * from './socketEvents.js';
-
-export * from './version.js';
+/**
+ * The signaling protocol, both layers: ./types/ (plain types and constants, no runtime dependency;
+ * what the browser SDK imports) and ./schemas/ (zod validators; server only).
+ */
+export * from './types/index.js';
+export * from './schemas/index.js';
+// Names that are both a type (types layer) and a validator (schema layer): the schema layer's export
+// carries both meanings, and the type is the very same one.
+export {
+  AccessClaims,
+  ChatMessage,
+  MediaKind,
+  MediaSource,
+  ParticipantInfo,
+  ProducerInfo,
+  QuestionStatus,
+  RecordingAccessClaims,
+  Role,
+  RoomKind,
+  Site,
+  SiteLevel,
+} from './schemas/index.js';

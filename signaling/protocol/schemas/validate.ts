@@ -1,7 +1,8 @@
 /** Turns a schema failure into a BAD_REQUEST that names each offending field. */
 import type { z } from 'zod';
-import { badRequest, ProtocolError } from './errors.js';
-import { RequestSchemas, type RequestName, type RequestPayload } from './requests.js';
+import { badRequest, ProtocolError } from '../types/errors.js';
+import type { RequestName, RequestPayload } from '../types/requests.js';
+import { RequestSchemas } from './requests.js';
 
 export function issuesToDetails(issues: readonly z.core.$ZodIssue[]): Record<string, string> {
   const details: Record<string, string> = {};

@@ -1,8 +1,10 @@
 /**
- * The access token's claims. The hospital's own system issues the JWT; the media server only
- * verifies it. The identity in the token is the identity shown to others and written to the record.
+ * Validators for the access token's claims (server only); the types are in ../types/claims.ts and
+ * each validator is checked at compile time to accept and produce exactly its type.
  */
 import { z } from 'zod';
+import type * as T from '../types/claims.js';
+import type { Assert, Matches } from './check.js';
 import { Identifier, Role, RoomId, RoomKind, Site } from './domain.js';
 
 export const AccessClaims = z
@@ -24,15 +26,16 @@ export const AccessClaims = z
       ctx.addIssue({ code: 'custom', path: ['caseId'], message: `a ${c.kind} room requires a case id` });
     }
   });
-export type AccessClaims = z.infer<typeof AccessClaims>;
+export type AccessClaims = T.AccessClaims;
 
-/**
- * A token that lets the hospital's record system (or a clinician's viewer) read one case's
- * recordings over HTTP. Issued by the hospital system like access tokens, with the same keys.
- */
 export const RecordingAccessClaims = z.object({
   sub: Identifier,
   caseId: Identifier,
   scope: z.literal('recordings:read'),
 });
-export type RecordingAccessClaims = z.infer<typeof RecordingAccessClaims>;
+export type RecordingAccessClaims = T.RecordingAccessClaims;
+
+type _Checks = [
+  Assert<Matches<typeof AccessClaims, T.AccessClaims>>,
+  Assert<Matches<typeof RecordingAccessClaims, T.RecordingAccessClaims>>,
+];

@@ -1,20 +1,13 @@
 /**
- * Client → server requests. Each entry names a Socket.IO event, the schema its payload must pass,
- * and the type of the data acknowledged on success. The server validates every payload with these
- * schemas; the SDK's typed `request()` is derived from the same map.
+ * Validators for client → server requests (server only): the schema each request's payload must
+ * pass, keyed by Socket.IO event name. The payload types are in ../types/requests.ts; every schema is
+ * checked at compile time to accept and produce exactly its request's payload type, and the map to
+ * have exactly the request names of the types layer.
  */
 import { z } from 'zod';
-import type {
-  DtlsParameters as MsDtlsParameters,
-  IceCandidate,
-  IceParameters,
-  RtpCapabilities as MsRtpCapabilities,
-  RtpParameters as MsRtpParameters,
-  SctpParameters,
-} from 'mediasoup-client/types';
-import { CHAT_MAX_LENGTH, MediaKind, MediaSource, QUESTION_MAX_LENGTH, type ChatMessage, type ParticipantInfo, type ProducerInfo, type Question, type RoomKind } from './domain.js';
-import type { Actor } from './notifications.js';
-import type { Permission } from './permissions.js';
+import { CHAT_MAX_LENGTH, MEDIA_KINDS, MEDIA_SOURCES, QUESTION_MAX_LENGTH } from '../types/domain.js';
+import { DTLS_FINGERPRINT_ALGORITHMS, type RequestName, type RequestPayloads } from '../types/requests.js';
+import type { Assert, Equals, Matches } from './check.js';
 
 /** mediasoup checks RTP structures in depth; the edge checks their outline and bounds sizes. */
 const RtpCodec = z.looseObject({
@@ -37,7 +30,7 @@ const RtpParameters = z.looseObject({
 const DtlsParameters = z.object({
   role: z.enum(['auto', 'client', 'server']).optional(),
   fingerprints: z
-    .array(z.object({ algorithm: z.enum(['sha-1', 'sha-224', 'sha-256', 'sha-384', 'sha-512']), value: z.string().max(256) }))
+    .array(z.object({ algorithm: z.enum(DTLS_FINGERPRINT_ALGORITHMS), value: z.string().max(256) }))
     .min(1)
     .max(8),
 });
@@ -60,8 +53,8 @@ export const RequestSchemas = {
   produce: z
     .object({
       transportId: Id,
-      kind: MediaKind,
-      source: MediaSource,
+      kind: z.enum(MEDIA_KINDS),
+      source: z.enum(MEDIA_SOURCES),
       rtpParameters: RtpParameters,
       paused: z.boolean().optional(),
     })
@@ -113,108 +106,13 @@ export const RequestSchemas = {
   acknowledgeRecording: z.object({ sessionId: Id }).strict(),
 } as const;
 
-export type RequestName = keyof typeof RequestSchemas;
 export const REQUEST_NAMES = Object.keys(RequestSchemas) as RequestName[];
-export type RequestPayload<N extends RequestName> = z.infer<(typeof RequestSchemas)[N]>;
 
-/** An ICE server (TURN) with time-limited credentials. */
-export interface IceServer {
-  urls: string[];
-  username: string;
-  credential: string;
-}
-
-export interface TransportOptions {
-  id: string;
-  iceServers: IceServer[];
-  iceParameters: IceParameters;
-  iceCandidates: IceCandidate[];
-  dtlsParameters: MsDtlsParameters;
-  sctpParameters?: SctpParameters;
-}
-
-export interface JoinResult {
-  room: { id: string; kind: RoomKind; caseId: string | null };
-  self: ParticipantInfo;
-  permissions: Permission[];
-  participants: ParticipantInfo[];
-  producers: ProducerInfo[];
-  activeSpeakerId: string | null;
-  roomLocked: boolean;
-  raisedHands: string[];
-  /** Sources a moderator has muted and not yet allowed to unmute. */
-  mutedByModerator: ('microphone' | 'camera')[];
-  chat: ChatMessage[];
-  /** Q&A: approved and answered questions (moderators and presenters: all of them). */
-  questions: Question[];
-  /** Participants currently on stage (publishing by a moderator's grant). */
-  onStage: string[];
-  viewerCount: number;
-  /** Playlist URL while the room is also streamed as HLS. */
-  hlsUrl: string | null;
-  /** The recording in progress, if any: shown to late joiners at once. */
-  recording: RecordingInfo | null;
-  /** Secret proving this participant on a new socket (see `resume`). */
-  resumeToken: string;
-  /** Seconds the server keeps this participant after a signaling drop. */
-  reconnectGraceSeconds: number;
-}
-
-/** A recording in progress. `startedBy` is null when the server records this kind of room by policy. */
-export interface RecordingInfo {
-  sessionId: string;
-  startedAt: string;
-  startedBy: Actor | null;
-}
-
-/** `join` either enters the room or waits in the lobby of a locked room until admitted. */
-export type JoinResponse = ({ status: 'joined' } & JoinResult) | { status: 'waiting'; self: ParticipantInfo };
-
-export interface ConsumeResult {
-  id: string;
-  producerId: string;
-  participantId: string;
-  kind: z.infer<typeof MediaKind>;
-  source: z.infer<typeof MediaSource>;
-  rtpParameters: MsRtpParameters;
-  producerPaused: boolean;
-}
-
-type Nothing = Record<string, never>;
-
-export interface ResponseMap {
-  getRouterRtpCapabilities: { rtpCapabilities: MsRtpCapabilities };
-  join: JoinResponse;
-  createTransport: TransportOptions;
-  connectTransport: Nothing;
-  restartIce: { iceParameters: IceParameters };
-  produce: { producerId: string };
-  closeProducer: Nothing;
-  pauseProducer: Nothing;
-  resumeProducer: Nothing;
-  consume: ConsumeResult;
-  resumeConsumer: Nothing;
-  pauseConsumer: Nothing;
-  setPreferredLayers: Nothing;
-  leave: Nothing;
-  resume: JoinResult;
-  setRoomLocked: Nothing;
-  admit: Nothing;
-  decline: Nothing;
-  muteParticipant: Nothing;
-  allowUnmute: Nothing;
-  stopScreenShare: Nothing;
-  removeParticipant: Nothing;
-  endRoom: Nothing;
-  setHandRaised: Nothing;
-  sendChat: { message: ChatMessage };
-  askQuestion: { question: Question };
-  updateQuestion: { question: Question };
-  setOnStage: Nothing;
-  startHls: { url: string };
-  stopHls: Nothing;
-  startRecording: RecordingInfo;
-  stopRecording: Nothing;
-  acknowledgeRecording: Nothing;
-}
-export type RequestResult<N extends RequestName> = ResponseMap[N];
+/** The request names whose schema does not match their payload type (none, or `tsc` fails below). */
+type Drifted = { [N in RequestName]: Matches<(typeof RequestSchemas)[N], RequestPayloads[N]> extends true ? never : N }[RequestName];
+type _Checks = [
+  /** Fails to compile, naming the request, when a schema and its payload type differ. */
+  Assert<[Drifted] extends [never] ? true : Drifted>,
+  /** Fails to compile when a request has a schema but no payload type, or the other way round. */
+  Assert<Equals<keyof typeof RequestSchemas, RequestName>>,
+];

@@ -1,0 +1,222 @@
+/**
+ * Client → server requests: each Socket.IO event name, the type of its payload and the type of the
+ * data acknowledged on success. The SDK's typed `request()` is derived from these maps; the server
+ * validates every payload with ../schemas/requests.ts, which is checked against them at compile time.
+ */
+import type {
+  DtlsParameters as MsDtlsParameters,
+  IceCandidate,
+  IceParameters,
+  RtpCapabilities as MsRtpCapabilities,
+  RtpParameters as MsRtpParameters,
+  SctpParameters,
+} from 'mediasoup-client/types';
+import type { ChatMessage, MediaKind, MediaSource, ParticipantInfo, ProducerInfo, Question, QuestionStatus, RoomKind } from './domain.js';
+import type { Actor } from './notifications.js';
+import type { Permission } from './permissions.js';
+
+/**
+ * Outlines of mediasoup's RTP and DTLS structures as the signaling edge checks them (mediasoup checks
+ * them in depth): fields the edge bounds, anything else passes through.
+ */
+export interface WireRtpCodec {
+  mimeType: string;
+  clockRate: number;
+  payloadType?: number | undefined;
+  channels?: number | undefined;
+  [key: string]: unknown;
+}
+export interface WireRtpCapabilities {
+  codecs?: WireRtpCodec[] | undefined;
+  headerExtensions?: { uri: string; [key: string]: unknown }[] | undefined;
+  [key: string]: unknown;
+}
+export interface WireRtpParametersCodec extends WireRtpCodec {
+  payloadType: number;
+}
+export interface WireRtpParameters {
+  mid?: string | undefined;
+  codecs: WireRtpParametersCodec[];
+  headerExtensions?: { uri: string; id: number; [key: string]: unknown }[] | undefined;
+  encodings?: { [key: string]: unknown }[] | undefined;
+  rtcp?: { [key: string]: unknown } | undefined;
+  [key: string]: unknown;
+}
+export const DTLS_FINGERPRINT_ALGORITHMS = ['sha-1', 'sha-224', 'sha-256', 'sha-384', 'sha-512'] as const;
+export interface WireDtlsParameters {
+  role?: 'auto' | 'client' | 'server' | undefined;
+  fingerprints: { algorithm: (typeof DTLS_FINGERPRINT_ALGORITHMS)[number]; value: string }[];
+}
+
+/** A request that carries no fields (the server refuses any). */
+export type EmptyPayload = Record<string, never>;
+type ModeratedSource = 'microphone' | 'camera';
+
+/**
+ * Each request's payload, keyed by its Socket.IO event name. The server validates every payload
+ * with ../schemas/requests.ts, whose schemas are checked against this map at compile time.
+ */
+export interface RequestPayloads {
+  getRouterRtpCapabilities: EmptyPayload;
+  join: {
+    rtpCapabilities: WireRtpCapabilities;
+    /** Optional: the room the client means to enter; refused if the token is for another room. */
+    roomId?: string | undefined;
+  };
+  createTransport: { direction: 'send' | 'recv'; forceTcp?: boolean | undefined };
+  connectTransport: { transportId: string; dtlsParameters: WireDtlsParameters };
+  restartIce: { transportId: string };
+  produce: {
+    transportId: string;
+    kind: MediaKind;
+    source: MediaSource;
+    rtpParameters: WireRtpParameters;
+    paused?: boolean | undefined;
+  };
+  closeProducer: { producerId: string };
+  pauseProducer: { producerId: string };
+  resumeProducer: { producerId: string };
+  consume: { producerId: string; transportId: string };
+  resumeConsumer: { consumerId: string };
+  pauseConsumer: { consumerId: string };
+  /** Layers 0-3. */
+  setPreferredLayers: { consumerId: string; spatialLayer: number; temporalLayer?: number | undefined };
+  leave: EmptyPayload;
+  /** Resume this participant on a new socket after a signaling drop (within the grace period). */
+  resume: { participantId: string; resumeToken: string };
+  // Moderation (permission `moderate`, except where noted).
+  setRoomLocked: { locked: boolean };
+  admit: { participantId: string };
+  decline: { participantId: string };
+  muteParticipant: { participantId: string; source: ModeratedSource };
+  allowUnmute: { participantId: string; source: ModeratedSource };
+  stopScreenShare: { participantId: string };
+  removeParticipant: { participantId: string };
+  /** Permission `end_room`. */
+  endRoom: EmptyPayload;
+  /** Your own hand (permission `raise_hand`); a moderator may lower someone else's. */
+  setHandRaised: { raised: boolean; participantId?: string | undefined };
+  /** At most CHAT_MAX_LENGTH characters, not blank. */
+  sendChat: { text: string };
+  // Broadcast and training audiences.
+  /** Permission `ask_question`; at most QUESTION_MAX_LENGTH characters, not blank. */
+  askQuestion: { text: string };
+  /** Permission `manage_questions`: approve (show to all), hide, or mark answered. */
+  updateQuestion: { questionId: string; status: Exclude<QuestionStatus, 'pending'> };
+  /** Permission `moderate`: give a viewer/trainee the floor (temporary publish grant) or take it back. */
+  setOnStage: { participantId: string; onStage: boolean };
+  /** Permission `moderate`: HLS output of the presenters for audiences beyond WebRTC. */
+  startHls: EmptyPayload;
+  stopHls: EmptyPayload;
+  // Recording into the case record.
+  /** Permission `record`. Everyone in the room (and every later joiner) is told. */
+  startRecording: EmptyPayload;
+  stopRecording: EmptyPayload;
+  /** Anyone: "I have been told this consultation is recorded" (informed consent, into the audit trail). */
+  acknowledgeRecording: { sessionId: string };
+}
+
+export type RequestName = keyof RequestPayloads;
+export type RequestPayload<N extends RequestName> = RequestPayloads[N];
+
+/** An ICE server (TURN) with time-limited credentials. */
+export interface IceServer {
+  urls: string[];
+  username: string;
+  credential: string;
+}
+
+export interface TransportOptions {
+  id: string;
+  iceServers: IceServer[];
+  iceParameters: IceParameters;
+  iceCandidates: IceCandidate[];
+  dtlsParameters: MsDtlsParameters;
+  sctpParameters?: SctpParameters;
+}
+
+export interface JoinResult {
+  room: { id: string; kind: RoomKind; caseId: string | null };
+  self: ParticipantInfo;
+  permissions: Permission[];
+  participants: ParticipantInfo[];
+  producers: ProducerInfo[];
+  activeSpeakerId: string | null;
+  roomLocked: boolean;
+  raisedHands: string[];
+  /** Sources a moderator has muted and not yet allowed to unmute. */
+  mutedByModerator: ('microphone' | 'camera')[];
+  chat: ChatMessage[];
+  /** Q&A: approved and answered questions (moderators and presenters: all of them). */
+  questions: Question[];
+  /** Participants currently on stage (publishing by a moderator's grant). */
+  onStage: string[];
+  viewerCount: number;
+  /** Playlist URL while the room is also streamed as HLS. */
+  hlsUrl: string | null;
+  /** The recording in progress, if any: shown to late joiners at once. */
+  recording: RecordingInfo | null;
+  /** Secret proving this participant on a new socket (see `resume`). */
+  resumeToken: string;
+  /** Seconds the server keeps this participant after a signaling drop. */
+  reconnectGraceSeconds: number;
+}
+
+/** A recording in progress. `startedBy` is null when the server records this kind of room by policy. */
+export interface RecordingInfo {
+  sessionId: string;
+  startedAt: string;
+  startedBy: Actor | null;
+}
+
+/** `join` either enters the room or waits in the lobby of a locked room until admitted. */
+export type JoinResponse = ({ status: 'joined' } & JoinResult) | { status: 'waiting'; self: ParticipantInfo };
+
+export interface ConsumeResult {
+  id: string;
+  producerId: string;
+  participantId: string;
+  kind: MediaKind;
+  source: MediaSource;
+  rtpParameters: MsRtpParameters;
+  producerPaused: boolean;
+}
+
+type Nothing = Record<string, never>;
+
+export interface ResponseMap {
+  getRouterRtpCapabilities: { rtpCapabilities: MsRtpCapabilities };
+  join: JoinResponse;
+  createTransport: TransportOptions;
+  connectTransport: Nothing;
+  restartIce: { iceParameters: IceParameters };
+  produce: { producerId: string };
+  closeProducer: Nothing;
+  pauseProducer: Nothing;
+  resumeProducer: Nothing;
+  consume: ConsumeResult;
+  resumeConsumer: Nothing;
+  pauseConsumer: Nothing;
+  setPreferredLayers: Nothing;
+  leave: Nothing;
+  resume: JoinResult;
+  setRoomLocked: Nothing;
+  admit: Nothing;
+  decline: Nothing;
+  muteParticipant: Nothing;
+  allowUnmute: Nothing;
+  stopScreenShare: Nothing;
+  removeParticipant: Nothing;
+  endRoom: Nothing;
+  setHandRaised: Nothing;
+  sendChat: { message: ChatMessage };
+  askQuestion: { question: Question };
+  updateQuestion: { question: Question };
+  setOnStage: Nothing;
+  startHls: { url: string };
+  stopHls: Nothing;
+  startRecording: RecordingInfo;
+  stopRecording: Nothing;
+  acknowledgeRecording: Nothing;
+}
+export type RequestResult<N extends RequestName> = ResponseMap[N];

@@ -65,19 +65,21 @@ export class MediaServer {
       const routerCapabilities = router.rtpCapabilities;
       router.close();
 
-      const rooms = new RoomRegistry(
+      const records = await CaseRecordService.start(config.records, log.child({ component: 'case-record' }));
+      const rooms = new RoomRegistry({
         pool,
-        {
+        options: {
           reconnectGraceSeconds: config.reconnectGraceSeconds,
           consumersPerRouter: config.broadcast.consumersPerRouter,
           keyFrameRequestDelayMs: config.broadcast.keyFrameRequestDelayMs,
+          initialOutgoingBitrate: config.media.initialOutgoingBitrate,
+          maxIncomingBitrate: config.media.maxIncomingBitrate,
         },
-        config.jwt.maxTtlSeconds,
+        memorySeconds: config.jwt.maxTtlSeconds,
+        openCaseRecord: (room) => records.open(room),
         log,
-      );
+      });
       const hls = new HlsService(path.join(config.dataDir, 'hls'), log);
-      const records = await CaseRecordService.start(config.records, log.child({ component: 'case-record' }));
-      rooms.on('opened', (room) => records.attach(room));
       const app = createApp({
         pool,
         rooms,
@@ -98,10 +100,7 @@ export class MediaServer {
       attachSignaling(io, {
         verifier,
         rooms,
-        media: { initialOutgoingBitrate: config.media.initialOutgoingBitrate, maxIncomingBitrate: config.media.maxIncomingBitrate, turn: config.turn },
-        routerCapabilities,
-        hls,
-        records,
+        services: { routerCapabilities, turn: config.turn, hls },
         log,
       });
       await new Promise<void>((resolve, reject) => {

@@ -55,8 +55,7 @@ export class HlsService {
     // A stop that arrives while the start is under way applies to the stream being started.
     await this.#starting.get(room)?.catch(() => undefined);
     if (!this.#streams.has(room)) throw wrongState('HLS output is not running');
-    room.audit('hls_stopped', by);
-    await this.#cleanup(room);
+    await this.#cleanup(room, by);
   }
 
   async closeAll(): Promise<void> {
@@ -88,9 +87,7 @@ export class HlsService {
     room.once('closed', onRoomClosed);
     stream.once('ended', () => void this.#cleanup(room));
     const url = this.#url(key);
-    room.hlsUrl = url;
-    room.notifyOthers(null, 'hlsChanged', { url });
-    room.audit('hls_started', by, undefined, { url });
+    room.setHlsOutput(url, by);
     return url;
   }
 
@@ -98,7 +95,8 @@ export class HlsService {
     return `${HLS_URL_PREFIX}/${key}/index.m3u8`;
   }
 
-  async #cleanup(room: Room): Promise<void> {
+  /** `by`: the moderator who stopped it; none when FFmpeg ended or the room closed. */
+  async #cleanup(room: Room, by?: Participant): Promise<void> {
     const entry = this.#streams.get(room);
     if (!entry) return;
     this.#streams.delete(room);
@@ -106,9 +104,6 @@ export class HlsService {
     await entry.stream.stop();
     // Segments are for live viewing only; the regulated record is the per-track recording.
     await rm(path.join(this.#root, entry.key), { recursive: true, force: true });
-    if (!room.closed) {
-      room.hlsUrl = null;
-      room.notifyOthers(null, 'hlsChanged', { url: null });
-    }
+    room.setHlsOutput(null, by);
   }
 }

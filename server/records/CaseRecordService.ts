@@ -61,7 +61,8 @@ export class CaseRecordService {
     return this.#outbox?.pendingCount() ?? 0;
   }
 
-  attach(room: Room): RoomRecord {
+  /** Opens the case record of a room being created (the room's CaseRecordOpener). */
+  open(room: Room): RoomRecord {
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
     const file = path.join(this.#config.auditDir, safeSegment(room.id), `${stamp}-${randomBytes(4).toString('hex')}.jsonl`);
     const record = new RoomRecord(room, file, {
@@ -73,14 +74,18 @@ export class CaseRecordService {
       log: this.#log,
     });
     this.#rooms.set(room, record);
-    room.once('closed', () => void record.finish().finally(() => this.#rooms.delete(room)));
+    room.once('closed', () => {
+      record
+        .finish()
+        .catch((err: unknown) => this.#log.error({ err, room: room.id }, 'the room record could not be finished; recovery will hand it over at next start'))
+        .finally(() => this.#rooms.delete(room));
+    });
     return record;
   }
 
-  recordOf(room: Room): RoomRecord {
-    const record = this.#rooms.get(room);
-    if (!record) throw new Error(`room ${room.id} has no case record attached`);
-    return record;
+  /** The record of an open room (for tests and operations; rooms reach theirs as `room.caseRecord`). */
+  recordOf(room: Room): RoomRecord | undefined {
+    return this.#rooms.get(room);
   }
 
   /** Graceful shutdown: finish every recording and trail, then stop delivering (pending stays on disk). */

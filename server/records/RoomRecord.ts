@@ -13,8 +13,10 @@ import {
   type CaseRecordEntry,
   type ManifestParticipant,
 } from '../../recordings/index.js';
-import { wrongState, type RecordingInfo } from '../../signaling/protocol/index.js';
+import type { types } from 'mediasoup';
+import { wrongState, type MediaSource, type RecordingInfo } from '../../signaling/protocol/index.js';
 import type { Logger } from '../logger.js';
+import type { RoomCaseRecord } from '../rooms/caseRecord.js';
 import type { Participant } from '../rooms/Participant.js';
 import { actorOf, type Room } from '../rooms/Room.js';
 import type { RoomAuditEvent } from '../rooms/audit.js';
@@ -32,12 +34,13 @@ export interface RoomRecordDeps {
 
 const person = (p: Participant): ManifestParticipant => ({ ...actorFromParticipant(p.info), siteLevel: p.info.site.level });
 
-export class RoomRecord {
+export class RoomRecord implements RoomCaseRecord {
   readonly trail: AuditTrail;
   readonly #room: Room;
   readonly #deps: RoomRecordDeps;
   readonly #log: Logger;
   #session: RecordingSession | undefined;
+  #info: RecordingInfo | null = null;
   /** Recordings stopped but still being finalized and handed off (hashing, archiving). */
   readonly #handOffs = new Set<Promise<void>>();
   /** session/identity pairs already acknowledged: repeats are not written to the trail again. */
@@ -50,16 +53,20 @@ export class RoomRecord {
     this.#log = deps.log.child({ room: room.id });
     this.trail = AuditTrail.open(trailFile, { log: this.#log });
     this.trail.append('room_opened', { data: { roomId: room.id, kind: room.kind, caseId: room.caseId ?? null } });
-    room.on('audit', (event) => this.#append(event));
-    room.on('participantJoined', (p) => this.#onJoined(p));
-    room.on('producerAdded', (owner, producer, source) => {
-      const session = this.#session;
-      if (session) void this.#addTrack(session, { producer, source, owner: person(owner) });
-    });
   }
 
-  get recording(): RecordingSession | undefined {
+  /** The recording session in progress (its tracks, files), if any. */
+  get session(): RecordingSession | undefined {
     return this.#session;
+  }
+
+  get recording(): RecordingInfo | null {
+    return this.#info;
+  }
+
+  trackPublished(owner: Participant, producer: types.Producer, source: MediaSource): void {
+    const session = this.#session;
+    if (session) void this.#addTrack(session, { producer, source, owner: person(owner) });
   }
 
   /** Starts recording every track of the room; `by` null means by the server's policy. */
@@ -81,7 +88,7 @@ export class RoomRecord {
     this.#session = session;
     session.on('error', (error) => this.#tellModerators(session.id, error.message));
     const info: RecordingInfo = { sessionId: session.id, startedAt: session.startedAt.toISOString(), startedBy: by ? actorOf(by) : null };
-    room.recording = info;
+    this.#info = info;
     room.notifyOthers(null, 'recordingStarted', { recording: info });
     // The recording is on from here whatever happens to single tracks: a track that cannot start is
     // reported to the moderators (and audited by the session), not turned into a failed request.
@@ -97,7 +104,7 @@ export class RoomRecord {
     const session = this.#session;
     if (!session) throw wrongState('this consultation is not being recorded');
     this.#session = undefined;
-    this.#room.recording = null;
+    this.#info = null;
     if (!this.#room.closed) this.#room.notifyOthers(null, 'recordingStopped', { sessionId: session.id, by: by ? actorOf(by) : null });
     const handOff = session
       .stop(by ? actorFromParticipant(by.info) : null)
@@ -109,7 +116,7 @@ export class RoomRecord {
 
   /** Informed consent: this participant confirms they were told the consultation is recorded (noted once). */
   acknowledge(participant: Participant, sessionId: string): void {
-    if (this.#room.recording?.sessionId !== sessionId) throw wrongState('that recording is not in progress');
+    if (this.#info?.sessionId !== sessionId) throw wrongState('that recording is not in progress');
     const key = `${sessionId}/${participant.info.identity}`;
     if (this.#acknowledged.has(key)) return;
     this.#acknowledged.add(key);
@@ -142,7 +149,7 @@ export class RoomRecord {
     for (const p of this.#room.participants()) if (p.can('record') || p.can('moderate')) p.notify('recordingError', { sessionId, message });
   }
 
-  #append(event: RoomAuditEvent): void {
+  append(event: RoomAuditEvent): void {
     if (this.trail.closed) return;
     const data = { ...event.data, ...(event.subject ? { subject: { ...event.subject } } : {}) };
     try {
@@ -152,7 +159,7 @@ export class RoomRecord {
     }
   }
 
-  #onJoined(participant: Participant): void {
+  participantJoined(participant: Participant): void {
     this.#session?.addParticipant(person(participant));
     if (this.#deps.autoRecord && !this.#session && !this.#finished) {
       this.start(null).catch((err: unknown) => this.#log.error({ err }, 'automatic recording could not start'));

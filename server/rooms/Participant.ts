@@ -22,7 +22,6 @@ import {
   type ProducerInfo,
 } from '../../signaling/protocol/index.js';
 import type { Principal } from '../auth/TokenVerifier.js';
-import type { Placement } from './FanOut.js';
 
 /** How the room reaches this participant's client; the signaling layer provides it. */
 export interface ParticipantChannel {
@@ -42,6 +41,17 @@ interface ParticipantEvents {
   closed: [reason: LeaveReason];
 }
 
+/**
+ * Where a participant is in its life. `waiting`: created, or parked in a locked room's lobby;
+ * `joined`: in the room proper; `suspended`: its signaling dropped and it is kept for the grace
+ * period (media keeps flowing); `closed`: gone for good. Only the methods below move it.
+ */
+export type ParticipantState = 'waiting' | 'joined' | 'suspended' | 'closed';
+
+/** Sources a moderator can mute; a screen share is stopped instead. */
+export type MutableSource = 'microphone' | 'camera';
+const isMutable = (source: MediaSource): source is MutableSource => source !== 'screen';
+
 export class Participant extends EventEmitter<ParticipantEvents> {
   readonly id = randomUUID();
   readonly principal: Principal;
@@ -49,20 +59,16 @@ export class Participant extends EventEmitter<ParticipantEvents> {
   readonly #basePermissions: ReadonlySet<Permission>;
   /** Temporary grants (e.g. publishing while on stage), on top of the role's permissions. */
   readonly #grants = new Set<Permission>();
-  /** Where this participant receives media: the origin router, or a viewer router in a fan-out room. */
-  placement: Placement | undefined;
   /** Sources a moderator muted; the participant may not resume or re-publish them until allowed. */
-  readonly mutedByModerator = new Set<'microphone' | 'camera'>();
-  handRaised = false;
+  readonly #mutedByModerator = new Set<MutableSource>();
+  #handRaised = false;
   readonly #resumeToken = randomBytes(24).toString('base64url');
   #channel: ParticipantChannel;
-  #connected = true;
+  #state: ParticipantState = 'waiting';
   readonly #transports = new Map<string, types.WebRtcTransport>();
   readonly #producers = new Map<string, PublishedTrack>();
   readonly #consumers = new Map<string, types.Consumer>();
   #rtpCapabilities: types.RtpCapabilities | undefined;
-  #closed = false;
-  #admitted = false;
 
   constructor(principal: Principal, channel: ParticipantChannel) {
     super();
@@ -80,21 +86,27 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     };
   }
 
+  get state(): ParticipantState {
+    return this.#state;
+  }
+
   get closed(): boolean {
-    return this.#closed;
+    return this.#state === 'closed';
   }
 
+  /** In the room proper (joined, or suspended while its connection is away). */
   get admitted(): boolean {
-    return this.#admitted;
+    return this.#state === 'joined' || this.#state === 'suspended';
   }
 
-  /** Entered the room proper (at once, or when admitted from the lobby). */
-  markAdmitted(): void {
-    this.#admitted = true;
+  /** waiting → joined: entered the room proper (at once, or when admitted from the lobby). */
+  admit(): void {
+    if (this.#state !== 'waiting') throw wrongState(`cannot admit a participant who is ${this.#state}`);
+    this.#state = 'joined';
   }
 
   get connected(): boolean {
-    return this.#connected;
+    return this.#state === 'joined' || this.#state === 'waiting';
   }
 
   get resumeToken(): string {
@@ -108,16 +120,21 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     return a.length === b.length && timingSafeEqual(a, b);
   }
 
-  /** The signaling socket dropped: notifications are dropped until `reattach` (media keeps flowing). */
-  detach(): void {
-    this.#connected = false;
+  /** joined → suspended: the signaling socket dropped; notifications are dropped until `resume`. */
+  suspend(): void {
+    if (this.#state !== 'joined') throw wrongState(`cannot suspend a participant who is ${this.#state}`);
+    this.#state = 'suspended';
   }
 
-  /** A new socket proved it is this participant: notifications go there from now on. Returns the old one. */
-  reattach(channel: ParticipantChannel): ParticipantChannel {
+  /**
+   * joined | suspended → joined: a new socket proved it is this participant; notifications go there
+   * from now on. Returns the connection it replaces.
+   */
+  resume(channel: ParticipantChannel): ParticipantChannel {
+    if (!this.admitted) throw wrongState('that session is over; join again');
     const previous = this.#channel;
     this.#channel = channel;
-    this.#connected = true;
+    this.#state = 'joined';
     return previous;
   }
 
@@ -154,6 +171,43 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     for (const track of [...this.#producers.values()]) if (sources.includes(track.source)) track.producer.close();
   }
 
+  get handRaised(): boolean {
+    return this.#handRaised;
+  }
+
+  /** Returns false when the hand already was in that position. */
+  setHandRaised(raised: boolean): boolean {
+    if (this.#handRaised === raised) return false;
+    this.#handRaised = raised;
+    return true;
+  }
+
+  /** Sources a moderator has muted and not yet allowed to unmute. */
+  mutedSources(): MutableSource[] {
+    return [...this.#mutedByModerator];
+  }
+
+  isMutedByModerator(source: MediaSource): boolean {
+    return isMutable(source) && this.#mutedByModerator.has(source);
+  }
+
+  /** Marks `source` muted by a moderator; returns false if it already was. */
+  markMuted(source: MutableSource): boolean {
+    if (this.#mutedByModerator.has(source)) return false;
+    this.#mutedByModerator.add(source);
+    return true;
+  }
+
+  /** Lifts a moderator's mute; returns false if `source` was not muted. */
+  allowUnmute(source: MutableSource): boolean {
+    return this.#mutedByModerator.delete(source);
+  }
+
+  /** Throws FORBIDDEN while a moderator's mute holds `source`: it may not be resumed or re-published. */
+  mayResume(source: MediaSource): void {
+    if (this.isMutedByModerator(source)) throw forbidden(`your ${source} was muted by a moderator; ask them to allow you to unmute`);
+  }
+
   /** Throws FORBIDDEN naming the role and what it may not do. */
   ensure(permission: Permission, what: string): void {
     if (!this.can(permission)) throw forbidden(`a ${this.info.role} may not ${what} in a ${this.principal.kind} room`);
@@ -168,7 +222,7 @@ export class Participant extends EventEmitter<ParticipantEvents> {
   }
 
   notify<N extends NotificationName>(name: N, payload: NotificationMap[N]): void {
-    if (!this.#closed && this.#connected) this.#channel.notify(name, payload);
+    if (this.connected) this.#channel.notify(name, payload);
   }
 
   addTransport(transport: types.WebRtcTransport): void {
@@ -236,14 +290,14 @@ export class Participant extends EventEmitter<ParticipantEvents> {
 
   /** Media made for a participant who left while it was being made must not be kept. */
   #ensureOpen(): void {
-    if (this.#closed) throw wrongState('you are no longer in this room');
+    if (this.closed) throw wrongState('you are no longer in this room');
   }
 
   /** Closes everything this participant owns. Safe to call more than once. */
   close(reason: LeaveReason, message?: string): void {
-    if (this.#closed) return;
-    if (reason !== 'left' && reason !== 'disconnected' && this.#connected) this.#channel.end(reason, message ?? reason);
-    this.#closed = true;
+    if (this.closed) return;
+    if (reason !== 'left' && reason !== 'disconnected' && this.connected) this.#channel.end(reason, message ?? reason);
+    this.#state = 'closed';
     for (const transport of this.#transports.values()) transport.close();
     this.emit('closed', reason);
   }

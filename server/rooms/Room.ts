@@ -1,14 +1,19 @@
 /**
  * A room is one consultation (or follow-up, broadcast, training session) on one mediasoup router.
- * It keeps who is in it and who waits in its lobby, tells everyone when people and tracks come and
- * go, follows who is speaking, and reports every step for the audit trail. It closes when its last
- * participant leaves, when a moderator ends it, or when its worker dies, closing everything beneath
- * it once.
+ * It is the core of the domain: it keeps who is in it and who waits in its lobby, owns the rules of
+ * entering, leaving, reconnecting, moderating, chatting, and tells everyone concerned and writes the
+ * audit trail from one place per action. A room cannot exist without its case record (the trail it
+ * writes to): one is opened when the room is created, or the room is not created. It closes when its
+ * last participant leaves, when a moderator ends it, or when its worker dies, closing everything
+ * beneath it once.
  */
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import {
+  badRequest,
   forbidden,
+  notFound,
+  ProtocolError,
   wrongState,
   type Actor,
   type JoinResult,
@@ -16,6 +21,7 @@ import {
   type MediaSource,
   type NotificationMap,
   type NotificationName,
+  type ChatMessage,
   type ParticipantInfo,
   type ProducerInfo,
   type RecordingInfo,
@@ -27,12 +33,15 @@ import type { MediaWorker, WorkerPool } from '../media/WorkerPool.js';
 import { actorFromParticipant, type AuditData } from '../../recordings/AuditTrail.js';
 import type { AuditType, RoomAuditEvent } from './audit.js';
 import { Audience } from './Audience.js';
+import type { CaseRecordOpener, RoomCaseRecord } from './caseRecord.js';
 import { ChatLog } from './ChatLog.js';
-import { FanOut, type MediaHome } from './FanOut.js';
+import { FanOut } from './FanOut.js';
 import { GraceTimers } from './GraceTimers.js';
 import { Lobby } from './Lobby.js';
+import { Moderation } from './Moderation.js';
 import type { RoomMemory } from './RoomMemory.js';
 import type { Participant, ParticipantChannel, PublishedTrack } from './Participant.js';
+import { RoomMedia, type MediaLimits } from './RoomMedia.js';
 
 export interface RoomDescriptor {
   id: string;
@@ -40,7 +49,7 @@ export interface RoomDescriptor {
   caseId: string | undefined;
 }
 
-export interface RoomOptions {
+export interface RoomOptions extends MediaLimits {
   /** How long a participant whose signaling dropped is kept before the others are told they left. */
   reconnectGraceSeconds: number;
   /** Broadcast/training: consumers a viewer router takes before the next router (next core) is used. */
@@ -52,11 +61,21 @@ export interface RoomOptions {
 /** Rooms with a large receive-only audience spread over every worker. */
 const FAN_OUT_KINDS: ReadonlySet<RoomKind> = new Set(['broadcast', 'training']);
 
+/** What a room needs to exist; the case record is not optional. */
+export interface RoomDeps {
+  pool: WorkerPool;
+  options: RoomOptions;
+  memory: RoomMemory;
+  /** Opens the room's case record (its audit trail); if it cannot, the room is not created. */
+  openCaseRecord: CaseRecordOpener;
+  log: Logger;
+}
+
+/** For observers (metrics, tests); the room's own duties never hang on these. */
 interface RoomEvents {
   closed: [];
   participantJoined: [participant: Participant];
   participantLeft: [participant: Participant, reason: LeaveReason];
-  producerAdded: [owner: Participant, producer: types.Producer, source: MediaSource];
   audit: [event: RoomAuditEvent];
 }
 
@@ -77,13 +96,14 @@ export class Room extends EventEmitter<RoomEvents> {
   readonly webRtcServer: types.WebRtcServer;
   readonly chat = new ChatLog();
   readonly audience: Audience;
+  readonly media: RoomMedia;
+  readonly moderation: Moderation;
   /** Viewer routers on every worker; only in broadcast and training rooms. */
   readonly fanOut: FanOut | undefined;
   readonly options: RoomOptions;
-  /** Set while the room is also streamed as HLS. */
-  hlsUrl: string | null = null;
-  /** Set while the room is being recorded into the case record. */
-  recording: RecordingInfo | null = null;
+  /** The room's case record: its audit trail and recordings. */
+  readonly caseRecord: RoomCaseRecord;
+  #hlsUrl: string | null = null;
   readonly #participants = new Map<string, Participant>();
   readonly #lobby = new Lobby(() => this.#notifyModerators('lobbyChanged', { waiting: this.#lobby.list() }));
   readonly #memory: RoomMemory;
@@ -95,8 +115,9 @@ export class Room extends EventEmitter<RoomEvents> {
   #closed = false;
   #admitting = false;
 
-  private constructor(desc: RoomDescriptor, router: types.Router, host: MediaWorker, observer: types.ActiveSpeakerObserver, pool: WorkerPool, options: RoomOptions, memory: RoomMemory, log: Logger) {
+  private constructor(desc: RoomDescriptor, router: types.Router, host: MediaWorker, observer: types.ActiveSpeakerObserver, deps: RoomDeps) {
     super();
+    const { pool, options, memory, log } = deps;
     this.#memory = memory;
     this.id = desc.id;
     this.kind = desc.kind;
@@ -106,26 +127,32 @@ export class Room extends EventEmitter<RoomEvents> {
     this.webRtcServer = host.webRtcServer;
     this.#speakerObserver = observer;
     this.options = options;
-    this.#log = log;
+    this.#log = log.child({ room: desc.id });
     this.audience = new Audience(this, FAN_OUT_KINDS.has(desc.kind));
+    this.media = new RoomMedia(this, options);
+    this.moderation = new Moderation(this);
     const origin = { router, webRtcServer: host.webRtcServer, workerIndex: host.index };
     this.fanOut = FAN_OUT_KINDS.has(desc.kind) ? new FanOut(origin, pool, options.consumersPerRouter, log) : undefined;
     observer.on('dominantspeaker', ({ producer }) => this.#setActiveSpeaker((producer.appData as ProducerAppData).participantId));
     // A dead worker takes the router with it: the room cannot go on, so it ends for everyone.
     router.observer.once('close', () => this.close('room_closed', 'the media server process for this room stopped; please rejoin'));
+    // Last, once the room is whole: the record reads the room it belongs to.
+    this.caseRecord = deps.openCaseRecord(this);
   }
 
-  static async create(desc: RoomDescriptor, pool: WorkerPool, options: RoomOptions, memory: RoomMemory, log: Logger): Promise<Room> {
-    if (memory.ended) throw wrongState('this consultation was ended by its lead; a new one needs a new room');
-    const { router, host } = await pool.createRouter(MEDIA_CODECS);
+  static async create(desc: RoomDescriptor, deps: RoomDeps): Promise<Room> {
+    if (deps.memory.ended) throw wrongState('this consultation was ended by its lead; a new one needs a new room');
+    const { router, host } = await deps.pool.createRouter(MEDIA_CODECS);
     try {
       const observer = await router.createActiveSpeakerObserver({ interval: 300 });
-      const room = new Room(desc, router, host, observer, pool, options, memory, log.child({ room: desc.id }));
+      const room = new Room(desc, router, host, observer, deps);
       room.#log.info({ kind: desc.kind, caseId: desc.caseId, worker: host.index }, 'room opened');
       return room;
     } catch (error) {
       router.close();
-      throw error;
+      if (error instanceof ProtocolError) throw error;
+      deps.log.error({ err: error, room: desc.id }, 'room could not be opened');
+      throw new ProtocolError('UNAVAILABLE', 'this room cannot be opened on this server right now (its record could not be prepared); please try again shortly');
     }
   }
 
@@ -153,6 +180,23 @@ export class Room extends EventEmitter<RoomEvents> {
     return this.#participants.get(id);
   }
 
+  /** The participant an action is aimed at, or NOT_FOUND. */
+  target(id: string): Participant {
+    const participant = this.#participants.get(id);
+    if (!participant) throw notFound('that participant is not in this room (they may have just left)');
+    return participant;
+  }
+
+  /** Set while the room is also streamed as HLS. */
+  get hlsUrl(): string | null {
+    return this.#hlsUrl;
+  }
+
+  /** The recording in progress, if any. */
+  get recording(): RecordingInfo | null {
+    return this.caseRecord.recording;
+  }
+
   waiting(): ParticipantInfo[] {
     return this.#lobby.list();
   }
@@ -172,12 +216,12 @@ export class Room extends EventEmitter<RoomEvents> {
       activeSpeakerId: this.#activeSpeakerId,
       roomLocked: this.#locked,
       raisedHands: this.participants().filter((p) => p.handRaised).map((p) => p.id),
-      mutedByModerator: [...participant.mutedByModerator],
+      mutedByModerator: participant.mutedSources(),
       chat: this.chat.history(),
       questions: this.audience.questionsFor(participant),
       onStage: this.audience.onStage(),
       viewerCount: this.audience.viewerCount,
-      hlsUrl: this.hlsUrl,
+      hlsUrl: this.#hlsUrl,
       recording: this.recording,
       resumeToken: participant.resumeToken,
       reconnectGraceSeconds: this.options.reconnectGraceSeconds,
@@ -228,10 +272,19 @@ export class Room extends EventEmitter<RoomEvents> {
     participant.close(reason, message);
   }
 
-  /** The participant's signaling dropped: keep them (media keeps flowing) for the grace period. */
-  suspend(participant: Participant): void {
-    if (participant.closed || !this.#participants.has(participant.id)) return participant.close('disconnected');
-    participant.detach();
+  /**
+   * The participant's connection ended. A client that closed it on purpose has left, and so has a
+   * lobby waiter; a dropped connection (network blip, proxy restart) gets the grace period to resume.
+   */
+  connectionLost(participant: Participant, intentional: boolean): void {
+    if (intentional || participant.state !== 'joined') this.remove(participant, 'disconnected');
+    else this.#suspend(participant);
+  }
+
+  /** Keep a participant whose signaling dropped (media keeps flowing) for the grace period. */
+  #suspend(participant: Participant): void {
+    if (!this.#participants.has(participant.id)) return participant.close('disconnected');
+    participant.suspend();
     this.notifyAbout(participant, 'participantConnection', { participantId: participant.id, state: 'reconnecting' });
     this.audit('participant_reconnecting', participant);
     this.#grace.start(participant.id, this.options.reconnectGraceSeconds * 1000, () => participant.close('disconnected'));
@@ -244,37 +297,20 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#grace.cancel(participant.id);
     // The old socket may not have noticed its own death yet (the client saw it first): close it, so
     // it can neither act as this participant nor suspend them when its disconnect finally arrives.
-    const wasSuspended = !participant.connected;
-    const previous = participant.reattach(channel);
+    const wasSuspended = participant.state === 'suspended';
+    const previous = participant.resume(channel);
     if (previous !== channel) previous.close();
     if (wasSuspended) this.notifyAbout(participant, 'participantConnection', { participantId: participant.id, state: 'connected' });
     this.audit('participant_resumed', participant);
     return this.snapshotFor(participant);
   }
 
+  /** A hand up or down: one's own (raise or lower), or someone else's lowered by a moderator. */
   setHandRaised(participant: Participant, raised: boolean, by: Participant): void {
-    if (participant.handRaised === raised) return;
-    participant.handRaised = raised;
+    if (participant !== by && raised) throw badRequest('you can only raise your own hand');
+    if (!participant.setHandRaised(raised)) return;
     this.notifyAbout(participant, 'handRaised', { participantId: participant.id, raised }, true);
     this.audit(raised ? 'hand_raised' : 'hand_lowered', by, by === participant ? undefined : participant);
-  }
-
-  /**
-   * Where `participant` receives media. In fan-out rooms the audience (everyone whose role does not
-   * publish) is placed on viewer routers across the workers; presenters stay on the origin router.
-   */
-  async receiveHome(participant: Participant): Promise<MediaHome> {
-    if (!this.fanOut || participant.publishesByRole) return { router: this.router, webRtcServer: this.webRtcServer, workerIndex: this.workerIndex };
-    if (!participant.placement) {
-      const placement = await this.fanOut.place(this.producerInfos(participant).length);
-      // Left while being placed: give the seat back rather than keep it for no one.
-      if (participant.closed) {
-        this.fanOut.release(placement);
-        throw wrongState('you are no longer in this room');
-      }
-      participant.placement = placement;
-    }
-    return participant.placement.home;
   }
 
   /** Registers a new producer: others are told, audio feeds the active-speaker observer. */
@@ -290,7 +326,29 @@ export class Room extends EventEmitter<RoomEvents> {
     const info = owner.producerInfos().find((p) => p.id === producer.id);
     if (info) this.notifyOthers(owner, 'producerAdded', { producer: info });
     this.audit('published', owner, undefined, { producerId: producer.id, source, kind: producer.kind });
-    this.emit('producerAdded', owner, producer, source);
+    this.caseRecord.trackPublished(owner, producer, source);
+  }
+
+  /** A chat message: everyone else sees it, and it is part of the consultation record. */
+  postChat(author: Participant, text: string): ChatMessage {
+    const message = this.chat.post(author.info, text);
+    this.notifyOthers(author, 'chatMessage', { message });
+    this.audit('chat', author, undefined, { messageId: message.id, text });
+    return message;
+  }
+
+  /** HLS output started (`url`) or ended (null); `by` is the moderator who asked, if one did. */
+  setHlsOutput(url: string | null, by?: Participant): void {
+    if (url !== null) this.audit('hls_started', by, undefined, { url });
+    else if (by) this.audit('hls_stopped', by);
+    if (this.#closed || this.#hlsUrl === url) return;
+    this.#hlsUrl = url;
+    this.notifyOthers(null, 'hlsChanged', { url });
+  }
+
+  /** The lead ends the consultation for everyone; it cannot be reopened. */
+  end(by: Participant): void {
+    this.close('room_ended', `${by.info.displayName} ended the consultation`, by);
   }
 
   findProducer(producerId: string): { owner: Participant; track: PublishedTrack } | undefined {
@@ -323,11 +381,13 @@ export class Room extends EventEmitter<RoomEvents> {
     }
   }
 
+  /** Writes one event to the room's audit trail (and tells observers). */
   audit(type: AuditType, actor?: Participant, subject?: Participant, data?: AuditData): void {
     const event: RoomAuditEvent = { type };
     if (actor) event.actor = actorFromParticipant(actor.info);
     if (subject) event.subject = actorFromParticipant(subject.info);
     if (data) event.data = data;
+    this.caseRecord.append(event);
     this.emit('audit', event);
   }
 
@@ -357,10 +417,11 @@ export class Room extends EventEmitter<RoomEvents> {
     }
     this.#participants.set(participant.id, participant);
     participant.once('closed', (reason) => this.#onParticipantClosed(participant, reason));
-    participant.markAdmitted();
+    participant.admit();
     this.notifyAbout(participant, 'participantJoined', { participant: participant.info });
     this.audit('participant_joined', participant);
     this.#log.info({ participant: participant.id, identity: participant.info.identity, role: participant.info.role, site: participant.info.site.id }, 'participant joined');
+    this.caseRecord.participantJoined(participant);
     this.emit('participantJoined', participant);
     // Moderators arriving see who is already waiting.
     if (participant.can('moderate') && this.#lobby.size > 0) participant.notify('lobbyChanged', { waiting: this.#lobby.list() });
@@ -381,7 +442,7 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#participants.delete(participant.id);
     this.#grace.cancel(participant.id);
     this.chat.forget(participant.id);
-    if (participant.placement) this.fanOut?.release(participant.placement);
+    this.media.release(participant);
     this.#log.info({ participant: participant.id, reason }, 'participant left');
     this.notifyAbout(participant, 'participantLeft', { participantId: participant.id, reason });
     this.audit('participant_left', participant, undefined, { reason });

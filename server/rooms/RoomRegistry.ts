@@ -1,34 +1,44 @@
 /**
- * Finds or opens rooms. Opening is asynchronous (a router must be created), so requests for the same
- * room id are chained: two clinicians joining at the same instant end up in one room, not two.
+ * Finds or opens rooms, and is where a principal enters or resumes one. Opening is asynchronous (a
+ * router must be created), so requests for the same room id are chained: two clinicians joining at
+ * the same instant end up in one room, not two.
  */
-import { EventEmitter } from 'node:events';
-import { forbidden } from '../../signaling/protocol/index.js';
+import type { types } from 'mediasoup';
+import { forbidden, notFound, type JoinResult } from '../../signaling/protocol/index.js';
+import type { Principal } from '../auth/TokenVerifier.js';
 import type { Logger } from '../logger.js';
 import type { WorkerPool } from '../media/WorkerPool.js';
+import type { CaseRecordOpener } from './caseRecord.js';
+import { Participant, type ParticipantChannel } from './Participant.js';
+import { checkEntry } from './policy.js';
 import { Room, type RoomDescriptor, type RoomOptions } from './Room.js';
 import { RoomMemories } from './RoomMemory.js';
 
-interface RegistryEvents {
-  /** A room was just created: attach what every room needs (e.g. its audit trail) here. */
-  opened: [room: Room];
+export interface RoomRegistryDeps {
+  pool: WorkerPool;
+  options: RoomOptions;
+  /** How long bans and "ended" outlive a room (the longest token lifetime). */
+  memorySeconds: number;
+  /** Every room is created with its case record; there is no room without one. */
+  openCaseRecord: CaseRecordOpener;
+  log: Logger;
 }
 
-export class RoomRegistry extends EventEmitter<RegistryEvents> {
+export interface Entered {
+  room: Room;
+  participant: Participant;
+  status: 'joined' | 'waiting';
+}
+
+export class RoomRegistry {
   readonly #rooms = new Map<string, Room>();
   readonly #pending = new Map<string, Promise<Room>>();
-  readonly #pool: WorkerPool;
-  readonly #options: RoomOptions;
+  readonly #deps: RoomRegistryDeps;
   readonly #memories: RoomMemories;
-  readonly #log: Logger;
 
-  /** `memorySeconds`: how long bans and "ended" outlive a room (the longest token lifetime). */
-  constructor(pool: WorkerPool, options: RoomOptions, memorySeconds: number, log: Logger) {
-    super();
-    this.#pool = pool;
-    this.#options = options;
-    this.#memories = new RoomMemories(memorySeconds);
-    this.#log = log;
+  constructor(deps: RoomRegistryDeps) {
+    this.#deps = deps;
+    this.#memories = new RoomMemories(deps.memorySeconds);
   }
 
   get size(): number {
@@ -43,14 +53,41 @@ export class RoomRegistry extends EventEmitter<RegistryEvents> {
     return [...this.#rooms.values()];
   }
 
+  /**
+   * `principal` enters the room its token names, opening it if needed: admitted at once, or parked in
+   * the lobby of a locked room. Refused by the entry policy (roles, no online first visits) or a ban.
+   */
+  async enter(principal: Principal, channel: ParticipantChannel, rtpCapabilities: types.RtpCapabilities): Promise<Entered> {
+    checkEntry(principal);
+    const desc = { id: principal.room, kind: principal.kind, caseId: principal.caseId };
+    let room = await this.getOrCreate(desc);
+    // The room may have closed (its last participant left) while we waited for it: open it anew.
+    if (room.closed) room = await this.getOrCreate(desc);
+    const participant = new Participant(principal, channel);
+    participant.setRtpCapabilities(rtpCapabilities);
+    const status = room.enter(participant);
+    return { room, participant, status };
+  }
+
+  /** A new connection proves it is a participant kept for the grace period, and takes it over. */
+  resume(principal: Principal, participantId: string, resumeToken: string, channel: ParticipantChannel): { room: Room; participant: Participant; snapshot: JoinResult } {
+    const room = this.#rooms.get(principal.room);
+    const participant = room?.participant(participantId);
+    // One answer for "no such participant" and "not yours": a guess reveals nothing.
+    if (!room || !participant || participant.info.identity !== principal.sub || !participant.matchesResumeToken(resumeToken)) {
+      throw notFound('no session to resume (the grace period may have passed); join again');
+    }
+    return { room, participant, snapshot: room.resume(participant, channel) };
+  }
+
   async getOrCreate(desc: RoomDescriptor): Promise<Room> {
     const existing = this.#rooms.get(desc.id);
     if (existing && !existing.closed) return checkMatches(existing, desc);
     const pending = this.#pending.get(desc.id);
     if (pending) return checkMatches(await pending, desc);
-    const creating = Room.create(desc, this.#pool, this.#options, this.#memories.of(desc.id), this.#log).then((room) => {
+    const { pool, options, openCaseRecord, log } = this.#deps;
+    const creating = Room.create(desc, { pool, options, memory: this.#memories.of(desc.id), openCaseRecord, log }).then((room) => {
       this.#rooms.set(room.id, room);
-      this.emit('opened', room);
       room.once('closed', () => {
         if (this.#rooms.get(room.id) === room) this.#rooms.delete(room.id);
       });

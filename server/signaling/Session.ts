@@ -1,12 +1,20 @@
 /**
- * One authenticated socket. Before `join` a session may only ask for capabilities, join or leave;
- * once joined it carries the Participant and its Room. Requests run one at a time, in order, so a
- * client cannot race its own produce against its own leave.
+ * One authenticated socket. It carries at most one participant at a time, and its state — derived
+ * from that participant's — decides which requests the dispatcher lets through. Requests run one at
+ * a time, in order, so a client cannot race its own produce against its own leave.
  */
+import { ProtocolError } from '../../signaling/protocol/index.js';
+import type { Principal } from '../auth/TokenVerifier.js';
 import type { Participant, ParticipantChannel } from '../rooms/Participant.js';
 import type { Room } from '../rooms/Room.js';
-import type { Principal } from '../auth/TokenVerifier.js';
-import { ProtocolError, wrongState } from '../../signaling/protocol/index.js';
+
+/**
+ * This connection's state. `none`: no participant (not joined yet, or left); `waiting`: in a locked
+ * room's lobby; `joined`: in the room; `replaced`: its participant was resumed on another
+ * connection, so this one speaks for no one any more.
+ */
+export type ConnectionState = 'none' | 'waiting' | 'joined' | 'replaced';
+export const CONNECTION_STATES = ['none', 'waiting', 'joined', 'replaced'] as const satisfies readonly ConnectionState[];
 
 export interface Joined {
   participant: Participant;
@@ -46,21 +54,25 @@ export class Session {
     this.channel = channel;
   }
 
-  get joinedState(): Joined | undefined {
-    return this.#joined;
+  get state(): ConnectionState {
+    const participant = this.#joined?.participant;
+    if (!participant || participant.closed) return 'none';
+    if (!participant.attachedTo(this.channel)) return 'replaced';
+    return participant.state === 'waiting' ? 'waiting' : 'joined';
   }
 
-  /** The participant and room, or a WRONG_STATE error for requests that need an admitted participant. */
-  joined(): Joined {
+  /** The participant and room this connection speaks for, whatever its state (undefined in `none`). */
+  get current(): Joined | undefined {
     const joined = this.#joined;
-    if (!joined || joined.participant.closed) throw wrongState('join the room first');
-    if (!joined.participant.attachedTo(this.channel)) throw wrongState('this connection was replaced by a newer one');
-    if (!joined.participant.admitted) throw wrongState('you are waiting in the lobby until a moderator admits you');
-    return joined;
+    return joined && !joined.participant.closed ? joined : undefined;
   }
 
-  setJoined(joined: Joined | undefined): void {
-    this.#joined = joined;
+  /** Ties `participant` to this connection until it closes. */
+  bind(participant: Participant, room: Room): void {
+    this.#joined = { participant, room };
+    participant.once('closed', () => {
+      if (this.#joined?.participant === participant) this.#joined = undefined;
+    });
   }
 
   /** Runs `task` after every earlier request of this session has finished. */

@@ -2,21 +2,13 @@
  * The Socket.IO edge: authenticates every connection with its access token before any event is
  * accepted, then maps each protocol request to its handler through the dispatcher.
  */
-import type { types } from 'mediasoup';
 import type { Server, Socket } from 'socket.io';
 import type { Logger } from '../logger.js';
-import type { HlsService } from '../media/HlsService.js';
-import type { CaseRecordService } from '../records/CaseRecordService.js';
 import type { ParticipantChannel } from '../rooms/Participant.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import type { Principal, TokenVerifier } from '../auth/TokenVerifier.js';
-import { dispatch, type HandlerContext, type HandlerTable } from './dispatcher.js';
-import { mediaHandlers, type MediaSettings } from './handlers/media.js';
-import { broadcastHandlers } from './handlers/broadcast.js';
-import { recordingHandlers } from './handlers/recording.js';
-import { chatHandlers } from './handlers/chat.js';
-import { moderationHandlers } from './handlers/moderation.js';
-import { roomHandlers } from './handlers/room.js';
+import { dispatch, type HandlerContext, type SignalingServices } from './dispatcher.js';
+import { HANDLERS } from './handlers/index.js';
 import {
   isRequestName,
   PROTOCOL_VERSION,
@@ -37,22 +29,11 @@ type SignalingSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record
 export interface SignalingDeps {
   verifier: TokenVerifier;
   rooms: RoomRegistry;
-  media: MediaSettings;
-  routerCapabilities: types.RtpCapabilities;
-  hls: HlsService;
-  records: CaseRecordService;
+  services: SignalingServices;
   log: Logger;
 }
 
 export function attachSignaling(io: SignalingIo, deps: SignalingDeps): void {
-  const table: HandlerTable = {
-    ...roomHandlers(deps.routerCapabilities),
-    ...mediaHandlers(deps.media),
-    ...moderationHandlers(),
-    ...chatHandlers(),
-    ...broadcastHandlers(deps.hls),
-    ...recordingHandlers(deps.records),
-  };
 
   io.use((socket, next) => {
     try {
@@ -70,10 +51,10 @@ export function attachSignaling(io: SignalingIo, deps: SignalingDeps): void {
     }
   });
 
-  io.on('connection', (socket) => onConnection(socket, table, deps));
+  io.on('connection', (socket) => onConnection(socket, deps));
 }
 
-function onConnection(socket: SignalingSocket, table: HandlerTable, deps: SignalingDeps): void {
+function onConnection(socket: SignalingSocket, deps: SignalingDeps): void {
   const principal = socket.data.principal;
   const log = deps.log.child({ socket: socket.id, identity: principal.sub, room: principal.room });
   const channel: ParticipantChannel = {
@@ -89,14 +70,14 @@ function onConnection(socket: SignalingSocket, table: HandlerTable, deps: Signal
     close: () => socket.disconnect(true),
   };
   const session = new Session(principal, channel);
-  const ctx: HandlerContext = { session, channel, rooms: deps.rooms, media: deps.media, log };
+  const ctx: HandlerContext = { session, channel, rooms: deps.rooms, services: deps.services, log };
 
   for (const name of REQUEST_NAMES) {
     socket.on(name, (...args: unknown[]) => {
       const ack = args.at(-1);
       if (typeof ack !== 'function') return; // every request is a call: without an ack there is no one to answer
       const payload = args.length > 1 ? args[0] : undefined;
-      void dispatch(table, ctx, name, payload).then((response) => (ack as (r: Ack<unknown>) => void)(response));
+      void dispatch(HANDLERS, ctx, name, payload).then((response) => (ack as (r: Ack<unknown>) => void)(response));
     });
   }
   socket.onAny((event: unknown, ...args: unknown[]) => {
@@ -108,16 +89,11 @@ function onConnection(socket: SignalingSocket, table: HandlerTable, deps: Signal
     }
   });
   socket.on('disconnect', (reason) => {
-    const joined = session.joinedState;
     log.debug({ reason }, 'socket disconnected');
     // A socket whose participant has resumed elsewhere speaks for no one any more.
-    if (!joined || joined.participant.closed || !joined.participant.attachedTo(channel)) return;
-    // A client that closes its socket on purpose is gone; a dropped connection (network blip, proxy
-    // restart) gets the grace period to resume. Lobby waiters simply leave the lobby.
-    if (reason === 'client namespace disconnect' || reason === 'server namespace disconnect' || !joined.participant.admitted) {
-      joined.room.remove(joined.participant, 'disconnected');
-    } else {
-      joined.room.suspend(joined.participant);
-    }
+    const current = session.current;
+    if (!current || session.state === 'replaced') return;
+    // Closed on purpose by either side: the participant has left; a dropped one may come back.
+    current.room.connectionLost(current.participant, reason === 'client namespace disconnect' || reason === 'server namespace disconnect');
   });
 }

@@ -1,40 +1,130 @@
 /**
- * The thin dispatcher: validate the payload against the protocol schema, check the session state the
- * handler needs, run it, and turn the outcome into an ack. A handler table that misses a request name
- * does not compile.
+ * The dispatcher: every request passes the same gates before its handler runs, in this order —
+ * the connection's state must be one the request declares, the payload must pass the protocol
+ * schema, the participant must hold the permission the request declares — and the outcome becomes
+ * an ack. Handlers are check → call → return: the rules live in the room core (server/rooms).
  */
-import type { Logger } from '../logger.js';
-import type { ParticipantChannel } from '../rooms/Participant.js';
-import type { RoomRegistry } from '../rooms/RoomRegistry.js';
-import type { MediaSettings } from './handlers/media.js';
+import type { types } from 'mediasoup';
 import {
-  ProtocolError,
+  forbidden,
   parseRequest,
+  ProtocolError,
+  wrongState,
   type Ack,
+  type Permission,
   type RequestName,
   type RequestPayload,
   type RequestResult,
 } from '../../signaling/protocol/index.js';
-import type { Session } from './Session.js';
+import type { Logger } from '../logger.js';
+import type { HlsService } from '../media/HlsService.js';
+import type { TurnSettings } from '../media/turnCredentials.js';
+import type { Participant, ParticipantChannel } from '../rooms/Participant.js';
+import type { Room } from '../rooms/Room.js';
+import type { RoomRegistry } from '../rooms/RoomRegistry.js';
+import type { ConnectionState, Session } from './Session.js';
+
+/** What handlers reach beyond the room: shared by every connection. */
+export interface SignalingServices {
+  routerCapabilities: types.RtpCapabilities;
+  turn: TurnSettings | undefined;
+  hls: HlsService;
+}
 
 export interface HandlerContext {
   session: Session;
   /** How notifications reach this socket's client. */
   channel: ParticipantChannel;
   rooms: RoomRegistry;
-  media: MediaSettings;
+  services: SignalingServices;
   log: Logger;
 }
 
-export type Handler<N extends RequestName> = (ctx: HandlerContext, payload: RequestPayload<N>) => Promise<RequestResult<N>> | RequestResult<N>;
-export type HandlerTable = { [N in RequestName]: Handler<N> };
+/** The context of a request from a participant in the room (`joined`): who asks, and where. */
+export interface JoinedContext extends HandlerContext {
+  me: Participant;
+  room: Room;
+}
 
-export async function dispatch<N extends RequestName>(table: HandlerTable, ctx: HandlerContext, name: N, payload: unknown): Promise<Ack<RequestResult<N>>> {
+/** What a request needs the participant to hold: any one of `anyOf`; `what` finishes "a <role> may not …". */
+export interface PermissionNeed {
+  anyOf: readonly Permission[];
+  what: string;
+}
+
+/** A fixed need, or one that depends on the payload (e.g. which source is published). */
+export type PermissionRule<N extends RequestName> = PermissionNeed | ((payload: RequestPayload<N>, me: Participant) => PermissionNeed | null);
+
+export interface RequestSpec<N extends RequestName> {
+  /** Connection states in which the request is accepted; any other is answered WRONG_STATE. */
+  states: readonly ConnectionState[];
+  /** Checked after validation; absent means any participant in an accepted state may ask. */
+  permission?: PermissionRule<N> | undefined;
+}
+
+export interface HandlerEntry<N extends RequestName> extends RequestSpec<N> {
+  run(ctx: HandlerContext, payload: RequestPayload<N>): Promise<RequestResult<N>> | RequestResult<N>;
+}
+
+export type HandlerTable = { [N in RequestName]: HandlerEntry<N> };
+
+export const need = (permission: Permission, what: string): PermissionNeed => ({ anyOf: [permission], what });
+
+/** A request that acts in a state other than `joined` (entering, leaving, capabilities). */
+export function inStates<N extends RequestName>(
+  states: readonly ConnectionState[],
+  run: (ctx: HandlerContext, payload: RequestPayload<N>) => Promise<RequestResult<N>> | RequestResult<N>,
+): HandlerEntry<N> {
+  return { states, run };
+}
+
+/** A request from a participant in the room, with the permission it needs (null: none). */
+export function joined<N extends RequestName>(
+  permission: PermissionRule<N> | null,
+  run: (ctx: JoinedContext, payload: RequestPayload<N>) => Promise<RequestResult<N>> | RequestResult<N>,
+): HandlerEntry<N> {
+  return {
+    states: ['joined'],
+    permission: permission ?? undefined,
+    run: (ctx, payload) => {
+      const current = ctx.session.current;
+      if (!current) throw new Error('dispatcher let a joined-only request through without a participant');
+      return run({ ...ctx, me: current.participant, room: current.room }, payload);
+    },
+  };
+}
+
+const STATE_REFUSALS: Record<ConnectionState, string> = {
+  none: 'join the room first',
+  waiting: 'you are waiting in the lobby until a moderator admits you',
+  joined: 'already joined; leave first',
+  replaced: 'this connection was replaced by a newer one',
+};
+
+/** The permission a request needs from `me` with this payload, or null when it needs none. */
+export function requiredPermission<N extends RequestName>(spec: RequestSpec<N>, payload: RequestPayload<N>, me: Participant): PermissionNeed | null {
+  const rule = spec.permission;
+  if (!rule) return null;
+  return typeof rule === 'function' ? rule(payload, me) : rule;
+}
+
+/** Runs the gates of `spec` for this request; throws WRONG_STATE, BAD_REQUEST or FORBIDDEN. */
+function admit<N extends RequestName>(spec: RequestSpec<N>, ctx: HandlerContext, name: N, raw: unknown): RequestPayload<N> {
+  const state = ctx.session.state;
+  if (!spec.states.includes(state)) throw wrongState(STATE_REFUSALS[state]);
+  const payload = parseRequest(name, raw);
+  const me = ctx.session.current?.participant;
+  const needed = me ? requiredPermission(spec, payload, me) : null;
+  if (me && needed && !needed.anyOf.some((p) => me.can(p))) {
+    throw forbidden(`a ${me.info.role} may not ${needed.what} in a ${me.principal.kind} room`);
+  }
+  return payload;
+}
+
+export async function dispatch<N extends RequestName>(table: HandlerTable, ctx: HandlerContext, name: N, raw: unknown): Promise<Ack<RequestResult<N>>> {
   try {
-    const data = await ctx.session.enqueue(() => {
-      const valid = parseRequest(name, payload);
-      return table[name](ctx, valid);
-    });
+    const entry: HandlerEntry<N> = table[name];
+    const data = await ctx.session.enqueue(() => entry.run(ctx, admit(entry, ctx, name, raw)));
     return { ok: true, data };
   } catch (error) {
     return { ok: false, error: toProtocolError(error, name, ctx.log).toWire() };
@@ -42,19 +132,12 @@ export async function dispatch<N extends RequestName>(table: HandlerTable, ctx: 
 }
 
 /**
- * mediasoup reports bad parameters as TypeError and wrong states as InvalidStateError; both are the
- * client's to fix. Anything else is ours: logged with its stack, answered without internals.
+ * Refusals are ProtocolErrors, made by the gates, the room core, or where mediasoup is handed what
+ * the client sent (server/media/mediasoupErrors.ts). Anything else is a bug of ours: logged with its
+ * stack, answered without internals.
  */
 export function toProtocolError(error: unknown, request: string, log: Logger): ProtocolError {
   if (error instanceof ProtocolError) return error;
-  if (error instanceof TypeError || (error instanceof Error && error.name === 'UnsupportedError')) {
-    // Usually mediasoup refusing the client's parameters; logged too, since a bug of ours looks the same.
-    log.warn({ err: error, request }, 'request refused as invalid');
-    return new ProtocolError('BAD_REQUEST', `${request}: ${error.message}`);
-  }
-  if (error instanceof Error && error.name === 'InvalidStateError') {
-    return new ProtocolError('WRONG_STATE', `${request}: ${error.message}`);
-  }
   log.error({ err: error, request }, 'request failed');
   return new ProtocolError('INTERNAL', `${request} failed on the server; it has been logged`);
 }

@@ -33,10 +33,10 @@ describe('recording control', () => {
     expect((await told).recording).toEqual(info);
     expect(err(await lead.request('startRecording', {})).code).toBe('WRONG_STATE');
 
-    const record = env.server.records.recordOf(env.server.rooms.get(room)!);
+    const record = env.server.records.recordOf(env.server.rooms.get(room)!)!;
     const deadline = Date.now() + 10_000;
-    while (!record.recording?.tracks()[0]?.pid && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    const pid = record.recording!.tracks()[0]!.pid!;
+    while (!record.session?.tracks()[0]?.pid && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const pid = record.session!.tracks()[0]!.pid!;
     const reported = lead.next('recordingError', undefined, 10_000);
     process.kill(pid, 'SIGKILL'); // the recorder dies as it would on a full disk
     expect((await reported).sessionId).toBe(info.sessionId);

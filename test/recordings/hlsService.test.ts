@@ -56,11 +56,13 @@ class FakeRoom extends EventEmitter<{ closed: [] }> {
   hlsUrl: string | null = null;
   readonly notified: unknown[] = [];
   readonly audited: string[] = [];
-  notifyOthers(_except: unknown, _event: string, payload: unknown): void {
-    this.notified.push(payload);
-  }
-  audit(type: string): void {
-    this.audited.push(type);
+  /** As Room.setHlsOutput: audits a start, and a stop someone asked for; tells the others while open. */
+  setHlsOutput(url: string | null, by?: unknown): void {
+    if (url !== null) this.audited.push('hls_started');
+    else if (by) this.audited.push('hls_stopped');
+    if (this.closed) return;
+    this.hlsUrl = url;
+    this.notified.push({ url });
   }
   close(): void {
     this.closed = true;

@@ -1,15 +1,6 @@
 /** Room chat: part of the consultation record (audited), replayed to late joiners, rate limited. */
-import type { Handler, HandlerTable } from '../dispatcher.js';
+import { joined, need, type HandlerTable } from '../dispatcher.js';
 
-export function chatHandlers() {
-  const sendChat: Handler<'sendChat'> = (ctx, { text }) => {
-    const { participant: me, room } = ctx.session.joined();
-    me.ensure('chat', 'send chat messages');
-    const message = room.chat.post(me.info, text);
-    room.notifyOthers(me, 'chatMessage', { message });
-    room.audit('chat', me, undefined, { messageId: message.id, text });
-    return { message };
-  };
-
-  return { sendChat } satisfies Partial<HandlerTable>;
-}
+export const chatHandlers = {
+  sendChat: joined<'sendChat'>(need('chat', 'send chat messages'), ({ me, room }, { text }) => ({ message: room.postChat(me, text) })),
+} satisfies Partial<HandlerTable>;

@@ -1,26 +1,16 @@
 /** Recording into the case record: started and stopped by whoever holds `record`, acknowledged by all. */
-import type { CaseRecordService } from '../../records/CaseRecordService.js';
-import type { Handler, HandlerTable } from '../dispatcher.js';
+import { joined, need, type HandlerTable } from '../dispatcher.js';
 
-export function recordingHandlers(records: CaseRecordService) {
-  const startRecording: Handler<'startRecording'> = (ctx) => {
-    const { participant: me, room } = ctx.session.joined();
-    me.ensure('record', 'start recording');
-    return records.recordOf(room).start(me);
-  };
+export const recordingHandlers = {
+  startRecording: joined<'startRecording'>(need('record', 'start recording'), ({ me, room }) => room.caseRecord.start(me)),
 
-  const stopRecording: Handler<'stopRecording'> = (ctx) => {
-    const { participant: me, room } = ctx.session.joined();
-    me.ensure('record', 'stop recording');
-    records.recordOf(room).stop(me);
+  stopRecording: joined<'stopRecording'>(need('record', 'stop recording'), ({ me, room }) => {
+    room.caseRecord.stop(me);
     return {};
-  };
+  }),
 
-  const acknowledgeRecording: Handler<'acknowledgeRecording'> = (ctx, { sessionId }) => {
-    const { participant: me, room } = ctx.session.joined();
-    records.recordOf(room).acknowledge(me, sessionId);
+  acknowledgeRecording: joined<'acknowledgeRecording'>(null, ({ me, room }, { sessionId }) => {
+    room.caseRecord.acknowledge(me, sessionId);
     return {};
-  };
-
-  return { startRecording, stopRecording, acknowledgeRecording } satisfies Partial<HandlerTable>;
-}
+  }),
+} satisfies Partial<HandlerTable>;

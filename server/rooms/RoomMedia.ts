@@ -1,0 +1,233 @@
+/**
+ * The media half of a room: transports, producers and consumers of its participants, and the rules
+ * that go with them (transport caps, send vs receive, one producer per source, a moderator's mute
+ * that holds against resume and re-publish, who receives where in a fan-out room). Every mediasoup
+ * call that carries what a client sent goes through `clientCall`, so mediasoup's refusals reach the
+ * client as BAD_REQUEST / WRONG_STATE and our own bugs stay INTERNAL.
+ */
+import type { types } from 'mediasoup';
+import {
+  badRequest,
+  notFound,
+  ProtocolError,
+  wrongState,
+  type MediaKind,
+  type MediaSource,
+} from '../../signaling/protocol/index.js';
+import { clientCall } from '../media/mediasoupErrors.js';
+import type { MediaHome, Placement } from './FanOut.js';
+import type { Participant } from './Participant.js';
+import type { ProducerAppData, Room } from './Room.js';
+
+export interface MediaLimits {
+  initialOutgoingBitrate: number;
+  maxIncomingBitrate: number;
+}
+
+interface TransportAppData extends types.AppData {
+  direction: 'send' | 'recv';
+  /** Set by the first connect: DTLS may start on its own once ICE completes, so dtlsState cannot tell. */
+  connectCalled?: boolean;
+}
+
+export interface ProduceRequest {
+  transportId: string;
+  kind: MediaKind;
+  source: MediaSource;
+  rtpParameters: types.RtpParameters;
+  paused?: boolean | undefined;
+}
+
+/** Enough for a send and a receive transport, plus a spare during an ICE-less reconnect. */
+export const MAX_TRANSPORTS = 4;
+
+const SOURCE_KIND: Record<MediaSource, MediaKind> = { microphone: 'audio', camera: 'video', screen: 'video' };
+
+const directionOf = (transport: types.WebRtcTransport): 'send' | 'recv' => (transport.appData as TransportAppData).direction;
+
+export class RoomMedia {
+  readonly #room: Room;
+  readonly #limits: MediaLimits;
+  /** Where each audience member of a fan-out room receives: a seat on a viewer router. */
+  readonly #placements = new Map<string, Placement>();
+
+  constructor(room: Room, limits: MediaLimits) {
+    this.#room = room;
+    this.#limits = limits;
+  }
+
+  async createTransport(participant: Participant, direction: 'send' | 'recv', forceTcp: boolean): Promise<types.WebRtcTransport> {
+    if (participant.transportCount >= MAX_TRANSPORTS) throw new ProtocolError('TOO_MANY_REQUESTS', `at most ${MAX_TRANSPORTS} transports per participant`);
+    // Sending always lands on the origin router; receiving where the room placed this participant.
+    const home = direction === 'send' ? this.#origin() : await this.receiveHome(participant);
+    const transport = await home.router.createWebRtcTransport<TransportAppData>({
+      webRtcServer: home.webRtcServer,
+      enableUdp: !forceTcp,
+      enableTcp: true,
+      preferUdp: true,
+      initialAvailableOutgoingBitrate: this.#limits.initialOutgoingBitrate,
+      appData: { direction },
+    });
+    try {
+      if (direction === 'send') await transport.setMaxIncomingBitrate(this.#limits.maxIncomingBitrate);
+      participant.addTransport(transport); // throws (and we close) if the participant left meanwhile
+    } catch (error) {
+      transport.close();
+      throw error;
+    }
+    return transport;
+  }
+
+  async connectTransport(participant: Participant, transportId: string, dtlsParameters: types.DtlsParameters): Promise<void> {
+    const transport = participant.transport(transportId);
+    const appData = transport.appData as TransportAppData;
+    if (appData.connectCalled) throw wrongState('transport already connected');
+    appData.connectCalled = true;
+    try {
+      await clientCall('connectTransport', () => transport.connect({ dtlsParameters }));
+    } catch (error) {
+      appData.connectCalled = false; // a refused connect changes nothing: the client may try again
+      throw error;
+    }
+  }
+
+  restartIce(participant: Participant, transportId: string): Promise<types.IceParameters> {
+    const transport = participant.transport(transportId);
+    return clientCall('restartIce', () => transport.restartIce());
+  }
+
+  async produce(participant: Participant, request: ProduceRequest): Promise<types.Producer> {
+    const { kind, source } = request;
+    if (SOURCE_KIND[source] !== kind) throw badRequest(`${source} must be ${SOURCE_KIND[source]}, not ${kind}`);
+    if (participant.hasSource(source)) throw wrongState(`${source} is already published; close it first`);
+    participant.mayResume(source);
+    const transport = participant.transport(request.transportId);
+    if (directionOf(transport) !== 'send') throw badRequest('produce needs a send transport');
+    const room = this.#room;
+    const producer = await clientCall('produce', () =>
+      transport.produce<ProducerAppData>({
+        kind,
+        rtpParameters: request.rtpParameters,
+        paused: request.paused ?? false,
+        appData: { participantId: participant.id, source },
+        // A large audience must not flood the presenter's encoder with key-frame requests.
+        ...(room.fanOut && kind === 'video' ? { keyFrameRequestDelay: room.options.keyFrameRequestDelayMs } : {}),
+      }),
+    );
+    // A moderator may have muted this source, or the participant left, while the producer was made.
+    if (participant.closed || participant.isMutedByModerator(source)) {
+      producer.close();
+      if (participant.closed) throw wrongState('you left the room');
+      participant.mayResume(source);
+    }
+    room.publish(participant, producer, source);
+    return producer;
+  }
+
+  closeProducer(participant: Participant, producerId: string): void {
+    participant.producer(producerId).producer.close();
+  }
+
+  /** Pause or resume one's own producer; a moderator's mute wins, even one that lands mid-resume. */
+  async setProducerPaused(participant: Participant, producerId: string, paused: boolean): Promise<void> {
+    const { producer, source } = participant.producer(producerId);
+    if (paused) await clientCall('pauseProducer', () => producer.pause());
+    else {
+      participant.mayResume(source);
+      await clientCall('resumeProducer', () => producer.resume());
+      if (participant.isMutedByModerator(source)) {
+        await producer.pause();
+        participant.mayResume(source);
+      }
+    }
+    this.#room.notifyOthers(participant, paused ? 'producerPaused' : 'producerResumed', { producerId, participantId: participant.id });
+  }
+
+  /** Pauses every producer of a source for a moderator's mute; the others see it paused. */
+  async pauseSource(participant: Participant, source: MediaSource): Promise<void> {
+    for (const { producer } of participant.producersOf(source)) {
+      const wasPaused = producer.paused;
+      // Always pause: a resume in flight may not have flipped `paused` yet; the worker orders both.
+      await clientCall('mute', () => producer.pause());
+      if (!wasPaused) this.#room.notifyOthers(participant, 'producerPaused', { producerId: producer.id, participantId: participant.id });
+    }
+  }
+
+  async consume(participant: Participant, producerId: string, transportId: string): Promise<{ consumer: types.Consumer; owner: Participant; source: MediaSource }> {
+    const room = this.#room;
+    const found = room.findProducer(producerId);
+    if (!found) throw notFound(`producer ${producerId} is not in this room (it may have just closed)`);
+    if (found.owner === participant) throw badRequest('cannot consume your own producer');
+    const transport = participant.transport(transportId);
+    if (directionOf(transport) !== 'recv') throw badRequest('consume needs a receive transport');
+    const home = await this.receiveHome(participant);
+    // In a fan-out room the track is piped to the viewer's router first (same id across workers).
+    const localId = room.fanOut ? await room.fanOut.localProducerId(home.router, producerId) : producerId;
+    const rtpCapabilities = participant.rtpCapabilities;
+    if (!rtpCapabilities || !home.router.canConsume({ producerId: localId, rtpCapabilities })) {
+      throw badRequest('your device cannot receive this track (no common codec)');
+    }
+    // Paused until the client says it is ready, so the first packets are not lost before it listens.
+    const consumer = await clientCall('consume', () => transport.consume({ producerId: localId, rtpCapabilities, paused: true }));
+    try {
+      participant.addConsumer(consumer);
+      // Shared imaging and lab reports matter more than faces: when bandwidth is short, the screen
+      // keeps its layers longest. (Audio consumers are always forwarded; only video layers adapt.)
+      if (found.track.source === 'screen') await consumer.setPriority(2);
+    } catch (error) {
+      consumer.close();
+      throw error;
+    }
+    const placement = this.#placements.get(participant.id);
+    if (room.fanOut && placement) room.fanOut.track(placement, consumer);
+    consumer.on('producerclose', () => participant.notify('consumerClosed', { consumerId: consumer.id, producerId }));
+    consumer.on('layerschange', (layers) =>
+      participant.notify('consumerLayersChanged', { consumerId: consumer.id, spatialLayer: layers?.spatialLayer ?? null, temporalLayer: layers?.temporalLayer ?? null }),
+    );
+    return { consumer, owner: found.owner, source: found.track.source };
+  }
+
+  async setConsumerPaused(participant: Participant, consumerId: string, paused: boolean): Promise<void> {
+    const consumer = participant.consumer(consumerId);
+    await clientCall(paused ? 'pauseConsumer' : 'resumeConsumer', () => (paused ? consumer.pause() : consumer.resume()));
+  }
+
+  async setPreferredLayers(participant: Participant, consumerId: string, layers: types.ConsumerLayers): Promise<void> {
+    const consumer = participant.consumer(consumerId);
+    if (consumer.type !== 'simulcast' && consumer.type !== 'svc') throw badRequest('this track has no layers to choose from');
+    await clientCall('setPreferredLayers', () => consumer.setPreferredLayers(layers));
+  }
+
+  /**
+   * Where `participant` receives media. In fan-out rooms the audience (everyone whose role does not
+   * publish) is placed on viewer routers across the workers; presenters stay on the origin router.
+   */
+  async receiveHome(participant: Participant): Promise<MediaHome> {
+    const fanOut = this.#room.fanOut;
+    if (!fanOut || participant.publishesByRole) return this.#origin();
+    let placement = this.#placements.get(participant.id);
+    if (!placement) {
+      placement = await fanOut.place(this.#room.producerInfos(participant).length);
+      // Left while being placed: give the seat back rather than keep it for no one.
+      if (participant.closed) {
+        fanOut.release(placement);
+        throw wrongState('you are no longer in this room');
+      }
+      this.#placements.set(participant.id, placement);
+    }
+    return placement.home;
+  }
+
+  /** The participant left: their seat on a viewer router is free again. */
+  release(participant: Participant): void {
+    const placement = this.#placements.get(participant.id);
+    if (!placement) return;
+    this.#placements.delete(participant.id);
+    this.#room.fanOut?.release(placement);
+  }
+
+  #origin(): MediaHome {
+    const room = this.#room;
+    return { router: room.router, webRtcServer: room.webRtcServer, workerIndex: room.workerIndex };
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * What a room needs from its case record (全程留痕): an audit trail it writes every event to, and
+ * the recording of its tracks. The room is handed one when it is created (`CaseRecordOpener`) and
+ * cannot exist without it; `server/records` provides the implementation.
+ */
+import type { types } from 'mediasoup';
+import type { MediaSource, RecordingInfo } from '../../signaling/protocol/index.js';
+import type { RoomAuditEvent } from './audit.js';
+import type { Participant } from './Participant.js';
+import type { Room } from './Room.js';
+
+export interface RoomCaseRecord {
+  /** Appends one event to the room's audit trail. */
+  append(event: RoomAuditEvent): void;
+  /** The recording in progress, if any. */
+  readonly recording: RecordingInfo | null;
+  /** Starts recording every track; `by` null means by the server's policy. */
+  start(by: Participant | null): Promise<RecordingInfo>;
+  /** Stops the recording; the files are handed to the case record in the background. */
+  stop(by: Participant | null): void;
+  /** Informed consent: `participant` was told this consultation is recorded. */
+  acknowledge(participant: Participant, sessionId: string): void;
+  participantJoined(participant: Participant): void;
+  trackPublished(owner: Participant, producer: types.Producer, source: MediaSource): void;
+}
+
+/** Opens the case record of a room being created; throws if it cannot (then there is no room). */
+export type CaseRecordOpener = (room: Room) => RoomCaseRecord;

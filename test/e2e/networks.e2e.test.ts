@@ -48,7 +48,7 @@ describe('media through closed networks', () => {
 
   it('hands out TURN credentials that expire', async () => {
     const { client } = await connectAndJoin(env.server.url, token({ room: 'net-creds', sub: 'creds' }));
-    const t = ok(await client.request<{ iceServers: { urls: string[]; username: string; credential: string }[] }>('createTransport', { direction: 'recv' }));
+    const t = ok(await client.request('createTransport', { direction: 'recv' }));
     client.close();
     const [ice] = t.iceServers;
     expect(ice?.urls).toEqual([`${coturn.url}?transport=udp`, `${coturn.url}?transport=tcp`]);

@@ -1,10 +1,26 @@
-/** A bare Socket.IO client for integration tests: raw requests and a log of notifications. */
+/**
+ * A bare Socket.IO client for integration tests: requests typed from the protocol (renaming a request
+ * or a field breaks the tests at compile time), raw sends for malformed input, and a log of
+ * notifications.
+ */
 import { io, type Socket } from 'socket.io-client';
-import type { Ack, JoinResponse, NotificationMap, NotificationName, WireError } from '../../signaling/protocol/index.js';
+import type {
+  Ack,
+  JoinResponse,
+  NotificationMap,
+  NotificationName,
+  RequestName,
+  RequestPayload,
+  RequestResult,
+  WireError,
+  WireRtpParameters,
+} from '../../signaling/protocol/index.js';
 
 export interface TestClient {
   socket: Socket;
-  request<T = unknown>(name: string, payload?: unknown): Promise<Ack<T>>;
+  request<N extends RequestName>(name: N, payload?: RequestPayload<N>): Promise<Ack<RequestResult<N>>>;
+  /** Sends anything under any name: for malformed and unknown requests. */
+  raw(name: string, payload?: unknown): Promise<Ack<unknown>>;
   /** Resolves with the next notification of that name matching `where`, or rejects after timeoutMs. */
   next<N extends NotificationName>(name: N, where?: (p: NotificationMap[N]) => boolean, timeoutMs?: number): Promise<NotificationMap[N]>;
   received: { name: string; payload: unknown }[];
@@ -15,10 +31,7 @@ export function connect(url: string, token: string | undefined): Promise<TestCli
   const socket = io(url, { auth: token === undefined ? {} : { token }, transports: ['websocket'], reconnection: false, forceNew: true });
   const received: TestClient['received'] = [];
   socket.onAny((name: string, payload: unknown) => received.push({ name, payload }));
-  const client: TestClient = {
-    socket,
-    received,
-    request: (name, payload) =>
+  const raw = (name: string, payload?: unknown): Promise<Ack<never>> =>
       new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no ack for ${name}`)), 10_000);
         const done = (ack: Ack<never>) => {
@@ -27,7 +40,12 @@ export function connect(url: string, token: string | undefined): Promise<TestCli
         };
         if (payload === undefined) socket.emit(name, done);
         else socket.emit(name, payload, done);
-      }),
+      });
+  const client: TestClient = {
+    socket,
+    received,
+    request: (name, payload) => raw(name, payload),
+    raw,
     next: (name, where = () => true, timeoutMs = 5000) =>
       new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
@@ -66,7 +84,7 @@ export function err(ack: Ack<unknown>): WireError {
 }
 
 /** RTP parameters of a three-layer VP8 simulcast camera, as Chromium sends them. */
-export function fakeSimulcastParameters(baseSsrc: number): Record<string, unknown> {
+export function fakeSimulcastParameters(baseSsrc: number): WireRtpParameters {
   const vp8 = { mimeType: 'video/VP8', payloadType: 101, clockRate: 90000, parameters: {}, rtcpFeedback: [{ type: 'nack' }, { type: 'ccm', parameter: 'fir' }] };
   return {
     codecs: [vp8],
@@ -77,7 +95,7 @@ export function fakeSimulcastParameters(baseSsrc: number): Record<string, unknow
 }
 
 /** RTP parameters a browser would send for an Opus microphone or a VP8 camera. */
-export function fakeRtpParameters(kind: 'audio' | 'video', ssrc: number): Record<string, unknown> {
+export function fakeRtpParameters(kind: 'audio' | 'video', ssrc: number): WireRtpParameters {
   const codec =
     kind === 'audio'
       ? { mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2, parameters: {}, rtcpFeedback: [] }
@@ -88,7 +106,7 @@ export function fakeRtpParameters(kind: 'audio' | 'video', ssrc: number): Record
 /** Connects and joins; returns the raw join ack too (it may be "waiting" in a locked room). */
 export async function connectAndJoin(url: string, token: string): Promise<{ client: TestClient; caps: unknown; ack: Ack<JoinResponse> }> {
   const client = await connect(url, token);
-  const { rtpCapabilities } = ok(await client.request<{ rtpCapabilities: unknown }>('getRouterRtpCapabilities', {}));
-  const ack = await client.request<JoinResponse>('join', { rtpCapabilities });
+  const { rtpCapabilities } = ok(await client.request('getRouterRtpCapabilities', {}));
+  const ack = await client.request('join', { rtpCapabilities });
   return { client, caps: rtpCapabilities, ack };
 }

@@ -29,9 +29,9 @@ function auditOf(room: string): RoomAuditEvent[] {
 }
 
 async function publish(client: TestClient, source: 'microphone' | 'camera' | 'screen', ssrc: number): Promise<string> {
-  const send = ok(await client.request<TransportOptions>('createTransport', { direction: 'send' }));
+  const send = ok(await client.request('createTransport', { direction: 'send' }));
   const kind = source === 'microphone' ? 'audio' : 'video';
-  return ok(await client.request<{ producerId: string }>('produce', { transportId: send.id, kind, source, rtpParameters: fakeRtpParameters(kind, ssrc) })).producerId;
+  return ok(await client.request('produce', { transportId: send.id, kind, source, rtpParameters: fakeRtpParameters(kind, ssrc) })).producerId;
 }
 
 describe('lobby', () => {
@@ -57,7 +57,7 @@ describe('lobby', () => {
     ok(await lead.client.request('admit', { participantId: waiting.self.id }));
     expect((await admitted).participants.map((p) => p.displayName)).toEqual(['Prof. Zhao']);
     expect((await joinedNote).participant.displayName).toBe('Dr. Chen');
-    expect(ok(await clinic.client.request<TransportOptions>('createTransport', { direction: 'recv' })).id).toBeTruthy();
+    expect(ok(await clinic.client.request('createTransport', { direction: 'recv' })).id).toBeTruthy();
 
     const other = await connectAndJoin(env.server.url, token({ room, role: 'care_team', sub: 'nurse' }));
     env.track(other.client);
@@ -87,7 +87,7 @@ describe('moderation', () => {
     expect(env.server.rooms.get(room)?.participant(doc.self.id)?.producer(mic).producer.paused).toBe(true);
     expect(err(await doc.client.request('resumeProducer', { producerId: mic })).code).toBe('FORBIDDEN');
     ok(await doc.client.request('closeProducer', { producerId: mic }));
-    const send = ok(await doc.client.request<TransportOptions>('createTransport', { direction: 'send' }));
+    const send = ok(await doc.client.request('createTransport', { direction: 'send' }));
     expect(err(await doc.client.request('produce', { transportId: send.id, kind: 'audio', source: 'microphone', rtpParameters: fakeRtpParameters('audio', 502) })).message).toMatch(/muted by a moderator/);
     // A non-moderator cannot mute anyone.
     expect(err(await doc.client.request('muteParticipant', { participantId: lead.self.id, source: 'microphone' })).code).toBe('FORBIDDEN');
@@ -97,7 +97,7 @@ describe('moderation', () => {
     await allowed;
     ok(await doc.client.request('produce', { transportId: send.id, kind: 'audio', source: 'microphone', rtpParameters: fakeRtpParameters('audio', 503) }));
 
-    const screen = ok(await doc.client.request<{ producerId: string }>('produce', { transportId: send.id, kind: 'video', source: 'screen', rtpParameters: fakeRtpParameters('video', 504) })).producerId;
+    const screen = ok(await doc.client.request('produce', { transportId: send.id, kind: 'video', source: 'screen', rtpParameters: fakeRtpParameters('video', 504) })).producerId;
     const ownClosed = doc.client.next('ownProducerClosed');
     const closedForLead = lead.client.next('producerClosed', (p) => p.producerId === screen);
     ok(await lead.client.request('stopScreenShare', { participantId: doc.self.id }));
@@ -155,7 +155,7 @@ describe('chat', () => {
     const a = await member({ room, role: 'lead_specialist', sub: 'chat-a', name: 'Prof. Wu' });
     const b = await member({ room, role: 'clinic_doctor', sub: 'chat-b' });
     const got = b.client.next('chatMessage');
-    const sent = ok(await a.client.request<{ message: { id: string; text: string } }>('sendChat', { text: '  Please upload the MRI series.  ' }));
+    const sent = ok(await a.client.request('sendChat', { text: '  Please upload the MRI series.  ' }));
     expect(sent.message.text).toBe('Please upload the MRI series.');
     expect((await got).message).toMatchObject({ displayName: 'Prof. Wu', role: 'lead_specialist', text: 'Please upload the MRI series.' });
 
@@ -186,14 +186,14 @@ describe('reconnection', () => {
     env.track(a2);
     expect(err(await a2.request('resume', { participantId: a.self.id, resumeToken: 'y'.repeat(32) })).code).toBe('NOT_FOUND');
     const back = b.client.next('participantConnection', (p) => p.state === 'connected');
-    const snapshot = ok(await a2.request<JoinResult>('resume', { participantId: a.self.id, resumeToken: a.join.resumeToken }));
+    const snapshot = ok(await a2.request('resume', { participantId: a.self.id, resumeToken: a.join.resumeToken }));
     expect(snapshot.self.id).toBe(a.self.id);
     expect(snapshot.participants.map((p) => p.identity)).toEqual(['res-b']);
     await back;
     expect(b.client.received.filter((r) => r.name === 'participantLeft' || r.name === 'participantJoined')).toEqual([]);
     expect(env.server.rooms.get(room)?.findProducer(mic)?.owner.id).toBe(a.self.id);
     // The resumed socket works for media requests.
-    expect(ok(await a2.request<TransportOptions>('createTransport', { direction: 'recv' })).id).toBeTruthy();
+    expect(ok(await a2.request('createTransport', { direction: 'recv' })).id).toBeTruthy();
   });
 
   it('resuming before the server noticed the drop retires the old socket without suspending anyone', async () => {
@@ -202,13 +202,13 @@ describe('reconnection', () => {
     const b = await member({ room, role: 'specialist', sub: 'early-b' });
     const a2 = env.track(await connect(env.server.url, token({ room, role: 'specialist', sub: 'early-a' })));
     const oldGone = new Promise((r) => a.client.socket.once('disconnect', r));
-    ok(await a2.request<JoinResult>('resume', { participantId: a.self.id, resumeToken: a.join.resumeToken }));
+    ok(await a2.request('resume', { participantId: a.self.id, resumeToken: a.join.resumeToken }));
     await oldGone;
     await new Promise((r) => setTimeout(r, 200));
     const participant = env.server.rooms.get(room)?.participant(a.self.id);
     expect(participant?.connected).toBe(true);
     expect(b.client.received.filter((r) => r.name === 'participantConnection' || r.name === 'participantLeft')).toEqual([]);
-    expect(ok(await a2.request<TransportOptions>('createTransport', { direction: 'recv' })).id).toBeTruthy();
+    expect(ok(await a2.request('createTransport', { direction: 'recv' })).id).toBeTruthy();
   });
 
   it('past the grace period the participant is gone and the others are told', async () => {

@@ -48,7 +48,7 @@ describe('permission table through real signaling', () => {
         }
 
         const publishes = has('publish_audio') || has('publish_video') || has('publish_screen');
-        const send = await me.client.request<TransportOptions>('createTransport', { direction: 'send' });
+        const send = await me.client.request('createTransport', { direction: 'send' });
         expectAllowed(send, publishes, 'send transport');
         if (send.ok) {
           let ssrc = 1000;

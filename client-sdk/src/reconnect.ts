@@ -31,6 +31,8 @@ export async function retryUntilResumed(policy: ReconnectPolicy, graceMs: number
     const delay = policy.nextDelayMs(n, Date.now() - lostAt, graceMs);
     if (delay === null) break;
     await new Promise((r) => setTimeout(r, delay));
+    // The user may have left during the wait: no attempt may bring them back.
+    if (!active()) break;
     try {
       await attempt();
       return 'resumed';

@@ -58,7 +58,9 @@ export class FanOut {
    * for them, else on a new router on the least-loaded worker not yet serving this room.
    */
   async place(expectedConsumers: number): Promise<Placement> {
-    const need = Math.max(1, expectedConsumers);
+    // A viewer who would take more than a whole router gets a whole router: otherwise none would
+    // ever fit and routers would be opened without end.
+    const need = Math.min(this.#capacity, Math.max(1, expectedConsumers));
     let home = this.#routers.find((r) => r.consumers + r.pending + need <= this.#capacity);
     // One router is created at a time, so a burst of joins fills it instead of opening many.
     while (!home) {
@@ -107,7 +109,8 @@ export class FanOut {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const r of this.#routers) if (r !== this.#origin) r.router.close();
+    // A copy: each router's close event removes it from the list being walked.
+    for (const r of [...this.#routers]) if (r !== this.#origin) r.router.close();
   }
 
   #find(router: types.Router): ViewerRouter | undefined {

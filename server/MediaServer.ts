@@ -132,7 +132,7 @@ export class MediaServer {
       // Recordings are finished and handed to the case record before anything else goes away.
       this.rooms.closeAll();
       await this.records.close();
-      await new Promise<void>((resolve) => this.#io.close(() => resolve()));
+      await new Promise<void>((resolve) => void this.#io.close(() => resolve()));
       this.#http.closeAllConnections();
       this.pool.close();
       this.#log.info('media server stopped');

@@ -174,7 +174,7 @@ export function buildMedia(entry: CaseRecordEntry, file: CaseRecordFile, o: Fhir
     deviceName: 'telemed-sfu media server',
     content: fileAttachment(entry, file, track, o),
   };
-  if (track?.durationSeconds != null) media.duration = track.durationSeconds;
+  if (typeof track?.durationSeconds === 'number') media.duration = track.durationSeconds;
   return media;
 }
 

@@ -114,7 +114,7 @@ function moderatorAction(client) {
   return (name, participant) => Promise.resolve(acts[name](participant)).catch((e) => notice(e.message));
 }
 
-function enterRoom(client, fields) {
+function enterRoom(client) {
   demo.client = client;
   const tiles = new Tiles($('tiles'), client, moderatorAction(client));
   $('lobby-wait').hidden = true;
@@ -173,7 +173,7 @@ async function join(fields) {
       $('status').textContent = 'Waiting in the lobby';
     },
   });
-  const tiles = enterRoom(client, fields);
+  const tiles = enterRoom(client);
   await publishAll(client, tiles);
   demo.joined = true;
 }

@@ -4,7 +4,7 @@
  * routers on every worker once a router is full.
  */
 import { describe, expect, it } from 'vitest';
-import type { JoinResult, Question, TransportOptions } from '../../signaling/protocol/index.js';
+import type { JoinResult } from '../../signaling/protocol/index.js';
 import { connectAndJoin, err, fakeRtpParameters, ok, type TestClient } from '../helpers/signalingClient.js';
 import { token, type TokenSpec } from '../helpers/tokens.js';
 import { useTestEnvironment } from '../helpers/fixture.js';

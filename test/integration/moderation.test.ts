@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { RoomAuditEvent } from '../../server/rooms/audit.js';
-import type { JoinResult, TransportOptions } from '../../signaling/protocol/index.js';
+import type { JoinResult } from '../../signaling/protocol/index.js';
 import { connect, connectAndJoin, err, fakeRtpParameters, ok, type TestClient } from '../helpers/signalingClient.js';
 import { startTestServer } from '../helpers/server.js';
 import { token, type TokenSpec } from '../helpers/tokens.js';

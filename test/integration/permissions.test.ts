@@ -4,7 +4,7 @@
  * end the room) and is allowed or refused exactly as the table says.
  */
 import { describe, expect, it } from 'vitest';
-import { permissionsFor, mayEnter, ROLES, ROOM_KINDS, type Ack, type Permission, type Role, type RoomKind, type TransportOptions } from '../../signaling/protocol/index.js';
+import { permissionsFor, mayEnter, ROLES, ROOM_KINDS, type Ack, type Permission, type Role, type RoomKind } from '../../signaling/protocol/index.js';
 import { connect, connectAndJoin, err, fakeRtpParameters, ok } from '../helpers/signalingClient.js';
 import { token } from '../helpers/tokens.js';
 import { useTestEnvironment } from '../helpers/fixture.js';

@@ -4,7 +4,6 @@
  * server keeps serving.
  */
 import { describe, expect, it } from 'vitest';
-import type { RecordingInfo, TransportOptions } from '../../signaling/protocol/index.js';
 import { useTestEnvironment } from '../helpers/fixture.js';
 import { connectAndJoin, err, fakeRtpParameters, ok, type TestClient } from '../helpers/signalingClient.js';
 import { token, type TokenSpec } from '../helpers/tokens.js';

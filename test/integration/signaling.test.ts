@@ -3,7 +3,7 @@
  * consume → leave path, and the refusals a misbehaving or malicious client must get.
  */
 import { describe, expect, it } from 'vitest';
-import type { ConsumeResult, JoinResult, TransportOptions } from '../../signaling/protocol/index.js';
+import type { JoinResult } from '../../signaling/protocol/index.js';
 import { connect, err, fakeRtpParameters, fakeSimulcastParameters, ok, type TestClient } from '../helpers/signalingClient.js';
 import { token, type TokenSpec } from '../helpers/tokens.js';
 import { useTestEnvironment } from '../helpers/fixture.js';

@@ -43,7 +43,7 @@ export async function startMediaSource(router: types.Router, want: { video?: boo
     const { transport, producer } = await rtpInput(router, 'audio', 22220000 + Math.floor(Math.random() * 1000));
     audio = producer;
     args.push('-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000');
-    outputs.push('-map', `${input++}:a`, '-c:a', 'libopus', '-ac', '2', '-b:a', '48k', '-ssrc', String(producer.rtpParameters.encodings?.[0]?.ssrc), '-payload_type', '100',
+    outputs.push('-map', `${input}:a`, '-c:a', 'libopus', '-ac', '2', '-b:a', '48k', '-ssrc', String(producer.rtpParameters.encodings?.[0]?.ssrc), '-payload_type', '100',
       '-f', 'rtp', `rtp://127.0.0.1:${transport.tuple.localPort}?rtcpport=${transport.rtcpTuple?.localPort}&pkt_size=1200`);
   }
   const child = spawn('ffmpeg', [...args, ...outputs], { stdio: 'ignore' });

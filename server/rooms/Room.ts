@@ -135,9 +135,10 @@ export class Room extends EventEmitter<RoomEvents> {
     this.fanOut = FAN_OUT_KINDS.has(desc.kind) ? new FanOut(origin, pool, options.consumersPerRouter, log) : undefined;
     observer.on('dominantspeaker', ({ producer }) => this.#setActiveSpeaker((producer.appData as ProducerAppData).participantId));
     // A dead worker takes the router with it: the room cannot go on, so it ends for everyone.
-    router.observer.once('close', () => this.close('room_closed', 'the media server process for this room stopped; please rejoin'));
-    // Last, once the room is whole: the record reads the room it belongs to.
+    // Once the room is whole: the record reads the room it belongs to. If it cannot be opened, there
+    // is no room, so nothing below may have been wired yet.
     this.caseRecord = deps.openCaseRecord(this);
+    router.observer.once('close', () => this.close('room_closed', 'the media server process for this room stopped; please rejoin'));
   }
 
   static async create(desc: RoomDescriptor, deps: RoomDeps): Promise<Room> {
@@ -339,11 +340,11 @@ export class Room extends EventEmitter<RoomEvents> {
 
   /** HLS output started (`url`) or ended (null); `by` is the moderator who asked, if one did. */
   setHlsOutput(url: string | null, by?: Participant): void {
+    if (this.#hlsUrl === url) return;
+    this.#hlsUrl = url;
     if (url !== null) this.audit('hls_started', by, undefined, { url });
     else if (by) this.audit('hls_stopped', by);
-    if (this.#closed || this.#hlsUrl === url) return;
-    this.#hlsUrl = url;
-    this.notifyOthers(null, 'hlsChanged', { url });
+    if (!this.#closed) this.notifyOthers(null, 'hlsChanged', { url });
   }
 
   /** The lead ends the consultation for everyone; it cannot be reopened. */

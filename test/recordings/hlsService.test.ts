@@ -58,11 +58,11 @@ class FakeRoom extends EventEmitter<{ closed: [] }> {
   readonly audited: string[] = [];
   /** As Room.setHlsOutput: audits a start, and a stop someone asked for; tells the others while open. */
   setHlsOutput(url: string | null, by?: unknown): void {
+    if (this.hlsUrl === url) return;
+    this.hlsUrl = url;
     if (url !== null) this.audited.push('hls_started');
     else if (by) this.audited.push('hls_stopped');
-    if (this.closed) return;
-    this.hlsUrl = url;
-    this.notified.push({ url });
+    if (!this.closed) this.notified.push({ url });
   }
   close(): void {
     this.closed = true;

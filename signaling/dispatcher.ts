@@ -42,7 +42,7 @@ export async function dispatch<N extends RequestName>(table: HandlerTable, ctx: 
 }
 
 /**
- * mediasoup reports bad parameters as TypeError and wrong states as InvalidStateError; both are the
+ * mediasoup reports bad parameters as TypeError and wrong states as WorkerClosedError; both are the
  * client's to fix. Anything else is ours: logged with its stack, answered without internals.
  */
 export function toProtocolError(error: unknown, request: string, log: Logger): ProtocolError {
@@ -52,7 +52,8 @@ export function toProtocolError(error: unknown, request: string, log: Logger): P
     log.warn({ err: error, request }, 'request refused as invalid');
     return new ProtocolError('BAD_REQUEST', `${request}: ${error.message}`);
   }
-  if (error instanceof Error && error.name === 'InvalidStateError') {
+  // mediasoup 3.21 renamed InvalidStateError (a closed worker, router or transport) to WorkerClosedError.
+  if (error instanceof Error && (error.name === 'WorkerClosedError' || error.name === 'InvalidStateError')) {
     return new ProtocolError('WRONG_STATE', `${request}: ${error.message}`);
   }
   log.error({ err: error, request }, 'request failed');

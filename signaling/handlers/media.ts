@@ -8,6 +8,7 @@ import {
   publishPermission,
   PUBLISH_PERMISSIONS,
   wrongState,
+  type ConsumeResult,
   type MediaKind,
   type MediaSource,
 } from '../protocol/index.js';
@@ -181,7 +182,8 @@ export function mediaHandlers(settings: MediaSettings) {
       participantId: found.owner.id,
       kind: consumer.kind,
       source: found.track.source,
-      rtpParameters: consumer.rtpParameters,
+      // mediasoup's header-extension URIs are a superset of mediasoup-client's types (toffset); see room.ts.
+      rtpParameters: consumer.rtpParameters as ConsumeResult['rtpParameters'],
       producerPaused: consumer.producerPaused,
     };
   };

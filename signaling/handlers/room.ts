@@ -4,10 +4,12 @@ import { Participant } from '../../server/rooms/Participant.js';
 import { checkEntry } from '../../server/rooms/policy.js';
 import type { Room } from '../../server/rooms/Room.js';
 import type { Handler, HandlerContext, HandlerTable } from '../dispatcher.js';
-import { forbidden, notFound, wrongState } from '../protocol/index.js';
+import { forbidden, notFound, wrongState, type ResponseMap } from '../protocol/index.js';
 
 export function roomHandlers(routerCapabilities: types.RtpCapabilities) {
-  const getRouterRtpCapabilities: Handler<'getRouterRtpCapabilities'> = () => ({ rtpCapabilities: routerCapabilities });
+  // mediasoup 3.27's types list a header extension (toffset) that mediasoup-client 3.24's do not; the SDK takes any URI.
+  const wireCapabilities = routerCapabilities as ResponseMap['getRouterRtpCapabilities']['rtpCapabilities'];
+  const getRouterRtpCapabilities: Handler<'getRouterRtpCapabilities'> = () => ({ rtpCapabilities: wireCapabilities });
 
   const join: Handler<'join'> = async (ctx, { rtpCapabilities, roomId }) => {
     const { session, rooms } = ctx;

@@ -30,7 +30,8 @@ describe('runtime', () => {
     expect(health.mediasoup).toBe(pkg.dependencies['mediasoup']);
   });
 
-  it('the `node` that npm scripts find on PATH (what `npm start` runs) is Node.js >= 24', async () => {
+  it('the tests themselves and the `node` that npm scripts find on PATH (what `npm start` runs) are Node.js >= 24', async () => {
+    expect(major(process.versions.node)).toBeGreaterThanOrEqual(24);
     const { stdout } = await promisify(execFile)('node', ['-p', 'process.versions.node']);
     expect(major(stdout.trim())).toBeGreaterThanOrEqual(24);
   });

@@ -37,7 +37,7 @@ use_project_node() {
   hash -r
 }
 
-# Fails unless the `node` on PATH is at least the major version package.json's engines asks for.
+# Fails unless the `node` on PATH is at least Node.js 24 (package.json's engines: >=24).
 require_node() {
   local want=24 have
   have="$(node -p 'process.versions.node' 2>/dev/null || echo none)"

@@ -74,7 +74,7 @@ grep -q '^common_sources = \[$' "$worker/meson.build" || die "meson.build layout
 sed -i "s|^common_sources = \[$|&\n  'src/telemed-ktls-fix.c',|" "$worker/meson.build"
 
 # --- build -----------------------------------------------------------------
-# liburing (mediasoup < 3.20 only) is off: bookworm's 2.3 lacks calls the worker
+# liburing (mediasoup < 3.20.7 only) is off: bookworm's 2.3 lacks calls the worker
 # needs and it is only an optional send-path optimisation.
 extra=()
 grep -q "'ms_disable_liburing'" "$worker/meson_options.txt" && extra+=(-Dms_disable_liburing=true)

@@ -1,7 +1,7 @@
 # Production image. The build stage runs the same install script as `npm start` (scripts/setup.sh):
 # npm ci, then the mediasoup worker (mediasoup's prebuilt download; where that is unreachable, the
 # offline build from the npm tarball against Debian packages), then the TypeScript build + SDK bundle.
-FROM node:20-bookworm AS build
+FROM node:24-bookworm AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY scripts ./scripts
@@ -9,9 +9,11 @@ COPY signaling ./signaling
 COPY server ./server
 COPY recordings ./recordings
 COPY client-sdk ./client-sdk
-RUN bash scripts/setup.sh && npm prune --omit=dev
+# The prune also drops the optional node-linux-* package (Node.js 24 from the npm registry, which
+# `npm start` uses on machines whose own Node is older): this image has Node.js 24 itself.
+RUN bash scripts/setup.sh && npm prune --omit=dev --omit=optional
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 # FFmpeg records each track (no transcoding) and makes HLS; the rest are the shared libraries an
 # offline-built worker links against (harmless for the static prebuilt one).
 COPY scripts/mediasoup-worker/runtime-packages.txt /tmp/runtime-packages.txt

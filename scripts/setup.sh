@@ -19,6 +19,9 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   MEDIASOUP_WORKER_BIN=skip-postinstall npm ci --no-audit --no-fund >&2
   echo "$want" >"$stamp"
 fi
+# Everything from here on (mediasoup's install, the build) runs on the project's Node.js 24.
+use_project_node
+require_node
 
 # 2. The mediasoup worker binary.
 bash scripts/mediasoup-worker/install.sh

@@ -6,6 +6,9 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$root/scripts/setup.sh" --test
 cd "$root"
+. scripts/lib.sh
+use_project_node   # vitest, and every server it starts, on the project's Node.js 24 (see lib.sh)
+require_node
 npm run --silent typecheck
 if [ "${TEST_NETNS:-1}" = 1 ] && bash scripts/isolated-net.sh true 2>/dev/null; then
   echo "[test] running in an isolated network namespace (no route off this machine)"

@@ -5,6 +5,7 @@
 import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { version as mediasoupVersion } from 'mediasoup';
 import { Server as IoServer } from 'socket.io';
 import { TokenVerifier } from './auth/TokenVerifier.js';
 import { attachSignaling, type SignalingIo } from './signaling/SignalingServer.js';
@@ -108,7 +109,7 @@ export class MediaServer {
         httpServer.listen(config.http.port, config.http.host, () => resolve());
       });
       const server = new MediaServer(config, pool, rooms, hls, records, httpServer, io, log);
-      log.info({ url: server.url, mode: config.mode, workers: pool.size, mediaPorts: `${config.media.port}-${config.media.port + pool.size - 1}` }, 'media server listening');
+      log.info({ url: server.url, mode: config.mode, workers: pool.size, mediaPorts: `${config.media.port}-${config.media.port + pool.size - 1}`, node: process.versions.node, mediasoup: mediasoupVersion }, 'media server listening');
       return server;
     } catch (error) {
       pool.close();

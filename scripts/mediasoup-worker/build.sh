@@ -3,7 +3,7 @@
 # machines that can reach npm + Debian mirrors but not GitHub/wrapdb (where
 # mediasoup's postinstall fails). Background: /work/shared/mediasoup-worker-offline.md
 #
-# Usage: build.sh [VERSION]   (default: mediasoup version in package.json, else 3.19.3)
+# Usage: build.sh [VERSION]   (default: the mediasoup version in package.json)
 # Last stdout line: absolute path of the cached binary. Logs go to stderr.
 # Use it as: MEDIASOUP_WORKER_BIN="$(build.sh | tail -n1)" npm install
 set -euo pipefail
@@ -18,7 +18,7 @@ if [[ -z "$version" && -f "$repo/package.json" ]]; then
   version="$(node -p "(require('$repo/package.json').dependencies || {}).mediasoup || ''")"
   version="${version#[~^=v]}"   # a pinned-ish range still names the version to build
 fi
-version="${version:-3.19.3}"
+version="${version:-3.27.1}"
 [[ "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "need an exact version, got '$version'"
 
 cache_dir="${MEDIASOUP_WORKER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/telemed-sfu/mediasoup-worker}/$version"
@@ -74,11 +74,13 @@ grep -q '^common_sources = \[$' "$worker/meson.build" || die "meson.build layout
 sed -i "s|^common_sources = \[$|&\n  'src/telemed-ktls-fix.c',|" "$worker/meson.build"
 
 # --- build -----------------------------------------------------------------
-# liburing is off: bookworm's 2.3 lacks calls the worker needs and it is only
-# an optional send-path optimisation.
+# liburing (mediasoup < 3.20.7 only) is off: bookworm's 2.3 lacks calls the worker
+# needs and it is only an optional send-path optimisation.
+extra=()
+grep -q "'ms_disable_liburing'" "$worker/meson_options.txt" && extra+=(-Dms_disable_liburing=true)
 log "configuring"
 meson setup "$worker/build" "$worker" --wrap-mode=nodownload --buildtype=release \
-  -Db_ndebug=true -Dms_disable_liburing=true \
+  -Db_ndebug=true "${extra[@]}" \
   -Dcpp_link_args=-Wl,--wrap=BIO_set_callback_ex >&2
 # FBS/*.h are not declared inputs of the worker's objects: generate them first.
 log "compiling (several minutes)"

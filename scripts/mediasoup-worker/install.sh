@@ -37,6 +37,6 @@ if (cd "$mod" && timeout 900 env -u MEDIASOUP_WORKER_BIN node npm-scripts.mjs po
   exit 0
 fi
 
-log "no prebuilt worker reachable: building mediasoup-worker $version from the npm tarball against Debian packages (about 4 minutes, once)"
+log "no prebuilt worker reachable: building mediasoup-worker $version from the npm tarball against Debian packages (about 12 CPU-minutes, once)"
 bin="$(bash "$here/build.sh" "$version" | tail -n 1)"
 place "$bin"

@@ -3,6 +3,7 @@
  * bundle and demo page, and (development only) token minting.
  */
 import express from 'express';
+import { version as mediasoupVersion } from 'mediasoup';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { WorkerPool } from '../media/WorkerPool.js';
@@ -36,7 +37,8 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+    // The runtime, so an operator (and the tests) can see which Node.js and mediasoup actually run.
+    res.json({ status: 'ok', node: process.versions.node, mediasoup: mediasoupVersion });
   });
   app.get('/readyz', (_req, res) => {
     const ready = deps.pool.healthy;

@@ -1,6 +1,6 @@
 /** Transports, producers and consumers: the media half of a participant's session (rules in RoomMedia). */
 import type { types } from 'mediasoup';
-import { publishPermission, PUBLISH_PERMISSIONS } from '../../../signaling/protocol/index.js';
+import { publishPermission, PUBLISH_PERMISSIONS, type ConsumeResult } from '../../../signaling/protocol/index.js';
 import { turnCredentials } from '../../media/turnCredentials.js';
 import { joined, type HandlerTable } from '../dispatcher.js';
 
@@ -57,7 +57,8 @@ export const mediaHandlers = {
       participantId: owner.id,
       kind: consumer.kind,
       source,
-      rtpParameters: consumer.rtpParameters,
+      // mediasoup's header-extension URIs are a superset of mediasoup-client's types (toffset); see room.ts.
+      rtpParameters: consumer.rtpParameters as ConsumeResult['rtpParameters'],
       producerPaused: consumer.producerPaused,
     };
   }),

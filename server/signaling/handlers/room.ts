@@ -1,10 +1,13 @@
 /** Entering, resuming and leaving a room. */
 import type { types } from 'mediasoup';
-import { forbidden } from '../../../signaling/protocol/index.js';
+import { forbidden, type ResponseMap } from '../../../signaling/protocol/index.js';
 import { inStates, type HandlerTable } from '../dispatcher.js';
 
+/** mediasoup 3.27's types list a header extension (toffset) that mediasoup-client 3.24's do not; the SDK takes any URI. */
+type WireCapabilities = ResponseMap['getRouterRtpCapabilities']['rtpCapabilities'];
+
 export const roomHandlers = {
-  getRouterRtpCapabilities: inStates(['none', 'waiting', 'joined'], (ctx) => ({ rtpCapabilities: ctx.services.routerCapabilities })),
+  getRouterRtpCapabilities: inStates(['none', 'waiting', 'joined'], (ctx) => ({ rtpCapabilities: ctx.services.routerCapabilities as WireCapabilities })),
 
   join: inStates(['none'], async (ctx, { rtpCapabilities, roomId }) => {
     const { session } = ctx;

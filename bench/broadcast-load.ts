@@ -66,8 +66,14 @@ export async function runBroadcastLoad(partial: Partial<BroadcastLoadOptions> = 
     browser = await launchChromium();
     await presenterJoins(browser, server.url, o, room);
 
-    print(`\nBroadcast load — ${o.kind} room, presenter ${o.presenterRole} (Chromium, simulcast camera + mic), viewers ${o.viewerRole} (werift); ${os.cpus().length} cores, ${o.workers} worker(s), ${o.windowMs / 1000} s windows, ${new Date().toISOString().slice(0, 10)}`);
-    print('CPU in % of one core; kbps, fps and loss per viewer over the window (median); join time = signaling connect → first complete VP8 key frame, for the viewers added in that step.\n');
+    print(
+      `\nBroadcast load — ${o.kind} room, presenter ${o.presenterRole} (Chromium, simulcast camera + mic), viewers ${o.viewerRole} (werift); ` +
+        `${os.cpus().length} cores, ${o.workers} worker(s), ${o.windowMs / 1000} s windows, ${new Date().toISOString().slice(0, 10)}`,
+    );
+    print(
+      'CPU in % of one core; kbps, fps and loss per viewer over the window (median); ' +
+        'join time = signaling connect → first complete VP8 key frame, for the viewers added in that step.\n',
+    );
     for (const line of tableHead()) print(line);
 
     const ctx = { server, options: o, room, viewers, failures };
@@ -80,7 +86,13 @@ export async function runBroadcastLoad(partial: Partial<BroadcastLoadOptions> = 
     }
     print('');
 
-    if (failures.length) print(`Problems (${failures.length}):\n${failures.slice(0, 20).map((f) => `  - ${f}`).join('\n')}`);
+    if (failures.length)
+      print(
+        `Problems (${failures.length}):\n${failures
+          .slice(0, 20)
+          .map((f) => `  - ${f}`)
+          .join('\n')}`,
+      );
     return {
       rows,
       table: summaryTable(rows),

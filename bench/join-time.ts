@@ -48,11 +48,23 @@ function joinInPage(page: Page, role: string, name: string, publish: boolean): P
       const res = await fetch('/dev/token', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ identity: name, name, role, site: { id: 'bench', name: 'Bench Hospital', level: 'county_hospital' }, room, kind: 'consultation', caseId: 'BENCH-1' }),
+        body: JSON.stringify({
+          identity: name,
+          name,
+          role,
+          site: { id: 'bench', name: 'Bench Hospital', level: 'county_hospital' },
+          room,
+          kind: 'consultation',
+          caseId: 'BENCH-1',
+        }),
       });
       const { token } = (await res.json()) as { token: string };
       type Track = { kind: string; mediaStreamTrack: MediaStreamTrack };
-      type Client = { on(e: string, f: (t: Track) => void): void; publishCamera(): Promise<unknown>; publishMicrophone(): Promise<unknown> };
+      type Client = {
+        on(e: string, f: (t: Track) => void): void;
+        publishCamera(): Promise<unknown>;
+        publishMicrophone(): Promise<unknown>;
+      };
       const sdk = (window as unknown as { TelemedSDK: { ConsultationClient: { join(o: object): Promise<Client> } } }).TelemedSDK;
       const t0 = performance.now();
       const client = await sdk.ConsultationClient.join({ url: location.origin, token });
@@ -74,7 +86,10 @@ function joinInPage(page: Page, role: string, name: string, publish: boolean): P
           void video.play();
         });
       });
-      const firstFrameMs = await Promise.race([firstFrame, new Promise<number>((_, rej) => setTimeout(() => rej(new Error('no frame in 20 s')), 20_000))]);
+      const firstFrameMs = await Promise.race([
+        firstFrame,
+        new Promise<number>((_, rej) => setTimeout(() => rej(new Error('no frame in 20 s')), 20_000)),
+      ]);
       return { joinedMs, firstFrameMs };
     },
     { role, name, publish, room: ROOM },
@@ -112,20 +127,59 @@ async function main(): Promise<void> {
 
     const join = timings.map((t) => t.joinedMs);
     const frame = timings.map((t) => t.firstFrameMs);
-    console.log(`\nJoin time — ${JOINS} joins of a receive-only participant into a room with 2 publishers (${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${new Date().toISOString().slice(0, 10)})\n`);
-    console.log(table(['measure', 'median ms', 'p95 ms', 'min ms', 'max ms'], [
-      ['connect + join (signaling, router caps, device load)', median(join), p95(join), Math.min(...join), Math.max(...join)],
-      ['connect → first decoded remote video frame', median(frame), p95(frame), Math.min(...frame), Math.max(...frame)],
-    ]));
+    console.log(
+      `\nJoin time — ${JOINS} joins of a receive-only participant into a room with 2 publishers ` +
+        `(${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${new Date().toISOString().slice(0, 10)})\n`,
+    );
+    console.log(
+      table(
+        ['measure', 'median ms', 'p95 ms', 'min ms', 'max ms'],
+        [
+          ['connect + join (signaling, router caps, device load)', median(join), p95(join), Math.min(...join), Math.max(...join)],
+          ['connect → first decoded remote video frame', median(frame), p95(frame), Math.min(...frame), Math.max(...frame)],
+        ],
+      ),
+    );
     const participants = (n: number) => 2 + n;
     console.log(`\nServer cost (Node + mediasoup workers, ${WINDOW_MS / 1000} s windows; % of one core)\n`);
-    console.log(table(['state', 'participants', 'CPU %', 'RSS MiB', 'CPU % / participant', 'RSS MiB / participant'], [
-      ['2 publishers', participants(0), base.cpuPercent, mib(base.rssBytes), base.cpuPercent / participants(0), mib(base.rssBytes) / participants(0)],
-      [`2 publishers + ${RECEIVERS} receivers`, participants(RECEIVERS), loaded.cpuPercent, mib(loaded.rssBytes), loaded.cpuPercent / participants(RECEIVERS), mib(loaded.rssBytes) / participants(RECEIVERS)],
-      ['marginal receiver', 1, (loaded.cpuPercent - base.cpuPercent) / Math.max(1, RECEIVERS), mib(loaded.rssBytes - base.rssBytes) / Math.max(1, RECEIVERS), '', ''],
-    ]));
+    console.log(
+      table(
+        ['state', 'participants', 'CPU %', 'RSS MiB', 'CPU % / participant', 'RSS MiB / participant'],
+        [
+          [
+            '2 publishers',
+            participants(0),
+            base.cpuPercent,
+            mib(base.rssBytes),
+            base.cpuPercent / participants(0),
+            mib(base.rssBytes) / participants(0),
+          ],
+          [
+            `2 publishers + ${RECEIVERS} receivers`,
+            participants(RECEIVERS),
+            loaded.cpuPercent,
+            mib(loaded.rssBytes),
+            loaded.cpuPercent / participants(RECEIVERS),
+            mib(loaded.rssBytes) / participants(RECEIVERS),
+          ],
+          [
+            'marginal receiver',
+            1,
+            (loaded.cpuPercent - base.cpuPercent) / Math.max(1, RECEIVERS),
+            mib(loaded.rssBytes - base.rssBytes) / Math.max(1, RECEIVERS),
+            '',
+            '',
+          ],
+        ],
+      ),
+    );
     console.log('\nPer process (loaded):\n');
-    console.log(table(['process', 'CPU %', 'RSS MiB'], loaded.perProcess.map((p) => [p.name, p.cpuPercent, mib(p.rssBytes)])));
+    console.log(
+      table(
+        ['process', 'CPU %', 'RSS MiB'],
+        loaded.perProcess.map((p) => [p.name, p.cpuPercent, mib(p.rssBytes)]),
+      ),
+    );
   } finally {
     await browser.close();
     await server.stop();

@@ -78,6 +78,12 @@ export function recordingEntry(manifest: RecordingManifest, sessionDir: string, 
 }
 
 /** The entry for a room's audit timeline alone (e.g. when the room closes), without recordings. */
-export function auditEntry(input: { id: string; roomId: string; roomKind: RoomKind; caseId: string | null; auditTrail: AuditEvent[] }): CaseRecordEntry {
+export function auditEntry(input: {
+  id: string;
+  roomId: string;
+  roomKind: RoomKind;
+  caseId: string | null;
+  auditTrail: AuditEvent[];
+}): CaseRecordEntry {
   return { ...input, createdAt: new Date().toISOString(), manifest: null, files: [] };
 }

@@ -216,7 +216,10 @@ class SinkQueue {
       const exp = Math.min(this.#max, this.#base * 2 ** Math.min(item.attempts - 1, 30));
       const delayMs = Math.round(exp * (1 - this.#jitter * Math.random()));
       item.dueAt = Date.now() + delayMs;
-      this.#log.warn({ entry: entry.id, attempt: item.attempts, retryInMs: delayMs, pending: this.#items.size, err: error.message }, 'case record delivery failed; will retry');
+      this.#log.warn(
+        { entry: entry.id, attempt: item.attempts, retryInMs: delayMs, pending: this.#items.size, err: error.message },
+        'case record delivery failed; will retry',
+      );
       this.#outbox.emit('retrying', this.sink.name, entry.id, error, item.attempts, delayMs);
       return;
     }

@@ -15,7 +15,15 @@ import type { AuditActor, AuditData, AuditEventType, AuditTrail } from './AuditT
 import { DEFAULT_FFMPEG, type FfmpegPaths, type RecorderExit } from './ffmpeg.js';
 import { safeSegment, toError } from './fsutil.js';
 import { writeJournal, type JournalTrack, type SessionJournal } from './journal.js';
-import { DEFAULT_RETENTION, retentionFrom, writeManifest, type ManifestParticipant, type ManifestTrack, type RecordingManifest, type RetentionPolicy } from './Manifest.js';
+import {
+  DEFAULT_RETENTION,
+  retentionFrom,
+  writeManifest,
+  type ManifestParticipant,
+  type ManifestTrack,
+  type RecordingManifest,
+  type RetentionPolicy,
+} from './Manifest.js';
 import type { PortRange } from './ports.js';
 import { describeExit, finalizeTrack } from './finalize.js';
 import { TrackRecorder } from './TrackRecorder.js';
@@ -113,7 +121,10 @@ export class RecordingSession extends EventEmitter<RecordingSessionEvents> {
   static start(options: RecordingSessionOptions): RecordingSession {
     const id = randomUUID();
     const startedAt = new Date();
-    const stamp = startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    const stamp = startedAt
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z');
     const dir = path.resolve(options.recordingsDir, safeSegment(options.roomId), `${stamp}-${id.slice(0, 8)}`);
     mkdirSync(dir, { recursive: true, mode: 0o750 });
     const session = new RecordingSession(options, id, dir, startedAt);
@@ -160,7 +171,13 @@ export class RecordingSession extends EventEmitter<RecordingSessionEvents> {
     }).catch((err: unknown) => {
       const error = toError(err);
       this.#log.error({ err: error, producer: input.producer.id }, 'track recording could not start');
-      this.#audit('recording_error', null, { sessionId: this.id, producerId: input.producer.id, identity: input.owner.identity, source: input.source, error: error.message });
+      this.#audit('recording_error', null, {
+        sessionId: this.id,
+        producerId: input.producer.id,
+        identity: input.owner.identity,
+        source: input.source,
+        error: error.message,
+      });
       throw error;
     });
     if (this.#journal.state !== 'recording') {
@@ -190,7 +207,14 @@ export class RecordingSession extends EventEmitter<RecordingSessionEvents> {
     this.#journal.tracks.push(entry);
     this.#saveJournal();
     recorder.once('ended', (exit) => this.#finished.set(entry.trackId, this.#onTrackEnded(entry, recorder, exit)));
-    this.#audit('recording_track_started', null, { sessionId: this.id, trackId: entry.trackId, participantId: entry.participantId, identity: entry.identity, source: entry.source, file: entry.file });
+    this.#audit('recording_track_started', null, {
+      sessionId: this.id,
+      trackId: entry.trackId,
+      participantId: entry.participantId,
+      identity: entry.identity,
+      source: entry.source,
+      file: entry.file,
+    });
     this.emit('trackStarted', { ...entry });
     return { ...entry };
   }
@@ -209,7 +233,9 @@ export class RecordingSession extends EventEmitter<RecordingSessionEvents> {
     this.#audit('recording_stopped', stoppedBy, { sessionId: this.id });
     await Promise.all([...this.#recorders.values()].map((r) => r.stop()));
     // Each 'ended' handler has registered its description by now; wait for them all.
-    const tracks = await Promise.all(this.#journal.tracks.map((t) => this.#finished.get(t.trackId) ?? finalizeTrack(this.dir, t, undefined, this.#ffmpeg)));
+    const tracks = await Promise.all(
+      this.#journal.tracks.map((t) => this.#finished.get(t.trackId) ?? finalizeTrack(this.dir, t, undefined, this.#ffmpeg)),
+    );
     const stoppedAt = new Date();
     const manifest: RecordingManifest = {
       manifestVersion: 1,
@@ -242,9 +268,19 @@ export class RecordingSession extends EventEmitter<RecordingSessionEvents> {
     this.#recorders.delete(entry.trackId);
     this.#saveJournal();
     const track = await finalizeTrack(this.dir, entry, exit, this.#ffmpeg);
-    this.#audit('recording_track_ended', null, { sessionId: this.id, trackId: entry.trackId, status: track.status, sha256: track.sha256, durationSeconds: track.durationSeconds });
+    this.#audit('recording_track_ended', null, {
+      sessionId: this.id,
+      trackId: entry.trackId,
+      status: track.status,
+      sha256: track.sha256,
+      durationSeconds: track.durationSeconds,
+    });
     if (track.status === 'failed') {
-      const error = new RecordingError(`recording of ${entry.identity}'s ${entry.source} stopped: ${entry.error ?? 'recorder failed'}`, this.id, track);
+      const error = new RecordingError(
+        `recording of ${entry.identity}'s ${entry.source} stopped: ${entry.error ?? 'recorder failed'}`,
+        this.id,
+        track,
+      );
       this.#log.error({ err: error, track: entry.trackId }, 'track recording failed');
       this.#audit('recording_error', null, { sessionId: this.id, trackId: entry.trackId, error: error.message });
       if (this.listenerCount('error') > 0) this.emit('error', error);

@@ -65,8 +65,14 @@ export class TrackRecorder extends EventEmitter<TrackRecorderEvents> {
   #exit: RecorderExit | undefined;
 
   private constructor(init: {
-    trackId: string; options: TrackRecorderOptions; contentType: string; file: string; sdpFile: string;
-    feed: PlainFeed; recorder: FfmpegRecorder; log: RecordingsLogger;
+    trackId: string;
+    options: TrackRecorderOptions;
+    contentType: string;
+    file: string;
+    sdpFile: string;
+    feed: PlainFeed;
+    recorder: FfmpegRecorder;
+    log: RecordingsLogger;
   }) {
     super();
     this.trackId = init.trackId;
@@ -126,7 +132,16 @@ export class TrackRecorder extends EventEmitter<TrackRecorderEvents> {
         if (/address already in use|bind failed/i.test(exit.stderrTail)) throw new PortTakenError(exit.stderrTail);
         throw new Error(`the recorder did not start: ${exit.stderrTail || 'no listening socket after waiting'}`);
       }
-      const track = new TrackRecorder({ trackId, options, contentType: container.contentType, file, sdpFile, feed, recorder: rec, log: tlog });
+      const track = new TrackRecorder({
+        trackId,
+        options,
+        contentType: container.contentType,
+        file,
+        sdpFile,
+        feed,
+        recorder: rec,
+        log: tlog,
+      });
       await feed.start(options.keyFrameDelaysMs);
       tlog.info({ file, pid: rec.pid, port: ports.rtpPort, codec: codec.mimeType }, 'track recording started');
       return track;

@@ -52,20 +52,37 @@ export function buildSdp(kind: types.MediaKind, codec: types.RtpCodecParameters,
 /** Arguments for one recorder. `-localaddr` keeps the listening socket on loopback only. */
 export function recorderArgs(sdpFile: string, outFile: string, container: Container): string[] {
   return [
-    '-hide_banner', '-nostats', '-loglevel', 'warning',
-    '-protocol_whitelist', 'file,udp,rtp',
-    '-localaddr', '127.0.0.1',
+    '-hide_banner',
+    '-nostats',
+    '-loglevel',
+    'warning',
+    '-protocol_whitelist',
+    'file,udp,rtp',
+    '-localaddr',
+    '127.0.0.1',
     // FFmpeg holds packets in memory (no file yet) until it knows the stream: wait up to 5 s for a
     // key frame (requested as soon as the consumer resumes), but do not also measure the frame rate
     // (-fpsprobesize 0), which cost ~1.5 s of media that a crash would lose. +genpts fills the few
     // timestamps RTP input may lack.
-    '-analyzeduration', '5000000', '-probesize', '5000000', '-fpsprobesize', '0',
-    '-fflags', '+genpts',
-    '-reorder_queue_size', '100',
-    '-i', sdpFile,
-    '-map', '0', '-c', 'copy',
+    '-analyzeduration',
+    '5000000',
+    '-probesize',
+    '5000000',
+    '-fpsprobesize',
+    '0',
+    '-fflags',
+    '+genpts',
+    '-reorder_queue_size',
+    '100',
+    '-i',
+    sdpFile,
+    '-map',
+    '0',
+    '-c',
+    'copy',
     ...(container.matroska ? ['-cluster_time_limit', '1000', '-cluster_size_limit', '1000000'] : ['-page_duration', '500000']),
-    '-flush_packets', '1',
+    '-flush_packets',
+    '1',
     '-n', // never overwrite: each track gets a new file name
     outFile,
   ];
@@ -207,7 +224,24 @@ export async function probeDuration(file: string, ffprobePath = DEFAULT_FFMPEG.f
 export async function remux(input: string, output: string, ffmpegPath = DEFAULT_FFMPEG.ffmpeg): Promise<{ ok: boolean; error: string }> {
   const out = await run(
     ffmpegPath,
-    ['-hide_banner', '-nostdin', '-v', 'error', '-fflags', '+genpts+discardcorrupt', '-err_detect', 'ignore_err', '-i', input, '-map', '0', '-c', 'copy', '-n', output],
+    [
+      '-hide_banner',
+      '-nostdin',
+      '-v',
+      'error',
+      '-fflags',
+      '+genpts+discardcorrupt',
+      '-err_detect',
+      'ignore_err',
+      '-i',
+      input,
+      '-map',
+      '0',
+      '-c',
+      'copy',
+      '-n',
+      output,
+    ],
     120_000,
   );
   return { ok: out.ok, error: out.stderr.trim().split('\n').slice(-4).join('\n') };

@@ -53,14 +53,26 @@ export function describeExit(exit: RecorderExit): string {
 }
 
 /** The manifest entry of a track whose recorder has exited (`exit` undefined: unknown how). */
-export async function finalizeTrack(sessionDir: string, t: JournalTrack, exit: RecorderExit | undefined, ffmpeg: FfmpegPaths): Promise<ManifestTrack> {
+export async function finalizeTrack(
+  sessionDir: string,
+  t: JournalTrack,
+  exit: RecorderExit | undefined,
+  ffmpeg: FfmpegPaths,
+): Promise<ManifestTrack> {
   const base = trackBase(t);
   try {
     if (!exit || !exit.requested) {
       // The recorder died: keep its file and add a repaired copy.
       const repair = await repairPartialFile(sessionDir, t.file, ffmpeg.ffmpeg, ffmpeg.ffprobe);
       const error = [t.error ?? 'the recorder stopped unexpectedly', repair.error].filter(Boolean).join('; ');
-      return { ...base, file: repair.file, ...repair.facts, status: 'failed', error, ...(repair.repaired && repair.original ? { original: repair.original } : {}) };
+      return {
+        ...base,
+        file: repair.file,
+        ...repair.facts,
+        status: 'failed',
+        error,
+        ...(repair.repaired && repair.original ? { original: repair.original } : {}),
+      };
     }
     const facts = await describeFile(path.join(sessionDir, t.file), ffmpeg.ffprobe);
     // BYE or 'q' exit 0, SIGINT 255: all end the file properly. Anything else, or a file ffprobe
@@ -72,6 +84,14 @@ export async function finalizeTrack(sessionDir: string, t: JournalTrack, exit: R
     else if (facts.durationSeconds === null || !cleanExit) status = 'failed';
     return { ...base, ...facts, status, ...(status === 'complete' ? {} : { error: describeExit(exit) }) };
   } catch (err) {
-    return { ...base, sizeBytes: 0, sha256: null, sha1: null, durationSeconds: null, status: 'failed', error: `could not read the file: ${toError(err).message}` };
+    return {
+      ...base,
+      sizeBytes: 0,
+      sha256: null,
+      sha1: null,
+      durationSeconds: null,
+      status: 'failed',
+      error: `could not read the file: ${toError(err).message}`,
+    };
   }
 }

@@ -57,7 +57,11 @@ const SAFE_SEGMENT = /^[A-Za-z0-9_.-]{1,100}$/;
  */
 export function safeSegment(id: string): string {
   if (SAFE_SEGMENT.test(id) && id !== '.' && id !== '..') return id;
-  const cleaned = id.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_').slice(0, 80) || 'id';
+  const cleaned =
+    id
+      .replace(/[^A-Za-z0-9_.-]/g, '_')
+      .replace(/^\.+/, '_')
+      .slice(0, 80) || 'id';
   return `${cleaned}-${createHash('sha256').update(id).digest('hex').slice(0, 10)}`;
 }
 

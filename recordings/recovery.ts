@@ -70,7 +70,9 @@ function sessionDirs(root: string): string[] {
   const dirs: string[] = [];
   const list = (dir: string): string[] => {
     try {
-      return readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => path.join(dir, d.name));
+      return readdirSync(dir, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => path.join(dir, d.name));
     } catch {
       return [];
     }
@@ -87,7 +89,12 @@ function statSafe(file: string): ReturnType<typeof statSync> | undefined {
   }
 }
 
-async function recoverSession(sessionDir: string, journal: SessionJournal, ffmpeg: FfmpegPaths, log: RecordingsLogger): Promise<RecordingManifest> {
+async function recoverSession(
+  sessionDir: string,
+  journal: SessionJournal,
+  ffmpeg: FfmpegPaths,
+  log: RecordingsLogger,
+): Promise<RecordingManifest> {
   log.warn({ session: journal.sessionId, room: journal.roomId, tracks: journal.tracks.length }, 'recovering an interrupted recording');
   const tracks: ManifestTrack[] = [];
   for (const t of journal.tracks) tracks.push(await recoverTrack(sessionDir, t, ffmpeg, log));
@@ -176,7 +183,7 @@ async function endOrphanRecorder(t: JournalTrack, sdpFile: string, log: Recordin
     } catch {
       return; // the process is already gone
     }
-    for (const deadline = Date.now() + waitMs; Date.now() < deadline && isOurs(); ) await new Promise((r) => setTimeout(r, 50));
+    for (const deadline = Date.now() + waitMs; Date.now() < deadline && isOurs();) await new Promise((r) => setTimeout(r, 50));
     if (!isOurs()) return;
   }
 }
@@ -185,7 +192,9 @@ async function endOrphanRecorder(t: JournalTrack, sdpFile: string, log: Recordin
 function noteInAudit(journal: SessionJournal, tracks: ManifestTrack[], log: RecordingsLogger): void {
   if (!journal.auditFile) return;
   try {
-    const already = AuditTrail.read(journal.auditFile).some((e) => e.type === 'recording_interrupted' && e.data?.['sessionId'] === journal.sessionId);
+    const already = AuditTrail.read(journal.auditFile).some(
+      (e) => e.type === 'recording_interrupted' && e.data?.['sessionId'] === journal.sessionId,
+    );
     if (already) return;
     const trail = AuditTrail.open(journal.auditFile);
     try {

@@ -27,13 +27,7 @@ export function sdpMediaSection({ kind, codec, rtpPort, rtcpPort }: SdpStream): 
 }
 
 export function sdpSession(name: string, streams: SdpStream[]): string {
-  return [
-    'v=0',
-    'o=- 0 0 IN IP4 127.0.0.1',
-    `s=${name}`,
-    'c=IN IP4 127.0.0.1',
-    't=0 0',
-    ...streams.flatMap(sdpMediaSection),
-    '',
-  ].join('\n');
+  return ['v=0', 'o=- 0 0 IN IP4 127.0.0.1', `s=${name}`, 'c=IN IP4 127.0.0.1', 't=0 0', ...streams.flatMap(sdpMediaSection), ''].join(
+    '\n',
+  );
 }

@@ -10,6 +10,8 @@ cd "$root"
 use_project_node   # vitest, and every server it starts, on the project's Node.js 24 (see lib.sh)
 require_node
 npm run --silent typecheck
+# Lint (type-aware rules: floating/misused promises, exhaustive switches; no line over 150) and formatting.
+npm run --silent lint
 if [ "${TEST_NETNS:-1}" = 1 ] && bash scripts/isolated-net.sh true 2>/dev/null; then
   echo "[test] running in an isolated network namespace (no route off this machine)"
   exec bash scripts/isolated-net.sh npx vitest run "$@"

@@ -30,7 +30,16 @@ export class MediaServer {
   readonly #log: Logger;
   #closing: Promise<void> | undefined;
 
-  private constructor(config: Config, pool: WorkerPool, rooms: RoomRegistry, hls: HlsService, records: CaseRecordService, httpServer: http.Server, io: SignalingIo, log: Logger) {
+  private constructor(
+    config: Config,
+    pool: WorkerPool,
+    rooms: RoomRegistry,
+    hls: HlsService,
+    records: CaseRecordService,
+    httpServer: http.Server,
+    io: SignalingIo,
+    log: Logger,
+  ) {
     this.config = config;
     this.pool = pool;
     this.rooms = rooms;
@@ -88,7 +97,12 @@ export class MediaServer {
         records,
         verifier,
         devTokens: keys.devSigningSecret
-          ? { secret: keys.devSigningSecret, algorithm: config.jwt.algorithms.find((a) => a.startsWith('HS')) ?? 'HS256', audience: config.jwt.audience, issuer: config.jwt.issuer }
+          ? {
+              secret: keys.devSigningSecret,
+              algorithm: config.jwt.algorithms.find((a) => a.startsWith('HS')) ?? 'HS256',
+              audience: config.jwt.audience,
+              issuer: config.jwt.issuer,
+            }
           : undefined,
       });
       const httpServer = http.createServer(app);
@@ -109,7 +123,17 @@ export class MediaServer {
         httpServer.listen(config.http.port, config.http.host, () => resolve());
       });
       const server = new MediaServer(config, pool, rooms, hls, records, httpServer, io, log);
-      log.info({ url: server.url, mode: config.mode, workers: pool.size, mediaPorts: `${config.media.port}-${config.media.port + pool.size - 1}`, node: process.versions.node, mediasoup: mediasoupVersion }, 'media server listening');
+      log.info(
+        {
+          url: server.url,
+          mode: config.mode,
+          workers: pool.size,
+          mediaPorts: `${config.media.port}-${config.media.port + pool.size - 1}`,
+          node: process.versions.node,
+          mediasoup: mediasoupVersion,
+        },
+        'media server listening',
+      );
       return server;
     } catch (error) {
       pool.close();

@@ -10,7 +10,11 @@ import { issuesToDetails, ROOM_KINDS, type RoomKind } from '../signaling/protoco
 const ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256'] as const;
 export type JwtAlgorithm = (typeof ALGORITHMS)[number];
 
-const list = (s: string | undefined) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+const list = (s: string | undefined) =>
+  (s ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 
 const EnvSchema = z.object({
   APP_MODE: z.enum(['development', 'production']).default('development'),
@@ -30,10 +34,19 @@ const EnvSchema = z.object({
   JWT_PUBLIC_KEY_FILES: z.string().optional(),
   JWT_AUDIENCE: z.string().min(1).default('telemed-sfu'),
   JWT_ISSUER: z.string().optional(),
-  JWT_MAX_TTL_SECONDS: z.coerce.number().int().positive().default(24 * 3600),
+  JWT_MAX_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(24 * 3600),
   TURN_URLS: z.string().optional(),
   TURN_SECRET: z.string().optional(),
-  TURN_CREDENTIAL_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 86400).default(3600),
+  TURN_CREDENTIAL_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 86400)
+    .default(3600),
   RECONNECT_GRACE_SECONDS: z.coerce.number().int().min(0).max(600).default(20),
   BROADCAST_CONSUMERS_PER_ROUTER: z.coerce.number().int().min(1).max(100_000).default(400),
   BROADCAST_KEYFRAME_DELAY_MS: z.coerce.number().int().min(0).max(10_000).default(1000),
@@ -122,14 +135,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (e.APP_MODE === 'development' && !['127.0.0.1', '::1', 'localhost'].includes(e.HTTP_HOST)) {
     // Development mode mints tokens for anyone who asks: it must never be reachable from a network.
-    throw new ConfigError(`APP_MODE=development serves /dev/token and only listens on loopback; HTTP_HOST=${e.HTTP_HOST} needs APP_MODE=production`);
+    throw new ConfigError(
+      `APP_MODE=development serves /dev/token and only listens on loopback; HTTP_HOST=${e.HTTP_HOST} needs APP_MODE=production`,
+    );
   }
   if (['0.0.0.0', '::'].includes(e.MEDIA_LISTEN_IP) && !e.MEDIA_ANNOUNCED_ADDRESS) {
     // Browsers cannot send media to 0.0.0.0: they need the address they can actually reach.
     throw new ConfigError('MEDIA_LISTEN_IP is a wildcard: set MEDIA_ANNOUNCED_ADDRESS to the IP or host name clients reach');
   }
   const turnUrls = list(e.TURN_URLS);
-  if (turnUrls.length > 0 && !e.TURN_SECRET) throw new ConfigError('TURN_URLS is set: TURN_SECRET (coturn static-auth-secret) is required too');
+  if (turnUrls.length > 0 && !e.TURN_SECRET)
+    throw new ConfigError('TURN_URLS is set: TURN_SECRET (coturn static-auth-secret) is required too');
   for (const url of turnUrls) if (!/^turns?:/.test(url)) throw new ConfigError(`TURN_URLS: "${url}" is not a turn: or turns: URL`);
   const records = recordsConfig(e);
   const cors = list(e.CORS_ORIGINS);
@@ -157,7 +173,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       issuer: e.JWT_ISSUER,
       maxTtlSeconds: e.JWT_MAX_TTL_SECONDS,
     },
-    turn: turnUrls.length > 0 && e.TURN_SECRET ? { urls: turnUrls, secret: e.TURN_SECRET, ttlSeconds: e.TURN_CREDENTIAL_TTL_SECONDS } : undefined,
+    turn:
+      turnUrls.length > 0 && e.TURN_SECRET
+        ? { urls: turnUrls, secret: e.TURN_SECRET, ttlSeconds: e.TURN_CREDENTIAL_TTL_SECONDS }
+        : undefined,
     reconnectGraceSeconds: e.RECONNECT_GRACE_SECONDS,
     records,
     broadcast: { consumersPerRouter: e.BROADCAST_CONSUMERS_PER_ROUTER, keyFrameRequestDelayMs: e.BROADCAST_KEYFRAME_DELAY_MS },
@@ -170,7 +189,8 @@ function recordsConfig(e: z.infer<typeof EnvSchema>): RecordsConfig {
   const dataDir = path.resolve(e.DATA_DIR);
   const sinks = list(e.CASE_RECORD_SINKS);
   for (const sink of sinks) {
-    if (!['filesystem', 'webhook', 'fhir'].includes(sink)) throw new ConfigError(`CASE_RECORD_SINKS: unknown sink "${sink}" (filesystem, webhook, fhir)`);
+    if (!['filesystem', 'webhook', 'fhir'].includes(sink))
+      throw new ConfigError(`CASE_RECORD_SINKS: unknown sink "${sink}" (filesystem, webhook, fhir)`);
   }
   if (!sinks.includes('filesystem')) sinks.unshift('filesystem'); // the local archive is always kept
   if (sinks.includes('webhook') && (!e.WEBHOOK_URL || !e.WEBHOOK_SECRET || e.WEBHOOK_SECRET.length < 32)) {
@@ -178,7 +198,8 @@ function recordsConfig(e: z.infer<typeof EnvSchema>): RecordsConfig {
   }
   if (sinks.includes('fhir') && !e.FHIR_BASE_URL) throw new ConfigError('the fhir sink needs FHIR_BASE_URL');
   const autoRecordKinds = list(e.AUTO_RECORD_KINDS);
-  for (const k of autoRecordKinds) if (!(ROOM_KINDS as readonly string[]).includes(k)) throw new ConfigError(`AUTO_RECORD_KINDS: unknown room kind "${k}"`);
+  for (const k of autoRecordKinds)
+    if (!(ROOM_KINDS as readonly string[]).includes(k)) throw new ConfigError(`AUTO_RECORD_KINDS: unknown room kind "${k}"`);
   return {
     sinks: sinks as RecordsConfig['sinks'],
     caseRecordDir: path.resolve(e.CASE_RECORD_DIR ?? path.join(dataDir, 'case-records')),
@@ -186,7 +207,10 @@ function recordsConfig(e: z.infer<typeof EnvSchema>): RecordsConfig {
     auditDir: path.join(dataDir, 'audit'),
     outboxDir: path.join(dataDir, 'outbox'),
     webhook: sinks.includes('webhook') && e.WEBHOOK_URL && e.WEBHOOK_SECRET ? { url: e.WEBHOOK_URL, secret: e.WEBHOOK_SECRET } : undefined,
-    fhir: sinks.includes('fhir') && e.FHIR_BASE_URL ? { baseUrl: e.FHIR_BASE_URL, mode: e.FHIR_MODE, authorization: e.FHIR_AUTHORIZATION } : undefined,
+    fhir:
+      sinks.includes('fhir') && e.FHIR_BASE_URL
+        ? { baseUrl: e.FHIR_BASE_URL, mode: e.FHIR_MODE, authorization: e.FHIR_AUTHORIZATION }
+        : undefined,
     publicUrl: e.PUBLIC_URL,
     autoRecordKinds: autoRecordKinds as RoomKind[],
     retention: { mediaYears: e.RETENTION_MEDIA_YEARS, recordYears: e.RETENTION_RECORD_YEARS },

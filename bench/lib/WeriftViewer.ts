@@ -69,7 +69,12 @@ export class WeriftViewer extends EventEmitter<ViewerEvents> {
       log: options.log ?? (() => undefined),
     };
     assertLoopbackUrl(options.url, this.#options.allowRemote);
-    this.#signaling = new ViewerSignaling({ url: options.url, token: options.token, requestTimeoutMs: this.#options.requestTimeoutMs, log: this.#options.log });
+    this.#signaling = new ViewerSignaling({
+      url: options.url,
+      token: options.token,
+      requestTimeoutMs: this.#options.requestTimeoutMs,
+      log: this.#options.log,
+    });
     this.#negotiation = new Negotiation({
       signaling: this.#signaling,
       log: this.#options.log,
@@ -292,7 +297,12 @@ export class WeriftViewer extends EventEmitter<ViewerEvents> {
         done();
         const s = this.stats();
         const warning = this.warnings.length ? `; last warning: ${this.warnings.at(-1)}` : '';
-        reject(new Error(`no VP8 key frame within ${timeoutMs} ms (pc ${s.connectionState}, ${s.video.consumers} video consumers, ${s.video.packets} video packets${warning})`));
+        reject(
+          new Error(
+            `no VP8 key frame within ${timeoutMs} ms ` +
+              `(pc ${s.connectionState}, ${s.video.consumers} video consumers, ${s.video.packets} video packets${warning})`,
+          ),
+        );
       }, timeoutMs);
       this.on('keyFrame', onKey);
       this.on('closed', onClosed);

@@ -42,7 +42,8 @@ export const MAX_VIEWERS = 200;
 /** The steps in increasing order; throws unless each is a whole number of viewers in 1..MAX_VIEWERS. */
 export function checkedSteps(steps: number[]): number[] {
   const sorted = [...steps].sort((a, b) => a - b);
-  if (!sorted.length || sorted.some((n) => !Number.isInteger(n) || n < 1) || sorted.at(-1)! > MAX_VIEWERS) throw new Error(`steps must be 1..${MAX_VIEWERS}`);
+  if (!sorted.length || sorted.some((n) => !Number.isInteger(n) || n < 1) || sorted.at(-1)! > MAX_VIEWERS)
+    throw new Error(`steps must be 1..${MAX_VIEWERS}`);
   return sorted;
 }
 
@@ -95,7 +96,8 @@ export function watchdogMs(options: BroadcastLoadOptions): number {
   let budgetMs = 90_000;
   let previous = 0;
   for (const step of [...options.steps].sort((a, b) => a - b)) {
-    budgetMs += 2 * options.joinTimeoutMs * Math.ceil((step - previous) / options.joinConcurrency) + options.settleMs + options.windowMs + 5000;
+    budgetMs +=
+      2 * options.joinTimeoutMs * Math.ceil((step - previous) / options.joinConcurrency) + options.settleMs + options.windowMs + 5000;
     previous = step;
   }
   return Math.min(budgetMs, 60 * 60_000);

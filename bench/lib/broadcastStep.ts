@@ -50,14 +50,25 @@ async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>
 }
 
 /** Joins the named viewers, a few at a time; times each to its first key frame and first RTP packet. */
-async function joinViewers(ctx: StepContext, names: string[]): Promise<{ joinTimes: number[]; firstRtpTimes: number[]; failedJoins: number }> {
+async function joinViewers(
+  ctx: StepContext,
+  names: string[],
+): Promise<{ joinTimes: number[]; firstRtpTimes: number[]; failedJoins: number }> {
   const { server, options: o, room, viewers, failures } = ctx;
   const joinTimes: number[] = [];
   const firstRtpTimes: number[] = [];
   let failedJoins = 0;
   await pool(names, o.joinConcurrency, async (name) => {
     try {
-      const token = await devToken(server, { identity: `${room}-${name}`, name, role: o.viewerRole, room, kind: o.kind, caseId: 'BENCH-1', site });
+      const token = await devToken(server, {
+        identity: `${room}-${name}`,
+        name,
+        role: o.viewerRole,
+        room,
+        kind: o.kind,
+        caseId: 'BENCH-1',
+        site,
+      });
       const viewer = await WeriftViewer.join({ url: server.url, token, joinTimeoutMs: o.joinTimeoutMs });
       for (const m of viewer.warnings) failures.push(`${name}: ${m}`); // raised during join
       viewer.on('warning', (m) => failures.push(`${name}: ${m}`));

@@ -38,11 +38,16 @@ export function sample(pid: number): ProcSample | undefined {
 }
 
 export function sampleTree(pid: number): ProcSample[] {
-  return processTree(pid).map(sample).filter((s): s is ProcSample => !!s);
+  return processTree(pid)
+    .map(sample)
+    .filter((s): s is ProcSample => !!s);
 }
 
 /** CPU used by the tree over `ms` milliseconds, as a percentage of one core, and RSS at the end. */
-export async function measure(pid: number, ms: number): Promise<{ cpuPercent: number; rssBytes: number; perProcess: { name: string; cpuPercent: number; rssBytes: number }[] }> {
+export async function measure(
+  pid: number,
+  ms: number,
+): Promise<{ cpuPercent: number; rssBytes: number; perProcess: { name: string; cpuPercent: number; rssBytes: number }[] }> {
   const before = new Map(sampleTree(pid).map((s) => [s.pid, s]));
   const t0 = process.hrtime.bigint();
   await new Promise((r) => setTimeout(r, ms));

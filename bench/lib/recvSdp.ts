@@ -35,12 +35,14 @@ export function buildRecvOffer(
   sections: readonly OfferSection[],
   session: { id: string; version: number; loopbackOnly: boolean },
 ): string {
-  const fingerprint = transport.dtlsParameters.fingerprints.find((f) => f.algorithm === 'sha-256') ?? transport.dtlsParameters.fingerprints[0];
+  const fingerprint =
+    transport.dtlsParameters.fingerprints.find((f) => f.algorithm === 'sha-256') ?? transport.dtlsParameters.fingerprints[0];
   if (!fingerprint) throw new Error('transport has no DTLS fingerprint');
   const candidates = transport.iceCandidates.map((c) => {
     const address = c.address ?? c.ip;
     if (session.loopbackOnly && !isLoopback(address)) throw new Error(`refusing non-loopback ICE candidate ${address}`);
-    return `a=candidate:${c.foundation} 1 ${c.protocol} ${c.priority} ${address} ${c.port} typ host${c.protocol === 'tcp' ? ` tcptype ${c.tcpType ?? 'passive'}` : ''}`;
+    const tcpType = c.protocol === 'tcp' ? ` tcptype ${c.tcpType ?? 'passive'}` : '';
+    return `a=candidate:${c.foundation} 1 ${c.protocol} ${c.priority} ${address} ${c.port} typ host${tcpType}`;
   });
   const mids = sections.map((s) => s.rtpParameters.mid!);
   const lines = [
@@ -72,23 +74,33 @@ export function buildRecvOffer(
     if (rtp.rtcp?.reducedSize) lines.push('a=rtcp-rsize');
     for (const codec of codecs) {
       const [, name] = codec.mimeType.split('/');
-      lines.push(`a=rtpmap:${codec.payloadType} ${name}/${codec.clockRate}${codec.channels && codec.channels > 1 ? `/${codec.channels}` : ''}`);
+      lines.push(
+        `a=rtpmap:${codec.payloadType} ${name}/${codec.clockRate}${codec.channels && codec.channels > 1 ? `/${codec.channels}` : ''}`,
+      );
       const params = fmtp(codec.parameters as Record<string, unknown> | undefined);
       if (params) lines.push(`a=fmtp:${codec.payloadType} ${params}`);
-      for (const fb of codec.rtcpFeedback ?? []) lines.push(`a=rtcp-fb:${codec.payloadType} ${fb.type}${fb.parameter ? ` ${fb.parameter}` : ''}`);
+      for (const fb of codec.rtcpFeedback ?? [])
+        lines.push(`a=rtcp-fb:${codec.payloadType} ${fb.type}${fb.parameter ? ` ${fb.parameter}` : ''}`);
     }
     for (const ext of rtp.headerExtensions ?? []) lines.push(`a=extmap:${ext.id} ${ext.uri}`);
     const ssrc = rtp.encodings?.[0]?.ssrc;
     if (!section.closed && ssrc !== undefined) {
       const cname = rtp.rtcp?.cname ?? section.streamId;
-      lines.push(`a=msid:${section.streamId} ${section.trackId}`, `a=ssrc:${ssrc} cname:${cname}`, `a=ssrc:${ssrc} msid:${section.streamId} ${section.trackId}`);
+      lines.push(
+        `a=msid:${section.streamId} ${section.trackId}`,
+        `a=ssrc:${ssrc} cname:${cname}`,
+        `a=ssrc:${ssrc} msid:${section.streamId} ${section.trackId}`,
+      );
     }
   }
   return `${lines.join('\r\n')}\r\n`;
 }
 
 /** The DTLS fingerprint and role (as mediasoup's `connect` wants the remote one) from a local answer. */
-export function dtlsFromAnswer(sdp: string): { role: 'client' | 'server'; fingerprints: { algorithm: 'sha-256' | 'sha-1' | 'sha-384' | 'sha-512' | 'sha-224'; value: string }[] } {
+export function dtlsFromAnswer(sdp: string): {
+  role: 'client' | 'server';
+  fingerprints: { algorithm: 'sha-256' | 'sha-1' | 'sha-384' | 'sha-512' | 'sha-224'; value: string }[];
+} {
   const fp = /^a=fingerprint:(sha-(?:1|224|256|384|512)) (\S+)/m.exec(sdp);
   const setup = /^a=setup:(\w+)/m.exec(sdp);
   if (!fp) throw new Error('answer has no DTLS fingerprint');

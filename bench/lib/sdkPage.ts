@@ -35,7 +35,10 @@ export async function openSdkPage(browser: Browser, serverUrl: string): Promise<
 /** Joins; resolves with 'joined' or 'waiting' (then `window.t.admitted` resolves later). */
 export function sdkJoin(page: Page, spec: SdkJoinSpec): Promise<'joined' | 'waiting'> {
   return page.evaluate(async (spec) => {
-    const w = window as unknown as { t: Record<string, unknown>; TelemedSDK: { ConsultationClient: { join(o: object): Promise<unknown> } } };
+    const w = window as unknown as {
+      t: Record<string, unknown>;
+      TelemedSDK: { ConsultationClient: { join(o: object): Promise<unknown> } };
+    };
     const t: Record<string, unknown> = { events: [] as unknown[][], waiting: false };
     w.t = t;
     const res = await fetch('/dev/token', {
@@ -66,7 +69,12 @@ export function sdkJoin(page: Page, spec: SdkJoinSpec): Promise<'joined' | 'wait
         markWaiting('waiting');
       },
     }).then(async (client) => {
-      type C = { on(e: string, f: (...a: unknown[]) => void): void; can(p: string): boolean; publishCamera(o?: object): Promise<unknown>; publishMicrophone(): Promise<unknown> };
+      type C = {
+        on(e: string, f: (...a: unknown[]) => void): void;
+        can(p: string): boolean;
+        publishCamera(o?: object): Promise<unknown>;
+        publishMicrophone(): Promise<unknown>;
+      };
       const c = client as C;
       t['client'] = c;
       // Play what arrives, as a real page does: Chromium measures audio energy at playout.
@@ -78,7 +86,20 @@ export function sdkJoin(page: Page, spec: SdkJoinSpec): Promise<'joined' | 'wait
         document.body.append(el);
         void el.play().catch(() => undefined);
       });
-      for (const e of ['participantJoined', 'participantLeft', 'participantConnection', 'connectionStateChanged', 'mutedByModerator', 'unmuteAllowed', 'lobbyChanged', 'chatMessage', 'disconnected', 'handRaised', 'roomLocked', 'unpublished']) {
+      for (const e of [
+        'participantJoined',
+        'participantLeft',
+        'participantConnection',
+        'connectionStateChanged',
+        'mutedByModerator',
+        'unmuteAllowed',
+        'lobbyChanged',
+        'chatMessage',
+        'disconnected',
+        'handRaised',
+        'roomLocked',
+        'unpublished',
+      ]) {
         c.on(e, (...args: unknown[]) => (t['events'] as unknown[][]).push([e, ...args.map((a) => JSON.parse(JSON.stringify(a ?? null)))]));
       }
       if (spec.publish !== false && c.can('publish_video')) await c.publishCamera(spec.camera ? { constraints: spec.camera } : {});
@@ -93,7 +114,10 @@ export function sdkJoin(page: Page, spec: SdkJoinSpec): Promise<'joined' | 'wait
 
 /** Events of one name seen by the page's client, with their arguments. */
 export function events(page: Page, name: string): Promise<unknown[][]> {
-  return page.evaluate((name) => ((window as unknown as { t: { events: unknown[][] } }).t.events).filter((e) => e[0] === name).map((e) => e.slice(1)), name);
+  return page.evaluate(
+    (name) => (window as unknown as { t: { events: unknown[][] } }).t.events.filter((e) => e[0] === name).map((e) => e.slice(1)),
+    name,
+  );
 }
 
 export interface InboundStats {
@@ -117,7 +141,8 @@ export interface PathStats {
 export function pathStats(page: Page, holder = 't'): Promise<PathStats> {
   return page.evaluate(async (holder) => {
     type T = { mediaStreamTrack: MediaStreamTrack; participant: { displayName: string } };
-    const client = (window as unknown as Record<string, { client: { tracks: T[]; getStats(): Promise<RTCStatsReport[]> } }>)[holder]!.client;
+    const client = (window as unknown as Record<string, { client: { tracks: T[]; getStats(): Promise<RTCStatsReport[]> } }>)[holder]!
+      .client;
     const owner = new Map(client.tracks.map((t) => [t.mediaStreamTrack.id, t.participant.displayName]));
     const out: PathStats = { inbound: [], pairs: [] };
     for (const report of await client.getStats()) {
@@ -126,12 +151,22 @@ export function pathStats(page: Page, holder = 't'): Promise<PathStats> {
       for (const s of byId.values()) {
         const name = owner.get(s['trackIdentifier'] as string);
         if (s['type'] === 'inbound-rtp' && name) {
-          out.inbound.push({ name, kind: String(s['kind']), framesDecoded: Number(s['framesDecoded'] ?? 0), totalAudioEnergy: Number(s['totalAudioEnergy'] ?? 0), packetsReceived: Number(s['packetsReceived'] ?? 0) });
+          out.inbound.push({
+            name,
+            kind: String(s['kind']),
+            framesDecoded: Number(s['framesDecoded'] ?? 0),
+            totalAudioEnergy: Number(s['totalAudioEnergy'] ?? 0),
+            packetsReceived: Number(s['packetsReceived'] ?? 0),
+          });
         }
         if (s['type'] === 'candidate-pair' && s['state'] === 'succeeded' && s['nominated']) {
           const local = byId.get(s['localCandidateId'] as string) ?? {};
           const remote = byId.get(s['remoteCandidateId'] as string) ?? {};
-          const pair: PathStats['pairs'][number] = { localType: String(local['candidateType']), protocol: String(local['protocol']), remoteAddress: String(remote['address']) };
+          const pair: PathStats['pairs'][number] = {
+            localType: String(local['candidateType']),
+            protocol: String(local['protocol']),
+            remoteAddress: String(remote['address']),
+          };
           if (local['relayProtocol']) pair.relayProtocol = String(local['relayProtocol']);
           out.pairs.push(pair);
         }

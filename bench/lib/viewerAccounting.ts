@@ -35,7 +35,17 @@ interface Counters {
   corruptFrames: number;
 }
 
-const zeroCounters = (): Counters => ({ packets: 0, bytes: 0, expected: 0, lost: 0, frames: 0, keyFrames: 0, decodableFrames: 0, incompleteFrames: 0, corruptFrames: 0 });
+const zeroCounters = (): Counters => ({
+  packets: 0,
+  bytes: 0,
+  expected: 0,
+  lost: 0,
+  frames: 0,
+  keyFrames: 0,
+  decodableFrames: 0,
+  incompleteFrames: 0,
+  corruptFrames: 0,
+});
 
 /** Adds a consumer's counters to `into`. */
 function addCounters(into: Counters, c: ConsumerState): void {
@@ -180,7 +190,14 @@ export class ReceiveAccounting {
     const a = kind('audio');
     const v = kind('video');
     return {
-      audio: { consumers: a.consumers, packets: a.packets, bytes: a.bytes, expected: a.expected, lost: a.lost, bitrateBps: this.#meters.audio.bps(now, windowMs) },
+      audio: {
+        consumers: a.consumers,
+        packets: a.packets,
+        bytes: a.bytes,
+        expected: a.expected,
+        lost: a.lost,
+        bitrateBps: this.#meters.audio.bps(now, windowMs),
+      },
       video: {
         consumers: v.consumers,
         packets: v.packets,

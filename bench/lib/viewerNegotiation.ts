@@ -65,7 +65,12 @@ export class Negotiation {
    * Offers every m-section (closed ones inactive) and applies werift's answer; then finds the open
    * consumers' transceivers and hands their tracks to `subscribeTrack`.
    */
-  async negotiate(pc: RTCPeerConnection, transport: TransportOptions, consumers: ReadonlyMap<string, ConsumerState>, subscribeTrack: (track: MediaStreamTrack) => void): Promise<void> {
+  async negotiate(
+    pc: RTCPeerConnection,
+    transport: TransportOptions,
+    consumers: ReadonlyMap<string, ConsumerState>,
+    subscribeTrack: (track: MediaStreamTrack) => void,
+  ): Promise<void> {
     const offered = this.#slots.map((slot) => ({ slot, state: slot.state }));
     const sections: OfferSection[] = offered.map(({ slot: { consumer: c }, state }) => ({
       kind: c.info.kind,
@@ -74,7 +79,11 @@ export class Negotiation {
       streamId: c.info.participantId,
       trackId: c.info.id,
     }));
-    const sdp = buildRecvOffer(transport, sections, { id: this.#sdpSessionId, version: ++this.#sdpVersion, loopbackOnly: this.#options.loopbackOnly });
+    const sdp = buildRecvOffer(transport, sections, {
+      id: this.#sdpSessionId,
+      version: ++this.#sdpVersion,
+      loopbackOnly: this.#options.loopbackOnly,
+    });
     await pc.setRemoteDescription({ type: 'offer', sdp });
     const answer = await pc.createAnswer();
     if (!this.#transportConnectRequested) {

@@ -19,7 +19,9 @@ export function viewerRtpCapabilities(router: RtpCapabilities): RtpCapabilities 
   const codecs: RtpCodecCapability[] = (router.codecs ?? [])
     .filter((c) => SUPPORTED_MIME.includes(c.mimeType.toLowerCase()))
     .map((c) => ({ ...c, rtcpFeedback: c.kind === 'video' ? VIDEO_FEEDBACK.map((f) => ({ ...f })) : [] }));
-  const headerExtensions = (router.headerExtensions ?? []).filter((e) => e.uri === MID_EXTENSION).map((e) => ({ ...e, direction: 'sendrecv' as const }));
+  const headerExtensions = (router.headerExtensions ?? [])
+    .filter((e) => e.uri === MID_EXTENSION)
+    .map((e) => ({ ...e, direction: 'sendrecv' as const }));
   return { codecs, headerExtensions };
 }
 
@@ -49,7 +51,9 @@ export function createPeerConnection(caps: RtpCapabilities, network: { stunUrl: 
           }),
       );
   const ext = (kind: MediaKind) =>
-    (caps.headerExtensions ?? []).filter((e) => e.kind === kind).map((e) => new RTCRtpHeaderExtensionParameters({ id: e.preferredId, uri: e.uri }));
+    (caps.headerExtensions ?? [])
+      .filter((e) => e.kind === kind)
+      .map((e) => new RTCRtpHeaderExtensionParameters({ id: e.preferredId, uri: e.uri }));
   return new RTCPeerConnection({
     codecs: { audio: codec('audio'), video: codec('video') },
     headerExtensions: { audio: ext('audio'), video: ext('video') },
@@ -60,7 +64,8 @@ export function createPeerConnection(caps: RtpCapabilities, network: { stunUrl: 
     iceUseIpv6: false,
     iceUseTcp: false,
     iceAdditionalHostAddresses: ['127.0.0.1'],
-    iceFilterCandidatePair: (pair) => network.allowRemote || (isLoopback(pair.localCandidate.host) && isLoopback(pair.remoteCandidate.host)),
+    iceFilterCandidatePair: (pair) =>
+      network.allowRemote || (isLoopback(pair.localCandidate.host) && isLoopback(pair.remoteCandidate.host)),
     bundlePolicy: 'max-bundle',
   });
 }

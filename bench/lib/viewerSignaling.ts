@@ -78,7 +78,11 @@ export class ViewerSignaling {
       const timer = setTimeout(() => fail(new Error(`${name}: no answer within ${timeoutMs} ms`)), timeoutMs);
       this.#pending.add(fail);
       this.#options.log(`→ ${name}`);
-      const emit = this.socket.emit.bind(this.socket) as unknown as (event: string, payload: unknown, ack: (ack: Ack<ResponseMap[N]>) => void) => void;
+      const emit = this.socket.emit.bind(this.socket) as unknown as (
+        event: string,
+        payload: unknown,
+        ack: (ack: Ack<ResponseMap[N]>) => void,
+      ) => void;
       emit(name, payload, (ack) => {
         clearTimeout(timer);
         this.#pending.delete(fail);

@@ -264,7 +264,8 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
   }
 
   #require(permission: Permission, what: string): void {
-    if (!this.#permissions.has(permission)) throw new ProtocolError('FORBIDDEN', `your role (${this.self.role}) may not ${what} in this room`);
+    if (!this.#permissions.has(permission))
+      throw new ProtocolError('FORBIDDEN', `your role (${this.self.role}) may not ${what} in this room`);
   }
 
   #start(snapshot: JoinResult): void {
@@ -284,7 +285,9 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     s.on('consumerClosed', ({ consumerId }) => this.#tracks.drop(consumerId));
     s.on('producerPaused', ({ producerId }) => this.#tracks.setPaused(producerId, true));
     s.on('producerResumed', ({ producerId }) => this.#tracks.setPaused(producerId, false));
-    s.on('activeSpeaker', ({ participantId }) => this.emit('activeSpeaker', participantId === this.self.id ? this.self : participantId ? who(participantId) ?? null : null));
+    s.on('activeSpeaker', ({ participantId }) =>
+      this.emit('activeSpeaker', participantId === this.self.id ? this.self : participantId ? (who(participantId) ?? null) : null),
+    );
     s.on('roomLocked', ({ locked, by }) => {
       this.#model.locked = locked;
       this.emit('roomLocked', locked, by);
@@ -328,7 +331,8 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
   /** A stage grant given or taken back: drop what may no longer be sent, then tell the page. */
   #setPermissions(permissions: Permission[]): void {
     this.#permissions = new Set(permissions);
-    for (const source of ['microphone', 'camera', 'screen'] as const) if (!this.can(publishPermission(source))) this.#media.producer(source)?.close();
+    for (const source of ['microphone', 'camera', 'screen'] as const)
+      if (!this.can(publishPermission(source))) this.#media.producer(source)?.close();
     this.emit('permissionsChanged', [...permissions]);
   }
 
@@ -368,10 +372,15 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
   async #reconnect(): Promise<void> {
     if (this.#state !== 'connected') return;
     this.#setState('reconnecting');
-    const outcome = await retryUntilResumed(this.#policy, this.#graceMs, () => this.connectionState === 'reconnecting', async () => {
-      await this.#signaling.reconnect();
-      this.#applySnapshot(await this.#signaling.request('resume', { participantId: this.self.id, resumeToken: this.#resumeToken }));
-    });
+    const outcome = await retryUntilResumed(
+      this.#policy,
+      this.#graceMs,
+      () => this.connectionState === 'reconnecting',
+      async () => {
+        await this.#signaling.reconnect();
+        this.#applySnapshot(await this.#signaling.request('resume', { participantId: this.self.id, resumeToken: this.#resumeToken }));
+      },
+    );
     if (outcome !== 'resumed') return this.#end('connection_lost', outcome.message);
     this.#setState('connected');
     await this.#media.restartFailedIce().catch((error: unknown) => this.emit('error', asError(error)));

@@ -42,7 +42,10 @@ export class MediaSession {
     this.#options = options;
   }
 
-  static async create(signaling: SignalingConnection, options: NetworkOptions & { handlerName?: types.BuiltinHandlerName } = {}): Promise<MediaSession> {
+  static async create(
+    signaling: SignalingConnection,
+    options: NetworkOptions & { handlerName?: types.BuiltinHandlerName } = {},
+  ): Promise<MediaSession> {
     const device = new Device(options.handlerName ? { handlerName: options.handlerName } : undefined);
     const { rtpCapabilities } = await signaling.request('getRouterRtpCapabilities', {});
     await device.load({ routerRtpCapabilities: rtpCapabilities });
@@ -55,7 +58,9 @@ export class MediaSession {
       track,
       stopTracks: false,
       appData: { source },
-      ...(source === 'camera' && options.simulcast !== false ? { encodings: CAMERA_ENCODINGS, codecOptions: { videoGoogleStartBitrate: 1000 } } : {}),
+      ...(source === 'camera' && options.simulcast !== false
+        ? { encodings: CAMERA_ENCODINGS, codecOptions: { videoGoogleStartBitrate: 1000 } }
+        : {}),
       ...(source === 'microphone' ? { codecOptions: { opusStereo: false, opusDtx: true, opusFec: true } } : {}),
     });
     this.#producers.set(source, producer);
@@ -70,7 +75,9 @@ export class MediaSession {
     return this.#publishFirst(await navigator.mediaDevices.getUserMedia({ video }), 'camera', options);
   }
 
-  async publishMicrophone(audio: MediaTrackConstraints = { echoCancellation: true, noiseSuppression: true, autoGainControl: true }): Promise<MediaStreamTrack> {
+  async publishMicrophone(
+    audio: MediaTrackConstraints = { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+  ): Promise<MediaStreamTrack> {
     return this.#publishFirst(await navigator.mediaDevices.getUserMedia({ audio }), 'microphone');
   }
 
@@ -132,7 +139,11 @@ export class MediaSession {
   }
 
   close(): void {
-    for (const pending of [this.#send, this.#recv]) pending?.then((t) => t.close(), () => undefined);
+    for (const pending of [this.#send, this.#recv])
+      pending?.then(
+        (t) => t.close(),
+        () => undefined,
+      );
     this.#send = this.#recv = undefined;
   }
 
@@ -160,10 +171,15 @@ export class MediaSession {
   }
 
   async #createTransport(direction: 'send' | 'recv'): Promise<types.Transport> {
-    const { iceServers, ...options }: TransportOptions = await this.#signaling.request('createTransport', { direction, forceTcp: this.#options.forceTcp ?? false });
+    const { iceServers, ...options }: TransportOptions = await this.#signaling.request('createTransport', {
+      direction,
+      forceTcp: this.#options.forceTcp ?? false,
+    });
     const network = { iceServers, ...(this.#options.iceTransportPolicy ? { iceTransportPolicy: this.#options.iceTransportPolicy } : {}) };
     const transport =
-      direction === 'send' ? this.device.createSendTransport({ ...options, ...network }) : this.device.createRecvTransport({ ...options, ...network });
+      direction === 'send'
+        ? this.device.createSendTransport({ ...options, ...network })
+        : this.device.createRecvTransport({ ...options, ...network });
     transport.on('connect', ({ dtlsParameters }, callback, errback) => {
       this.#signaling.request('connectTransport', { transportId: transport.id, dtlsParameters }).then(() => callback(), errback);
     });

@@ -2,7 +2,13 @@
  * Received tracks: subscribes to remote producers, keeps which consumer belongs to whom, and
  * reconciles with the server's list of producers after a reconnect.
  */
-import { ProtocolError, type MediaKind, type MediaSource, type ParticipantInfo, type ProducerInfo } from '../../signaling/protocol/types/index.js';
+import {
+  ProtocolError,
+  type MediaKind,
+  type MediaSource,
+  type ParticipantInfo,
+  type ProducerInfo,
+} from '../../signaling/protocol/types/index.js';
 import type { MediaSession } from './MediaSession.js';
 
 export interface RemoteTrack {
@@ -66,7 +72,8 @@ export class RemoteTracks {
       (error: unknown) => {
         this.#pending.delete(producer.id);
         // A producer that closed while we were subscribing is not an error worth showing.
-        if (!(error instanceof ProtocolError && error.code === 'NOT_FOUND')) this.#listener.error(error instanceof Error ? error : new Error(String(error)));
+        if (!(error instanceof ProtocolError && error.code === 'NOT_FOUND'))
+          this.#listener.error(error instanceof Error ? error : new Error(String(error)));
       },
     );
   }

@@ -77,7 +77,11 @@ export class SignalingConnection extends TypedEmitter<NotificationEvents> {
       });
       socket.once('connect_error', (error: Error & { data?: WireError }) => {
         socket.close();
-        reject(error.data ? ProtocolError.fromWire(error.data) : new ProtocolError('UNAVAILABLE', `cannot reach the media server at ${this.#options.url}: ${error.message}`));
+        reject(
+          error.data
+            ? ProtocolError.fromWire(error.data)
+            : new ProtocolError('UNAVAILABLE', `cannot reach the media server at ${this.#options.url}: ${error.message}`),
+        );
       });
     });
   }
@@ -88,7 +92,11 @@ export class SignalingConnection extends TypedEmitter<NotificationEvents> {
     const timeoutMs = this.#options.requestTimeoutMs ?? 15_000;
     return new Promise((resolve, reject) => {
       const timed = socket.timeout(timeoutMs);
-      const emit = timed.emit as (event: string, payload: unknown, ack: (err: Error | null, response: Ack<RequestResult<N>>) => void) => void;
+      const emit = timed.emit as (
+        event: string,
+        payload: unknown,
+        ack: (err: Error | null, response: Ack<RequestResult<N>>) => void,
+      ) => void;
       emit.call(timed, name, payload, (err, response) => {
         if (err) reject(new ProtocolError('UNAVAILABLE', `no answer from the server to "${name}" within ${timeoutMs} ms`));
         else if (response.ok) resolve(response.data);

@@ -8,10 +8,16 @@ export function waitForAdmission(signaling: SignalingConnection): { promise: Pro
   const cancel = () => offs.forEach((off) => off());
   const promise = new Promise<JoinResult>((resolve, reject) => {
     offs.push(signaling.on('admitted', (snapshot) => (cancel(), resolve(snapshot))));
-    offs.push(signaling.on('sessionEnded', ({ reason, message }) => (cancel(), reject(new ProtocolError('FORBIDDEN', message, { reason })))));
-    offs.push(signaling.on('lost', () => (cancel(), reject(new ProtocolError('UNAVAILABLE', 'the connection was lost while waiting in the lobby')))));
+    offs.push(
+      signaling.on('sessionEnded', ({ reason, message }) => (cancel(), reject(new ProtocolError('FORBIDDEN', message, { reason })))),
+    );
+    offs.push(
+      signaling.on(
+        'lost',
+        () => (cancel(), reject(new ProtocolError('UNAVAILABLE', 'the connection was lost while waiting in the lobby'))),
+      ),
+    );
   });
   promise.catch(() => undefined);
   return { promise, cancel };
 }
-

@@ -25,7 +25,12 @@ export type ConnectionState = 'connected' | 'reconnecting' | 'disconnected';
  * server refuses (any error but UNAVAILABLE: grace over, removed, token expired), or `active()`
  * turns false. Returns why it stopped otherwise.
  */
-export async function retryUntilResumed(policy: ReconnectPolicy, graceMs: number, active: () => boolean, attempt: () => Promise<void>): Promise<'resumed' | Error> {
+export async function retryUntilResumed(
+  policy: ReconnectPolicy,
+  graceMs: number,
+  active: () => boolean,
+  attempt: () => Promise<void>,
+): Promise<'resumed' | Error> {
   const lostAt = Date.now();
   for (let n = 1; active(); n++) {
     const delay = policy.nextDelayMs(n, Date.now() - lostAt, graceMs);

@@ -42,7 +42,9 @@ export class FhirSink implements CaseRecordSink {
 
   /** The resource this sink would send for an entry (inspect it, validate it, log it). */
   build(entry: CaseRecordEntry): FhirDocumentReference | FhirBundle {
-    return this.#options.mode === 'transaction' ? buildTransactionBundle(entry, this.#mapping) : buildDocumentReference(entry, this.#mapping);
+    return this.#options.mode === 'transaction'
+      ? buildTransactionBundle(entry, this.#mapping)
+      : buildDocumentReference(entry, this.#mapping);
   }
 
   async deliver(entry: CaseRecordEntry, signal?: AbortSignal): Promise<void> {

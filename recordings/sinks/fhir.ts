@@ -12,14 +12,42 @@ import type { AuditActor } from '../AuditTrail.js';
 import type { CaseRecordEntry, CaseRecordFile } from '../CaseRecord.js';
 import type { ManifestTrack } from '../Manifest.js';
 
-export interface FhirIdentifier { system: string; value: string }
-export interface FhirReference { reference?: string; type?: string; identifier?: FhirIdentifier; display?: string }
-export interface FhirCoding { system: string; code: string; display?: string }
-export interface FhirCodeableConcept { coding?: FhirCoding[]; text?: string }
-export interface FhirExtension { url: string; valueString: string }
-export interface FhirPeriod { start?: string; end?: string }
+export interface FhirIdentifier {
+  system: string;
+  value: string;
+}
+export interface FhirReference {
+  reference?: string;
+  type?: string;
+  identifier?: FhirIdentifier;
+  display?: string;
+}
+export interface FhirCoding {
+  system: string;
+  code: string;
+  display?: string;
+}
+export interface FhirCodeableConcept {
+  coding?: FhirCoding[];
+  text?: string;
+}
+export interface FhirExtension {
+  url: string;
+  valueString: string;
+}
+export interface FhirPeriod {
+  start?: string;
+  end?: string;
+}
 export interface FhirAttachment {
-  contentType: string; url?: string; data?: string; size: number; hash: string; title: string; creation?: string; extension?: FhirExtension[];
+  contentType: string;
+  url?: string;
+  data?: string;
+  size: number;
+  hash: string;
+  title: string;
+  creation?: string;
+  extension?: FhirExtension[];
 }
 export interface FhirDocumentReference {
   resourceType: 'DocumentReference';
@@ -53,7 +81,11 @@ export interface FhirBundleEntry {
   resource: FhirDocumentReference | FhirMedia;
   request: { method: 'POST'; url: string; ifNoneExist: string };
 }
-export interface FhirBundle { resourceType: 'Bundle'; type: 'transaction'; entry: FhirBundleEntry[] }
+export interface FhirBundle {
+  resourceType: 'Bundle';
+  type: 'transaction';
+  entry: FhirBundleEntry[];
+}
 
 export interface FhirMappingOptions {
   /** Namespace of this server's identifiers (entries, tracks, rooms, cases, identities, extensions). */
@@ -96,14 +128,29 @@ function subjectOf(entry: CaseRecordEntry, o: FhirMappingOptions): FhirReference
   const given = o.patient?.(entry);
   if (given) return given;
   if (!entry.caseId) return undefined; // broadcasts and training have no patient
-  return { type: 'Patient', identifier: { system: `${o.systemBase}:case`, value: entry.caseId }, display: `Patient of case ${entry.caseId}` };
+  return {
+    type: 'Patient',
+    identifier: { system: `${o.systemBase}:case`, value: entry.caseId },
+    display: `Patient of case ${entry.caseId}`,
+  };
 }
 
 function encounterOf(entry: CaseRecordEntry, o: FhirMappingOptions): FhirReference {
-  return o.encounter?.(entry) ?? { type: 'Encounter', identifier: { system: `${o.systemBase}:room`, value: entry.roomId }, display: `Remote ${entry.roomKind.replace('_', '-')} ${entry.roomId}` };
+  return (
+    o.encounter?.(entry) ?? {
+      type: 'Encounter',
+      identifier: { system: `${o.systemBase}:room`, value: entry.roomId },
+      display: `Remote ${entry.roomKind.replace('_', '-')} ${entry.roomId}`,
+    }
+  );
 }
 
-function fileAttachment(entry: CaseRecordEntry, file: CaseRecordFile, track: ManifestTrack | undefined, o: FhirMappingOptions): FhirAttachment {
+function fileAttachment(
+  entry: CaseRecordEntry,
+  file: CaseRecordFile,
+  track: ManifestTrack | undefined,
+  o: FhirMappingOptions,
+): FhirAttachment {
   const who = entry.manifest?.participants.find((p) => p.participantId === track?.participantId);
   const attachment: FhirAttachment = {
     contentType: file.contentType,
@@ -122,14 +169,19 @@ export function buildDocumentReference(entry: CaseRecordEntry, o: FhirMappingOpt
   const record = Buffer.from(JSON.stringify({ manifest: m, auditTrail: entry.auditTrail }), 'utf8');
   const authors = new Map<string, FhirReference>();
   for (const p of m?.participants ?? []) if (p.role !== 'patient') authors.set(p.identity, personRef(p, o));
-  const related: FhirReference[] = entry.caseId ? [{ identifier: { system: `${o.systemBase}:case`, value: entry.caseId }, display: `Case ${entry.caseId}` }] : [];
+  const related: FhirReference[] = entry.caseId
+    ? [{ identifier: { system: `${o.systemBase}:case`, value: entry.caseId }, display: `Case ${entry.caseId}` }]
+    : [];
   const subject = subjectOf(entry, o);
   return {
     resourceType: 'DocumentReference',
     masterIdentifier: entryIdentifier(entry, o),
     status: 'current',
     docStatus: m?.status === 'interrupted' ? 'preliminary' : 'final',
-    type: { coding: [{ system: `${o.systemBase}:record-type`, code: m ? 'consultation-recording' : 'consultation-audit-trail' }], text: m ? 'Remote consultation recording' : 'Remote consultation audit trail' },
+    type: {
+      coding: [{ system: `${o.systemBase}:record-type`, code: m ? 'consultation-recording' : 'consultation-audit-trail' }],
+      text: m ? 'Remote consultation recording' : 'Remote consultation audit trail',
+    },
     ...(subject ? { subject } : {}),
     date: entry.createdAt,
     author: [...authors.values()],
@@ -148,7 +200,14 @@ export function buildDocumentReference(entry: CaseRecordEntry, o: FhirMappingOpt
           extension: [{ url: `${o.systemBase}:extension:sha256`, valueString: createHash('sha256').update(record).digest('hex') }],
         },
       },
-      ...entry.files.map((f) => ({ attachment: fileAttachment(entry, f, m?.tracks.find((t) => t.trackId === f.trackId), o) })),
+      ...entry.files.map((f) => ({
+        attachment: fileAttachment(
+          entry,
+          f,
+          m?.tracks.find((t) => t.trackId === f.trackId),
+          o,
+        ),
+      })),
     ],
     context: {
       encounter: [encounterOf(entry, o)],
@@ -183,12 +242,18 @@ export function buildTransactionBundle(entry: CaseRecordEntry, o: FhirMappingOpt
   const doc = buildDocumentReference(entry, o);
   const docUrl = `urn:uuid:${stableUuid(entry.id)}`;
   const ifNew = (id: FhirIdentifier): string => `identifier=${encodeURIComponent(id.system)}|${encodeURIComponent(id.value)}`;
-  const entries: FhirBundleEntry[] = [{ fullUrl: docUrl, resource: doc, request: { method: 'POST', url: 'DocumentReference', ifNoneExist: ifNew(doc.masterIdentifier) } }];
+  const entries: FhirBundleEntry[] = [
+    { fullUrl: docUrl, resource: doc, request: { method: 'POST', url: 'DocumentReference', ifNoneExist: ifNew(doc.masterIdentifier) } },
+  ];
   for (const file of entry.files) {
     const media = { ...buildMedia(entry, file, o), partOf: [{ reference: docUrl }] };
     const id = media.identifier[0];
     if (!id) continue;
-    entries.push({ fullUrl: `urn:uuid:${stableUuid(id.value)}`, resource: media, request: { method: 'POST', url: 'Media', ifNoneExist: ifNew(id) } });
+    entries.push({
+      fullUrl: `urn:uuid:${stableUuid(id.value)}`,
+      resource: media,
+      request: { method: 'POST', url: 'Media', ifNoneExist: ifNew(id) },
+    });
   }
   return { resourceType: 'Bundle', type: 'transaction', entry: entries };
 }

@@ -46,9 +46,7 @@ export function signWebhook(body: string, secret: string, options: WebhookSignin
 /** Header bag as node:http gives it, or a fetch `Headers`. */
 export type HeaderSource = Headers | Record<string, string | string[] | undefined>;
 
-export type WebhookVerification =
-  | { ok: true; idempotencyKey: string | undefined; claims: jwt.JwtPayload }
-  | { ok: false; reason: string };
+export type WebhookVerification = { ok: true; idempotencyKey: string | undefined; claims: jwt.JwtPayload } | { ok: false; reason: string };
 
 function header(headers: HeaderSource, name: string): string | undefined {
   if (headers instanceof Headers) return headers.get(name) ?? undefined;

@@ -36,7 +36,9 @@ export class TokenVerifier {
       const details = issuesToDetails(claims.error.issues);
       throw new ProtocolError(
         'UNAUTHENTICATED',
-        `access token claims invalid: ${Object.entries(details).map(([k, v]) => `${k}: ${v}`).join('; ')}`,
+        `access token claims invalid: ${Object.entries(details)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join('; ')}`,
         details,
       );
     }
@@ -46,7 +48,8 @@ export class TokenVerifier {
   /** Verifies a recordings read token (scope `recordings:read`, one case). */
   verifyRecordingAccess(token: unknown): RecordingAccessClaims {
     const claims = RecordingAccessClaims.safeParse(this.#verifiedPayload(token).payload);
-    if (!claims.success) throw unauthenticated('this token does not grant access to recordings (scope recordings:read and a caseId are required)');
+    if (!claims.success)
+      throw unauthenticated('this token does not grant access to recordings (scope recordings:read and a caseId are required)');
     return claims.data;
   }
 
@@ -66,7 +69,7 @@ export class TokenVerifier {
 
   #verifySignature(token: string): jwt.JwtPayload {
     const { algorithms, audience, issuer } = this.#options;
-    let lastError: unknown = new jwt.JsonWebTokenError('no configured key fits this token\'s algorithm');
+    let lastError: unknown = new jwt.JsonWebTokenError("no configured key fits this token's algorithm");
     for (const key of this.#keysFor(token)) {
       try {
         const payload = jwt.verify(token, key, {

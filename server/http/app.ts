@@ -14,7 +14,12 @@ import type { CaseRecordService } from '../records/CaseRecordService.js';
 import { devTokenRouter, type DevTokenOptions } from './devTokens.js';
 import { recordingsRouter } from './recordingsRouter.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', ...(import.meta.url.includes('/dist/') ? ['..'] : []));
+const repoRoot = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  ...(import.meta.url.includes('/dist/') ? ['..'] : []),
+);
 export const SDK_DIST_DIR = path.join(repoRoot, 'client-sdk', 'dist');
 export const DEMO_DIR = path.join(repoRoot, 'server', 'public');
 
@@ -47,23 +52,25 @@ export function createApp(deps: AppDeps): express.Express {
   app.get('/metrics', (_req, res) => {
     const rooms = deps.rooms.rooms();
     const participants = rooms.reduce((n, r) => n + r.size, 0);
-    res.type('text/plain; version=0.0.4').send(
-      [
-        '# HELP telemed_media_workers Live mediasoup workers.',
-        '# TYPE telemed_media_workers gauge',
-        `telemed_media_workers ${deps.pool.size}`,
-        '# HELP telemed_rooms Open rooms.',
-        '# TYPE telemed_rooms gauge',
-        `telemed_rooms ${rooms.length}`,
-        '# HELP telemed_participants Participants in open rooms.',
-        '# TYPE telemed_participants gauge',
-        `telemed_participants ${participants}`,
-        '# HELP telemed_case_records_pending Case-record entries waiting in the outbox for a remote system.',
-        '# TYPE telemed_case_records_pending gauge',
-        `telemed_case_records_pending ${deps.records.pending}`,
-        '',
-      ].join('\n'),
-    );
+    res
+      .type('text/plain; version=0.0.4')
+      .send(
+        [
+          '# HELP telemed_media_workers Live mediasoup workers.',
+          '# TYPE telemed_media_workers gauge',
+          `telemed_media_workers ${deps.pool.size}`,
+          '# HELP telemed_rooms Open rooms.',
+          '# TYPE telemed_rooms gauge',
+          `telemed_rooms ${rooms.length}`,
+          '# HELP telemed_participants Participants in open rooms.',
+          '# TYPE telemed_participants gauge',
+          `telemed_participants ${participants}`,
+          '# HELP telemed_case_records_pending Case-record entries waiting in the outbox for a remote system.',
+          '# TYPE telemed_case_records_pending gauge',
+          `telemed_case_records_pending ${deps.records.pending}`,
+          '',
+        ].join('\n'),
+      );
   });
 
   if (deps.devTokens) app.use(devTokenRouter(deps.devTokens));

@@ -9,10 +9,17 @@ import { z } from 'zod';
 import { AccessClaims, issuesToDetails, ProtocolError, RecordingAccessClaims } from '../../signaling/protocol/index.js';
 import type { JwtAlgorithm } from '../config.js';
 
-const DevTokenRequest = z.object({
-  identity: z.string().min(1).max(128).optional(),
-  ttlSeconds: z.number().int().min(1).max(24 * 3600).default(3600),
-}).loose();
+const DevTokenRequest = z
+  .object({
+    identity: z.string().min(1).max(128).optional(),
+    ttlSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 3600)
+      .default(3600),
+  })
+  .loose();
 
 export interface DevTokenOptions {
   secret: string;
@@ -37,7 +44,9 @@ export function mintDevToken(options: DevTokenOptions, body: unknown): string {
 
 /** A recordings read token for one case (development only; hospitals issue their own). */
 export function mintDevRecordingToken(options: DevTokenOptions, body: unknown): string {
-  const parsed = RecordingAccessClaims.omit({ scope: true, sub: true }).extend({ identity: z.string().min(1).max(128).default('dev-records') }).safeParse(body);
+  const parsed = RecordingAccessClaims.omit({ scope: true, sub: true })
+    .extend({ identity: z.string().min(1).max(128).default('dev-records') })
+    .safeParse(body);
   if (!parsed.success) throw new ProtocolError('BAD_REQUEST', 'invalid token request', issuesToDetails(parsed.error.issues));
   const claims: RecordingAccessClaims = { sub: parsed.data.identity, caseId: parsed.data.caseId, scope: 'recordings:read' };
   return jwt.sign(claims, options.secret, {
@@ -62,7 +71,14 @@ export function devTokenRouter(options: DevTokenOptions): express.Router {
     try {
       res.json({ token: mintDevToken(options, req.body) });
     } catch (error) {
-      const wire = error instanceof ProtocolError ? error.toWire() : new ProtocolError('BAD_REQUEST', 'invalid token request', error instanceof z.ZodError ? issuesToDetails(error.issues) : undefined).toWire();
+      const wire =
+        error instanceof ProtocolError
+          ? error.toWire()
+          : new ProtocolError(
+              'BAD_REQUEST',
+              'invalid token request',
+              error instanceof z.ZodError ? issuesToDetails(error.issues) : undefined,
+            ).toWire();
       res.status(wire.status).json({ error: wire });
     }
   });

@@ -30,7 +30,8 @@ export function recordingsRouter(archiveRoot: string, verifier: TokenVerifier): 
   router.use('/recordings/:caseId', (req, res, next) => {
     try {
       const grant = verifier.verifyRecordingAccess(tokenOf(req));
-      if (grant.caseId !== req.params['caseId']) return fail(res, new ProtocolError('FORBIDDEN', 'this token grants access to another case'));
+      if (grant.caseId !== req.params['caseId'])
+        return fail(res, new ProtocolError('FORBIDDEN', 'this token grants access to another case'));
       res.setHeader('Cache-Control', 'private, no-store');
       next();
     } catch (error) {
@@ -40,7 +41,11 @@ export function recordingsRouter(archiveRoot: string, verifier: TokenVerifier): 
 
   router.get('/recordings/:caseId', (req, res) => {
     const caseDir = path.join(archiveRoot, safeSegment(req.params['caseId']!));
-    const entries = existsSync(caseDir) ? readdirSync(caseDir).map((d) => readEntry(path.join(caseDir, d))).filter((e) => !!e) : [];
+    const entries = existsSync(caseDir)
+      ? readdirSync(caseDir)
+          .map((d) => readEntry(path.join(caseDir, d)))
+          .filter((e) => !!e)
+      : [];
     res.json({
       caseId: req.params['caseId'],
       entries: entries.map((e) => ({
@@ -50,7 +55,10 @@ export function recordingsRouter(archiveRoot: string, verifier: TokenVerifier): 
         createdAt: e.createdAt,
         status: e.manifest?.status ?? 'audit-only',
         manifest: e.manifest,
-        files: e.files.map(({ path: _local, ...f }) => ({ ...f, url: `/recordings/${encodeURIComponent(req.params['caseId']!)}/${encodeURIComponent(e.id)}/${encodeURIComponent(f.name)}` })),
+        files: e.files.map(({ path: _local, ...f }) => ({
+          ...f,
+          url: `/recordings/${encodeURIComponent(req.params['caseId']!)}/${encodeURIComponent(e.id)}/${encodeURIComponent(f.name)}`,
+        })),
       })),
     });
   });
@@ -59,8 +67,10 @@ export function recordingsRouter(archiveRoot: string, verifier: TokenVerifier): 
     const dir = path.join(archiveRoot, safeSegment(req.params['caseId']!), safeSegment(req.params['entryId']!));
     const entry = readEntry(dir);
     const name = req.params['file']!;
-    const listed = entry && (['manifest.json', 'audit.jsonl', 'entry.json'].includes(name) || entry.files.some((f) => path.basename(f.name) === name));
-    if (!listed || !existsSync(path.join(dir, name))) return fail(res, new ProtocolError('NOT_FOUND', 'no such recording file for this case'));
+    const listed =
+      entry && (['manifest.json', 'audit.jsonl', 'entry.json'].includes(name) || entry.files.some((f) => path.basename(f.name) === name));
+    if (!listed || !existsSync(path.join(dir, name)))
+      return fail(res, new ProtocolError('NOT_FOUND', 'no such recording file for this case'));
     res.sendFile(name, { root: dir, dotfiles: 'deny' });
   });
 

@@ -76,10 +76,24 @@ export class HlsStream extends EventEmitter<HlsEvents> {
       // Recorder capabilities (no RTX): the SDP describes one payload type per stream, and FFmpeg
       // would misread retransmissions on another one as media.
       for (const track of [video, audio]) {
-        if (track) feeds.push(await PlainFeed.open({ router: room.router, producerId: track.producer.id, rtpCapabilities: recorderCapabilities(room.router), appData: { hls: true } }));
+        if (track)
+          feeds.push(
+            await PlainFeed.open({
+              router: room.router,
+              producerId: track.producer.id,
+              rtpCapabilities: recorderCapabilities(room.router),
+              appData: { hls: true },
+            }),
+          );
       }
       const sdpFile = path.join(dir, 'input.sdp');
-      await writeFile(sdpFile, sdpSession('telemed-sfu hls', feeds.map((f) => f.sdpStream)));
+      await writeFile(
+        sdpFile,
+        sdpSession(
+          'telemed-sfu hls',
+          feeds.map((f) => f.sdpStream),
+        ),
+      );
       const ffmpeg = new FfmpegRecorder(DEFAULT_FFMPEG.ffmpeg, hlsArgs(sdpFile, dir, !!audio));
       stream = new HlsStream(ffmpeg, feeds, log);
       for (const f of feeds) {
@@ -90,7 +104,8 @@ export class HlsStream extends EventEmitter<HlsEvents> {
       }
       for (const f of feeds) await f.start();
       // A death while connecting emitted 'ended' before anyone could listen: report it as a failure.
-      if (!ffmpeg.running) throw new Error(`the HLS encoder stopped while starting: ${(await ffmpeg.exited).stderrTail || 'no reason given'}`);
+      if (!ffmpeg.running)
+        throw new Error(`the HLS encoder stopped while starting: ${(await ffmpeg.exited).stderrTail || 'no reason given'}`);
       log.info({ dir, pid: ffmpeg.pid }, 'HLS output started');
       return stream;
     } catch (error) {
@@ -120,20 +135,53 @@ export class HlsStream extends EventEmitter<HlsEvents> {
 
 function hlsArgs(sdpFile: string, dir: string, withAudio: boolean): string[] {
   return [
-    '-hide_banner', '-nostats', '-loglevel', 'warning',
-    '-protocol_whitelist', 'file,udp,rtp',
-    '-localaddr', '127.0.0.1',
-    '-analyzeduration', '3000000', '-probesize', '3000000',
-    '-fflags', '+genpts',
-    '-i', sdpFile,
-    '-map', '0:v:0', ...(withAudio ? ['-map', '0:a:0'] : []),
+    '-hide_banner',
+    '-nostats',
+    '-loglevel',
+    'warning',
+    '-protocol_whitelist',
+    'file,udp,rtp',
+    '-localaddr',
+    '127.0.0.1',
+    '-analyzeduration',
+    '3000000',
+    '-probesize',
+    '3000000',
+    '-fflags',
+    '+genpts',
+    '-i',
+    sdpFile,
+    '-map',
+    '0:v:0',
+    ...(withAudio ? ['-map', '0:a:0'] : []),
     // H.264 + AAC is what every HLS player decodes; a key frame every 2 s matches the segment length.
-    '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
-    '-force_key_frames', 'expr:gte(t,n_forced*2)', '-b:v', '1200k', '-maxrate', '1500k', '-bufsize', '3000k',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-tune',
+    'zerolatency',
+    '-pix_fmt',
+    'yuv420p',
+    '-force_key_frames',
+    'expr:gte(t,n_forced*2)',
+    '-b:v',
+    '1200k',
+    '-maxrate',
+    '1500k',
+    '-bufsize',
+    '3000k',
     ...(withAudio ? ['-c:a', 'aac', '-b:a', '96k', '-ar', '48000'] : []),
-    '-f', 'hls', '-hls_time', '2', '-hls_list_size', '10',
-    '-hls_flags', 'delete_segments+independent_segments+omit_endlist',
-    '-hls_segment_filename', path.join(dir, 'segment_%05d.ts'),
+    '-f',
+    'hls',
+    '-hls_time',
+    '2',
+    '-hls_list_size',
+    '10',
+    '-hls_flags',
+    'delete_segments+independent_segments+omit_endlist',
+    '-hls_segment_filename',
+    path.join(dir, 'segment_%05d.ts'),
     path.join(dir, 'index.m3u8'),
   ];
 }

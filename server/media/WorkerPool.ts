@@ -74,7 +74,10 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   }
 
   /** A router on the least-loaded worker; `prefer` narrows the choice when it can (e.g. unused cores). */
-  async createRouter(codecs: types.RouterRtpCodecCapability[], prefer?: (w: MediaWorker) => boolean): Promise<{ router: types.Router; host: MediaWorker }> {
+  async createRouter(
+    codecs: types.RouterRtpCodecCapability[],
+    prefer?: (w: MediaWorker) => boolean,
+  ): Promise<{ router: types.Router; host: MediaWorker }> {
     const host = this.leastLoaded(prefer);
     // Counted before the await, so rooms opened at the same instant spread over the workers.
     host.routers++;

@@ -23,9 +23,16 @@ export function setupAudience(client, { notice, tiles, publish }) {
       if (q.status === 'hidden' && !manager) continue;
       const li = document.createElement('li');
       li.dataset.questionId = q.id;
-      li.append(`${q.askedBy.displayName}: ${q.text}`, Object.assign(document.createElement('span'), { className: 'status', textContent: q.status }));
+      li.append(
+        `${q.askedBy.displayName}: ${q.text}`,
+        Object.assign(document.createElement('span'), { className: 'status', textContent: q.status }),
+      );
       if (manager) {
-        for (const [label, act] of [['Approve', 'approve'], ['Hide', 'hide'], ['Answered', 'markAnswered']]) {
+        for (const [label, act] of [
+          ['Approve', 'approve'],
+          ['Hide', 'hide'],
+          ['Answered', 'markAnswered'],
+        ]) {
           const b = Object.assign(document.createElement('button'), { type: 'button', className: 'small', textContent: label });
           b.onclick = () => a[act](q.id).then(renderQuestions, (e) => notice(e.message));
           li.append(b);
@@ -43,7 +50,11 @@ export function setupAudience(client, { notice, tiles, publish }) {
       const onStage = a.onStage.includes(p.id);
       const li = document.createElement('li');
       li.append(`${client.raisedHands.includes(p.id) ? '✋ ' : ''}${p.displayName} · ${p.site.name}`);
-      const b = Object.assign(document.createElement('button'), { type: 'button', className: 'small mod', textContent: onStage ? 'Send back' : 'Bring on stage' });
+      const b = Object.assign(document.createElement('button'), {
+        type: 'button',
+        className: 'small mod',
+        textContent: onStage ? 'Send back' : 'Bring on stage',
+      });
       b.onclick = () => (onStage ? a.sendOffStage(p.id) : a.bringOnStage(p.id)).then(renderPeople, (e) => notice(e.message));
       li.append(b);
       list.append(li);
@@ -72,9 +83,12 @@ export function setupAudience(client, { notice, tiles, publish }) {
   $('ask-form').onsubmit = (event) => {
     event.preventDefault();
     const input = $('ask-form').elements.namedItem('text');
-    a.ask(input.value).then(() => {
-      input.value = '';
-      notice('Thank you: your question goes to the moderator.');
-    }, (e) => notice(e.message));
+    a.ask(input.value).then(
+      () => {
+        input.value = '';
+        notice('Thank you: your question goes to the moderator.');
+      },
+      (e) => notice(e.message),
+    );
   };
 }

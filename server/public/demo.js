@@ -11,7 +11,12 @@ const form = $('join-form');
 const demo = { client: null, joined: false, error: null };
 window.demo = demo;
 
-const slug = (text) => text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60) || 'site';
+const slug = (text) =>
+  text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 60) || 'site';
 
 function showError(message) {
   demo.error = message;
@@ -37,7 +42,11 @@ async function devToken(fields) {
   const res = await fetch('/dev/token', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const json = await res.json().catch(() => ({}));
   if (!res.ok) {
-    const details = json.error?.details ? Object.entries(json.error.details).map(([k, v]) => `${k}: ${v}`).join('; ') : '';
+    const details = json.error?.details
+      ? Object.entries(json.error.details)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join('; ')
+      : '';
     throw new Error(`${json.error?.message ?? `token request failed (${res.status})`}${details ? ` — ${details}` : ''}`);
   }
   return json.token;
@@ -49,7 +58,10 @@ function renderLobby(client) {
   for (const p of client.waiting) {
     const li = document.createElement('li');
     li.textContent = `${p.displayName} · ${p.role} · ${p.site.name}`;
-    for (const [label, act] of [['Admit', () => client.moderation.admit(p.id)], ['Decline', () => client.moderation.decline(p.id)]]) {
+    for (const [label, act] of [
+      ['Admit', () => client.moderation.admit(p.id)],
+      ['Decline', () => client.moderation.decline(p.id)],
+    ]) {
       const b = Object.assign(document.createElement('button'), { type: 'button', className: 'small', textContent: label });
       b.addEventListener('click', () => act().catch((e) => notice(e.message)));
       li.append(b);
@@ -61,7 +73,10 @@ function renderLobby(client) {
 
 function renderChat(message) {
   const li = document.createElement('li');
-  const who = Object.assign(document.createElement('span'), { className: 'who', textContent: `${message.displayName} (${message.siteName}): ` });
+  const who = Object.assign(document.createElement('span'), {
+    className: 'who',
+    textContent: `${message.displayName} (${message.siteName}): `,
+  });
   li.append(who, document.createTextNode(message.text));
   $('chat-log').append(li);
   li.scrollIntoView({ block: 'end' });
@@ -87,19 +102,31 @@ function wireControls(client, tiles) {
   };
   $('toggle-mic').onclick = toggle('microphone', $('toggle-mic'), 'Unmute mic', 'Mute mic');
   $('toggle-cam').onclick = toggle('camera', $('toggle-cam'), 'Start camera', 'Stop camera');
-  $('share-screen').onclick = () => client.publishScreen().then((t) => tiles.attach(client.self, { source: 'screen', mediaStreamTrack: t }, { self: true }), (e) => notice(e.message));
+  $('share-screen').onclick = () =>
+    client.publishScreen().then(
+      (t) => tiles.attach(client.self, { source: 'screen', mediaStreamTrack: t }, { self: true }),
+      (e) => notice(e.message),
+    );
   let hand = false;
-  $('raise-hand').onclick = () => client.setHandRaised(!hand).then(() => {
-    hand = !hand;
-    $('raise-hand').textContent = hand ? 'Lower hand' : 'Raise hand';
-  }, (e) => notice(e.message));
+  $('raise-hand').onclick = () =>
+    client.setHandRaised(!hand).then(
+      () => {
+        hand = !hand;
+        $('raise-hand').textContent = hand ? 'Lower hand' : 'Raise hand';
+      },
+      (e) => notice(e.message),
+    );
   $('lock').onclick = () => client.moderation.lockRoom(!client.roomLocked).catch((e) => notice(e.message));
-  $('end').onclick = () => confirm('End the consultation for everyone?') && client.moderation.endConsultation().catch((e) => notice(e.message));
+  $('end').onclick = () =>
+    confirm('End the consultation for everyone?') && client.moderation.endConsultation().catch((e) => notice(e.message));
   $('leave').onclick = () => client.leave();
   $('chat-form').onsubmit = (event) => {
     event.preventDefault();
     const input = $('chat-form').elements.namedItem('text');
-    client.sendChat(input.value).then((m) => (renderChat(m), (input.value = '')), (e) => notice(e.message));
+    client.sendChat(input.value).then(
+      (m) => (renderChat(m), (input.value = '')),
+      (e) => notice(e.message),
+    );
   };
 }
 
@@ -122,7 +149,10 @@ function enterRoom(client) {
   $('room').hidden = false;
   $('room-title').textContent = `${client.room.kind} · ${client.room.id}${client.room.caseId ? ` · case ${client.room.caseId}` : ''}`;
   $('status').textContent = `Connected as ${client.self.displayName}`;
-  const lockState = () => ($('lock-state').textContent = client.roomLocked ? 'Locked' : '', ($('lock').textContent = client.roomLocked ? 'Unlock room' : 'Lock room'));
+  const lockState = () => (
+    ($('lock-state').textContent = client.roomLocked ? 'Locked' : ''),
+    ($('lock').textContent = client.roomLocked ? 'Unlock room' : 'Lock room')
+  );
   lockState();
 
   // In broadcasts only people with media get a tile; the audience is a count and a list.
@@ -143,8 +173,20 @@ function enterRoom(client) {
   client.on('lobbyChanged', () => renderLobby(client));
   client.on('mutedByModerator', (source, by) => notice(`${by.displayName} muted your ${source}. You can unmute when they allow it.`));
   client.on('unmuteAllowed', (source, by) => notice(`${by.displayName} allowed you to unmute your ${source}.`));
-  client.on('unpublished', (source, by) => (notice(`${by.displayName} stopped your ${source} share.`), tiles.remove(`${client.self.id}-screen`)));
-  client.on('connectionStateChanged', (state) => ($('status').textContent = state === 'connected' ? `Connected as ${client.self.displayName}` : state === 'reconnecting' ? 'Connection lost — reconnecting…' : 'Disconnected'));
+  client.on(
+    'unpublished',
+    (source, by) => (notice(`${by.displayName} stopped your ${source} share.`), tiles.remove(`${client.self.id}-screen`)),
+  );
+  client.on(
+    'connectionStateChanged',
+    (state) =>
+      ($('status').textContent =
+        state === 'connected'
+          ? `Connected as ${client.self.displayName}`
+          : state === 'reconnecting'
+            ? 'Connection lost — reconnecting…'
+            : 'Disconnected'),
+  );
   client.on('error', (e) => console.warn('[demo]', e));
   client.on('disconnected', ({ message }) => {
     $('status').textContent = `Disconnected: ${message}`;
@@ -179,13 +221,16 @@ async function join(fields) {
 }
 
 async function publishAll(client, tiles) {
-  if (client.can('publish_video')) tiles.attach(client.self, { source: 'camera', mediaStreamTrack: await client.publishCamera() }, { self: true });
+  if (client.can('publish_video'))
+    tiles.attach(client.self, { source: 'camera', mediaStreamTrack: await client.publishCamera() }, { self: true });
   if (client.can('publish_audio')) await client.publishMicrophone();
 }
 
 form.addEventListener('submit', (event) => {
   event.preventDefault();
-  join(Object.fromEntries(new FormData(form).entries())).catch((e) => ($('lobby-wait').hidden = true, (form.hidden = false), showError(e.message ?? String(e))));
+  join(Object.fromEntries(new FormData(form).entries())).catch(
+    (e) => (($('lobby-wait').hidden = true), (form.hidden = false), showError(e.message ?? String(e))),
+  );
 });
 
 // Deep links join at once: ?token=… (a token from the hospital system), or in development

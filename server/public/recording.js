@@ -9,14 +9,20 @@ export function setupRecording(client, notice) {
     $('recording-banner').hidden = !current;
     if (current) {
       const by = current.startedBy ? current.startedBy.displayName : 'the hospital policy';
-      $('recording-text').textContent = `This consultation is being recorded for the patient's case record (started by ${by} at ${new Date(current.startedAt).toLocaleTimeString()}).`;
+      $('recording-text').textContent =
+        `This consultation is being recorded for the patient's case record ` +
+        `(started by ${by} at ${new Date(current.startedAt).toLocaleTimeString()}).`;
       $('ack-recording').hidden = false;
     }
     $('record').textContent = current ? 'Stop recording' : 'Start recording';
   };
   $('record').hidden = !client.can('record');
   $('record').onclick = () => (rec.active ? rec.stop() : rec.start()).then(show, (e) => notice(e.message));
-  $('ack-recording').onclick = () => rec.acknowledge().then(() => ($('ack-recording').hidden = true), (e) => notice(e.message));
+  $('ack-recording').onclick = () =>
+    rec.acknowledge().then(
+      () => ($('ack-recording').hidden = true),
+      (e) => notice(e.message),
+    );
   rec.on('started', show);
   rec.on('stopped', (_id, by) => (show(), notice(`Recording stopped${by ? ` by ${by.displayName}` : ''}.`)));
   rec.on('error', (message) => notice(`Recording problem: ${message}`));

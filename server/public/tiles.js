@@ -22,7 +22,8 @@ export class Tiles {
     label.className = 'label';
     const name = document.createElement('span');
     name.className = 'name';
-    name.textContent = `${participant.displayName}${self ? ' (you)' : ''} · ${ROLE_LABELS[participant.role] ?? participant.role}${screen ? ' · screen' : ''}`;
+    const role = ROLE_LABELS[participant.role] ?? participant.role;
+    name.textContent = `${participant.displayName}${self ? ' (you)' : ''} · ${role}${screen ? ' · screen' : ''}`;
     const site = document.createElement('span');
     site.className = 'site';
     site.textContent = `${participant.site.name} — ${SITE_LEVEL_LABELS[participant.site.level] ?? participant.site.level}`;
@@ -78,7 +79,13 @@ export class Tiles {
   #controls(participant) {
     const bar = document.createElement('div');
     bar.className = 'controls';
-    for (const [action, label] of [['muteMic', 'Mute'], ['allowMic', 'Allow unmute'], ['stopScreen', 'Stop screen'], ['lowerHand', 'Lower hand'], ['remove', 'Remove']]) {
+    for (const [action, label] of [
+      ['muteMic', 'Mute'],
+      ['allowMic', 'Allow unmute'],
+      ['stopScreen', 'Stop screen'],
+      ['lowerHand', 'Lower hand'],
+      ['remove', 'Remove'],
+    ]) {
       const b = Object.assign(document.createElement('button'), { type: 'button', className: 'small mod', textContent: label });
       b.addEventListener('click', () => this.actions(action, participant));
       bar.append(b);

@@ -47,9 +47,17 @@ export class CaseRecordService {
     const archive = new FilesystemSink({ root: config.caseRecordDir });
     const remote = remoteSinks(config);
     const outbox = remote.length
-      ? Outbox.open({ dir: config.outboxDir, sinks: remote, log: log.child({ component: 'outbox' }), baseDelayMs: config.outboxRetry.baseMs, maxDelayMs: config.outboxRetry.maxMs })
+      ? Outbox.open({
+          dir: config.outboxDir,
+          sinks: remote,
+          log: log.child({ component: 'outbox' }),
+          baseDelayMs: config.outboxRetry.baseMs,
+          maxDelayMs: config.outboxRetry.maxMs,
+        })
       : undefined;
-    outbox?.on('retrying', (sink, id, err, attempt, delayMs) => log.warn({ sink, entry: id, attempt, delayMs, err: err.message }, 'case record delivery failed; will retry'));
+    outbox?.on('retrying', (sink, id, err, attempt, delayMs) =>
+      log.warn({ sink, entry: id, attempt, delayMs, err: err.message }, 'case record delivery failed; will retry'),
+    );
     outbox?.on('delivered', (sink, id, attempts) => log.info({ sink, entry: id, attempts }, 'case record delivered'));
     const service = new CaseRecordService(config, archive, outbox, log);
     await service.#recover();
@@ -63,7 +71,10 @@ export class CaseRecordService {
 
   /** Opens the case record of a room being created (the room's CaseRecordOpener). */
   open(room: Room): RoomRecord {
-    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    const stamp = new Date()
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z');
     const file = path.join(this.#config.auditDir, safeSegment(room.id), `${stamp}-${randomBytes(4).toString('hex')}.jsonl`);
     const record = new RoomRecord(room, file, {
       auditEntryId: auditEntryId(file),
@@ -77,7 +88,9 @@ export class CaseRecordService {
     room.once('closed', () => {
       record
         .finish()
-        .catch((err: unknown) => this.#log.error({ err, room: room.id }, 'the room record could not be finished; recovery will hand it over at next start'))
+        .catch((err: unknown) =>
+          this.#log.error({ err, room: room.id }, 'the room record could not be finished; recovery will hand it over at next start'),
+        )
         .finally(() => this.#rooms.delete(room));
     });
     return record;
@@ -94,7 +107,6 @@ export class CaseRecordService {
     await this.#outbox?.whenIdle(3000);
     await this.#outbox?.close();
   }
-
 
   async #handOff(entry: CaseRecordEntry, sessionDir: string | undefined, trailFile?: string): Promise<void> {
     await this.archive.deliver(entry);
@@ -116,7 +128,17 @@ export class CaseRecordService {
       const id = auditEntryId(file);
       const roomKind = (opened['kind'] as Room['kind'] | undefined) ?? 'consultation';
       this.#log.warn({ entry: id }, 'handing off an audit trail left by an earlier process');
-      await this.#handOff(auditEntry({ id, roomId: String(opened['roomId'] ?? path.basename(path.dirname(file))), roomKind, caseId: (opened['caseId'] as string | null | undefined) ?? null, auditTrail: events }), undefined, file);
+      await this.#handOff(
+        auditEntry({
+          id,
+          roomId: String(opened['roomId'] ?? path.basename(path.dirname(file))),
+          roomKind,
+          caseId: (opened['caseId'] as string | null | undefined) ?? null,
+          auditTrail: events,
+        }),
+        undefined,
+        file,
+      );
     }
   }
 }
@@ -126,16 +148,21 @@ const auditEntryId = (trailFile: string) => `audit-${path.basename(trailFile, '.
 
 function remoteSinks(config: RecordsConfig): CaseRecordSink[] {
   // Files are served per case (GET /recordings/<caseId>/...); entries without a case have no URL.
-  const fileUrl = config.publicUrl
+  const base = config.publicUrl;
+  const fileUrl = base
     ? (entry: CaseRecordEntry, file: CaseRecordFile) =>
-        entry.caseId ? `${config.publicUrl}/recordings/${encodeURIComponent(entry.caseId)}/${encodeURIComponent(entry.id)}/${encodeURIComponent(path.basename(file.name))}` : undefined
+        entry.caseId
+          ? `${base}/recordings/${[entry.caseId, entry.id, path.basename(file.name)].map(encodeURIComponent).join('/')}`
+          : undefined
     : undefined;
   const sinks: CaseRecordSink[] = [];
   if (config.webhook) sinks.push(new WebhookSink({ ...config.webhook, ...(fileUrl ? { fileUrl } : {}) }));
   if (config.fhir) {
     const { baseUrl, mode, authorization } = config.fhir;
     // FHIR attachments need some URL: where there is no HTTP one, the file's place on this server.
-    const fhirUrl = fileUrl ? { fileUrl: (entry: CaseRecordEntry, file: CaseRecordFile) => fileUrl(entry, file) ?? pathToFileURL(file.path).href } : {};
+    const fhirUrl = fileUrl
+      ? { fileUrl: (entry: CaseRecordEntry, file: CaseRecordFile) => fileUrl(entry, file) ?? pathToFileURL(file.path).href }
+      : {};
     sinks.push(new FhirSink({ baseUrl, mode, ...(authorization ? { headers: { authorization } } : {}), ...fhirUrl }));
   }
   return sinks;
@@ -146,7 +173,8 @@ function undeliveredTrails(auditDir: string): string[] {
   const dirs = existsSync(auditDir) ? readdirSync(auditDir, { withFileTypes: true }).filter((d) => d.isDirectory()) : [];
   for (const d of dirs) {
     const dir = path.join(auditDir, d.name);
-    for (const f of readdirSync(dir)) if (f.endsWith('.jsonl') && !existsSync(path.join(dir, `${f}${DELIVERED}`))) out.push(path.join(dir, f));
+    for (const f of readdirSync(dir))
+      if (f.endsWith('.jsonl') && !existsSync(path.join(dir, `${f}${DELIVERED}`))) out.push(path.join(dir, f));
   }
   return out;
 }

@@ -92,7 +92,15 @@ export class RoomRecord implements RoomCaseRecord {
     room.notifyOthers(null, 'recordingStarted', { recording: info });
     // The recording is on from here whatever happens to single tracks: a track that cannot start is
     // reported to the moderators (and audited by the session), not turned into a failed request.
-    await Promise.all(room.participants().flatMap((p) => p.producerInfos().map((i) => this.#addTrack(session, { producer: p.producer(i.id).producer, source: i.source, owner: person(p) }))));
+    await Promise.all(
+      room
+        .participants()
+        .flatMap((p) =>
+          p
+            .producerInfos()
+            .map((i) => this.#addTrack(session, { producer: p.producer(i.id).producer, source: i.source, owner: person(p) })),
+        ),
+    );
     return info;
   }
 
@@ -129,7 +137,15 @@ export class RoomRecord implements RoomCaseRecord {
       if (this.#session) this.stop(null);
       await Promise.all([...this.#handOffs]);
       const room = this.#room;
-      await this.#deps.handOff(auditEntry({ id: this.#deps.auditEntryId, roomId: room.id, roomKind: room.kind, caseId: room.caseId ?? null, auditTrail: this.trail.events() }));
+      await this.#deps.handOff(
+        auditEntry({
+          id: this.#deps.auditEntryId,
+          roomId: room.id,
+          roomKind: room.kind,
+          caseId: room.caseId ?? null,
+          auditTrail: this.trail.events(),
+        }),
+      );
       this.trail.close();
     })();
     return this.#finished;
@@ -140,7 +156,10 @@ export class RoomRecord implements RoomCaseRecord {
       await session.addTrack(input);
     } catch (err) {
       this.#log.error({ err }, 'a track could not be recorded');
-      this.#tellModerators(session.id, `${input.owner.name}'s ${input.source} could not be recorded: ${err instanceof Error ? err.message : String(err)}`);
+      this.#tellModerators(
+        session.id,
+        `${input.owner.name}'s ${input.source} could not be recorded: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   }
 

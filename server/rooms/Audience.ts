@@ -31,7 +31,10 @@ export class Audience {
   }
 
   onStage(): string[] {
-    return this.#room.participants().filter((p) => p.onStage).map((p) => p.id);
+    return this.#room
+      .participants()
+      .filter((p) => p.onStage)
+      .map((p) => p.id);
   }
 
   questionsFor(participant: Participant): Question[] {
@@ -69,7 +72,8 @@ export class Audience {
       target.revokeGrants();
       target.closeProducers(['microphone', 'camera', 'screen']);
       this.#room.setHandRaised(target, false, by);
-      for (const p of this.#room.participants()) if (p !== target && !this.#room.sees(p, target)) p.notify('participantLeft', { participantId: target.id, reason: 'off_stage' });
+      for (const p of this.#room.participants())
+        if (p !== target && !this.#room.sees(p, target)) p.notify('participantLeft', { participantId: target.id, reason: 'off_stage' });
     }
     target.notify('permissionsChanged', { permissions: [...target.permissions] });
     this.#room.notifyOthers(null, 'stageChanged', { participantId: target.id, onStage, by: actorOf(by) });

@@ -31,7 +31,10 @@ export class ChatLog {
   post(author: ParticipantInfo, text: string, now = Date.now()): ChatMessage {
     const times = (this.#recent.get(author.id) ?? []).filter((t) => now - t < this.#limits.windowMs);
     if (times.length >= this.#limits.burst) {
-      throw new ProtocolError('TOO_MANY_REQUESTS', `at most ${this.#limits.burst} chat messages per ${this.#limits.windowMs / 1000} s; please wait`);
+      throw new ProtocolError(
+        'TOO_MANY_REQUESTS',
+        `at most ${this.#limits.burst} chat messages per ${this.#limits.windowMs / 1000} s; please wait`,
+      );
     }
     times.push(now);
     this.#recent.set(author.id, times);

@@ -66,7 +66,10 @@ export class FanOut {
     while (!home) {
       this.#creating ??= this.#addRouter().finally(() => (this.#creating = undefined));
       const fresh = await this.#creating;
-      home = fresh.consumers + fresh.pending + need <= this.#capacity ? fresh : this.#routers.find((r) => r.consumers + r.pending + need <= this.#capacity);
+      home =
+        fresh.consumers + fresh.pending + need <= this.#capacity
+          ? fresh
+          : this.#routers.find((r) => r.consumers + r.pending + need <= this.#capacity);
     }
     home.pending += need;
     return { home, expected: need, consumed: 0 };
@@ -124,7 +127,14 @@ export class FanOut {
       router.close();
       throw new Error('room closed');
     }
-    const entry: ViewerRouter = { router, webRtcServer: host.webRtcServer, workerIndex: host.index, consumers: 0, pending: 0, piped: new Map() };
+    const entry: ViewerRouter = {
+      router,
+      webRtcServer: host.webRtcServer,
+      workerIndex: host.index,
+      consumers: 0,
+      pending: 0,
+      piped: new Map(),
+    };
     this.#routers.push(entry);
     router.observer.once('close', () => {
       const i = this.#routers.indexOf(entry);

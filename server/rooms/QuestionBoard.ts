@@ -4,7 +4,14 @@
  * and count so a large audience cannot drown the presenters.
  */
 import { randomUUID } from 'node:crypto';
-import { badRequest, notFound, ProtocolError, type ParticipantInfo, type Question, type QuestionStatus } from '../../signaling/protocol/index.js';
+import {
+  badRequest,
+  notFound,
+  ProtocolError,
+  type ParticipantInfo,
+  type Question,
+  type QuestionStatus,
+} from '../../signaling/protocol/index.js';
 
 export interface QuestionLimits {
   /** Seconds between two questions of one person. */

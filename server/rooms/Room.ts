@@ -115,7 +115,13 @@ export class Room extends EventEmitter<RoomEvents> {
   #closed = false;
   #admitting = false;
 
-  private constructor(desc: RoomDescriptor, router: types.Router, host: MediaWorker, observer: types.ActiveSpeakerObserver, deps: RoomDeps) {
+  private constructor(
+    desc: RoomDescriptor,
+    router: types.Router,
+    host: MediaWorker,
+    observer: types.ActiveSpeakerObserver,
+    deps: RoomDeps,
+  ) {
     super();
     const { pool, options, memory, log } = deps;
     this.#memory = memory;
@@ -153,7 +159,10 @@ export class Room extends EventEmitter<RoomEvents> {
       router.close();
       if (error instanceof ProtocolError) throw error;
       deps.log.error({ err: error, room: desc.id }, 'room could not be opened');
-      throw new ProtocolError('UNAVAILABLE', 'this room cannot be opened on this server right now (its record could not be prepared); please try again shortly');
+      throw new ProtocolError(
+        'UNAVAILABLE',
+        'this room cannot be opened on this server right now (its record could not be prepared); please try again shortly',
+      );
     }
   }
 
@@ -203,7 +212,9 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   producerInfos(except?: Participant): ProducerInfo[] {
-    return this.participants().filter((p) => p !== except).flatMap((p) => p.producerInfos());
+    return this.participants()
+      .filter((p) => p !== except)
+      .flatMap((p) => p.producerInfos());
   }
 
   /** Everything a participant needs to render the room, on join, admission or resume. */
@@ -212,11 +223,15 @@ export class Room extends EventEmitter<RoomEvents> {
       room: { id: this.id, kind: this.kind, caseId: this.caseId ?? null },
       self: participant.info,
       permissions: [...participant.permissions],
-      participants: this.participants().filter((p) => p !== participant && this.sees(participant, p)).map((p) => p.info),
+      participants: this.participants()
+        .filter((p) => p !== participant && this.sees(participant, p))
+        .map((p) => p.info),
       producers: this.producerInfos(participant),
       activeSpeakerId: this.#activeSpeakerId,
       roomLocked: this.#locked,
-      raisedHands: this.participants().filter((p) => p.handRaised).map((p) => p.id),
+      raisedHands: this.participants()
+        .filter((p) => p.handRaised)
+        .map((p) => p.id),
       mutedByModerator: participant.mutedSources(),
       chat: this.chat.history(),
       questions: this.audience.questionsFor(participant),
@@ -318,7 +333,9 @@ export class Room extends EventEmitter<RoomEvents> {
   publish(owner: Participant, producer: types.Producer, source: MediaSource): void {
     owner.addProducer(producer, source);
     if (producer.kind === 'audio') {
-      this.#speakerObserver.addProducer({ producerId: producer.id }).catch((err: unknown) => this.#log.warn({ err }, 'active speaker observer'));
+      this.#speakerObserver
+        .addProducer({ producerId: producer.id })
+        .catch((err: unknown) => this.#log.warn({ err }, 'active speaker observer'));
     }
     producer.observer.once('close', () => {
       this.notifyOthers(owner, 'producerClosed', { producerId: producer.id, participantId: owner.id });
@@ -411,7 +428,8 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#admitting = true; // replacing the only participant must not close the room under us
     try {
       for (const other of [...this.#participants.values()]) {
-        if (other.info.identity === participant.info.identity) other.close('replaced', 'you joined this room from another window or device');
+        if (other.info.identity === participant.info.identity)
+          other.close('replaced', 'you joined this room from another window or device');
       }
     } finally {
       this.#admitting = false;
@@ -421,7 +439,10 @@ export class Room extends EventEmitter<RoomEvents> {
     participant.admit();
     this.notifyAbout(participant, 'participantJoined', { participant: participant.info });
     this.audit('participant_joined', participant);
-    this.#log.info({ participant: participant.id, identity: participant.info.identity, role: participant.info.role, site: participant.info.site.id }, 'participant joined');
+    this.#log.info(
+      { participant: participant.id, identity: participant.info.identity, role: participant.info.role, site: participant.info.site.id },
+      'participant joined',
+    );
     this.caseRecord.participantJoined(participant);
     this.emit('participantJoined', participant);
     // Moderators arriving see who is already waiting.

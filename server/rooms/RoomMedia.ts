@@ -6,14 +6,7 @@
  * client as BAD_REQUEST / WRONG_STATE and our own bugs stay INTERNAL.
  */
 import type { types } from 'mediasoup';
-import {
-  badRequest,
-  notFound,
-  ProtocolError,
-  wrongState,
-  type MediaKind,
-  type MediaSource,
-} from '../../signaling/protocol/index.js';
+import { badRequest, notFound, ProtocolError, wrongState, type MediaKind, type MediaSource } from '../../signaling/protocol/index.js';
 import { clientCall } from '../media/mediasoupErrors.js';
 import type { MediaHome, Placement } from './FanOut.js';
 import type { Participant } from './Participant.js';
@@ -57,7 +50,8 @@ export class RoomMedia {
   }
 
   async createTransport(participant: Participant, direction: 'send' | 'recv', forceTcp: boolean): Promise<types.WebRtcTransport> {
-    if (participant.transportCount >= MAX_TRANSPORTS) throw new ProtocolError('TOO_MANY_REQUESTS', `at most ${MAX_TRANSPORTS} transports per participant`);
+    if (participant.transportCount >= MAX_TRANSPORTS)
+      throw new ProtocolError('TOO_MANY_REQUESTS', `at most ${MAX_TRANSPORTS} transports per participant`);
     // Sending always lands on the origin router; receiving where the room placed this participant.
     const home = direction === 'send' ? this.#origin() : await this.receiveHome(participant);
     const transport = await home.router.createWebRtcTransport<TransportAppData>({
@@ -153,7 +147,11 @@ export class RoomMedia {
     }
   }
 
-  async consume(participant: Participant, producerId: string, transportId: string): Promise<{ consumer: types.Consumer; owner: Participant; source: MediaSource }> {
+  async consume(
+    participant: Participant,
+    producerId: string,
+    transportId: string,
+  ): Promise<{ consumer: types.Consumer; owner: Participant; source: MediaSource }> {
     const room = this.#room;
     const found = room.findProducer(producerId);
     if (!found) throw notFound(`producer ${producerId} is not in this room (it may have just closed)`);
@@ -182,7 +180,11 @@ export class RoomMedia {
     if (room.fanOut && placement) room.fanOut.track(placement, consumer);
     consumer.on('producerclose', () => participant.notify('consumerClosed', { consumerId: consumer.id, producerId }));
     consumer.on('layerschange', (layers) =>
-      participant.notify('consumerLayersChanged', { consumerId: consumer.id, spatialLayer: layers?.spatialLayer ?? null, temporalLayer: layers?.temporalLayer ?? null }),
+      participant.notify('consumerLayersChanged', {
+        consumerId: consumer.id,
+        spatialLayer: layers?.spatialLayer ?? null,
+        temporalLayer: layers?.temporalLayer ?? null,
+      }),
     );
     return { consumer, owner: found.owner, source: found.track.source };
   }

@@ -70,7 +70,12 @@ export class RoomRegistry {
   }
 
   /** A new connection proves it is a participant kept for the grace period, and takes it over. */
-  resume(principal: Principal, participantId: string, resumeToken: string, channel: ParticipantChannel): { room: Room; participant: Participant; snapshot: JoinResult } {
+  resume(
+    principal: Principal,
+    participantId: string,
+    resumeToken: string,
+    channel: ParticipantChannel,
+  ): { room: Room; participant: Participant; snapshot: JoinResult } {
     const room = this.#rooms.get(principal.room);
     const participant = room?.participant(participantId);
     // One answer for "no such participant" and "not yours": a guess reveals nothing.

@@ -7,7 +7,8 @@ export function checkEntry(p: Principal): void {
   if (p.kind === 'follow_up' && p.role === 'patient' && !p.priorVisit) {
     throw new ProtocolError(
       'PRIOR_VISIT_REQUIRED',
-      'online care is for follow-up only: this access token carries no record of an earlier in-person visit (priorVisit); please ask the hospital to issue one',
+      'online care is for follow-up only: this access token carries no record of an earlier in-person visit (priorVisit); ' +
+        'please ask the hospital to issue one',
     );
   }
 }

@@ -34,12 +34,15 @@ export interface SignalingDeps {
 }
 
 export function attachSignaling(io: SignalingIo, deps: SignalingDeps): void {
-
   io.use((socket, next) => {
     try {
       const auth = socket.handshake.auth as { token?: unknown; protocolVersion?: unknown };
       if (auth.protocolVersion !== undefined && auth.protocolVersion !== PROTOCOL_VERSION) {
-        throw new ProtocolError('BAD_REQUEST', `this page's SDK speaks protocol version ${String(auth.protocolVersion)}, the server ${PROTOCOL_VERSION}: reload the page or update the SDK`);
+        throw new ProtocolError(
+          'BAD_REQUEST',
+          `this page's SDK speaks protocol version ${String(auth.protocolVersion)}, the server ${PROTOCOL_VERSION}: ` +
+            'reload the page or update the SDK',
+        );
       }
       socket.data.principal = deps.verifier.verify(auth.token);
       next();

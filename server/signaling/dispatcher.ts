@@ -53,7 +53,8 @@ export interface PermissionNeed {
 }
 
 /** A fixed need, or one that depends on the payload (e.g. which source is published). */
-export type PermissionRule<N extends RequestName> = PermissionNeed | ((payload: RequestPayload<N>, me: Participant) => PermissionNeed | null);
+export type PermissionRule<N extends RequestName> =
+  PermissionNeed | ((payload: RequestPayload<N>, me: Participant) => PermissionNeed | null);
 
 export interface RequestSpec<N extends RequestName> {
   /** Connection states in which the request is accepted; any other is answered WRONG_STATE. */
@@ -102,7 +103,11 @@ const STATE_REFUSALS: Record<ConnectionState, string> = {
 };
 
 /** The permission a request needs from `me` with this payload, or null when it needs none. */
-export function requiredPermission<N extends RequestName>(spec: RequestSpec<N>, payload: RequestPayload<N>, me: Participant): PermissionNeed | null {
+export function requiredPermission<N extends RequestName>(
+  spec: RequestSpec<N>,
+  payload: RequestPayload<N>,
+  me: Participant,
+): PermissionNeed | null {
   const rule = spec.permission;
   if (!rule) return null;
   return typeof rule === 'function' ? rule(payload, me) : rule;
@@ -121,7 +126,12 @@ function admit<N extends RequestName>(spec: RequestSpec<N>, ctx: HandlerContext,
   return payload;
 }
 
-export async function dispatch<N extends RequestName>(table: HandlerTable, ctx: HandlerContext, name: N, raw: unknown): Promise<Ack<RequestResult<N>>> {
+export async function dispatch<N extends RequestName>(
+  table: HandlerTable,
+  ctx: HandlerContext,
+  name: N,
+  raw: unknown,
+): Promise<Ack<RequestResult<N>>> {
   try {
     const entry: HandlerEntry<N> = table[name];
     const data = await ctx.session.enqueue(() => entry.run(ctx, admit(entry, ctx, name, raw)));

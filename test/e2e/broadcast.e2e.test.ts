@@ -21,18 +21,38 @@ const viewers: Page[] = [];
 let presenter: Page;
 
 beforeAll(async () => {
-  const joined = await connectAndJoin(env.server.url, token({ room: ROOM, kind: 'broadcast', role: 'lead_specialist', sub: 'bc-moderator', caseId: undefined }));
+  const joined = await connectAndJoin(
+    env.server.url,
+    token({ room: ROOM, kind: 'broadcast', role: 'lead_specialist', sub: 'bc-moderator', caseId: undefined }),
+  );
   lead = env.track(joined.client);
   ok(joined.ack);
 });
 
-const viewerSpec = (i: number) => ({ identity: `viewer-${i}`, name: `Viewer ${i}`, role: 'viewer', room: ROOM, kind: 'broadcast' as const, caseId: null, site: { id: 'home', name: 'Home', level: 'village_clinic' as const } });
+const viewerSpec = (i: number) => ({
+  identity: `viewer-${i}`,
+  name: `Viewer ${i}`,
+  role: 'viewer',
+  room: ROOM,
+  kind: 'broadcast' as const,
+  caseId: null,
+  site: { id: 'home', name: 'Home', level: 'village_clinic' as const },
+});
 const idOf = (page: Page) => page.evaluate(() => (window as unknown as { t: { client: { self: { id: string } } } }).t.client.self.id);
 
 describe('broadcast to viewers on every core', () => {
   it('every viewer decodes the presenter, across two workers', async () => {
     presenter = await openSdkPage(env.browser, env.server.url);
-    expect(await sdkJoin(presenter, { identity: 'presenter', name: 'Dr. Presenter', role: 'presenter', room: ROOM, kind: 'broadcast', caseId: null })).toBe('joined');
+    expect(
+      await sdkJoin(presenter, {
+        identity: 'presenter',
+        name: 'Dr. Presenter',
+        role: 'presenter',
+        room: ROOM,
+        kind: 'broadcast',
+        caseId: null,
+      }),
+    ).toBe('joined');
     for (let i = 0; i < 4; i++) {
       const page = await openSdkPage(env.browser, env.server.url);
       expect(await sdkJoin(page, viewerSpec(i))).toBe('joined');
@@ -48,22 +68,43 @@ describe('broadcast to viewers on every core', () => {
 
   it('a viewer cannot publish, is brought on stage and heard by the others, then sent back', async () => {
     const [speaker, ...others] = viewers as [Page, ...Page[]];
-    const refused = await speaker.evaluate(() => (window as unknown as { t: { client: { publishMicrophone(): Promise<unknown> } } }).t.client.publishMicrophone().then(() => 'ok', (e: { code: string }) => e.code));
+    const refused = await speaker.evaluate(() =>
+      (window as unknown as { t: { client: { publishMicrophone(): Promise<unknown> } } }).t.client.publishMicrophone().then(
+        () => 'ok',
+        (e: { code: string }) => e.code,
+      ),
+    );
     expect(refused).toBe('FORBIDDEN');
 
     const speakerId = await idOf(speaker);
     ok(await lead.request('setOnStage', { participantId: speakerId, onStage: true }));
-    await speaker.waitForFunction(() => (window as unknown as { t: { client: { can(p: string): boolean } } }).t.client.can('publish_audio'));
-    expect(await speaker.evaluate(() => (window as unknown as { t: { client: { publishMicrophone(): Promise<unknown> } } }).t.client.publishMicrophone().then(() => 'ok', (e: { code: string }) => e.code))).toBe('ok');
+    await speaker.waitForFunction(() =>
+      (window as unknown as { t: { client: { can(p: string): boolean } } }).t.client.can('publish_audio'),
+    );
+    expect(
+      await speaker.evaluate(() =>
+        (window as unknown as { t: { client: { publishMicrophone(): Promise<unknown> } } }).t.client.publishMicrophone().then(
+          () => 'ok',
+          (e: { code: string }) => e.code,
+        ),
+      ),
+    ).toBe('ok');
     for (const page of [...others, presenter]) {
       await waitForStats(page, (s) => s.inbound.some((i) => i.name === 'Viewer 0' && i.kind === 'audio' && i.totalAudioEnergy > 0));
     }
 
     ok(await lead.request('setOnStage', { participantId: speakerId, onStage: false }));
     for (const page of others) {
-      await page.waitForFunction(() => !(window as unknown as { t: { client: { tracks: { participant: { displayName: string } }[] } } }).t.client.tracks.some((t) => t.participant.displayName === 'Viewer 0'));
+      await page.waitForFunction(
+        () =>
+          !(window as unknown as { t: { client: { tracks: { participant: { displayName: string } }[] } } }).t.client.tracks.some(
+            (t) => t.participant.displayName === 'Viewer 0',
+          ),
+      );
     }
-    expect(await speaker.evaluate(() => (window as unknown as { t: { client: { can(p: string): boolean } } }).t.client.can('publish_audio'))).toBe(false);
+    expect(
+      await speaker.evaluate(() => (window as unknown as { t: { client: { can(p: string): boolean } } }).t.client.can('publish_audio')),
+    ).toBe(false);
   });
 
   it('streams as HLS that a plain player (ffprobe) reads, and cleans up after', async () => {
@@ -78,7 +119,11 @@ describe('broadcast to viewers on every core', () => {
       if (segments < 2) await new Promise((r) => setTimeout(r, 1000));
     }
     expect(segments).toBeGreaterThanOrEqual(2);
-    const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type,codec_name,width,height', '-of', 'json', playlist], { timeout: 30_000 });
+    const { stdout } = await run(
+      'ffprobe',
+      ['-v', 'error', '-show_entries', 'stream=codec_type,codec_name,width,height', '-of', 'json', playlist],
+      { timeout: 30_000 },
+    );
     const streams = (JSON.parse(stdout) as { streams: { codec_type: string; codec_name: string; width?: number }[] }).streams;
     expect(streams.find((s) => s.codec_type === 'video')).toMatchObject({ codec_name: 'h264' });
     expect(streams.find((s) => s.codec_type === 'video')?.width).toBeGreaterThan(0);

@@ -12,22 +12,46 @@ const env = useTestEnvironment({ browser: true });
 
 const ROOM = 'e2e-hepatology-mdt';
 const PEOPLE = [
-  { name: 'Prof. Zhang Min', role: 'lead_specialist', roleLabel: 'Lead specialist', site: 'Provincial People’s Hospital', siteLevel: 'tertiary_hospital' },
-  { name: 'Dr. Wang Fang', role: 'clinic_doctor', roleLabel: 'Clinic doctor', site: 'Anping County Hospital', siteLevel: 'county_hospital' },
+  {
+    name: 'Prof. Zhang Min',
+    role: 'lead_specialist',
+    roleLabel: 'Lead specialist',
+    site: 'Provincial People’s Hospital',
+    siteLevel: 'tertiary_hospital',
+  },
+  {
+    name: 'Dr. Wang Fang',
+    role: 'clinic_doctor',
+    roleLabel: 'Clinic doctor',
+    site: 'Anping County Hospital',
+    siteLevel: 'county_hospital',
+  },
   { name: 'Dr. Li Qiang', role: 'clinic_doctor', roleLabel: 'Clinic doctor', site: 'Xishan Village Clinic', siteLevel: 'village_clinic' },
 ] as const;
 
 const pages: Page[] = [];
 
-
-
 async function open(person: (typeof PEOPLE)[number]): Promise<Page> {
   const context = await env.browser.newContext();
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error(`[${person.name}] page error`, e));
-  const q = new URLSearchParams({ room: ROOM, name: person.name, role: person.role, site: person.site, siteLevel: person.siteLevel, kind: 'consultation', caseId: 'CASE-HEP-0042' });
+  const q = new URLSearchParams({
+    room: ROOM,
+    name: person.name,
+    role: person.role,
+    site: person.site,
+    siteLevel: person.siteLevel,
+    kind: 'consultation',
+    caseId: 'CASE-HEP-0042',
+  });
   await page.goto(`${env.server.url}/?${q}`);
-  await page.waitForFunction(() => (window as unknown as { demo: { joined: boolean; error: string | null } }).demo.joined || (window as unknown as { demo: { error: string | null } }).demo.error, undefined, { timeout: 20_000 });
+  await page.waitForFunction(
+    () =>
+      (window as unknown as { demo: { joined: boolean; error: string | null } }).demo.joined ||
+      (window as unknown as { demo: { error: string | null } }).demo.error,
+    undefined,
+    { timeout: 20_000 },
+  );
   expect(await page.evaluate(() => (window as unknown as { demo: { error: string | null } }).demo.error)).toBeNull();
   return page;
 }
@@ -54,7 +78,10 @@ describe('three-site consultation in real browsers', () => {
     for (const [i, page] of pages.entries()) {
       const me = PEOPLE[i]!;
       const others = PEOPLE.filter((p) => p !== me);
-      const first = await waitForMedia(page, others.map((o) => o.name));
+      const first = await waitForMedia(
+        page,
+        others.map((o) => o.name),
+      );
       expect(first.pairs.length).toBeGreaterThan(0);
       expect(first.pairs.every((p) => p.remoteAddress === '127.0.0.1')).toBe(true);
 
@@ -86,9 +113,17 @@ describe('three-site consultation in real browsers', () => {
     const leaver = PEOPLE[2];
     await pages[2]!.click('#leave');
     for (const page of pages.slice(0, 2)) {
-      await page.waitForFunction((name) => ![...document.querySelectorAll('.tile .label')].some((l) => l.textContent?.includes(name)), leaver.name, { timeout: 10_000 });
+      await page.waitForFunction(
+        (name) => ![...document.querySelectorAll('.tile .label')].some((l) => l.textContent?.includes(name)),
+        leaver.name,
+        { timeout: 10_000 },
+      );
       expect(await page.locator('.tile').count()).toBe(2);
-      const participants = await page.evaluate(() => (window as unknown as { demo: { client: { participants: { displayName: string }[] } } }).demo.client.participants.map((p) => p.displayName));
+      const participants = await page.evaluate(() =>
+        (window as unknown as { demo: { client: { participants: { displayName: string }[] } } }).demo.client.participants.map(
+          (p) => p.displayName,
+        ),
+      );
       expect(participants).not.toContain(leaver.name);
     }
     expect(env.server.rooms.get(ROOM)?.size).toBe(2);

@@ -11,7 +11,6 @@ import { useTestEnvironment } from '../helpers/fixture.js';
 
 const env = useTestEnvironment({ browser: true });
 
-
 async function open(query: Record<string, string>): Promise<Page> {
   const page = await (await env.browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
   page.on('dialog', (d) => void d.accept());
@@ -19,16 +18,27 @@ async function open(query: Record<string, string>): Promise<Page> {
   return page;
 }
 
-const joinedOn = (page: Page) => page.waitForFunction(() => (window as unknown as { demo: { joined: boolean } }).demo.joined, undefined, { timeout: 20_000 });
+const joinedOn = (page: Page) =>
+  page.waitForFunction(() => (window as unknown as { demo: { joined: boolean } }).demo.joined, undefined, { timeout: 20_000 });
 
 describe('demo page: chaired consultation', () => {
   it('lock, lobby, admit, chat and mute through the UI', async () => {
-    const lead = await open({ name: 'Prof. Zhao Lei', role: 'lead_specialist', site: 'Provincial Cancer Hospital', siteLevel: 'tertiary_hospital' });
+    const lead = await open({
+      name: 'Prof. Zhao Lei',
+      role: 'lead_specialist',
+      site: 'Provincial Cancer Hospital',
+      siteLevel: 'tertiary_hospital',
+    });
     await lead.waitForFunction(() => (window as unknown as { demo: { joined: boolean } }).demo.joined);
     await lead.click('#lock');
     await lead.waitForSelector('#lock-state:has-text("Locked")');
 
-    const clinic = await open({ name: 'Dr. Ma Li', role: 'clinic_doctor', site: 'Heping Township Health Centre', siteLevel: 'township_health_centre' });
+    const clinic = await open({
+      name: 'Dr. Ma Li',
+      role: 'clinic_doctor',
+      site: 'Heping Township Health Centre',
+      siteLevel: 'township_health_centre',
+    });
     await clinic.waitForSelector('#lobby-wait:not([hidden])');
     await lead.waitForSelector('#lobby-list li:has-text("Dr. Ma Li")');
     expect(await lead.locator('#lobby-list li').innerText()).toContain('Heping Township Health Centre');
@@ -60,7 +70,13 @@ describe('demo page: chaired consultation', () => {
 describe('demo page: health-education broadcast', () => {
   it('viewer count, a question asked, approved by the moderator and seen by the audience, a viewer on stage', async () => {
     const common = { room: 'demo-broadcast', kind: 'broadcast', caseId: '' };
-    const moderator = await open({ ...common, name: 'Prof. Lin', role: 'lead_specialist', site: 'Provincial Hospital', siteLevel: 'tertiary_hospital' });
+    const moderator = await open({
+      ...common,
+      name: 'Prof. Lin',
+      role: 'lead_specialist',
+      site: 'Provincial Hospital',
+      siteLevel: 'tertiary_hospital',
+    });
     await joinedOn(moderator);
     const viewer = await open({ ...common, name: 'Mr. Zhou', role: 'viewer', site: 'Home', siteLevel: 'village_clinic' });
     const other = await open({ ...common, name: 'Ms. Qian', role: 'viewer', site: 'Home', siteLevel: 'village_clinic' });

@@ -17,14 +17,19 @@ beforeAll(async () => {
 afterAll(async () => {
   await coturn?.stop();
 });
-const env = useTestEnvironment({ browser: true, env: () => ({ TURN_URLS: `${coturn.url}?transport=udp,${coturn.url}?transport=tcp`, TURN_SECRET: coturn.secret }) });
+const env = useTestEnvironment({
+  browser: true,
+  env: () => ({ TURN_URLS: `${coturn.url}?transport=udp,${coturn.url}?transport=tcp`, TURN_SECRET: coturn.secret }),
+});
 
 async function pair(room: string, options: { forceTcp?: boolean; iceTransportPolicy?: 'relay' }) {
   const sender = await openSdkPage(env.browser, env.server.url);
   expect(await sdkJoin(sender, { identity: `${room}-s`, name: 'Sender', role: 'specialist', room, ...options })).toBe('joined');
   const receiver = await openSdkPage(env.browser, env.server.url);
   expect(await sdkJoin(receiver, { identity: `${room}-r`, name: 'Receiver', role: 'observer', room, ...options })).toBe('joined');
-  const stats = await waitForStats(receiver, (s) => s.inbound.some((i) => i.name === 'Sender' && i.kind === 'video' && i.framesDecoded > 10));
+  const stats = await waitForStats(receiver, (s) =>
+    s.inbound.some((i) => i.name === 'Sender' && i.kind === 'video' && i.framesDecoded > 10),
+  );
   await sender.context().close();
   await receiver.context().close();
   return stats;

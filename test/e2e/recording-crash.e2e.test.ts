@@ -35,13 +35,31 @@ afterAll(async () => {
 async function recordingStarted(identity: string, room: string): Promise<{ sessionId: string; close(): Promise<void> }> {
   server = await startServerProcess(sinks(), path.join(dataDir, 'server.log'));
   const page = await openSdkPage(browser, server.url);
-  expect(await sdkJoin(page, { identity, name: `Prof. ${identity}`, role: 'lead_specialist', room, caseId: CASE, camera: { width: 640, height: 360, frameRate: 15 } })).toBe('joined');
+  expect(
+    await sdkJoin(page, {
+      identity,
+      name: `Prof. ${identity}`,
+      role: 'lead_specialist',
+      room,
+      caseId: CASE,
+      camera: { width: 640, height: 360, frameRate: 15 },
+    }),
+  ).toBe('joined');
   await new Promise((r) => setTimeout(r, 1000));
-  const { sessionId } = await page.evaluate(() => (window as unknown as { t: { client: { recording: { start(): Promise<{ sessionId: string }> } } } }).t.client.recording.start());
+  const { sessionId } = await page.evaluate(() =>
+    (window as unknown as { t: { client: { recording: { start(): Promise<{ sessionId: string }> } } } }).t.client.recording.start(),
+  );
   return { sessionId, close: () => page.context().close() };
 }
 
-const sinks = () => ({ DATA_DIR: dataDir, CASE_RECORD_SINKS: 'filesystem,webhook', WEBHOOK_URL: webhook.url, WEBHOOK_SECRET: webhook.secret, OUTBOX_RETRY_BASE_MS: '100', MEDIA_WORKERS: '1' });
+const sinks = () => ({
+  DATA_DIR: dataDir,
+  CASE_RECORD_SINKS: 'filesystem,webhook',
+  WEBHOOK_URL: webhook.url,
+  WEBHOOK_SECRET: webhook.secret,
+  OUTBOX_RETRY_BASE_MS: '100',
+  MEDIA_WORKERS: '1',
+});
 
 describe('crash during a recording', () => {
   it('SIGKILL mid-recording, restart: the entry is delivered, marked interrupted, with the surviving files', async () => {

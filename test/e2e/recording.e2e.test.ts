@@ -38,19 +38,43 @@ afterAll(async () => {
 });
 const env = useTestEnvironment({
   browser: true,
-  env: () => ({ CASE_RECORD_SINKS: 'filesystem,webhook,fhir', WEBHOOK_URL: webhook.url, WEBHOOK_SECRET: webhook.secret, FHIR_BASE_URL: fhir.url, OUTBOX_RETRY_BASE_MS: '100' }),
+  env: () => ({
+    CASE_RECORD_SINKS: 'filesystem,webhook,fhir',
+    WEBHOOK_URL: webhook.url,
+    WEBHOOK_SECRET: webhook.secret,
+    FHIR_BASE_URL: fhir.url,
+    OUTBOX_RETRY_BASE_MS: '100',
+  }),
 });
 
 const people = [
-  { identity: 'prof-he', name: 'Prof. He', role: 'lead_specialist', site: { id: 'prov', name: 'Provincial Cancer Hospital', level: 'tertiary_hospital' as const } },
-  { identity: 'dr-ma', name: 'Dr. Ma', role: 'clinic_doctor', site: { id: 'anping', name: 'Anping County Hospital', level: 'county_hospital' as const } },
-  { identity: 'dr-yu', name: 'Dr. Yu', role: 'clinic_doctor', site: { id: 'xishan', name: 'Xishan Village Clinic', level: 'village_clinic' as const } },
+  {
+    identity: 'prof-he',
+    name: 'Prof. He',
+    role: 'lead_specialist',
+    site: { id: 'prov', name: 'Provincial Cancer Hospital', level: 'tertiary_hospital' as const },
+  },
+  {
+    identity: 'dr-ma',
+    name: 'Dr. Ma',
+    role: 'clinic_doctor',
+    site: { id: 'anping', name: 'Anping County Hospital', level: 'county_hospital' as const },
+  },
+  {
+    identity: 'dr-yu',
+    name: 'Dr. Yu',
+    role: 'clinic_doctor',
+    site: { id: 'xishan', name: 'Xishan Village Clinic', level: 'village_clinic' as const },
+  },
 ];
 const pages: Page[] = [];
 const sdk = (page: Page, fn: string) =>
   page.evaluate((fn) => {
     const rec = (window as unknown as { t: { client: { recording: Record<string, () => Promise<unknown>> } } }).t.client.recording;
-    return rec[fn]!().then((v) => JSON.parse(JSON.stringify(v ?? null)) as unknown, (e: { code?: string }) => ({ error: e.code }));
+    return rec[fn]!().then(
+      (v) => JSON.parse(JSON.stringify(v ?? null)) as unknown,
+      (e: { code?: string }) => ({ error: e.code }),
+    );
   }, fn);
 
 async function waitFor<T>(what: string, get: () => T | undefined, timeoutMs = 30_000): Promise<T> {
@@ -83,10 +107,15 @@ describe('recording a three-site consultation into the case record', () => {
     sessionId = started.sessionId;
     expect(started.startedBy.displayName).toBe('Prof. He');
     for (const page of pages.slice(1)) {
-      await page.waitForFunction(() => (window as unknown as { t: { client: { recording: { active: boolean } } } }).t.client.recording.active);
+      await page.waitForFunction(
+        () => (window as unknown as { t: { client: { recording: { active: boolean } } } }).t.client.recording.active,
+      );
       expect(await sdk(page, 'acknowledge')).toBeNull();
     }
-    const late = await connectAndJoin(env.server.url, token({ room: ROOM, caseId: CASE, role: 'observer', sub: 'trainee-late', name: 'Trainee Late' }));
+    const late = await connectAndJoin(
+      env.server.url,
+      token({ room: ROOM, caseId: CASE, role: 'observer', sub: 'trainee-late', name: 'Trainee Late' }),
+    );
     env.track(late.client);
     const lateJoin = ok(late.ack);
     expect(lateJoin.status === 'joined' && lateJoin.recording).toMatchObject({ sessionId, startedBy: { displayName: 'Prof. He' } });
@@ -106,7 +135,9 @@ describe('recording a three-site consultation into the case record', () => {
     });
     expect(entry.manifest?.status).toBe('complete');
     expect(entry.manifest?.tracks).toHaveLength(6);
-    expect(new Set(entry.manifest?.participants.map((p) => p.siteName))).toEqual(new Set([...people.map((p) => p.site.name), 'Provincial Cancer Hospital']));
+    expect(new Set(entry.manifest?.participants.map((p) => p.siteName))).toEqual(
+      new Set([...people.map((p) => p.site.name), 'Provincial Cancer Hospital']),
+    );
   });
 
   it('every file is readable, as long as recorded, decodes cleanly and matches its SHA-256', async () => {
@@ -126,11 +157,17 @@ describe('recording a three-site consultation into the case record', () => {
 
   it('the audit trail shows who started, acknowledged and stopped, and from which site', () => {
     const types = entry.auditTrail.map((e) => e.type);
-    for (const t of ['participant_joined', 'published', 'recording_started', 'recording_acknowledged', 'recording_stopped']) expect(types).toContain(t);
+    for (const t of ['participant_joined', 'published', 'recording_started', 'recording_acknowledged', 'recording_stopped'])
+      expect(types).toContain(t);
     const acks = entry.auditTrail.filter((e) => e.type === 'recording_acknowledged').map((e) => e.actor?.name);
     expect(acks.sort()).toEqual(['Dr. Ma', 'Dr. Yu', 'Trainee Late']);
-    expect(entry.auditTrail.find((e) => e.type === 'recording_started')?.actor).toMatchObject({ name: 'Prof. He', siteName: 'Provincial Cancer Hospital' });
-    expect(entry.auditTrail.find((e) => e.type === 'participant_joined' && e.actor?.name === 'Dr. Yu')?.actor?.siteName).toBe('Xishan Village Clinic');
+    expect(entry.auditTrail.find((e) => e.type === 'recording_started')?.actor).toMatchObject({
+      name: 'Prof. He',
+      siteName: 'Provincial Cancer Hospital',
+    });
+    expect(entry.auditTrail.find((e) => e.type === 'participant_joined' && e.actor?.name === 'Dr. Yu')?.actor?.siteName).toBe(
+      'Xishan Village Clinic',
+    );
   });
 
   it('the signed webhook and the FHIR endpoint each received the entry exactly once', async () => {
@@ -139,23 +176,40 @@ describe('recording a three-site consultation into the case record', () => {
     await waitFor('FHIR delivery', () => (fhir.documents.length > 0 ? true : undefined));
     expect(webhook.rejected).toEqual([]);
     expect(webhook.deliveries.get(id)).toBe(1);
-    expect(webhook.entries.get(id)?.files.map((f) => f.sha256).sort()).toEqual(entry.files.map((f) => f.sha256).sort());
+    expect(
+      webhook.entries
+        .get(id)
+        ?.files.map((f) => f.sha256)
+        .sort(),
+    ).toEqual(entry.files.map((f) => f.sha256).sort());
     const doc = fhir.documents.find((d) => JSON.stringify(d.resource).includes(id));
     expect(doc?.valid, doc?.problems).toBe(true);
   });
 
   it('serves recordings over HTTP only with a token for that case', async () => {
     const mint = async (caseId: string) =>
-      ((await (await fetch(`${env.server.url}/dev/recording-token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ caseId }) })).json()) as { token: string }).token;
+      (
+        (await (
+          await fetch(`${env.server.url}/dev/recording-token`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ caseId }),
+          })
+        ).json()) as { token: string }
+      ).token;
     const list = `${env.server.url}/recordings/${CASE}`;
     expect((await fetch(list)).status).toBe(401);
     expect((await fetch(list, { headers: { authorization: `Bearer ${await mint('CASE-OTHER')}` } })).status).toBe(403);
     const access = await mint(CASE);
-    const listing = (await (await fetch(list, { headers: { authorization: `Bearer ${access}` } })).json()) as { entries: { id: string; files: { url: string; sha256: string }[] }[] };
+    const listing = (await (await fetch(list, { headers: { authorization: `Bearer ${access}` } })).json()) as {
+      entries: { id: string; files: { url: string; sha256: string }[] }[];
+    };
     const rec = listing.entries.find((e) => e.id === `rec-${sessionId}`)!;
     const file = rec.files[0]!;
     const bytes = Buffer.from(await (await fetch(`${env.server.url}${file.url}?access_token=${access}`)).arrayBuffer());
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(file.sha256);
-    expect((await fetch(`${env.server.url}/recordings/${CASE}/rec-${sessionId}/..%2F..%2Fentry.json?access_token=${access}`)).status).toBe(404);
+    expect((await fetch(`${env.server.url}/recordings/${CASE}/rec-${sessionId}/..%2F..%2Fentry.json?access_token=${access}`)).status).toBe(
+      404,
+    );
   });
 });

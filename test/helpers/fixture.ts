@@ -17,7 +17,9 @@ export interface TestEnvironment {
 }
 
 /** `env` may be a function, read when the server starts (e.g. after a TURN server it names is up). */
-export function useTestEnvironment(options: { env?: Record<string, string> | (() => Record<string, string>); browser?: boolean } = {}): TestEnvironment {
+export function useTestEnvironment(
+  options: { env?: Record<string, string> | (() => Record<string, string>); browser?: boolean } = {},
+): TestEnvironment {
   let server: MediaServer | undefined;
   let browser: Browser | undefined;
   const clients: TestClient[] = [];

@@ -32,15 +32,15 @@ export function connect(url: string, token: string | undefined): Promise<TestCli
   const received: TestClient['received'] = [];
   socket.onAny((name: string, payload: unknown) => received.push({ name, payload }));
   const raw = (name: string, payload?: unknown): Promise<Ack<never>> =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no ack for ${name}`)), 10_000);
-        const done = (ack: Ack<never>) => {
-          clearTimeout(timer);
-          resolve(ack);
-        };
-        if (payload === undefined) socket.emit(name, done);
-        else socket.emit(name, payload, done);
-      });
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ack for ${name}`)), 10_000);
+      const done = (ack: Ack<never>) => {
+        clearTimeout(timer);
+        resolve(ack);
+      };
+      if (payload === undefined) socket.emit(name, done);
+      else socket.emit(name, payload, done);
+    });
   const client: TestClient = {
     socket,
     received,
@@ -85,11 +85,21 @@ export function err(ack: Ack<unknown>): WireError {
 
 /** RTP parameters of a three-layer VP8 simulcast camera, as Chromium sends them. */
 export function fakeSimulcastParameters(baseSsrc: number): WireRtpParameters {
-  const vp8 = { mimeType: 'video/VP8', payloadType: 101, clockRate: 90000, parameters: {}, rtcpFeedback: [{ type: 'nack' }, { type: 'ccm', parameter: 'fir' }] };
+  const vp8 = {
+    mimeType: 'video/VP8',
+    payloadType: 101,
+    clockRate: 90000,
+    parameters: {},
+    rtcpFeedback: [{ type: 'nack' }, { type: 'ccm', parameter: 'fir' }],
+  };
   return {
     codecs: [vp8],
     headerExtensions: [],
-    encodings: [0, 1, 2].map((i) => ({ ssrc: baseSsrc + i, scaleResolutionDownBy: 4 / 2 ** i, maxBitrate: [150_000, 500_000, 1_200_000][i] })),
+    encodings: [0, 1, 2].map((i) => ({
+      ssrc: baseSsrc + i,
+      scaleResolutionDownBy: 4 / 2 ** i,
+      maxBitrate: [150_000, 500_000, 1_200_000][i],
+    })),
     rtcp: { cname: `cname-${baseSsrc}`, reducedSize: true },
   };
 }

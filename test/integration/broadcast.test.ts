@@ -9,8 +9,7 @@ import { connectAndJoin, err, fakeRtpParameters, ok, type TestClient } from '../
 import { token, type TokenSpec } from '../helpers/tokens.js';
 import { useTestEnvironment } from '../helpers/fixture.js';
 
-const env = useTestEnvironment({ env: {'MEDIA_WORKERS': '2', 'BROADCAST_CONSUMERS_PER_ROUTER': '4'} });
-
+const env = useTestEnvironment({ env: { MEDIA_WORKERS: '2', BROADCAST_CONSUMERS_PER_ROUTER: '4' } });
 
 const site = { id: 'home', name: 'Home', level: 'village_clinic' } as const;
 async function member(spec: TokenSpec): Promise<{ client: TestClient; caps: unknown; join: JoinResult }> {
@@ -75,7 +74,10 @@ describe('stage and fan-out', () => {
     const lead = await member({ room, role: 'lead_specialist', sub: 'st-lead' });
     const presenter = await member({ room, role: 'presenter', sub: 'st-presenter' });
     const send = ok(await presenter.client.request('createTransport', { direction: 'send' }));
-    for (const [kind, source, ssrc] of [['audio', 'microphone', 11], ['video', 'camera', 12]] as const) {
+    for (const [kind, source, ssrc] of [
+      ['audio', 'microphone', 11],
+      ['video', 'camera', 12],
+    ] as const) {
       ok(await presenter.client.request('produce', { transportId: send.id, kind, source, rtpParameters: fakeRtpParameters(kind, ssrc) }));
     }
     const viewers = [];
@@ -108,7 +110,14 @@ describe('stage and fan-out', () => {
     expect((await introduced).participant.id).toBe(v0.join.self.id);
     const v0send = ok(await v0.client.request('createTransport', { direction: 'send' }));
     const added = viewers[3]!.client.next('producerAdded');
-    const { producerId } = ok(await v0.client.request('produce', { transportId: v0send.id, kind: 'audio', source: 'microphone', rtpParameters: fakeRtpParameters('audio', 99) }));
+    const { producerId } = ok(
+      await v0.client.request('produce', {
+        transportId: v0send.id,
+        kind: 'audio',
+        source: 'microphone',
+        rtpParameters: fakeRtpParameters('audio', 99),
+      }),
+    );
     expect((await added).producer.id).toBe(producerId);
     // A viewer on another worker's router receives the stage speaker through the pipe.
     ok(await viewers[3]!.client.request('consume', { producerId, transportId: viewers[3]!.recv.id }));
@@ -120,7 +129,16 @@ describe('stage and fan-out', () => {
     expect((await revoked).permissions).not.toContain('publish_audio');
     expect((await closed).producerId).toBe(producerId);
     expect(await steppedDown).toEqual({ participantId: v0.join.self.id, reason: 'off_stage' });
-    expect(err(await v0.client.request('produce', { transportId: v0send.id, kind: 'audio', source: 'microphone', rtpParameters: fakeRtpParameters('audio', 98) })).code).toBe('FORBIDDEN');
+    expect(
+      err(
+        await v0.client.request('produce', {
+          transportId: v0send.id,
+          kind: 'audio',
+          source: 'microphone',
+          rtpParameters: fakeRtpParameters('audio', 98),
+        }),
+      ).code,
+    ).toBe('FORBIDDEN');
     expect(err(await presenter.client.request('setOnStage', { participantId: v0.join.self.id, onStage: true })).code).toBe('FORBIDDEN');
   });
 });

@@ -13,7 +13,6 @@ import { useTestEnvironment } from '../helpers/fixture.js';
 
 const env = useTestEnvironment();
 
-
 async function member(spec: TokenSpec): Promise<{ client: TestClient; self: JoinResult['self']; join: JoinResult }> {
   const { client, ack } = await connectAndJoin(env.server.url, token(spec));
   env.track(client);
@@ -31,7 +30,8 @@ function auditOf(room: string): RoomAuditEvent[] {
 async function publish(client: TestClient, source: 'microphone' | 'camera' | 'screen', ssrc: number): Promise<string> {
   const send = ok(await client.request('createTransport', { direction: 'send' }));
   const kind = source === 'microphone' ? 'audio' : 'video';
-  return ok(await client.request('produce', { transportId: send.id, kind, source, rtpParameters: fakeRtpParameters(kind, ssrc) })).producerId;
+  return ok(await client.request('produce', { transportId: send.id, kind, source, rtpParameters: fakeRtpParameters(kind, ssrc) }))
+    .producerId;
 }
 
 describe('lobby', () => {
@@ -42,11 +42,24 @@ describe('lobby', () => {
     ok(await lead.client.request('setRoomLocked', { locked: true }));
 
     const lobbyChanged = lead.client.next('lobbyChanged', (p) => p.waiting.length === 1);
-    const clinic = await connectAndJoin(env.server.url, token({ room, role: 'clinic_doctor', sub: 'clinic', name: 'Dr. Chen', site: { id: 'vc', name: 'Hongqi Village Clinic', level: 'village_clinic' } }));
+    const clinic = await connectAndJoin(
+      env.server.url,
+      token({
+        room,
+        role: 'clinic_doctor',
+        sub: 'clinic',
+        name: 'Dr. Chen',
+        site: { id: 'vc', name: 'Hongqi Village Clinic', level: 'village_clinic' },
+      }),
+    );
     env.track(clinic.client);
     const waiting = ok(clinic.ack);
     expect(waiting.status).toBe('waiting');
-    expect((await lobbyChanged).waiting[0]).toMatchObject({ displayName: 'Dr. Chen', role: 'clinic_doctor', site: { name: 'Hongqi Village Clinic' } });
+    expect((await lobbyChanged).waiting[0]).toMatchObject({
+      displayName: 'Dr. Chen',
+      role: 'clinic_doctor',
+      site: { name: 'Hongqi Village Clinic' },
+    });
     // Waiting means waiting: no media, no chat, and the others do not see them yet.
     expect(err(await clinic.client.request('createTransport', { direction: 'recv' })).code).toBe('WRONG_STATE');
     expect(err(await clinic.client.request('sendChat', { text: 'hi' })).code).toBe('WRONG_STATE');
@@ -66,8 +79,13 @@ describe('lobby', () => {
     expect((await ended).reason).toBe('declined');
     expect(err(await lead.client.request('admit', { participantId: ok(other.ack).self.id })).code).toBe('WRONG_STATE');
 
-    expect(audit.map((e) => e.type)).toEqual(expect.arrayContaining(['room_locked', 'lobby_waiting', 'lobby_admitted', 'participant_joined', 'lobby_declined']));
-    expect(audit.find((e) => e.type === 'lobby_admitted')).toMatchObject({ actor: { name: 'Prof. Zhao' }, subject: { name: 'Dr. Chen', siteName: 'Hongqi Village Clinic' } });
+    expect(audit.map((e) => e.type)).toEqual(
+      expect.arrayContaining(['room_locked', 'lobby_waiting', 'lobby_admitted', 'participant_joined', 'lobby_declined']),
+    );
+    expect(audit.find((e) => e.type === 'lobby_admitted')).toMatchObject({
+      actor: { name: 'Prof. Zhao' },
+      subject: { name: 'Dr. Chen', siteName: 'Hongqi Village Clinic' },
+    });
   });
 });
 
@@ -88,16 +106,39 @@ describe('moderation', () => {
     expect(err(await doc.client.request('resumeProducer', { producerId: mic })).code).toBe('FORBIDDEN');
     ok(await doc.client.request('closeProducer', { producerId: mic }));
     const send = ok(await doc.client.request('createTransport', { direction: 'send' }));
-    expect(err(await doc.client.request('produce', { transportId: send.id, kind: 'audio', source: 'microphone', rtpParameters: fakeRtpParameters('audio', 502) })).message).toMatch(/muted by a moderator/);
+    expect(
+      err(
+        await doc.client.request('produce', {
+          transportId: send.id,
+          kind: 'audio',
+          source: 'microphone',
+          rtpParameters: fakeRtpParameters('audio', 502),
+        }),
+      ).message,
+    ).toMatch(/muted by a moderator/);
     // A non-moderator cannot mute anyone.
     expect(err(await doc.client.request('muteParticipant', { participantId: lead.self.id, source: 'microphone' })).code).toBe('FORBIDDEN');
 
     const allowed = doc.client.next('unmuteAllowed');
     ok(await lead.client.request('allowUnmute', { participantId: doc.self.id, source: 'microphone' }));
     await allowed;
-    ok(await doc.client.request('produce', { transportId: send.id, kind: 'audio', source: 'microphone', rtpParameters: fakeRtpParameters('audio', 503) }));
+    ok(
+      await doc.client.request('produce', {
+        transportId: send.id,
+        kind: 'audio',
+        source: 'microphone',
+        rtpParameters: fakeRtpParameters('audio', 503),
+      }),
+    );
 
-    const screen = ok(await doc.client.request('produce', { transportId: send.id, kind: 'video', source: 'screen', rtpParameters: fakeRtpParameters('video', 504) })).producerId;
+    const screen = ok(
+      await doc.client.request('produce', {
+        transportId: send.id,
+        kind: 'video',
+        source: 'screen',
+        rtpParameters: fakeRtpParameters('video', 504),
+      }),
+    ).producerId;
     const ownClosed = doc.client.next('ownProducerClosed');
     const closedForLead = lead.client.next('producerClosed', (p) => p.producerId === screen);
     ok(await lead.client.request('stopScreenShare', { participantId: doc.self.id }));
@@ -113,7 +154,9 @@ describe('moderation', () => {
     const again = await connectAndJoin(env.server.url, token({ room, role: 'clinic_doctor', sub: 'doc2', name: 'Dr. He' }));
     env.track(again.client);
     expect(err(again.ack).message).toMatch(/removed/);
-    expect(err(await again.client.request('resume', { participantId: doc.self.id, resumeToken: doc.join.resumeToken })).code).toBe('NOT_FOUND');
+    expect(err(await again.client.request('resume', { participantId: doc.self.id, resumeToken: doc.join.resumeToken })).code).toBe(
+      'NOT_FOUND',
+    );
     // Still refused after the room emptied and closed: the ban outlives the room object.
     ok(await lead.client.request('leave', {}));
     expect(env.server.rooms.get(room)).toBeUndefined();
@@ -121,8 +164,14 @@ describe('moderation', () => {
     env.track(later.client);
     expect(err(later.ack).message).toMatch(/removed/);
 
-    expect(audit.map((e) => e.type)).toEqual(expect.arrayContaining(['muted', 'unmute_allowed', 'screen_share_stopped', 'removed', 'published', 'unpublished']));
-    expect(audit.find((e) => e.type === 'muted')).toMatchObject({ actor: { name: 'Prof. Sun' }, subject: { name: 'Dr. He' }, data: { source: 'microphone' } });
+    expect(audit.map((e) => e.type)).toEqual(
+      expect.arrayContaining(['muted', 'unmute_allowed', 'screen_share_stopped', 'removed', 'published', 'unpublished']),
+    );
+    expect(audit.find((e) => e.type === 'muted')).toMatchObject({
+      actor: { name: 'Prof. Sun' },
+      subject: { name: 'Dr. He' },
+      data: { source: 'microphone' },
+    });
   });
 
   it('hands go up and down; the lead ends the consultation for everyone', async () => {

@@ -4,13 +4,21 @@
  * end the room) and is allowed or refused exactly as the table says.
  */
 import { describe, expect, it } from 'vitest';
-import { permissionsFor, mayEnter, ROLES, ROOM_KINDS, type Ack, type Permission, type Role, type RoomKind } from '../../signaling/protocol/index.js';
+import {
+  permissionsFor,
+  mayEnter,
+  ROLES,
+  ROOM_KINDS,
+  type Ack,
+  type Permission,
+  type Role,
+  type RoomKind,
+} from '../../signaling/protocol/index.js';
 import { connect, connectAndJoin, err, fakeRtpParameters, ok } from '../helpers/signalingClient.js';
 import { token } from '../helpers/tokens.js';
 import { useTestEnvironment } from '../helpers/fixture.js';
 
 const env = useTestEnvironment();
-
 
 const priorVisit = { encounterId: 'ENC-1', date: '2026-10-01' };
 const caseFor = (kind: RoomKind) => (kind === 'consultation' || kind === 'follow_up' ? 'CASE-P' : undefined);
@@ -28,7 +36,10 @@ describe('permission table through real signaling', () => {
         const room = `perm-${kind}-${role}`;
         const can = permissionsFor(kind, role);
         const has = (p: Permission) => can.has(p);
-        const chair = await connectAndJoin(env.server.url, token({ room, kind, role: 'lead_specialist', sub: `chair-${room}`, caseId: caseFor(kind) }));
+        const chair = await connectAndJoin(
+          env.server.url,
+          token({ room, kind, role: 'lead_specialist', sub: `chair-${room}`, caseId: caseFor(kind) }),
+        );
         env.track(chair.client);
         ok(chair.ack);
         ok(await chair.client.request('setRoomLocked', { locked: true }));
@@ -52,8 +63,17 @@ describe('permission table through real signaling', () => {
         expectAllowed(send, publishes, 'send transport');
         if (send.ok) {
           let ssrc = 1000;
-          for (const [source, kindOf, permission] of [['microphone', 'audio', 'publish_audio'], ['camera', 'video', 'publish_video'], ['screen', 'video', 'publish_screen']] as const) {
-            const ack = await me.client.request('produce', { transportId: send.data.id, kind: kindOf, source, rtpParameters: fakeRtpParameters(kindOf, ssrc++) });
+          for (const [source, kindOf, permission] of [
+            ['microphone', 'audio', 'publish_audio'],
+            ['camera', 'video', 'publish_video'],
+            ['screen', 'video', 'publish_screen'],
+          ] as const) {
+            const ack = await me.client.request('produce', {
+              transportId: send.data.id,
+              kind: kindOf,
+              source,
+              rtpParameters: fakeRtpParameters(kindOf, ssrc++),
+            });
             expectAllowed(ack, has(permission), `produce ${source}`);
           }
         }
@@ -99,7 +119,9 @@ describe('follow-up rooms and online first visits', () => {
   });
 
   it('a consultation token without a case id is refused at connect', async () => {
-    const error = await connect(env.server.url, token({ room: 'no-case', caseId: undefined })).catch((e: { wire?: { details?: object } }) => e);
+    const error = await connect(env.server.url, token({ room: 'no-case', caseId: undefined })).catch(
+      (e: { wire?: { details?: object } }) => e,
+    );
     expect((error as { wire: { details: object } }).wire.details).toHaveProperty(['caseId']);
   });
 });

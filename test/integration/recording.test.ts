@@ -22,9 +22,19 @@ describe('recording control', () => {
     const lead = await member({ room, role: 'lead_specialist', sub: 'rc-lead' });
     const doc = await member({ room, role: 'clinic_doctor', sub: 'rc-doc' });
     const send = ok(await doc.request('createTransport', { direction: 'send' }));
-    ok(await doc.request('produce', { transportId: send.id, kind: 'audio', source: 'microphone', rtpParameters: fakeRtpParameters('audio', 4242) }));
+    ok(
+      await doc.request('produce', {
+        transportId: send.id,
+        kind: 'audio',
+        source: 'microphone',
+        rtpParameters: fakeRtpParameters('audio', 4242),
+      }),
+    );
 
-    expect(err(await doc.request('startRecording', {}))).toMatchObject({ code: 'FORBIDDEN', message: expect.stringMatching(/may not start recording/) });
+    expect(err(await doc.request('startRecording', {}))).toMatchObject({
+      code: 'FORBIDDEN',
+      message: expect.stringMatching(/may not start recording/),
+    });
     expect(env.server.rooms.get(room)?.recording).toBeNull();
 
     const told = doc.next('recordingStarted');

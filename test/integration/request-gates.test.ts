@@ -35,7 +35,12 @@ const SAMPLES: { [N in RequestName]: RequestPayload<N> } = {
   createTransport: { direction: 'send' },
   connectTransport: { transportId: ID, dtlsParameters: { fingerprints: [{ algorithm: 'sha-256', value: 'AA:BB' }] } },
   restartIce: { transportId: ID },
-  produce: { transportId: ID, kind: 'audio', source: 'microphone', rtpParameters: fakeRtpParameters('audio', 4242) as RequestPayload<'produce'>['rtpParameters'] },
+  produce: {
+    transportId: ID,
+    kind: 'audio',
+    source: 'microphone',
+    rtpParameters: fakeRtpParameters('audio', 4242) as RequestPayload<'produce'>['rtpParameters'],
+  },
   closeProducer: { producerId: ID },
   pauseProducer: { producerId: ID },
   resumeProducer: { producerId: ID },
@@ -86,7 +91,10 @@ async function connectionIn(state: ConnectionState, room: string): Promise<TestC
     return env.track(client);
   }
   // waiting: the room is locked (by its lead) and a clinic doctor does not bypass the lobby.
-  const { client, ack } = await connectAndJoin(env.server.url, token({ ...spec, role: 'clinic_doctor', name: '赵磊', site: { id: 'anping', name: '安平县医院', level: 'county_hospital' } }));
+  const { client, ack } = await connectAndJoin(
+    env.server.url,
+    token({ ...spec, role: 'clinic_doctor', name: '赵磊', site: { id: 'anping', name: '安平县医院', level: 'county_hospital' } }),
+  );
   expect(ok(ack).status).toBe('waiting');
   return env.track(client);
 }
@@ -122,7 +130,10 @@ describe('every request from every role lacking its declared permission gets FOR
       const room = `gates-perm-${kind}`;
       let refusedCount = 0;
       for (const role of roles) {
-        const { client, ack } = await connectAndJoin(env.server.url, token({ room, kind, role: role as Role, sub: `${role}-${room}`, name: `${role} 李医生`, caseId: caseFor(kind), priorVisit }));
+        const { client, ack } = await connectAndJoin(
+          env.server.url,
+          token({ room, kind, role: role as Role, sub: `${role}-${room}`, name: `${role} 李医生`, caseId: caseFor(kind), priorVisit }),
+        );
         env.track(client);
         const self = ok(ack);
         expect(self.status).toBe('joined');

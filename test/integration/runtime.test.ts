@@ -26,7 +26,9 @@ describe('runtime', () => {
     const health = (await res.json()) as { status: string; node: string; mediasoup: string };
     expect(health.status).toBe('ok');
     expect(major(health.node)).toBeGreaterThanOrEqual(24);
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
     expect(health.mediasoup).toBe(pkg.dependencies['mediasoup']);
   });
 

@@ -10,8 +10,6 @@ import { useTestEnvironment } from '../helpers/fixture.js';
 
 const env = useTestEnvironment();
 
-
-
 async function joined(spec: TokenSpec): Promise<{ client: TestClient; join: JoinResult; caps: unknown }> {
   const client = await connect(env.server.url, token(spec));
   env.track(client);
@@ -42,8 +40,17 @@ describe('consultation signaling', () => {
     expect(lead.join.participants).toEqual([]);
 
     const clinicJoined = lead.client.next('participantJoined');
-    const clinic = await joined({ room, sub: 'clinic', name: 'Dr. Chen', role: 'clinic_doctor', site: { id: 'vc-1', name: 'Hongqi Village Clinic', level: 'village_clinic' } });
-    expect((await clinicJoined).participant).toMatchObject({ displayName: 'Dr. Chen', site: { name: 'Hongqi Village Clinic', level: 'village_clinic' } });
+    const clinic = await joined({
+      room,
+      sub: 'clinic',
+      name: 'Dr. Chen',
+      role: 'clinic_doctor',
+      site: { id: 'vc-1', name: 'Hongqi Village Clinic', level: 'village_clinic' },
+    });
+    expect((await clinicJoined).participant).toMatchObject({
+      displayName: 'Dr. Chen',
+      site: { name: 'Hongqi Village Clinic', level: 'village_clinic' },
+    });
     expect(clinic.join.participants.map((p) => p.displayName)).toEqual(['Prof. Zhao']);
 
     // The lead publishes a microphone; the clinic is told and consumes it.
@@ -52,7 +59,14 @@ describe('consultation signaling', () => {
     expect(send.iceCandidates.every((c) => c.address === '127.0.0.1')).toBe(true);
     expect(new Set(send.iceCandidates.map((c) => c.protocol))).toEqual(new Set(['udp', 'tcp']));
     const added = clinic.client.next('producerAdded');
-    const { producerId } = ok(await lead.client.request('produce', { transportId: send.id, kind: 'audio', source: 'microphone', rtpParameters: fakeRtpParameters('audio', 1111) }));
+    const { producerId } = ok(
+      await lead.client.request('produce', {
+        transportId: send.id,
+        kind: 'audio',
+        source: 'microphone',
+        rtpParameters: fakeRtpParameters('audio', 1111),
+      }),
+    );
     expect((await added).producer).toMatchObject({ id: producerId, kind: 'audio', source: 'microphone', participantId: lead.join.self.id });
 
     const recv = ok(await clinic.client.request('createTransport', { direction: 'recv' }));
@@ -60,7 +74,9 @@ describe('consultation signaling', () => {
     expect(consumed).toMatchObject({ producerId, kind: 'audio', source: 'microphone', participantId: lead.join.self.id });
     ok(await clinic.client.request('resumeConsumer', { consumerId: consumed.id }));
     // Audio has no simulcast layers to choose from.
-    expect(err(await clinic.client.request('setPreferredLayers', { consumerId: consumed.id, spatialLayer: 0 })).message).toMatch(/no layers/);
+    expect(err(await clinic.client.request('setPreferredLayers', { consumerId: consumed.id, spatialLayer: 0 })).message).toMatch(
+      /no layers/,
+    );
 
     // A third participant sees the existing producer in its join answer.
     const third = await joined({ room, sub: 'nurse', name: 'Nurse Liu', role: 'care_team' });
@@ -87,8 +103,22 @@ describe('consultation signaling', () => {
     const pub = await joined({ room, sub: 'pub' });
     const sub = await joined({ room, sub: 'sub' });
     const send = ok(await pub.client.request('createTransport', { direction: 'send' }));
-    const cam = ok(await pub.client.request('produce', { transportId: send.id, kind: 'video', source: 'camera', rtpParameters: fakeSimulcastParameters(7000) })).producerId;
-    const screen = ok(await pub.client.request('produce', { transportId: send.id, kind: 'video', source: 'screen', rtpParameters: fakeRtpParameters('video', 7100) })).producerId;
+    const cam = ok(
+      await pub.client.request('produce', {
+        transportId: send.id,
+        kind: 'video',
+        source: 'camera',
+        rtpParameters: fakeSimulcastParameters(7000),
+      }),
+    ).producerId;
+    const screen = ok(
+      await pub.client.request('produce', {
+        transportId: send.id,
+        kind: 'video',
+        source: 'screen',
+        rtpParameters: fakeRtpParameters('video', 7100),
+      }),
+    ).producerId;
     const recv = ok(await sub.client.request('createTransport', { direction: 'recv' }));
     const camConsumer = ok(await sub.client.request('consume', { producerId: cam, transportId: recv.id }));
     const screenConsumer = ok(await sub.client.request('consume', { producerId: screen, transportId: recv.id }));
@@ -124,7 +154,11 @@ describe('refusals (each answered with a code, none changes anything)', () => {
     const c = await connect(env.server.url, token({ room: 'integ-state' }));
     env.track(c);
     expect(err(await c.request('createTransport', { direction: 'recv' })).code).toBe('WRONG_STATE');
-    expect(err(await c.request('produce', { transportId: 'x', kind: 'audio', source: 'microphone', rtpParameters: fakeRtpParameters('audio', 1) })).code).toBe('WRONG_STATE');
+    expect(
+      err(
+        await c.request('produce', { transportId: 'x', kind: 'audio', source: 'microphone', rtpParameters: fakeRtpParameters('audio', 1) }),
+      ).code,
+    ).toBe('WRONG_STATE');
     expect(env.server.rooms.get('integ-state')).toBeUndefined();
   });
 
@@ -137,7 +171,14 @@ describe('refusals (each answered with a code, none changes anything)', () => {
     expect(err(await client.request('createTransport')).code).toBe('BAD_REQUEST');
     expect(err(await client.raw('dropDatabase', {})).message).toMatch(/unknown request/);
     expect(err(await client.request('consume', { producerId: 'nope', transportId: 'nope' })).code).toBe('NOT_FOUND');
-    expect(err(await client.request('connectTransport', { transportId: 'nope', dtlsParameters: { fingerprints: [{ algorithm: 'sha-256', value: 'AA' }] } })).code).toBe('NOT_FOUND');
+    expect(
+      err(
+        await client.request('connectTransport', {
+          transportId: 'nope',
+          dtlsParameters: { fingerprints: [{ algorithm: 'sha-256', value: 'AA' }] },
+        }),
+      ).code,
+    ).toBe('NOT_FOUND');
     // Still serving this socket afterwards.
     expect(ok(await client.request('createTransport', { direction: 'recv' })).id).toBeTruthy();
   });
@@ -147,18 +188,66 @@ describe('refusals (each answered with a code, none changes anything)', () => {
     const doc = await joined({ room, role: 'clinic_doctor' });
     const send = ok(await doc.client.request('createTransport', { direction: 'send' }));
     const recv = ok(await doc.client.request('createTransport', { direction: 'recv' }));
-    expect(err(await doc.client.request('produce', { transportId: send.id, kind: 'video', source: 'microphone', rtpParameters: fakeRtpParameters('video', 5) })).code).toBe('BAD_REQUEST');
-    expect(err(await doc.client.request('produce', { transportId: recv.id, kind: 'audio', source: 'microphone', rtpParameters: fakeRtpParameters('audio', 6) })).message).toMatch(/send transport/);
-    const broken = { ...fakeRtpParameters('audio', 7), codecs: [{ mimeType: 'audio/opus', payloadType: 100, clockRate: 8000, channels: 2 }] };
-    expect(err(await doc.client.request('produce', { transportId: send.id, kind: 'audio', source: 'microphone', rtpParameters: broken })).code).toBe('BAD_REQUEST');
-    ok(await doc.client.request('produce', { transportId: send.id, kind: 'audio', source: 'microphone', rtpParameters: fakeRtpParameters('audio', 8) }));
-    expect(err(await doc.client.request('produce', { transportId: send.id, kind: 'audio', source: 'microphone', rtpParameters: fakeRtpParameters('audio', 9) })).code).toBe('WRONG_STATE');
+    expect(
+      err(
+        await doc.client.request('produce', {
+          transportId: send.id,
+          kind: 'video',
+          source: 'microphone',
+          rtpParameters: fakeRtpParameters('video', 5),
+        }),
+      ).code,
+    ).toBe('BAD_REQUEST');
+    expect(
+      err(
+        await doc.client.request('produce', {
+          transportId: recv.id,
+          kind: 'audio',
+          source: 'microphone',
+          rtpParameters: fakeRtpParameters('audio', 6),
+        }),
+      ).message,
+    ).toMatch(/send transport/);
+    const broken = {
+      ...fakeRtpParameters('audio', 7),
+      codecs: [{ mimeType: 'audio/opus', payloadType: 100, clockRate: 8000, channels: 2 }],
+    };
+    expect(
+      err(await doc.client.request('produce', { transportId: send.id, kind: 'audio', source: 'microphone', rtpParameters: broken })).code,
+    ).toBe('BAD_REQUEST');
+    ok(
+      await doc.client.request('produce', {
+        transportId: send.id,
+        kind: 'audio',
+        source: 'microphone',
+        rtpParameters: fakeRtpParameters('audio', 8),
+      }),
+    );
+    expect(
+      err(
+        await doc.client.request('produce', {
+          transportId: send.id,
+          kind: 'audio',
+          source: 'microphone',
+          rtpParameters: fakeRtpParameters('audio', 9),
+        }),
+      ).code,
+    ).toBe('WRONG_STATE');
     expect(env.server.rooms.get(room)?.producerInfos()).toHaveLength(1);
 
     // A care-team member publishes audio/video but not a screen.
     const nurse = await joined({ room, role: 'care_team' });
     const nurseSend = ok(await nurse.client.request('createTransport', { direction: 'send' }));
-    expect(err(await nurse.client.request('produce', { transportId: nurseSend.id, kind: 'video', source: 'screen', rtpParameters: fakeRtpParameters('video', 10) })).code).toBe('FORBIDDEN');
+    expect(
+      err(
+        await nurse.client.request('produce', {
+          transportId: nurseSend.id,
+          kind: 'video',
+          source: 'screen',
+          rtpParameters: fakeRtpParameters('video', 10),
+        }),
+      ).code,
+    ).toBe('FORBIDDEN');
   });
 
   it('an observer receives only: no send transport', async () => {
@@ -208,14 +297,25 @@ describe('HTTP', () => {
     const res = await fetch(`${env.server.url}/dev/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'Dr. Demo', role: 'specialist', site: { id: 's', name: 'S', level: 'county_hospital' }, room: 'r1', kind: 'consultation', caseId: 'C1' }),
+      body: JSON.stringify({
+        name: 'Dr. Demo',
+        role: 'specialist',
+        site: { id: 's', name: 'S', level: 'county_hospital' },
+        room: 'r1',
+        kind: 'consultation',
+        caseId: 'C1',
+      }),
     });
     expect(res.status).toBe(200);
     const { token: minted } = (await res.json()) as { token: string };
     const c = await connect(env.server.url, minted);
     env.track(c);
     expect(c.socket.connected).toBe(true);
-    const bad = await fetch(`${env.server.url}/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'x', role: 'surgeon' }) });
+    const bad = await fetch(`${env.server.url}/dev/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'x', role: 'surgeon' }),
+    });
     expect(bad.status).toBe(400);
   });
 });

@@ -147,14 +147,24 @@ describe('broadcast load tool', () => {
     });
 
     const devToken = async (body: Record<string, unknown>) =>
-      ((await (await fetch(`${server.url}/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as { token: string }).token;
+      (
+        (await (
+          await fetch(`${server.url}/dev/token`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(body),
+          })
+        ).json()) as { token: string }
+      ).token;
     const site = { id: 'site', name: 'Test Hospital', level: 'county_hospital' };
 
     async function presenterJoins(): Promise<Page> {
       const page = await openSdkPage(browser, server.url);
       // Functions handed to page.evaluate may call esbuild's __name helper (keepNames) when compiled by tsx.
       await page.evaluate('globalThis.__name ??= (fn) => fn');
-      expect(await sdkJoin(page, { identity: 'presenter', name: 'Presenter', role: 'specialist', room: ROOM, caseId: 'CASE-LOAD' })).toBe('joined');
+      expect(await sdkJoin(page, { identity: 'presenter', name: 'Presenter', role: 'specialist', room: ROOM, caseId: 'CASE-LOAD' })).toBe(
+        'joined',
+      );
       return page;
     }
 
@@ -167,7 +177,15 @@ describe('broadcast load tool', () => {
     }
 
     it('a viewer gets tracks published after it joined, loses them when the presenter leaves, and gets the new ones', async () => {
-      const token = await devToken({ identity: 'early-viewer', name: 'Early viewer', role: 'observer', room: ROOM, kind: 'consultation', caseId: 'CASE-LOAD', site });
+      const token = await devToken({
+        identity: 'early-viewer',
+        name: 'Early viewer',
+        role: 'observer',
+        room: ROOM,
+        kind: 'consultation',
+        caseId: 'CASE-LOAD',
+        site,
+      });
       viewer = await WeriftViewer.join({ url: server.url, token });
       const added: string[] = [];
       const closed: string[] = [];
@@ -193,7 +211,10 @@ describe('broadcast load tool', () => {
       // Back again: two new consumers (new mids) negotiated alongside the two inactive ones.
       await presenterJoins();
       await until(() => viewer!.stats().video.keyFrames > before.video.keyFrames, 'a key frame from the new camera');
-      await until(() => viewer!.stats().audio.packets > before.audio.packets + 10 && viewer!.stats().video.frames >= before.video.frames + 10, 'new audio and frames');
+      await until(
+        () => viewer!.stats().audio.packets > before.audio.packets + 10 && viewer!.stats().video.frames >= before.video.frames + 10,
+        'new audio and frames',
+      );
       const after = viewer.stats();
       expect(after.video.consumers).toBe(1);
       expect(after.audio.consumers).toBe(1);

@@ -23,7 +23,9 @@ function descriptor(start: boolean, pictureId: number): Buffer {
 
 function packetize(frame: Buffer, pieces: number, pictureId: number): Buffer[] {
   const size = Math.ceil(frame.length / pieces);
-  return Array.from({ length: pieces }, (_, i) => Buffer.concat([descriptor(i === 0, pictureId), frame.subarray(i * size, (i + 1) * size)]));
+  return Array.from({ length: pieces }, (_, i) =>
+    Buffer.concat([descriptor(i === 0, pictureId), frame.subarray(i * size, (i + 1) * size)]),
+  );
 }
 
 describe('SequenceTracker', () => {
@@ -104,8 +106,25 @@ describe('receive SDP', () => {
   const transport = {
     iceParameters: { usernameFragment: 'ufrag', password: 'pwd', iceLite: true },
     iceCandidates: [
-      { foundation: 'udpcandidate', priority: 1076302079, address: '127.0.0.1', ip: '127.0.0.1', protocol: 'udp' as const, port: 40000, type: 'host' as const },
-      { foundation: 'tcpcandidate', priority: 1076276479, address: '127.0.0.1', ip: '127.0.0.1', protocol: 'tcp' as const, port: 40000, type: 'host' as const, tcpType: 'passive' as const },
+      {
+        foundation: 'udpcandidate',
+        priority: 1076302079,
+        address: '127.0.0.1',
+        ip: '127.0.0.1',
+        protocol: 'udp' as const,
+        port: 40000,
+        type: 'host' as const,
+      },
+      {
+        foundation: 'tcpcandidate',
+        priority: 1076276479,
+        address: '127.0.0.1',
+        ip: '127.0.0.1',
+        protocol: 'tcp' as const,
+        port: 40000,
+        type: 'host' as const,
+        tcpType: 'passive' as const,
+      },
     ],
     dtlsParameters: { role: 'auto' as const, fingerprints: [{ algorithm: 'sha-256' as const, value: 'AB:CD' }] },
   };
@@ -115,7 +134,15 @@ describe('receive SDP', () => {
     trackId: 'consumer-1',
     rtpParameters: {
       mid: '0',
-      codecs: [{ mimeType: 'video/VP8', payloadType: 101, clockRate: 90000, parameters: { 'x-google-start-bitrate': 1000 }, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }] }],
+      codecs: [
+        {
+          mimeType: 'video/VP8',
+          payloadType: 101,
+          clockRate: 90000,
+          parameters: { 'x-google-start-bitrate': 1000 },
+          rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }],
+        },
+      ],
       headerExtensions: [{ uri: 'urn:ietf:params:rtp-hdrext:sdes:mid' as const, id: 1 }],
       encodings: [{ ssrc: 1234 }],
       rtcp: { cname: 'cname-1', reducedSize: true },
@@ -123,12 +150,21 @@ describe('receive SDP', () => {
   };
 
   it('offers ICE-lite, BUNDLE, actpass and one send-only m-section per consumer; closed ones inactive', () => {
-    const sdp = buildRecvOffer(transport, [{ ...video, closed: false }, { ...video, trackId: 'c2', rtpParameters: { ...video.rtpParameters, mid: '1' }, closed: true }], { id: '1', version: 2, loopbackOnly: true });
+    const sdp = buildRecvOffer(
+      transport,
+      [
+        { ...video, closed: false },
+        { ...video, trackId: 'c2', rtpParameters: { ...video.rtpParameters, mid: '1' }, closed: true },
+      ],
+      { id: '1', version: 2, loopbackOnly: true },
+    );
     expect(sdp).toContain('a=ice-lite\r\n');
     expect(sdp).toContain('a=group:BUNDLE 0 1\r\n');
     expect(sdp.match(/^a=setup:actpass$/gm)).toHaveLength(2);
     expect(sdp).toContain('a=candidate:tcpcandidate 1 tcp 1076276479 127.0.0.1 40000 typ host tcptype passive');
-    expect(sdp).toContain('a=rtpmap:101 VP8/90000\r\na=fmtp:101 x-google-start-bitrate=1000\r\na=rtcp-fb:101 nack\r\na=rtcp-fb:101 nack pli');
+    expect(sdp).toContain(
+      'a=rtpmap:101 VP8/90000\r\na=fmtp:101 x-google-start-bitrate=1000\r\na=rtcp-fb:101 nack\r\na=rtcp-fb:101 nack pli',
+    );
     expect(sdp.match(/^a=sendonly$/gm)).toHaveLength(1);
     expect(sdp.match(/^a=inactive$/gm)).toHaveLength(1);
     expect(sdp.match(/^a=ssrc:1234 cname:cname-1$/gm)).toHaveLength(1); // only the open consumer's
@@ -136,11 +172,16 @@ describe('receive SDP', () => {
 
   it('refuses a candidate off loopback', () => {
     const remote = { ...transport, iceCandidates: [{ ...transport.iceCandidates[0]!, address: '203.0.113.5', ip: '203.0.113.5' }] };
-    expect(() => buildRecvOffer(remote, [{ ...video, closed: false }], { id: '1', version: 1, loopbackOnly: true })).toThrow(/non-loopback/);
+    expect(() => buildRecvOffer(remote, [{ ...video, closed: false }], { id: '1', version: 1, loopbackOnly: true })).toThrow(
+      /non-loopback/,
+    );
   });
 
   it('reads the DTLS fingerprint and role from the answer', () => {
-    expect(dtlsFromAnswer('v=0\r\na=fingerprint:sha-256 11:22\r\na=setup:active\r\n')).toEqual({ role: 'client', fingerprints: [{ algorithm: 'sha-256', value: '11:22' }] });
+    expect(dtlsFromAnswer('v=0\r\na=fingerprint:sha-256 11:22\r\na=setup:active\r\n')).toEqual({
+      role: 'client',
+      fingerprints: [{ algorithm: 'sha-256', value: '11:22' }],
+    });
     expect(dtlsFromAnswer('a=fingerprint:sha-256 11:22\r\na=setup:passive\r\n').role).toBe('server');
   });
 });

@@ -57,7 +57,12 @@ describe('AuditTrail', () => {
     const trail = AuditTrail.open(file);
     for (let i = 0; i < 1000; i++) trail.append('participant_joined', { data: { i } });
     // Each line is in the file (page cache) when append returns: a process crash loses none of them.
-    expect(readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as AuditEvent).seq)).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
+    expect(
+      readFileSync(file, 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as AuditEvent).seq),
+    ).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
     trail.flush();
     await new Promise((r) => setTimeout(r, GROUP_COMMIT_MS + 5)); // let a background sync start…
     trail.append('chat');
@@ -71,9 +76,23 @@ describe('AuditTrail', () => {
   it('accepts event types beyond the known ones and maps a participant to an actor', () => {
     const trail = AuditTrail.open(path.join(tempDir(), 'x.jsonl'));
     const e = trail.append('hand_raised', {
-      actor: actorFromParticipant({ id: 'p9', identity: 'staff-9', displayName: 'Nurse Zhao', role: 'care_team', site: { id: 's', name: 'Xinhe Township Health Centre', level: 'township_health_centre' }, joinedAt: new Date().toISOString() }),
+      actor: actorFromParticipant({
+        id: 'p9',
+        identity: 'staff-9',
+        displayName: 'Nurse Zhao',
+        role: 'care_team',
+        site: { id: 's', name: 'Xinhe Township Health Centre', level: 'township_health_centre' },
+        joinedAt: new Date().toISOString(),
+      }),
     });
-    expect(e.actor).toEqual({ participantId: 'p9', identity: 'staff-9', name: 'Nurse Zhao', role: 'care_team', siteId: 's', siteName: 'Xinhe Township Health Centre' });
+    expect(e.actor).toEqual({
+      participantId: 'p9',
+      identity: 'staff-9',
+      name: 'Nurse Zhao',
+      role: 'care_team',
+      siteId: 's',
+      siteName: 'Xinhe Township Health Centre',
+    });
     trail.close();
   });
 });

@@ -9,7 +9,14 @@ import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MEDIA_CODECS } from '../../server/media/codecs.js';
-import { AuditTrail, FilesystemSink, recordingEntry, RecordingSession, type ManifestTrack, type RecordingError } from '../../recordings/index.js';
+import {
+  AuditTrail,
+  FilesystemSink,
+  recordingEntry,
+  RecordingSession,
+  type ManifestTrack,
+  type RecordingError,
+} from '../../recordings/index.js';
 import { readJournal } from '../../recordings/journal.js';
 import { decodeErrors, nextEvent, probeStream, removeTempDirs, sha256OfFile, sleep, tempDir, testLog } from './helpers/files.js';
 import { startMediaSource, type MediaSource } from './helpers/media.js';
@@ -76,8 +83,21 @@ describe('RecordingSession', () => {
     expect(manifest.participants.map((p) => p.identity).sort()).toEqual([li.identity, wang.identity].sort());
     expect(manifest.tracks).toHaveLength(2);
     const byType = (t: string): ManifestTrack => manifest.tracks.find((x) => x.mediaType === t)!;
-    expect(byType('video')).toMatchObject({ trackId: v.trackId, codec: 'video/VP8', source: 'camera', identity: li.identity, status: 'complete', contentType: 'video/webm' });
-    expect(byType('audio')).toMatchObject({ trackId: a.trackId, codec: 'audio/opus', source: 'microphone', status: 'complete', contentType: 'audio/ogg' });
+    expect(byType('video')).toMatchObject({
+      trackId: v.trackId,
+      codec: 'video/VP8',
+      source: 'camera',
+      identity: li.identity,
+      status: 'complete',
+      contentType: 'video/webm',
+    });
+    expect(byType('audio')).toMatchObject({
+      trackId: a.trackId,
+      codec: 'audio/opus',
+      source: 'microphone',
+      status: 'complete',
+      contentType: 'audio/ogg',
+    });
     expect(byType('video').file).toMatch(/\.webm$/);
     expect(byType('audio').file).toMatch(/\.ogg$/);
     for (const t of manifest.tracks) {

@@ -23,7 +23,10 @@ beforeAll(async () => {
   entry = await syntheticRecordingEntry(tempDir());
   receiver = await createReceiver((req) => {
     if (req.headers['content-type'] !== 'application/fhir+json') return { status: 415 };
-    const resource = JSON.parse(req.body.toString()) as { resourceType: string; entry?: { resource: unknown; request: { ifNoneExist: string } }[] };
+    const resource = JSON.parse(req.body.toString()) as {
+      resourceType: string;
+      entry?: { resource: unknown; request: { ifNoneExist: string } }[];
+    };
     const create = (condition: string, r: unknown): number => {
       const key = decodeURIComponent(condition.replace(/^identifier=/, ''));
       if (stored.has(key)) return 200; // conditional create: already there, nothing created
@@ -37,7 +40,10 @@ beforeAll(async () => {
     }
     if (req.url === '/fhir' && resource.resourceType === 'Bundle') {
       const statuses = (resource.entry ?? []).map((e) => create(e.request.ifNoneExist, e.resource));
-      return { status: 200, body: { resourceType: 'Bundle', type: 'transaction-response', entry: statuses.map((s) => ({ response: { status: String(s) } })) } };
+      return {
+        status: 200,
+        body: { resourceType: 'Bundle', type: 'transaction-response', entry: statuses.map((s) => ({ response: { status: String(s) } })) },
+      };
     }
     return { status: 400 };
   });
@@ -55,7 +61,9 @@ function expectOfficiallyValid(resource: object): void {
 
 describe('FhirSink', () => {
   it('builds a valid R4 DocumentReference: subject, encounter, authors, SHA-1 hash and SHA-256 extension', () => {
-    const doc = new FhirSink({ baseUrl: `${receiver.url}/fhir`, patient: () => ({ reference: 'Patient/pat-778' }) }).build(entry) as FhirDocumentReference;
+    const doc = new FhirSink({ baseUrl: `${receiver.url}/fhir`, patient: () => ({ reference: 'Patient/pat-778' }) }).build(
+      entry,
+    ) as FhirDocumentReference;
     expectOfficiallyValid(doc);
     expect(DocumentReference.safeParse(doc).error?.issues).toBeUndefined();
     expect(doc).toMatchObject({
@@ -64,9 +72,15 @@ describe('FhirSink', () => {
       docStatus: 'final',
       masterIdentifier: { value: entry.id },
       subject: { reference: 'Patient/pat-778' },
-      context: { encounter: [{ type: 'Encounter', identifier: { value: 'hep-mdt-1' } }], related: [{ identifier: { value: 'CASE-HEP-0042' } }] },
+      context: {
+        encounter: [{ type: 'Encounter', identifier: { value: 'hep-mdt-1' } }],
+        related: [{ identifier: { value: 'CASE-HEP-0042' } }],
+      },
     });
-    expect(doc.author.map((a) => a.display)).toEqual(['Dr. Wang Fang (Lead specialist, Provincial Cancer Hospital)', 'Dr. Li Ming (Clinic doctor, Anping County Hospital)']);
+    expect(doc.author.map((a) => a.display)).toEqual([
+      'Dr. Wang Fang (Lead specialist, Provincial Cancer Hospital)',
+      'Dr. Li Ming (Clinic doctor, Anping County Hospital)',
+    ]);
     // content[0]: manifest + audit trail inline; then one attachment per media file.
     expect(doc.content).toHaveLength(1 + entry.files.length);
     const inline = JSON.parse(Buffer.from(doc.content[0]!.attachment.data!, 'base64').toString()) as { auditTrail: unknown[] };
@@ -76,7 +90,9 @@ describe('FhirSink', () => {
       const bytes = readFileSync(file.path);
       expect(att).toMatchObject({ contentType: file.contentType, size: bytes.length, creation: '2026-11-23T09:01:00.120Z' });
       expect(att.hash).toBe(createHash('sha1').update(bytes).digest('base64'));
-      expect(att.extension).toEqual([{ url: 'urn:telemed-sfu:extension:sha256', valueString: createHash('sha256').update(bytes).digest('hex') }]);
+      expect(att.extension).toEqual([
+        { url: 'urn:telemed-sfu:extension:sha256', valueString: createHash('sha256').update(bytes).digest('hex') },
+      ]);
     }
   });
 
@@ -89,12 +105,18 @@ describe('FhirSink', () => {
     for (const m of media) {
       expect(Media.safeParse(m.resource).success).toBe(true);
       expect(m.request.ifNoneExist).toMatch(/^identifier=/);
-      expect(m.resource).toMatchObject({ status: 'completed', operator: { display: expect.stringContaining('Dr. Li Ming') }, duration: 1799.88 });
+      expect(m.resource).toMatchObject({
+        status: 'completed',
+        operator: { display: expect.stringContaining('Dr. Li Ming') },
+        duration: 1799.88,
+      });
     }
     // Without a configured patient, the subject is the case, by identifier.
     expect(bundle.entry[0]!.resource).toMatchObject({ subject: { type: 'Patient', identifier: { value: 'CASE-HEP-0042' } } });
     // A resent bundle names its resources identically (stable fullUrls).
-    expect((new FhirSink({ baseUrl: `${receiver.url}/fhir`, mode: 'transaction' }).build(entry) as FhirBundle).entry.map((e) => e.fullUrl)).toEqual(bundle.entry.map((e) => e.fullUrl));
+    expect(
+      (new FhirSink({ baseUrl: `${receiver.url}/fhir`, mode: 'transaction' }).build(entry) as FhirBundle).entry.map((e) => e.fullUrl),
+    ).toEqual(bundle.entry.map((e) => e.fullUrl));
   });
 
   it('the checks bite: broken resources are refused by the official schema or the R4 cardinalities', () => {
@@ -120,8 +142,15 @@ describe('FhirSink', () => {
     const tx = new FhirSink({ baseUrl: `${receiver.url}/fhir`, mode: 'transaction', name: 'fhir-tx' });
     await tx.deliver(entry);
     await tx.deliver(entry);
-    expect(receiver.requests.map((r) => `${r.method} ${r.url}`)).toEqual(['POST /fhir/DocumentReference', 'POST /fhir/DocumentReference', 'POST /fhir', 'POST /fhir']);
-    expect(receiver.requests[0]!.headers['if-none-exist']).toBe(`identifier=${encodeURIComponent('urn:telemed-sfu:case-record')}|${entry.id}`);
+    expect(receiver.requests.map((r) => `${r.method} ${r.url}`)).toEqual([
+      'POST /fhir/DocumentReference',
+      'POST /fhir/DocumentReference',
+      'POST /fhir',
+      'POST /fhir',
+    ]);
+    expect(receiver.requests[0]!.headers['if-none-exist']).toBe(
+      `identifier=${encodeURIComponent('urn:telemed-sfu:case-record')}|${entry.id}`,
+    );
     expect(stored.size).toBe(1 + entry.files.length); // one DocumentReference, one Media per file
     await expect(new FhirSink({ baseUrl: `${receiver.url}/wrong` }).deliver(entry)).rejects.toThrow(/answered 400/);
   });

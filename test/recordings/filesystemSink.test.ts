@@ -18,7 +18,10 @@ describe('FilesystemSink', () => {
     expect(sink.folderFor(entry)).toBe(dir);
     expect(readdirSync(dir).sort()).toEqual(['audit.jsonl', 'entry.json', 'manifest.json', ...entry.files.map((f) => f.name)].sort());
     expect(JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'))).toEqual(entry.manifest);
-    const audit = readFileSync(path.join(dir, 'audit.jsonl'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as AuditEvent);
+    const audit = readFileSync(path.join(dir, 'audit.jsonl'), 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as AuditEvent);
     expect(audit).toEqual(entry.auditTrail);
     for (const f of entry.files) {
       const archived = path.join(dir, f.name);

@@ -50,7 +50,8 @@ describe('HlsStream', () => {
     const stream = await HlsStream.start(room(), dir, testLog);
     expect(await transportCount()).toBe(before + 2);
     const deadline = Date.now() + 15_000;
-    while (Date.now() < deadline && readdirSync(dir).filter((f) => f.endsWith('.ts')).length < 1) await new Promise((r) => setTimeout(r, 250));
+    while (Date.now() < deadline && readdirSync(dir).filter((f) => f.endsWith('.ts')).length < 1)
+      await new Promise((r) => setTimeout(r, 250));
     expect(existsSync(path.join(dir, 'index.m3u8'))).toBe(true);
     await stream.stop();
     expect(await transportCount()).toBe(before);

@@ -53,7 +53,7 @@ describe('WebhookSink + Outbox', () => {
     for (const e of entries) first.enqueue(e);
     expect(first.pendingCount()).toBe(3);
     expect(readdirSync(path.join(dir, 'pending', 'webhook'))).toHaveLength(3);
-    for (const deadline = Date.now() + 5000; refused < 6 && Date.now() < deadline; ) await sleep(20);
+    for (const deadline = Date.now() + 5000; refused < 6 && Date.now() < deadline;) await sleep(20);
     expect(refused).toBeGreaterThanOrEqual(6);
     await first.close(); // the server stops with the receiver still down
 
@@ -99,11 +99,21 @@ describe('WebhookSink + Outbox', () => {
     expect(verifyWebhook(body, { ...headers, authorization: '' }, SECRET)).toMatchObject({ ok: false, reason: /bearer/ });
     // A token for another body (HMAC header valid for this one) is refused.
     const other = signWebhook('{"other":true}', SECRET);
-    expect(verifyWebhook(body, { ...headers, authorization: other['authorization']! }, SECRET)).toMatchObject({ ok: false, reason: /token hash/ });
+    expect(verifyWebhook(body, { ...headers, authorization: other['authorization']! }, SECRET)).toMatchObject({
+      ok: false,
+      reason: /token hash/,
+    });
     // Expired, and unsigned (alg none), tokens are refused.
     const sha256 = headers['x-telemed-signature']!; // reuse the valid HMAC header
-    const expired = jwt.sign({ sha256: 'x', iat: Math.floor(Date.now() / 1000) - 3600, exp: Math.floor(Date.now() / 1000) - 600 }, SECRET, { algorithm: 'HS256', issuer: 'telemed-sfu', audience: 'case-record' });
-    expect(verifyWebhook(body, { 'x-telemed-signature': sha256, authorization: `Bearer ${expired}` }, SECRET)).toMatchObject({ ok: false, reason: /expired/ });
+    const expired = jwt.sign({ sha256: 'x', iat: Math.floor(Date.now() / 1000) - 3600, exp: Math.floor(Date.now() / 1000) - 600 }, SECRET, {
+      algorithm: 'HS256',
+      issuer: 'telemed-sfu',
+      audience: 'case-record',
+    });
+    expect(verifyWebhook(body, { 'x-telemed-signature': sha256, authorization: `Bearer ${expired}` }, SECRET)).toMatchObject({
+      ok: false,
+      reason: /expired/,
+    });
     const none = jwt.sign({ sha256: 'x' }, '', { algorithm: 'none', issuer: 'telemed-sfu', audience: 'case-record' } as jwt.SignOptions);
     expect(verifyWebhook(body, { 'x-telemed-signature': sha256, authorization: `Bearer ${none}` }, SECRET)).toMatchObject({ ok: false });
   });

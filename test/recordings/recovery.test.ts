@@ -15,11 +15,19 @@ const fixture = fileURLToPath(new URL('./fixtures/crashingServer.ts', import.met
 const groups: number[] = [];
 const strays: number[] = [];
 
-interface Started { child: ChildProcess; dir: string; recorderPids: number[]; sourcePid: number }
+interface Started {
+  child: ChildProcess;
+  dir: string;
+  recorderPids: number[];
+  sourcePid: number;
+}
 
 /** Starts the stand-in server in its own process group and waits for its report (at most 20 s). */
 function startServer(recordingsDir: string, auditFile: string): Promise<Started> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture, recordingsDir, auditFile], { detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture, recordingsDir, auditFile], {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   if (child.pid) groups.push(child.pid);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the stand-in server did not start within 20 s')), 20_000);
@@ -51,10 +59,18 @@ const alive = (pid: number): boolean => {
 
 afterAll(() => {
   for (const g of groups) {
-    try { process.kill(-g, 'SIGKILL'); } catch { /* already gone */ }
+    try {
+      process.kill(-g, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
   }
   for (const pid of strays) {
-    try { if (alive(pid)) process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+    try {
+      if (alive(pid)) process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
   }
   removeTempDirs();
 });
@@ -72,7 +88,7 @@ describe('recovery after a crash', () => {
 
     const pending = await recoverRecordings({ recordingsDir, log: testLog });
     expect(pending).toHaveLength(1);
-    const [{ entry, sessionDir, interrupted }] = pending as [typeof pending[number]];
+    const [{ entry, sessionDir, interrupted }] = pending as [(typeof pending)[number]];
     expect(sessionDir).toBe(server.dir);
     expect(interrupted).toBe(true);
     const manifest = entry.manifest!;
@@ -89,7 +105,9 @@ describe('recovery after a crash', () => {
       expect(await decodeErrors(path.join(sessionDir, t.file))).toBe('');
     }
     expect(entry.files.map((f) => f.name).sort()).toEqual(manifest.tracks.map((t) => t.file).sort());
-    expect(entry.auditTrail.map((e) => e.type)).toEqual(expect.arrayContaining(['participant_joined', 'recording_started', 'recording_interrupted']));
+    expect(entry.auditTrail.map((e) => e.type)).toEqual(
+      expect.arrayContaining(['participant_joined', 'recording_started', 'recording_interrupted']),
+    );
 
     // Running again changes nothing and returns the same entry until it is handed off.
     const again = await recoverRecordings({ recordingsDir, log: testLog });

@@ -66,9 +66,7 @@ function importsOf(file: string): ImportRef[] {
     if (!lit || !ts.isStringLiteralLike(lit)) return;
     const specifier = lit.text;
     const line = sf.getLineAndCharacterOfPosition(lit.getStart(sf)).line + 1;
-    const target = specifier.startsWith('.')
-      ? path.posix.normalize(path.posix.join(path.posix.dirname(file), specifier))
-      : undefined;
+    const target = specifier.startsWith('.') ? path.posix.normalize(path.posix.join(path.posix.dirname(file), specifier)) : undefined;
     refs.push({ file, line, specifier, target });
   };
   const visit = (node: ts.Node): void => {
@@ -124,11 +122,16 @@ function findCycles(graph: ReadonlyMap<string, ReadonlySet<string>>): string[][]
         if (next === start) {
           const cycle = [...stack, start];
           const key = cycle.join('→');
-          if (!seen.has(key)) { seen.add(key); cycles.push(cycle); }
+          if (!seen.has(key)) {
+            seen.add(key);
+            cycles.push(cycle);
+          }
         } else if (next > start && !onPath.has(next)) {
-          stack.push(next); onPath.add(next);
+          stack.push(next);
+          onPath.add(next);
           walk(next);
-          stack.pop(); onPath.delete(next);
+          stack.pop();
+          onPath.delete(next);
         }
       }
     };
@@ -179,7 +182,9 @@ describe('dependencies between top-level folders', () => {
       const allowed = ALLOWED[from];
       if (allowed === 'anything') continue;
       if (allowed === undefined) {
-        violations.push(`${describeRef(ref)}: folder ${from}/ is not in the dependency table of this test; add it with the folders it may import`);
+        violations.push(
+          `${describeRef(ref)}: folder ${from}/ is not in the dependency table of this test; add it with the folders it may import`,
+        );
       } else if (!allowed.includes(to)) {
         const may = allowed.length > 0 ? allowed.map((f) => `${f}/`).join(', ') : 'nothing of ours';
         violations.push(`${describeRef(ref)}: ${from}/ → ${to}/ is not allowed (${from}/ may import ${may})`);
@@ -205,9 +210,15 @@ describe('dependencies between top-level folders', () => {
     const g = (edges: Record<string, string[]>) => new Map(Object.entries(edges).map(([k, v]) => [k, new Set(v)]));
     expect(findCycles(g({ server: ['signaling', 'recordings'], recordings: ['signaling'], bench: ['server'] }))).toEqual([]);
     expect(findCycles(g({ server: ['recordings'], recordings: ['server'] }))).toEqual([['recordings', 'server', 'recordings']]);
-    expect(findCycles(g({ a: ['plugins'], plugins: ['z'], z: ['a'], q: ['q'] }))).toEqual([['a', 'plugins', 'z', 'a'], ['q', 'q']]);
+    expect(findCycles(g({ a: ['plugins'], plugins: ['z'], z: ['a'], q: ['q'] }))).toEqual([
+      ['a', 'plugins', 'z', 'a'],
+      ['q', 'q'],
+    ]);
     // Two cycles through the same folder are both reported.
-    expect(findCycles(g({ a: ['b', 'c'], b: ['a'], c: ['a'] }))).toEqual([['a', 'b', 'a'], ['a', 'c', 'a']]);
+    expect(findCycles(g({ a: ['b', 'c'], b: ['a'], c: ['a'] }))).toEqual([
+      ['a', 'b', 'a'],
+      ['a', 'c', 'a'],
+    ]);
   });
 });
 
@@ -223,7 +234,8 @@ describe('the protocol stays light where the browser needs it', () => {
       const chain = via.get(file) === file ? '' : ` (reached from ${via.get(file)})`;
       for (const ref of imports.filter((r) => r.file === file)) {
         if (isZod(ref.specifier)) violations.push(`${describeRef(ref)}${chain}: the types layer must not depend on zod`);
-        else if (isUnder(ref.target, SCHEMA_LAYER)) violations.push(`${describeRef(ref)}${chain}: the types layer must not depend on the schema layer`);
+        else if (isUnder(ref.target, SCHEMA_LAYER))
+          violations.push(`${describeRef(ref)}${chain}: the types layer must not depend on the schema layer`);
         else if (ref.target !== undefined) {
           const next = resolveFile(ref.target, known);
           if (next !== undefined && !via.has(next)) {

@@ -28,10 +28,23 @@ function channel(): ParticipantChannel {
 }
 
 /** Anything the handlers might reach: a gate that lets a request through would hit this and fail loudly. */
-const untouchable = new Proxy({}, { get: (_t, key) => { throw new Error(`handler reached ${String(key)}`); } });
+const untouchable = new Proxy(
+  {},
+  {
+    get: (_t, key) => {
+      throw new Error(`handler reached ${String(key)}`);
+    },
+  },
+);
 
 function context(session: Session): HandlerContext {
-  return { session, channel: session.channel, rooms: untouchable as RoomRegistry, services: untouchable as HandlerContext['services'], log: testLog };
+  return {
+    session,
+    channel: session.channel,
+    rooms: untouchable as RoomRegistry,
+    services: untouchable as HandlerContext['services'],
+    log: testLog,
+  };
 }
 
 describe('dispatcher', () => {

@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  ProtocolError,
-  REQUEST_NAMES,
-  isRequestName,
-  parseRequest,
-  type RequestName,
-} from '../../signaling/protocol/index.js';
+import { ProtocolError, REQUEST_NAMES, isRequestName, parseRequest, type RequestName } from '../../signaling/protocol/index.js';
 
 const opus = { mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2 };
 const dtls = { role: 'client', fingerprints: [{ algorithm: 'sha-256', value: 'AB:CD' }] };
@@ -32,7 +26,10 @@ const CASES: Record<RequestName, { valid: unknown; invalid: [payload: unknown, f
     valid: { transportId: 't1', dtlsParameters: dtls },
     invalid: [
       [{ transportId: 't1', dtlsParameters: { fingerprints: [] } }, 'dtlsParameters.fingerprints'],
-      [{ transportId: 't1', dtlsParameters: { fingerprints: [{ algorithm: 'md5', value: 'x' }] } }, 'dtlsParameters.fingerprints.0.algorithm'],
+      [
+        { transportId: 't1', dtlsParameters: { fingerprints: [{ algorithm: 'md5', value: 'x' }] } },
+        'dtlsParameters.fingerprints.0.algorithm',
+      ],
       [{ dtlsParameters: dtls }, 'transportId'],
     ],
   },
@@ -43,7 +40,10 @@ const CASES: Record<RequestName, { valid: unknown; invalid: [payload: unknown, f
       [{ transportId: 't1', kind: 'smell', source: 'microphone', rtpParameters: { codecs: [opus] } }, 'kind'],
       [{ transportId: 't1', kind: 'audio', source: 'radio', rtpParameters: { codecs: [opus] } }, 'source'],
       [{ transportId: 't1', kind: 'audio', source: 'microphone', rtpParameters: { codecs: [] } }, 'rtpParameters.codecs'],
-      [{ transportId: 't1', kind: 'audio', source: 'microphone', rtpParameters: { codecs: [{ ...opus, payloadType: 300 }] } }, 'rtpParameters.codecs.0.payloadType'],
+      [
+        { transportId: 't1', kind: 'audio', source: 'microphone', rtpParameters: { codecs: [{ ...opus, payloadType: 300 }] } },
+        'rtpParameters.codecs.0.payloadType',
+      ],
     ],
   },
   closeProducer: { valid: { producerId: 'p1' }, invalid: [[{ producerId: 5 }, 'producerId']] },
@@ -87,7 +87,13 @@ const CASES: Record<RequestName, { valid: unknown; invalid: [payload: unknown, f
       [{ text: 'x'.repeat(2001) }, 'text'],
     ],
   },
-  askQuestion: { valid: { text: 'Can I eat rice after the operation?' }, invalid: [[{ text: 'x'.repeat(501) }, 'text'], [{}, 'text']] },
+  askQuestion: {
+    valid: { text: 'Can I eat rice after the operation?' },
+    invalid: [
+      [{ text: 'x'.repeat(501) }, 'text'],
+      [{}, 'text'],
+    ],
+  },
   updateQuestion: {
     valid: { questionId: 'q1', status: 'approved' },
     invalid: [[{ questionId: 'q1', status: 'pending' }, 'status']],

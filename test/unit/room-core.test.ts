@@ -72,7 +72,12 @@ class FakeRouter {
 }
 
 class FakePool implements Pick<WorkerPool, 'createRouter'> {
-  readonly host: MediaWorker = { index: 0, worker: {} as types.Worker, webRtcServer: { id: 'webrtc-0' } as unknown as types.WebRtcServer, routers: 0 };
+  readonly host: MediaWorker = {
+    index: 0,
+    worker: {} as types.Worker,
+    webRtcServer: { id: 'webrtc-0' } as unknown as types.WebRtcServer,
+    routers: 0,
+  };
   readonly routers: FakeRouter[] = [];
 
   async createRouter(): Promise<{ router: types.Router; host: MediaWorker }> {
@@ -303,13 +308,26 @@ describe('entering', () => {
     expect(wang.ch.got('participantJoined')).toEqual([{ participant: zhao.p.info }]);
     expect(zhao.ch.got('participantJoined')).toEqual([]);
     expect(record.all('participant_joined').map((e) => e.actor)).toEqual([
-      expect.objectContaining({ participantId: wang.p.id, identity: 'staff-1001', name: '王芳', role: 'lead_specialist', siteName: '省肿瘤医院' }),
-      expect.objectContaining({ participantId: zhao.p.id, identity: 'staff-2001', name: '赵磊', role: 'clinic_doctor', siteId: 'ap-xyy', siteName: '安平县医院' }),
+      expect.objectContaining({
+        participantId: wang.p.id,
+        identity: 'staff-1001',
+        name: '王芳',
+        role: 'lead_specialist',
+        siteName: '省肿瘤医院',
+      }),
+      expect.objectContaining({
+        participantId: zhao.p.id,
+        identity: 'staff-2001',
+        name: '赵磊',
+        role: 'clinic_doctor',
+        siteId: 'ap-xyy',
+        siteName: '安平县医院',
+      }),
     ]);
     expect(record.joined).toEqual([wang.p, zhao.p]);
   });
 
-  it('parks a role without bypass_lobby in a locked room\'s lobby; the team walks in', async () => {
+  it("parks a role without bypass_lobby in a locked room's lobby; the team walks in", async () => {
     const { room, record } = await openRoom();
     const wang = enter(room, WANG);
     room.setLocked(true, wang.p);
@@ -343,7 +361,12 @@ describe('entering', () => {
     expect(ma.p.state).toBe('joined');
     expect(room.participants()).toEqual([wang.p, ma.p]);
     const [snapshot] = ma.ch.got('admitted');
-    expect(snapshot).toMatchObject({ room: { id: ROOM_ID, kind: 'consultation', caseId: CASE_ID }, self: ma.p.info, roomLocked: true, participants: [wang.p.info] });
+    expect(snapshot).toMatchObject({
+      room: { id: ROOM_ID, kind: 'consultation', caseId: CASE_ID },
+      self: ma.p.info,
+      roomLocked: true,
+      participants: [wang.p.info],
+    });
     expect(wang.ch.got('participantJoined')).toEqual([{ participant: ma.p.info }]);
     expect(wang.ch.got('lobbyChanged').at(-1)).toEqual({ waiting: [] });
     const admitted = record.one('lobby_admitted');
@@ -353,7 +376,7 @@ describe('entering', () => {
     expect(codeOf(() => room.admitFromLobby(ma.p.id, wang.p))).toBe('WRONG_STATE');
   });
 
-  it('declineFromLobby: the waiter\'s session ends as declined, they never join', async () => {
+  it("declineFromLobby: the waiter's session ends as declined, they never join", async () => {
     const { room, record } = await openRoom();
     const wang = enter(room, WANG);
     room.setLocked(true, wang.p);
@@ -431,7 +454,7 @@ describe('moderation', () => {
     return { ...opened, wang, zhao, ma };
   }
 
-  it('mute pauses that source\'s producers: others see it paused, the target is told, audited', async () => {
+  it("mute pauses that source's producers: others see it paused, the target is told, audited", async () => {
     const { room, record, wang, zhao, ma } = await consultation();
     const mic = publish(room, zhao.p, 'microphone');
     const cam = publish(room, zhao.p, 'camera');
@@ -468,7 +491,11 @@ describe('moderation', () => {
     room.moderation.allowUnmute(zhao.p, 'microphone', wang.p);
     expect(zhao.p.mutedSources()).toEqual([]);
     expect(zhao.ch.got('unmuteAllowed')).toEqual([{ source: 'microphone', by: by(wang) }]);
-    expect(record.one('unmute_allowed')).toMatchObject({ actor: { name: '王芳' }, subject: { name: '赵磊' }, data: { source: 'microphone' } });
+    expect(record.one('unmute_allowed')).toMatchObject({
+      actor: { name: '王芳' },
+      subject: { name: '赵磊' },
+      data: { source: 'microphone' },
+    });
     // Allowed is not unmuted: the owner resumes when ready.
     expect(mic.paused).toBe(true);
     await room.media.setProducerPaused(zhao.p, mic.id, false);
@@ -501,7 +528,7 @@ describe('moderation', () => {
     expect(codeOf(() => room.moderation.stopScreenShare(zhao.p, wang.p))).toBe('BAD_REQUEST');
   });
 
-  it('remove ends the target\'s session, tells the others, audits, and keeps them out', async () => {
+  it("remove ends the target's session, tells the others, audits, and keeps them out", async () => {
     const { room, record, memory, wang, zhao, ma } = await consultation();
     room.moderation.remove(zhao.p, wang.p);
 
@@ -574,7 +601,7 @@ describe('hands', () => {
     return { ...opened, wang: enter(opened.room, WANG), zhao: enter(opened.room, ZHAO), ma: enter(opened.room, MA) };
   }
 
-  it('raising and lowering one\'s own hand tells everyone (oneself too) and audits it', async () => {
+  it("raising and lowering one's own hand tells everyone (oneself too) and audits it", async () => {
     const { room, record, wang, zhao, ma } = await three();
     room.setHandRaised(ma.p, true, ma.p);
     expect(ma.p.handRaised).toBe(true);
@@ -593,7 +620,7 @@ describe('hands', () => {
     expect(record.one('hand_lowered').subject).toBeUndefined();
   });
 
-  it('raising someone else\'s hand is BAD_REQUEST', async () => {
+  it("raising someone else's hand is BAD_REQUEST", async () => {
     const { room, record, wang, ma } = await three();
     expect(codeOf(() => room.setHandRaised(ma.p, true, wang.p))).toBe('BAD_REQUEST');
     expect(ma.p.handRaised).toBe(false);
@@ -601,7 +628,7 @@ describe('hands', () => {
     expect(record.all('hand_raised')).toEqual([]);
   });
 
-  it('lowering someone else\'s hand works and names both in the audit', async () => {
+  it("lowering someone else's hand works and names both in the audit", async () => {
     const { room, record, wang, zhao, ma } = await three();
     room.setHandRaised(ma.p, true, ma.p);
     room.setHandRaised(ma.p, false, wang.p);
@@ -622,7 +649,8 @@ describe('chat', () => {
     const text = '患者血压 150/95，建议调整降压药';
     const message = room.postChat(zhao.p, text);
 
-    expect(message).toMatchObject({ participantId: zhao.p.id, displayName: '赵磊', role: 'clinic_doctor', siteName: '安平县医院', text });
+    const author = { participantId: zhao.p.id, displayName: '赵磊', role: 'clinic_doctor', siteName: '安平县医院' };
+    expect(message).toMatchObject({ ...author, text });
     expect(wang.ch.got('chatMessage')).toEqual([{ message }]);
     expect(ma.ch.got('chatMessage')).toEqual([{ message }]);
     expect(zhao.ch.got('chatMessage')).toEqual([]);
@@ -676,7 +704,12 @@ describe('reconnecting', () => {
     expect(zhao.ch.closes).toBe(1);
     expect(again.closes).toBe(0);
     expect(wang.ch.got('participantConnection').at(-1)).toEqual({ participantId: zhao.p.id, state: 'connected' });
-    expect(snapshot).toMatchObject({ self: zhao.p.info, participants: [wang.p.info], resumeToken: zhao.p.resumeToken, reconnectGraceSeconds: 0.05 });
+    expect(snapshot).toMatchObject({
+      self: zhao.p.info,
+      participants: [wang.p.info],
+      resumeToken: zhao.p.resumeToken,
+      reconnectGraceSeconds: 0.05,
+    });
     expect(record.one('participant_resumed').actor?.name).toBe('赵磊');
     room.postChat(wang.p, '欢迎回来');
     expect(again.got('chatMessage')).toHaveLength(1);
@@ -771,7 +804,13 @@ describe('closing', () => {
     expect(record.one('room_ended').actor?.name).toBe('王芳');
     expect(record.all('room_closed')).toEqual([]);
     expect(memory.ended).toBe(true);
-    const again = { pool: pool as unknown as WorkerPool, options: OPTIONS, memory, openCaseRecord: () => new FakeCaseRecord(), log: silent };
+    const again = {
+      pool: pool as unknown as WorkerPool,
+      options: OPTIONS,
+      memory,
+      openCaseRecord: () => new FakeCaseRecord(),
+      log: silent,
+    };
     await expect(Room.create({ id: ROOM_ID, kind: 'consultation', caseId: CASE_ID }, again)).rejects.toMatchObject({ code: 'WRONG_STATE' });
   });
 

@@ -44,7 +44,14 @@ describe('ChatLog', () => {
     const chat = new ChatLog();
     const first = chat.post(wang, 'BP 140/90', Date.UTC(2026, 0, 1, 9, 0, 0));
     const second = chat.post(li, 'noted', Date.UTC(2026, 0, 1, 9, 0, 1));
-    expect(first).toMatchObject({ participantId: 'wang', displayName: 'Dr Wang', role: 'specialist', siteName: 'County Hospital', text: 'BP 140/90', at: '2026-01-01T09:00:00.000Z' });
+    expect(first).toMatchObject({
+      participantId: 'wang',
+      displayName: 'Dr Wang',
+      role: 'specialist',
+      siteName: 'County Hospital',
+      text: 'BP 140/90',
+      at: '2026-01-01T09:00:00.000Z',
+    });
     expect(first.id).not.toEqual(second.id);
     expect(chat.history()).toEqual([first, second]);
   });
@@ -92,7 +99,7 @@ describe('ChatLog', () => {
     expect(chat.post(wang, 'b', 1000).text).toBe('b');
   });
 
-  it('forget() resets a person\'s rate limit but not what they said', () => {
+  it("forget() resets a person's rate limit but not what they said", () => {
     const chat = new ChatLog({ history: 100, burst: 1, windowMs: 60_000 });
     chat.post(wang, 'before leaving', 0);
     expect(() => chat.post(wang, 'again', 1)).toThrow(ProtocolError);
@@ -142,8 +149,16 @@ describe('QuestionBoard', () => {
     board.update(a.id, 'approved');
     board.update(b.id, 'hidden');
     board.update(c.id, 'answered');
-    expect(board.list(false).map((q) => [q.text, q.status])).toEqual([['a', 'approved'], ['c', 'answered']]);
-    expect(board.list(true).map((q) => [q.text, q.status])).toEqual([['a', 'approved'], ['b', 'hidden'], ['c', 'answered'], ['d', 'pending']]);
+    expect(board.list(false).map((q) => [q.text, q.status])).toEqual([
+      ['a', 'approved'],
+      ['c', 'answered'],
+    ]);
+    expect(board.list(true).map((q) => [q.text, q.status])).toEqual([
+      ['a', 'approved'],
+      ['b', 'hidden'],
+      ['c', 'answered'],
+      ['d', 'pending'],
+    ]);
   });
 
   it('update() reports the previous status so the caller knows whom to tell', () => {
@@ -309,7 +324,10 @@ class FakePool implements Pick<WorkerPool, 'createRouter'> {
     this.#open();
   }
 
-  async createRouter(_codecs: types.RouterRtpCodecCapability[], prefer?: (w: MediaWorker) => boolean): Promise<{ router: types.Router; host: MediaWorker }> {
+  async createRouter(
+    _codecs: types.RouterRtpCodecCapability[],
+    prefer?: (w: MediaWorker) => boolean,
+  ): Promise<{ router: types.Router; host: MediaWorker }> {
     const candidates = prefer && this.workers.some(prefer) ? this.workers.filter(prefer) : this.workers;
     const host = candidates.reduce((best, w) => (w.routers < best.routers ? w : best));
     host.routers++;
@@ -362,7 +380,13 @@ describe('FanOut placement', () => {
     for (let i = 0; i < 5; i++) homes.push((await fan.place(1)).home.workerIndex);
     // Origin on worker 0, then the two unused workers, then the least loaded again.
     expect(homes.slice(0, 3).sort()).toEqual([0, 1, 2]);
-    expect(fan.describe().map((r) => r.workerIndex).slice(0, 3).sort()).toEqual([0, 1, 2]);
+    expect(
+      fan
+        .describe()
+        .map((r) => r.workerIndex)
+        .slice(0, 3)
+        .sort(),
+    ).toEqual([0, 1, 2]);
     expect(fan.describe()).toHaveLength(5);
   });
 
@@ -447,7 +471,11 @@ describe('FanOut piping', () => {
     const { fan, origin } = fanOut(2, 1);
     await fan.place(1);
     const { home } = await fan.place(1);
-    const ids = await Promise.all([fan.localProducerId(home.router, 'p1'), fan.localProducerId(home.router, 'p1'), fan.localProducerId(home.router, 'p2')]);
+    const ids = await Promise.all([
+      fan.localProducerId(home.router, 'p1'),
+      fan.localProducerId(home.router, 'p1'),
+      fan.localProducerId(home.router, 'p2'),
+    ]);
     expect(ids).toEqual([`p1@${home.router.id}`, `p1@${home.router.id}`, `p2@${home.router.id}`]);
     expect(await fan.localProducerId(home.router, 'p1')).toBe(`p1@${home.router.id}`);
     expect(fake(origin.router).pipeCalls).toEqual([

@@ -20,7 +20,9 @@ describe('client SDK bundle', () => {
       logLevel: 'silent',
     });
     // Modules esbuild looked at but dropped have 0 bytes in the output; only the kept ones count.
-    const kept = Object.entries(Object.values(result.metafile.outputs)[0]!.inputs).filter(([, i]) => i.bytesInOutput > 0).map(([file]) => file);
+    const kept = Object.entries(Object.values(result.metafile.outputs)[0]!.inputs)
+      .filter(([, i]) => i.bytesInOutput > 0)
+      .map(([file]) => file);
     expect(kept.filter((f) => f.includes('node_modules/zod/'))).toEqual([]);
     const bytes = result.outputFiles[0]!.contents.byteLength;
     expect(bytes).toBeLessThan(400 * 1024);

@@ -4,7 +4,14 @@
  * reconnect policy and retry loop (with fake timers).
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ProtocolError, type ChatMessage, type ConsumeResult, type JoinResult, type ParticipantInfo, type ProducerInfo } from '../../signaling/protocol/index.js';
+import {
+  ProtocolError,
+  type ChatMessage,
+  type ConsumeResult,
+  type JoinResult,
+  type ParticipantInfo,
+  type ProducerInfo,
+} from '../../signaling/protocol/index.js';
 import { RoomModel } from '../../client-sdk/src/RoomModel.js';
 import { RemoteTracks, type RemoteTrack, type TrackListener } from '../../client-sdk/src/RemoteTracks.js';
 import type { MediaSession } from '../../client-sdk/src/MediaSession.js';
@@ -22,7 +29,15 @@ function person(id: string, displayName = `Dr ${id}`): ParticipantInfo {
 }
 
 function chat(id: string, from = 'wang', text = `text ${id}`): ChatMessage {
-  return { id, participantId: from, displayName: `Dr ${from}`, role: 'specialist', siteName: 'County Hospital', text, at: '2026-01-01T09:00:00.000Z' };
+  return {
+    id,
+    participantId: from,
+    displayName: `Dr ${from}`,
+    role: 'specialist',
+    siteName: 'County Hospital',
+    text,
+    at: '2026-01-01T09:00:00.000Z',
+  };
 }
 
 /** A snapshot with what RoomModel reads; the rest of JoinResult does not concern it. */
@@ -51,13 +66,17 @@ describe('RoomModel', () => {
 
   it('after a resume, returns only what changed while the connection was down', () => {
     const model = new RoomModel();
-    model.apply(snapshot({ participants: [person('a'), person('b'), person('c')], raisedHands: ['a', 'c'], chat: [chat('m1'), chat('m2')] }));
-    const diff = model.apply(snapshot({
-      participants: [person('a'), person('c', 'Dr C (renamed)'), person('d')],
-      raisedHands: ['d'],
-      chat: [chat('m1'), chat('m2'), chat('m3')],
-      roomLocked: true,
-    }));
+    model.apply(
+      snapshot({ participants: [person('a'), person('b'), person('c')], raisedHands: ['a', 'c'], chat: [chat('m1'), chat('m2')] }),
+    );
+    const diff = model.apply(
+      snapshot({
+        participants: [person('a'), person('c', 'Dr C (renamed)'), person('d')],
+        raisedHands: ['d'],
+        chat: [chat('m1'), chat('m2'), chat('m3')],
+        roomLocked: true,
+      }),
+    );
     expect(diff.joined.map((p) => p.id)).toEqual(['d']);
     expect(diff.left.map((p) => p.id)).toEqual(['b']);
     expect(diff.newChat.map((m) => m.id)).toEqual(['m3']);
@@ -107,7 +126,10 @@ class FakeMedia {
   readonly consumeCalls: string[] = [];
   readonly closedConsumers: string[] = [];
   readonly consumers: FakeConsumer[] = [];
-  readonly #waiting = new Map<string, { resolve: (v: { consumer: FakeConsumer; info: ConsumeResult }) => void; reject: (e: unknown) => void }>();
+  readonly #waiting = new Map<
+    string,
+    { resolve: (v: { consumer: FakeConsumer; info: ConsumeResult }) => void; reject: (e: unknown) => void }
+  >();
   #next = 0;
 
   consume(producerId: string): Promise<{ consumer: FakeConsumer; info: ConsumeResult }> {
@@ -127,10 +149,20 @@ class FakeMedia {
       // Only passed through to the application: a stand-in is enough.
       track: { id: `track-${id}`, kind: producer.kind } as MediaStreamTrack,
       closed: false,
-      close() { this.closed = true; },
+      close() {
+        this.closed = true;
+      },
     };
     this.consumers.push(consumer);
-    const info: ConsumeResult = { id, producerId: producer.id, participantId: producer.participantId, kind: producer.kind, source: producer.source, rtpParameters: {} as ConsumeResult['rtpParameters'], producerPaused };
+    const info: ConsumeResult = {
+      id,
+      producerId: producer.id,
+      participantId: producer.participantId,
+      kind: producer.kind,
+      source: producer.source,
+      rtpParameters: {} as ConsumeResult['rtpParameters'],
+      producerPaused,
+    };
     this.#take(producer.id).resolve({ consumer, info });
     await settle();
     return consumer;
@@ -154,10 +186,18 @@ const settle = () => new Promise<void>((r) => setTimeout(r, 0));
 class Events implements TrackListener {
   readonly log: string[] = [];
   readonly errors: Error[] = [];
-  added(t: RemoteTrack): void { this.log.push(`added ${t.producerId} ${t.participant.id} ${t.source}${t.paused ? ' paused' : ''}`); }
-  removed(t: RemoteTrack): void { this.log.push(`removed ${t.producerId}`); }
-  paused(t: RemoteTrack): void { this.log.push(`${t.paused ? 'paused' : 'resumed'} ${t.producerId}`); }
-  error(e: Error): void { this.errors.push(e); }
+  added(t: RemoteTrack): void {
+    this.log.push(`added ${t.producerId} ${t.participant.id} ${t.source}${t.paused ? ' paused' : ''}`);
+  }
+  removed(t: RemoteTrack): void {
+    this.log.push(`removed ${t.producerId}`);
+  }
+  paused(t: RemoteTrack): void {
+    this.log.push(`${t.paused ? 'paused' : 'resumed'} ${t.producerId}`);
+  }
+  error(e: Error): void {
+    this.errors.push(e);
+  }
 }
 
 function producer(id: string, participantId = 'wang', source: ProducerInfo['source'] = 'camera', paused = false): ProducerInfo {
@@ -181,7 +221,17 @@ describe('RemoteTracks', () => {
     expect(tracks.list()).toEqual([]); // not before the server answered
     const consumer = await media.answer(cam, true);
     expect(events.log).toEqual(['added p-cam wang camera paused']);
-    expect(tracks.list()).toEqual([{ id: consumer.id, producerId: 'p-cam', participant: person('wang'), kind: 'video', source: 'camera', mediaStreamTrack: consumer.track, paused: true }]);
+    expect(tracks.list()).toEqual([
+      {
+        id: consumer.id,
+        producerId: 'p-cam',
+        participant: person('wang'),
+        kind: 'video',
+        source: 'camera',
+        mediaStreamTrack: consumer.track,
+        paused: true,
+      },
+    ]);
   });
 
   it('subscribes once per producer, even when asked again while subscribing or after', async () => {
@@ -215,7 +265,10 @@ describe('RemoteTracks', () => {
     await media.fail('broken', new ProtocolError('INTERNAL', 'transport failed'));
     tracks.receive(producer('odd'));
     await media.fail('odd', 'a string');
-    expect(events.errors.map((e) => [e instanceof Error, e.message])).toEqual([[true, 'transport failed'], [true, 'a string']]);
+    expect(events.errors.map((e) => [e instanceof Error, e.message])).toEqual([
+      [true, 'transport failed'],
+      [true, 'a string'],
+    ]);
     // A failed subscription may be tried again.
     tracks.receive(producer('broken'));
     expect(media.consumeCalls.filter((p) => p === 'broken')).toHaveLength(2);
@@ -232,7 +285,7 @@ describe('RemoteTracks', () => {
     expect(tracks.list()).toEqual([]);
   });
 
-  it('dropParticipant() removes only that person\'s tracks', async () => {
+  it("dropParticipant() removes only that person's tracks", async () => {
     const { media, events, tracks } = setup();
     for (const p of [producer('w-cam', 'wang'), producer('w-mic', 'wang', 'microphone'), producer('l-cam', 'li')]) {
       tracks.receive(p);
@@ -293,7 +346,11 @@ describe('RemoteTracks', () => {
         await media.answer(p);
       }
       events.log.length = 0;
-      tracks.reconcile([producer('a', 'wang', 'camera', true), producer('b', 'li', 'camera', false), producer('c', 'li', 'microphone', false)]);
+      tracks.reconcile([
+        producer('a', 'wang', 'camera', true),
+        producer('b', 'li', 'camera', false),
+        producer('c', 'li', 'microphone', false),
+      ]);
       expect(events.log).toEqual(['paused a', 'resumed b']);
       expect(tracks.list().map((t) => t.paused)).toEqual([true, false, false]);
     });
@@ -323,7 +380,7 @@ describe('RemoteTracks', () => {
 describe('defaultReconnectPolicy', () => {
   afterEach(() => vi.restoreAllMocks());
 
-  it('gives up once the server\'s grace period is over', () => {
+  it("gives up once the server's grace period is over", () => {
     expect(defaultReconnectPolicy.nextDelayMs(1, 30_000, 30_000)).toBeNull();
     expect(defaultReconnectPolicy.nextDelayMs(5, 45_000, 30_000)).toBeNull();
     expect(defaultReconnectPolicy.nextDelayMs(1, 0, 0)).toBeNull();
@@ -366,7 +423,7 @@ describe('retryUntilResumed', () => {
   const everySecond: ReconnectPolicy = { nextDelayMs: (attempt) => (attempt <= 10 ? 1000 : null) };
   const unavailable = () => new ProtocolError('UNAVAILABLE', 'server restarting');
 
-  it('waits the policy\'s delay before each attempt, and stops at the first success', async () => {
+  it("waits the policy's delay before each attempt, and stops at the first success", async () => {
     const attempts: number[] = [];
     const attempt = vi.fn(async () => {
       attempts.push(Date.now() - 1_000_000);
@@ -383,10 +440,21 @@ describe('retryUntilResumed', () => {
   it('asks the policy with the attempt number, the time since the loss and the grace period', async () => {
     const asked: [number, number, number][] = [];
     const policy: ReconnectPolicy = { nextDelayMs: (n, elapsed, grace) => (asked.push([n, elapsed, grace]), n < 3 ? 500 * n : null) };
-    const done = retryUntilResumed(policy, 20_000, () => true, async () => { throw new Error('network down'); });
+    const done = retryUntilResumed(
+      policy,
+      20_000,
+      () => true,
+      async () => {
+        throw new Error('network down');
+      },
+    );
     await vi.advanceTimersByTimeAsync(10_000);
     const outcome = await done;
-    expect(asked).toEqual([[1, 0, 20_000], [2, 500, 20_000], [3, 1500, 20_000]]);
+    expect(asked).toEqual([
+      [1, 0, 20_000],
+      [2, 500, 20_000],
+      [3, 1500, 20_000],
+    ]);
     expect(outcome).toBeInstanceOf(Error);
     expect((outcome as Error).message).toMatch(/connection to the media server was lost/);
   });
@@ -394,7 +462,9 @@ describe('retryUntilResumed', () => {
   it('keeps trying through network errors and UNAVAILABLE, but stops at once when the server refuses', async () => {
     const refusal = new ProtocolError('FORBIDDEN', 'you were removed from this room');
     const errors: unknown[] = [new Error('xhr poll error'), unavailable(), refusal];
-    const attempt = vi.fn(async () => { throw errors.shift(); });
+    const attempt = vi.fn(async () => {
+      throw errors.shift();
+    });
     const done = retryUntilResumed(everySecond, 30_000, () => true, attempt);
     await vi.advanceTimersByTimeAsync(20_000);
     await expect(done).resolves.toBe(refusal);

@@ -46,7 +46,8 @@ describe('client SDK type declarations', () => {
     sdk = path.join(modules, '@telemed', 'client-sdk');
     mkdirSync(sdk, { recursive: true });
     cpSync(path.join(root, 'client-sdk', 'package.json'), path.join(sdk, 'package.json'));
-    for (const dep of ['mediasoup-client', 'socket.io-client']) symlinkSync(path.join(root, 'node_modules', dep), path.join(modules, dep), 'dir');
+    for (const dep of ['mediasoup-client', 'socket.io-client'])
+      symlinkSync(path.join(root, 'node_modules', dep), path.join(modules, dep), 'dir');
     types = path.join(sdk, 'dist', 'types');
     build = await runTsc(['-p', path.join(root, 'client-sdk', 'tsconfig.json'), '--outDir', types], root);
   }, TIMEOUT_MS);
@@ -66,14 +67,18 @@ describe('client SDK type declarations', () => {
     expect(protocol.filter((f) => !f.startsWith(path.join('signaling', 'protocol', 'types') + path.sep))).toEqual([]);
   });
 
-  it('type-checks a consumer project with skipLibCheck false and true, any-free', async () => {
-    expect(build.code).toBe(0);
-    const [strict, lenient] = await Promise.all(
-      ['false', 'true'].map((skip) => runTsc(['-p', path.join(work, 'tsconfig.json'), '--skipLibCheck', skip], work)),
-    );
-    expect(strict!.output).toBe('');
-    expect(strict!.code).toBe(0);
-    expect(lenient!.output).toBe('');
-    expect(lenient!.code).toBe(0);
-  }, TIMEOUT_MS);
+  it(
+    'type-checks a consumer project with skipLibCheck false and true, any-free',
+    async () => {
+      expect(build.code).toBe(0);
+      const [strict, lenient] = await Promise.all(
+        ['false', 'true'].map((skip) => runTsc(['-p', path.join(work, 'tsconfig.json'), '--skipLibCheck', skip], work)),
+      );
+      expect(strict!.output).toBe('');
+      expect(strict!.code).toBe(0);
+      expect(lenient!.output).toBe('');
+      expect(lenient!.code).toBe(0);
+    },
+    TIMEOUT_MS,
+  );
 });

@@ -21,7 +21,14 @@ function refusal(fn: () => unknown): ProtocolError {
 describe('TokenVerifier', () => {
   it('accepts a valid token and returns its claims', () => {
     const p = verifier.verify(token({ sub: 'dr-wang', name: 'Dr. Wang', role: 'lead_specialist', room: 'mdt-7' }));
-    expect(p).toMatchObject({ sub: 'dr-wang', name: 'Dr. Wang', role: 'lead_specialist', room: 'mdt-7', kind: 'consultation', caseId: 'CASE-1' });
+    expect(p).toMatchObject({
+      sub: 'dr-wang',
+      name: 'Dr. Wang',
+      role: 'lead_specialist',
+      room: 'mdt-7',
+      kind: 'consultation',
+      caseId: 'CASE-1',
+    });
     expect(p.site.level).toBe('tertiary_hospital');
   });
 
@@ -43,7 +50,10 @@ describe('TokenVerifier', () => {
 
   it('refuses a token living longer than allowed, with or without iat', () => {
     expect(refusal(() => verifier.verify(token({}, { expiresIn: 30 * 24 * 3600 }))).message).toMatch(/lifetime/);
-    const noIat = jwt.sign({ ...claims(), exp: Math.floor(Date.now() / 1000) + 30 * 24 * 3600 }, TEST_SECRET, { audience: TEST_AUDIENCE, noTimestamp: true });
+    const noIat = jwt.sign({ ...claims(), exp: Math.floor(Date.now() / 1000) + 30 * 24 * 3600 }, TEST_SECRET, {
+      audience: TEST_AUDIENCE,
+      noTimestamp: true,
+    });
     expect(refusal(() => verifier.verify(noIat)).message).toMatch(/lifetime/);
   });
 
@@ -83,7 +93,12 @@ describe('TokenVerifier', () => {
   it('accepts HS and RS tokens when both secrets and public keys are configured', () => {
     const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const pem = pair.publicKey.export({ type: 'spki', format: 'pem' }).toString();
-    const mixed = new TokenVerifier({ algorithms: ['HS256', 'ES256'], keys: [TEST_SECRET, pem], audience: TEST_AUDIENCE, maxTtlSeconds: 3600 });
+    const mixed = new TokenVerifier({
+      algorithms: ['HS256', 'ES256'],
+      keys: [TEST_SECRET, pem],
+      audience: TEST_AUDIENCE,
+      maxTtlSeconds: 3600,
+    });
     expect(mixed.verify(token({ sub: 'hs' })).sub).toBe('hs');
     const es = jwt.sign(claims({ sub: 'es' }), pair.privateKey, { algorithm: 'ES256', audience: TEST_AUDIENCE, expiresIn: 60 });
     expect(mixed.verify(es).sub).toBe('es');

@@ -6,7 +6,9 @@ import { wrongState } from '../../../signaling/protocol/index.js';
 import { joined, need, type HandlerTable } from '../dispatcher.js';
 
 export const broadcastHandlers = {
-  askQuestion: joined<'askQuestion'>(need('ask_question', 'ask questions'), ({ me, room }, { text }) => ({ question: room.audience.ask(me, text) })),
+  askQuestion: joined<'askQuestion'>(need('ask_question', 'ask questions'), ({ me, room }, { text }) => ({
+    question: room.audience.ask(me, text),
+  })),
 
   updateQuestion: joined<'updateQuestion'>(need('manage_questions', 'manage questions'), ({ me, room }, { questionId, status }) => ({
     question: room.audience.update(me, questionId, status),

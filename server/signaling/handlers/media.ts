@@ -24,7 +24,9 @@ export const mediaHandlers = {
     return {};
   }),
 
-  restartIce: joined<'restartIce'>(null, async ({ me, room }, { transportId }) => ({ iceParameters: await room.media.restartIce(me, transportId) })),
+  restartIce: joined<'restartIce'>(null, async ({ me, room }, { transportId }) => ({
+    iceParameters: await room.media.restartIce(me, transportId),
+  })),
 
   produce: joined<'produce'>(
     ({ source }) => ({ anyOf: [publishPermission(source)], what: `publish ${source}` }),

@@ -48,7 +48,11 @@ export const moderationHandlers = {
   /** One's own hand needs `raise_hand`; lowering someone else's needs `moderate`. */
   setHandRaised: joined<'setHandRaised'>(
     ({ raised, participantId }, me) =>
-      participantId === undefined || participantId === me.id ? need('raise_hand', 'raise a hand') : raised ? null : need('moderate', "lower others' hands"),
+      participantId === undefined || participantId === me.id
+        ? need('raise_hand', 'raise a hand')
+        : raised
+          ? null
+          : need('moderate', "lower others' hands"),
     ({ me, room }, { raised, participantId }) => {
       room.setHandRaised(participantId === undefined ? me : room.target(participantId), raised, me);
       return {};

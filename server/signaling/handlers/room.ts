@@ -7,12 +7,15 @@ import { inStates, type HandlerTable } from '../dispatcher.js';
 type WireCapabilities = ResponseMap['getRouterRtpCapabilities']['rtpCapabilities'];
 
 export const roomHandlers = {
-  getRouterRtpCapabilities: inStates(['none', 'waiting', 'joined'], (ctx) => ({ rtpCapabilities: ctx.services.routerCapabilities as WireCapabilities })),
+  getRouterRtpCapabilities: inStates(['none', 'waiting', 'joined'], (ctx) => ({
+    rtpCapabilities: ctx.services.routerCapabilities as WireCapabilities,
+  })),
 
   join: inStates(['none'], async (ctx, { rtpCapabilities, roomId }) => {
     const { session } = ctx;
     const principal = session.principal;
-    if (roomId !== undefined && roomId !== principal.room) throw forbidden(`this access token is for room ${principal.room}, not ${roomId}`);
+    if (roomId !== undefined && roomId !== principal.room)
+      throw forbidden(`this access token is for room ${principal.room}, not ${roomId}`);
     const { room, participant, status } = await ctx.rooms.enter(principal, ctx.channel, rtpCapabilities as types.RtpCapabilities);
     session.bind(participant, room);
     return status === 'joined' ? { status, ...room.snapshotFor(participant) } : { status, self: participant.info };

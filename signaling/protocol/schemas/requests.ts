@@ -18,12 +18,21 @@ const RtpCodec = z.looseObject({
 });
 const RtpCapabilities = z.looseObject({
   codecs: z.array(RtpCodec).max(64).optional(),
-  headerExtensions: z.array(z.looseObject({ uri: z.string().max(256) })).max(64).optional(),
+  headerExtensions: z
+    .array(z.looseObject({ uri: z.string().max(256) }))
+    .max(64)
+    .optional(),
 });
 const RtpParameters = z.looseObject({
   mid: z.string().max(32).optional(),
-  codecs: z.array(RtpCodec.extend({ payloadType: z.number().int().min(0).max(127) })).min(1).max(32),
-  headerExtensions: z.array(z.looseObject({ uri: z.string().max(256), id: z.number().int() })).max(32).optional(),
+  codecs: z
+    .array(RtpCodec.extend({ payloadType: z.number().int().min(0).max(127) }))
+    .min(1)
+    .max(32),
+  headerExtensions: z
+    .array(z.looseObject({ uri: z.string().max(256), id: z.number().int() }))
+    .max(32)
+    .optional(),
   encodings: z.array(z.looseObject({})).max(8).optional(),
   rtcp: z.looseObject({}).optional(),
 });

@@ -22,7 +22,12 @@ export function parseRequest<N extends RequestName>(name: N, payload: unknown): 
   const result = schema.safeParse(payload ?? {});
   if (!result.success) {
     const details = issuesToDetails(result.error.issues);
-    throw badRequest(`invalid "${name}" request: ${Object.entries(details).map(([k, v]) => `${k}: ${v}`).join('; ')}`, details);
+    throw badRequest(
+      `invalid "${name}" request: ${Object.entries(details)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join('; ')}`,
+      details,
+    );
   }
   return result.data as RequestPayload<N>;
 }

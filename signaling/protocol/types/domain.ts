@@ -5,16 +5,7 @@
  * at compile time against these types, so the two cannot drift apart.
  */
 
-export const ROLES = [
-  'lead_specialist',
-  'specialist',
-  'clinic_doctor',
-  'care_team',
-  'patient',
-  'observer',
-  'presenter',
-  'viewer',
-] as const;
+export const ROLES = ['lead_specialist', 'specialist', 'clinic_doctor', 'care_team', 'patient', 'observer', 'presenter', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
 
 export const ROOM_KINDS = ['consultation', 'follow_up', 'broadcast', 'training'] as const;

@@ -50,8 +50,7 @@ export class ProtocolError extends Error {
   }
 }
 
-export const badRequest = (message: string, details?: Record<string, string>) =>
-  new ProtocolError('BAD_REQUEST', message, details);
+export const badRequest = (message: string, details?: Record<string, string>) => new ProtocolError('BAD_REQUEST', message, details);
 export const forbidden = (message: string) => new ProtocolError('FORBIDDEN', message);
 export const notFound = (message: string) => new ProtocolError('NOT_FOUND', message);
 export const wrongState = (message: string) => new ProtocolError('WRONG_STATE', message);

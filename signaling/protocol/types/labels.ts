@@ -21,4 +21,3 @@ export const SITE_LEVEL_LABELS: Record<SiteLevel, string> = {
   township_health_centre: 'Township / community health centre',
   village_clinic: 'Village clinic',
 };
-

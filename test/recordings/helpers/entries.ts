@@ -5,7 +5,15 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { auditEntry, recordingEntry, retentionFrom, type AuditEvent, type CaseRecordEntry, type ManifestTrack, type RecordingManifest } from '../../../recordings/index.js';
+import {
+  auditEntry,
+  recordingEntry,
+  retentionFrom,
+  type AuditEvent,
+  type CaseRecordEntry,
+  type ManifestTrack,
+  type RecordingManifest,
+} from '../../../recordings/index.js';
 import { digestFile } from '../../../recordings/fsutil.js';
 import { li, wang } from './people.js';
 
@@ -26,20 +34,50 @@ export async function syntheticRecordingEntry(sessionDir: string, caseId: string
     writeFileSync(path.join(sessionDir, file), randomBytes(4096 + Math.floor(Math.random() * 4096)));
     const d = await digestFile(path.join(sessionDir, file));
     tracks.push({
-      trackId: randomUUID(), producerId: randomUUID(), file, contentType, mediaType: kind, source, codec,
-      participantId: li.participantId, identity: li.identity,
-      startedAt: '2026-11-23T09:01:00.120Z', endedAt: '2026-11-23T09:31:00.000Z', startOffsetMs: 120,
-      durationSeconds: 1799.88, sizeBytes: d.sizeBytes, sha256: d.sha256, sha1: d.sha1, status: 'complete',
+      trackId: randomUUID(),
+      producerId: randomUUID(),
+      file,
+      contentType,
+      mediaType: kind,
+      source,
+      codec,
+      participantId: li.participantId,
+      identity: li.identity,
+      startedAt: '2026-11-23T09:01:00.120Z',
+      endedAt: '2026-11-23T09:31:00.000Z',
+      startOffsetMs: 120,
+      durationSeconds: 1799.88,
+      sizeBytes: d.sizeBytes,
+      sha256: d.sha256,
+      sha1: d.sha1,
+      status: 'complete',
     });
   }
   const manifest: RecordingManifest = {
-    manifestVersion: 1, sessionId, roomId: 'hep-mdt-1', roomKind: 'consultation', caseId,
-    startedBy: wang, stoppedBy: wang, startedAt: '2026-11-23T09:01:00.000Z', stoppedAt: '2026-11-23T09:31:00.500Z',
-    status: 'complete', participants: [wang, li], tracks, retention: retentionFrom(new Date('2026-11-23T09:31:00.500Z')), auditFile: null,
+    manifestVersion: 1,
+    sessionId,
+    roomId: 'hep-mdt-1',
+    roomKind: 'consultation',
+    caseId,
+    startedBy: wang,
+    stoppedBy: wang,
+    startedAt: '2026-11-23T09:01:00.000Z',
+    stoppedAt: '2026-11-23T09:31:00.500Z',
+    status: 'complete',
+    participants: [wang, li],
+    tracks,
+    retention: retentionFrom(new Date('2026-11-23T09:31:00.500Z')),
+    auditFile: null,
   };
   return recordingEntry(manifest, sessionDir, audit(1));
 }
 
 export function syntheticAuditEntry(n: number): CaseRecordEntry {
-  return auditEntry({ id: `audit-room-${n}-${randomUUID().slice(0, 8)}`, roomId: `room-${n}`, roomKind: 'consultation', caseId: `CASE-${n}`, auditTrail: audit(n) });
+  return auditEntry({
+    id: `audit-room-${n}-${randomUUID().slice(0, 8)}`,
+    roomId: `room-${n}`,
+    roomKind: 'consultation',
+    caseId: `CASE-${n}`,
+    auditTrail: audit(n),
+  });
 }

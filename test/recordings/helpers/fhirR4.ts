@@ -7,7 +7,11 @@
  */
 import { z } from 'zod';
 
-const instant = z.string().regex(/^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)-(0[1-9]|1[0-2])-(0[1-9]|[1-2][0-9]|3[0-1])T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))$/);
+const instant = z
+  .string()
+  .regex(
+    /^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)-(0[1-9]|1[0-2])-(0[1-9]|[1-2][0-9]|3[0-1])T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))$/,
+  );
 const dateTime = instant; // the sink always writes full instants
 const uri = z.string().regex(/^\S*$/).min(1);
 const code = z.string().regex(/^[^\s]+(\s[^\s]+)*$/);
@@ -15,7 +19,12 @@ const base64 = z.string().regex(/^[A-Za-z0-9+/]+={0,2}$/);
 
 const Identifier = z.object({ system: uri.optional(), value: z.string().min(1).optional() }).strict();
 const Reference = z
-  .object({ reference: z.string().min(1).optional(), type: uri.optional(), identifier: Identifier.optional(), display: z.string().min(1).optional() })
+  .object({
+    reference: z.string().min(1).optional(),
+    type: uri.optional(),
+    identifier: Identifier.optional(),
+    display: z.string().min(1).optional(),
+  })
   .strict()
   // ele-1: an element must have content
   .refine((r) => r.reference || r.identifier || r.display, 'Reference must have reference, identifier or display');
@@ -81,13 +90,26 @@ export const Media = z
 export const TransactionBundle = z
   .object({
     resourceType: z.literal('Bundle'),
-    type: z.enum(['document', 'message', 'transaction', 'transaction-response', 'batch', 'batch-response', 'history', 'searchset', 'collection']),
+    type: z.enum([
+      'document',
+      'message',
+      'transaction',
+      'transaction-response',
+      'batch',
+      'batch-response',
+      'history',
+      'searchset',
+      'collection',
+    ]),
     entry: z.array(
       z
         .object({
           fullUrl: uri.optional(),
           resource: z.union([DocumentReference, Media]),
-          request: z.object({ method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH']), url: uri, ifNoneExist: z.string().optional() }).strict().optional(),
+          request: z
+            .object({ method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH']), url: uri, ifNoneExist: z.string().optional() })
+            .strict()
+            .optional(),
         })
         .strict(),
     ),

@@ -21,20 +21,30 @@ export function removeTempDirs(): void {
 /** What `ffmpeg -v error -i FILE -f null -` complains about while decoding the whole file ('' = clean). */
 export function decodeErrors(file: string): Promise<string> {
   return new Promise((resolve) => {
-    execFile('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', '-i', file, '-f', 'null', '-'], { timeout: 30_000 }, (error, _out, stderr) => {
-      resolve(`${error ? `exit ${String(error.code)} ` : ''}${String(stderr)}`.trim());
-    });
+    execFile(
+      'ffmpeg',
+      ['-hide_banner', '-nostdin', '-v', 'error', '-i', file, '-f', 'null', '-'],
+      { timeout: 30_000 },
+      (error, _out, stderr) => {
+        resolve(`${error ? `exit ${String(error.code)} ` : ''}${String(stderr)}`.trim());
+      },
+    );
   });
 }
 
 /** ffprobe's view of the first stream: codec and, for video, size. */
 export function probeStream(file: string): Promise<{ codec_name?: string; width?: number; height?: number }> {
   return new Promise((resolve, reject) => {
-    execFile('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name,width,height', '-of', 'json', file], { timeout: 20_000 }, (error, stdout) => {
-      if (error) return reject(error);
-      const parsed = JSON.parse(String(stdout)) as { streams?: { codec_name?: string; width?: number; height?: number }[] };
-      resolve(parsed.streams?.[0] ?? {});
-    });
+    execFile(
+      'ffprobe',
+      ['-v', 'error', '-show_entries', 'stream=codec_name,width,height', '-of', 'json', file],
+      { timeout: 20_000 },
+      (error, stdout) => {
+        if (error) return reject(error);
+        const parsed = JSON.parse(String(stdout)) as { streams?: { codec_name?: string; width?: number; height?: number }[] };
+        resolve(parsed.streams?.[0] ?? {});
+      },
+    );
   });
 }
 
@@ -45,7 +55,11 @@ export function sha256OfFile(file: string): string {
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Resolves with the first emitted event's arguments, or rejects after `timeoutMs`. */
-export function nextEvent<T extends unknown[]>(subscribe: (listener: (...args: T) => void) => void, timeoutMs: number, what: string): Promise<T> {
+export function nextEvent<T extends unknown[]>(
+  subscribe: (listener: (...args: T) => void) => void,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ${what} within ${timeoutMs} ms`)), timeoutMs);
     subscribe((...args) => {

@@ -2,7 +2,12 @@
 import http from 'node:http';
 import net from 'node:net';
 
-export interface ReceivedRequest { method: string; url: string; headers: http.IncomingHttpHeaders; body: Buffer }
+export interface ReceivedRequest {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
 
 export type Handler = (req: ReceivedRequest) => { status: number; body?: unknown; headers?: Record<string, string> };
 

@@ -101,6 +101,9 @@ function describeJwtError(error: unknown): ProtocolError {
   if (error instanceof ProtocolError) return error;
   if (error instanceof jwt.TokenExpiredError) return unauthenticated(`access token expired at ${error.expiredAt.toISOString()}`);
   if (error instanceof jwt.NotBeforeError) return unauthenticated('access token not yet valid');
+  // jsonwebtoken's text names the expected value ("expected: telemed-sfu"): the refusal names only the claim.
+  const wrongClaim = error instanceof jwt.JsonWebTokenError ? /^jwt (audience|issuer) invalid/.exec(error.message)?.[1] : undefined;
+  if (wrongClaim) return unauthenticated(`access token rejected: wrong ${wrongClaim}`);
   if (error instanceof jwt.JsonWebTokenError) return unauthenticated(`access token rejected: ${error.message}`);
   return unauthenticated('access token could not be verified');
 }

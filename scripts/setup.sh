@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the server needs on this machine, idempotently and quickly when nothing changed:
 #   npm dependencies (lockfile), the mediasoup worker binary, the TypeScript build and SDK bundle.
-# FFmpeg (recording, HLS) always; with --test also what the test suite drives: Chromium, coturn.
+# FFmpeg (recording, HLS) always; with --test also what the test suite drives: Chromium, coturn, Redis.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -27,10 +27,12 @@ require_node
 bash scripts/mediasoup-worker/install.sh
 
 # 3. System packages: FFmpeg records consultations and makes HLS; the tests also drive Chromium and
-#    coturn (TURN).
+#    coturn (TURN) and Redis (the cluster tests).
 apt_install ffmpeg
 if [ "$with_tests" = 1 ]; then
-  apt_install chromium coturn
+  apt_install chromium coturn redis-server
+  # The tests start their own redis-server on a free loopback port; the packaged service is not needed.
+  if command -v service >/dev/null && service redis-server status >/dev/null 2>&1; then service redis-server stop >/dev/null 2>&1 || true; fi
 fi
 
 # 4. Compile the server and bundle the SDK.

@@ -20,6 +20,9 @@ export type Principal = AccessClaims;
 
 const unauthenticated = (message: string) => new ProtocolError('UNAUTHENTICATED', message);
 
+/** How far the issuer's clock may be ahead of ours: an `iat` further in the future is refused. */
+export const CLOCK_SKEW_SECONDS = 60;
+
 export class TokenVerifier {
   readonly #options: TokenVerifierOptions;
 
@@ -59,12 +62,32 @@ export class TokenVerifier {
     if (token.length > 8192) throw unauthenticated('access token too large');
     const payload = this.#verifySignature(token);
     if (typeof payload.exp !== 'number') throw unauthenticated('access token has no expiry (exp)');
-    // Measured from issue time when the token says it, otherwise from now: either way no longer than allowed.
-    const from = typeof payload.iat === 'number' ? payload.iat : Math.floor(Date.now() / 1000);
-    if (payload.exp - from > this.#options.maxTtlSeconds) {
-      throw unauthenticated(`access token lifetime exceeds ${this.#options.maxTtlSeconds} s`);
-    }
+    this.#checkLifetime(payload.exp, payload.iat);
     return { payload, exp: payload.exp };
+  }
+
+  /**
+   * A leaked token must not live for months, whatever its issue time says: what is left of it
+   * (exp − now) is bounded on its own, so an `iat` set in the future (or written in milliseconds)
+   * cannot stretch it. An `iat` is optional but, when present, must be a time in seconds that has
+   * come (within the clock skew), and exp − iat is bounded too.
+   */
+  #checkLifetime(exp: number, iat: unknown): void {
+    const { maxTtlSeconds } = this.#options;
+    const now = Math.floor(Date.now() / 1000);
+    if (exp - now > maxTtlSeconds + CLOCK_SKEW_SECONDS) {
+      throw unauthenticated(`access token lifetime exceeds ${maxTtlSeconds} s (it expires ${exp - now} s from now)`);
+    }
+    if (iat === undefined) return;
+    if (typeof iat !== 'number' || !Number.isFinite(iat))
+      throw unauthenticated('access token issue time (iat) must be a number of seconds');
+    if (iat > now + CLOCK_SKEW_SECONDS) {
+      throw unauthenticated(
+        `access token issue time (iat) is ${iat - now} s in the future ` +
+          `(at most ${CLOCK_SKEW_SECONDS} s of clock skew; iat is in seconds, not milliseconds)`,
+      );
+    }
+    if (exp - iat > maxTtlSeconds) throw unauthenticated(`access token lifetime exceeds ${maxTtlSeconds} s (issued for ${exp - iat} s)`);
   }
 
   #verifySignature(token: string): jwt.JwtPayload {
@@ -97,13 +120,20 @@ export class TokenVerifier {
   }
 }
 
+/**
+ * A refusal the client can act on, without telling a stranger what we expect: jsonwebtoken's
+ * messages end with "expected: <our audience or issuer>", which is not theirs to learn.
+ */
 function describeJwtError(error: unknown): ProtocolError {
   if (error instanceof ProtocolError) return error;
   if (error instanceof jwt.TokenExpiredError) return unauthenticated(`access token expired at ${error.expiredAt.toISOString()}`);
   if (error instanceof jwt.NotBeforeError) return unauthenticated('access token not yet valid');
-  // jsonwebtoken's text names the expected value ("expected: telemed-sfu"): the refusal names only the claim.
-  const wrongClaim = error instanceof jwt.JsonWebTokenError ? /^jwt (audience|issuer) invalid/.exec(error.message)?.[1] : undefined;
-  if (wrongClaim) return unauthenticated(`access token rejected: wrong ${wrongClaim}`);
-  if (error instanceof jwt.JsonWebTokenError) return unauthenticated(`access token rejected: ${error.message}`);
+  if (error instanceof jwt.JsonWebTokenError) {
+    if (error.message.startsWith('jwt audience invalid'))
+      return unauthenticated('access token rejected: it is not meant for this service (audience)');
+    if (error.message.startsWith('jwt issuer invalid'))
+      return unauthenticated('access token rejected: it is not from an accepted issuer (iss)');
+    return unauthenticated(`access token rejected: ${error.message.replace(/[.\s]*expected:.*$/s, '')}`);
+  }
   return unauthenticated('access token could not be verified');
 }

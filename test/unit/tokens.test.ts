@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { createHmac, generateKeyPairSync } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { describe, expect, it } from 'vitest';
 import { TokenVerifier } from '../../server/auth/TokenVerifier.js';
@@ -57,8 +57,64 @@ describe('TokenVerifier', () => {
     expect(refusal(() => verifier.verify(noIat)).message).toMatch(/lifetime/);
   });
 
-  it('refuses the wrong audience', () => {
-    expect(refusal(() => verifier.verify(token({}, { audience: 'another-service' }))).message).toMatch(/audience/);
+  it('refuses a year-long token whatever its iat says: in the future, or in milliseconds', () => {
+    const now = Math.floor(Date.now() / 1000);
+    const year = 365 * 24 * 3600;
+    const signed = (times: { iat?: number; exp: number }) =>
+      jwt.sign({ ...claims(), ...times }, TEST_SECRET, { audience: TEST_AUDIENCE, noTimestamp: !('iat' in times) });
+    // iat placed so that exp − iat is within the cap: only exp − now gives it away.
+    expect(refusal(() => verifier.verify(signed({ iat: now + year - 3000, exp: now + year }))).message).toMatch(/lifetime exceeds 3600 s/);
+    // iat in milliseconds makes exp − iat negative.
+    expect(refusal(() => verifier.verify(signed({ iat: Date.now(), exp: now + year }))).message).toMatch(/lifetime exceeds 3600 s/);
+    // The same tricks within the cap are still refused, for the iat itself.
+    expect(refusal(() => verifier.verify(signed({ iat: Date.now(), exp: now + 600 }))).message).toMatch(/iat.*future.*milliseconds/);
+    expect(refusal(() => verifier.verify(signed({ iat: now + 3000, exp: now + 3500 }))).message).toMatch(/iat\) is 3000 s in the future/);
+    // jsonwebtoken will not sign a string iat; a hand-made HS256 token will.
+    const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const unsigned = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ ...claims(), aud: TEST_AUDIENCE, iat: 'yesterday', exp: now + 600 })}`;
+    const stringIat = `${unsigned}.${createHmac('sha256', TEST_SECRET).update(unsigned).digest('base64url')}`;
+    expect(refusal(() => verifier.verify(stringIat)).message).toMatch(/iat.*number of seconds/);
+  });
+
+  it('accepts a token at the cap, and an issuer clock up to 60 s ahead', () => {
+    const now = Math.floor(Date.now() / 1000);
+    const atCap = jwt.sign({ ...claims({ sub: 'zhao-lei' }), iat: now, exp: now + 3600 }, TEST_SECRET, { audience: TEST_AUDIENCE });
+    expect(verifier.verify(atCap).sub).toBe('zhao-lei');
+    const ahead = jwt.sign({ ...claims({ sub: 'ma-li' }), iat: now + 50, exp: now + 50 + 3600 }, TEST_SECRET, { audience: TEST_AUDIENCE });
+    expect(verifier.verify(ahead).sub).toBe('ma-li');
+    const tooFarAhead = jwt.sign({ ...claims(), iat: now + 90, exp: now + 600 }, TEST_SECRET, { audience: TEST_AUDIENCE });
+    refusal(() => verifier.verify(tooFarAhead));
+  });
+
+  it('refuses a recordings token the same way', () => {
+    const now = Math.floor(Date.now() / 1000);
+    const t = jwt.sign(
+      { sub: 'wang-fang', scope: 'recordings:read', caseId: 'CASE-1', iat: now + 364 * 24 * 3600, exp: now + 365 * 24 * 3600 },
+      TEST_SECRET,
+      {
+        audience: TEST_AUDIENCE,
+      },
+    );
+    expect(refusal(() => verifier.verifyRecordingAccess(t)).message).toMatch(/lifetime/);
+  });
+
+  it('refuses the wrong audience without telling which audience it expects', () => {
+    const message = refusal(() => verifier.verify(token({}, { audience: 'another-service' }))).message;
+    expect(message).toMatch(/audience/);
+    expect(message).not.toContain(TEST_AUDIENCE);
+  });
+
+  it('refuses the wrong issuer without telling which issuer it expects', () => {
+    const strict = new TokenVerifier({
+      algorithms: ['HS256'],
+      keys: [TEST_SECRET],
+      audience: TEST_AUDIENCE,
+      issuer: 'his.provincial-cancer-hospital.cn',
+      maxTtlSeconds: 3600,
+    });
+    const message = refusal(() => strict.verify(token({}, { issuer: 'his.elsewhere.cn' }))).message;
+    expect(message).toMatch(/issuer/);
+    expect(message).not.toContain('provincial-cancer-hospital');
   });
 
   it('refuses a wrong signature', () => {

@@ -1,0 +1,28 @@
+/**
+ * Every Redis key of a cluster, in one place: all under one namespace (several clusters or test runs
+ * can share a Redis), and the keys of one room share a hash tag (`{roomId}`) so that a Lua script
+ * touching several of them runs on one Redis Cluster slot. Every key is written with a TTL.
+ */
+export class ClusterKeys {
+  constructor(readonly namespace: string) {}
+
+  /** Sorted set: node id → expiry time of its registration (ms). */
+  get nodes(): string {
+    return `${this.namespace}:nodes`;
+  }
+
+  /** Hash: one node's registration (routes, addresses, version, load, state). */
+  node(nodeId: string): string {
+    return `${this.namespace}:node:${nodeId}`;
+  }
+
+  /** String "<nodeId>|<epoch>": the room's current owner, with a TTL (the lease). */
+  roomOwner(roomId: string): string {
+    return `${this.namespace}:room:{${roomId}}:owner`;
+  }
+
+  /** Counter: the room's fencing epoch, incremented at every new claim. */
+  roomEpoch(roomId: string): string {
+    return `${this.namespace}:room:{${roomId}}:epoch`;
+  }
+}

@@ -1,6 +1,7 @@
 /**
  * Configuration from environment variables, validated once at start. Defaults are safe for a single
- * machine: loopback only, development mode (dev tokens) only on loopback, no external services.
+ * machine: loopback only, production mode (no dev tokens) unless APP_MODE=development is asked for
+ * (`npm start` does, with a banner), no external services.
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -17,10 +18,11 @@ const list = (s: string | undefined) =>
     .filter(Boolean);
 
 const EnvSchema = z.object({
-  APP_MODE: z.enum(['development', 'production']).default('development'),
+  // Production unless told otherwise: development mode mints tokens for anyone on this machine.
+  APP_MODE: z.enum(['development', 'production']).default('production'),
   HTTP_HOST: z.string().default('127.0.0.1'),
   HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  CORS_ORIGINS: z.string().default('*'),
+  CORS_ORIGINS: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MEDIA_WORKERS: z.coerce.number().int().min(1).max(64).default(os.availableParallelism()),
   MEDIA_LISTEN_IP: z.string().default('127.0.0.1'),
@@ -131,7 +133,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   for (const s of secrets) if (s.length < 32) throw new ConfigError('JWT_SECRETS: each secret must be at least 32 characters');
   const publicKeyFiles = list(e.JWT_PUBLIC_KEY_FILES);
   if (e.APP_MODE === 'production' && secrets.length === 0 && publicKeyFiles.length === 0) {
-    throw new ConfigError('production mode needs JWT_SECRETS or JWT_PUBLIC_KEY_FILES to verify access tokens');
+    throw new ConfigError(
+      'production mode (the default; APP_MODE=development for a trial on this machine) ' +
+        'needs JWT_SECRETS or JWT_PUBLIC_KEY_FILES to verify access tokens',
+    );
   }
   if (e.APP_MODE === 'development' && !['127.0.0.1', '::1', 'localhost'].includes(e.HTTP_HOST)) {
     // Development mode mints tokens for anyone who asks: it must never be reachable from a network.
@@ -147,14 +152,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (turnUrls.length > 0 && !e.TURN_SECRET)
     throw new ConfigError('TURN_URLS is set: TURN_SECRET (coturn static-auth-secret) is required too');
   for (const url of turnUrls) if (!/^turns?:/.test(url)) throw new ConfigError(`TURN_URLS: "${url}" is not a turn: or turns: URL`);
+  for (const variable of ['WEBHOOK_URL', 'FHIR_BASE_URL', 'PUBLIC_URL'] as const) requireSecureTransport(e.APP_MODE, variable, e[variable]);
   const records = recordsConfig(e);
-  const cors = list(e.CORS_ORIGINS);
   return {
     mode: e.APP_MODE,
     http: {
       host: e.HTTP_HOST,
       port: e.HTTP_PORT,
-      corsOrigins: cors.includes('*') ? '*' : cors,
+      corsOrigins: corsOrigins(e.APP_MODE, e.CORS_ORIGINS),
     },
     media: {
       workers: e.MEDIA_WORKERS,
@@ -216,4 +221,42 @@ function recordsConfig(e: z.infer<typeof EnvSchema>): RecordsConfig {
     retention: { mediaYears: e.RETENTION_MEDIA_YEARS, recordYears: e.RETENTION_RECORD_YEARS },
     outboxRetry: { baseMs: e.OUTBOX_RETRY_BASE_MS, maxMs: e.OUTBOX_RETRY_MAX_MS },
   };
+}
+
+/** `host` (as URL.hostname spells it) never leaves this machine. */
+function isLoopbackHostname(host: string): boolean {
+  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * Case records, recordings and their links carry patient data: in production they travel over https.
+ * Plain http is accepted to a loopback host only (a TLS sidecar or integration engine on this machine),
+ * since that traffic is never on a wire; development accepts http anywhere.
+ */
+function requireSecureTransport(mode: Config['mode'], variable: string, value: string | undefined): void {
+  if (mode !== 'production' || value === undefined) return;
+  const url = new URL(value);
+  if (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHostname(url.hostname))) return;
+  throw new ConfigError(
+    `${variable}: production sends patient data there and needs an https:// URL (http:// only to a loopback host); got ${url.protocol}//${url.host}`,
+  );
+}
+
+/**
+ * Origins whose pages may open signaling. Development may allow any (`*`, the default there);
+ * production names the hospital's own pages, so no other site's page can use the server from a browser.
+ */
+function corsOrigins(mode: Config['mode'], value: string | undefined): string[] | '*' {
+  const origins = list(value);
+  if (mode === 'production' && (origins.length === 0 || origins.includes('*'))) {
+    throw new ConfigError(
+      'CORS_ORIGINS: production needs the explicit origins allowed to open signaling, comma-separated (e.g. https://consult.hospital.example); `*` is for development only',
+    );
+  }
+  if (origins.length === 0 || origins.includes('*')) return '*';
+  for (const origin of origins) {
+    if (!URL.canParse(origin) || new URL(origin).origin !== origin)
+      throw new ConfigError(`CORS_ORIGINS: "${origin}" is not an origin (scheme://host[:port], no path or trailing slash)`);
+  }
+  return origins;
 }

@@ -1,13 +1,53 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../server/config.js';
 
+const SECRET = 'k'.repeat(40);
+const DEV = { APP_MODE: 'development' } as const;
+/** The least a production start needs: keys and the hospital's page origins. */
+const PROD = { JWT_SECRETS: SECRET, CORS_ORIGINS: 'https://consult.slzl-hospital.example' } as const;
+
 describe('loadConfig', () => {
   it('has safe single-machine defaults', () => {
-    const c = loadConfig({});
-    expect(c.mode).toBe('development');
+    const c = loadConfig(PROD);
+    expect(c.mode).toBe('production');
     expect(c.http.host).toBe('127.0.0.1');
     expect(c.media.listenIp).toBe('127.0.0.1');
     expect(c.jwt.algorithms).toEqual(['HS256']);
+  });
+
+  it('starts in production unless development is asked for: nothing configured is refused, not turned into dev tokens', () => {
+    expect(() => loadConfig({})).toThrow(/production mode \(the default; APP_MODE=development/);
+    expect(loadConfig(DEV).mode).toBe('development');
+  });
+
+  it('refuses http:// sinks and public URLs in production, naming the variable; development and loopback may use http', () => {
+    for (const variable of ['WEBHOOK_URL', 'FHIR_BASE_URL', 'PUBLIC_URL']) {
+      const plain = { ...PROD, [variable]: 'http://records.slzl-hospital.example/fhir' };
+      expect(() => loadConfig(plain)).toThrow(ConfigError);
+      expect(() => loadConfig(plain)).toThrow(new RegExp(`^${variable}: .*https://.*got http://records.slzl-hospital.example`));
+      expect(() => loadConfig({ ...PROD, [variable]: 'ftp://records.slzl-hospital.example/' })).toThrow(variable);
+      expect(() => loadConfig({ ...PROD, [variable]: 'https://records.slzl-hospital.example/fhir' })).not.toThrow();
+      // A sidecar on this machine: the traffic never leaves it.
+      for (const local of ['http://127.0.0.1:8443/r', 'http://localhost:8443/r', 'http://[::1]:8443/r'])
+        expect(() => loadConfig({ ...PROD, [variable]: local })).not.toThrow();
+      expect(() => loadConfig({ ...DEV, [variable]: 'http://records.slzl-hospital.example/fhir' })).not.toThrow();
+    }
+    const sinks = { ...PROD, CASE_RECORD_SINKS: 'webhook', WEBHOOK_SECRET: SECRET };
+    expect(() => loadConfig({ ...sinks, WEBHOOK_URL: 'http://10.0.0.8/hook' })).toThrow(/^WEBHOOK_URL/);
+    expect(loadConfig({ ...sinks, WEBHOOK_URL: 'https://10.0.0.8/hook' }).records.webhook?.url).toBe('https://10.0.0.8/hook');
+  });
+
+  it('requires explicit CORS origins in production; development keeps `*`', () => {
+    expect(() => loadConfig({ JWT_SECRETS: SECRET })).toThrow(/^CORS_ORIGINS: production needs/);
+    expect(() => loadConfig({ JWT_SECRETS: SECRET, CORS_ORIGINS: '*' })).toThrow(/^CORS_ORIGINS/);
+    expect(() => loadConfig({ JWT_SECRETS: SECRET, CORS_ORIGINS: 'https://a.example,*' })).toThrow(/^CORS_ORIGINS/);
+    expect(loadConfig({ JWT_SECRETS: SECRET, CORS_ORIGINS: 'https://slzl.example, https://apx.example:8443' }).http.corsOrigins).toEqual([
+      'https://slzl.example',
+      'https://apx.example:8443',
+    ]);
+    // A path or trailing slash never matches a browser's Origin header: said at start, not found by users.
+    expect(() => loadConfig({ JWT_SECRETS: SECRET, CORS_ORIGINS: 'https://slzl.example/' })).toThrow(/not an origin/);
+    expect(loadConfig(DEV).http.corsOrigins).toBe('*');
   });
 
   it('refuses alg none and unknown algorithms', () => {
@@ -21,17 +61,19 @@ describe('loadConfig', () => {
 
   it('needs keys in production', () => {
     expect(() => loadConfig({ APP_MODE: 'production' })).toThrow(/JWT_SECRETS/);
-    expect(loadConfig({ APP_MODE: 'production', JWT_SECRETS: 'k'.repeat(40) }).mode).toBe('production');
+    expect(loadConfig({ ...PROD, APP_MODE: 'production' }).mode).toBe('production');
   });
 
   it('needs an announced address when media listens on all interfaces', () => {
-    expect(() => loadConfig({ MEDIA_LISTEN_IP: '0.0.0.0' })).toThrow(/MEDIA_ANNOUNCED_ADDRESS/);
-    expect(loadConfig({ MEDIA_LISTEN_IP: '0.0.0.0', MEDIA_ANNOUNCED_ADDRESS: '203.0.113.7' }).media.announcedAddress).toBe('203.0.113.7');
+    expect(() => loadConfig({ ...PROD, MEDIA_LISTEN_IP: '0.0.0.0' })).toThrow(/MEDIA_ANNOUNCED_ADDRESS/);
+    expect(loadConfig({ ...PROD, MEDIA_LISTEN_IP: '0.0.0.0', MEDIA_ANNOUNCED_ADDRESS: '203.0.113.7' }).media.announcedAddress).toBe(
+      '203.0.113.7',
+    );
   });
 
   it('keeps development mode (and its token minting) on loopback', () => {
-    expect(() => loadConfig({ HTTP_HOST: '0.0.0.0' })).toThrow(/production/);
-    expect(loadConfig({ HTTP_HOST: '0.0.0.0', APP_MODE: 'production', JWT_SECRETS: 'k'.repeat(40) }).http.host).toBe('0.0.0.0');
+    expect(() => loadConfig({ ...DEV, HTTP_HOST: '0.0.0.0' })).toThrow(/production/);
+    expect(loadConfig({ ...PROD, HTTP_HOST: '0.0.0.0' }).http.host).toBe('0.0.0.0');
   });
 
   it('names the offending variable', () => {

@@ -62,7 +62,7 @@ export class NodeRegistry {
   /** Announces now and then every heartbeat; `current` is read at each beat (load, state change). */
   start(current: () => NodeInfo, onError: (error: unknown) => void): Promise<void> {
     this.stop();
-    this.#timer = setInterval(() => this.announce(current()).catch(onError), this.#options.heartbeatMs);
+    this.#timer = setInterval(() => void this.announce(current()).catch(onError), this.#options.heartbeatMs);
     this.#timer.unref();
     return this.announce(current());
   }

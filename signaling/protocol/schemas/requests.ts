@@ -9,32 +9,83 @@ import { CHAT_MAX_LENGTH, MEDIA_KINDS, MEDIA_SOURCES, QUESTION_MAX_LENGTH } from
 import { DTLS_FINGERPRINT_ALGORITHMS, type RequestName, type RequestPayloads } from '../types/requests.js';
 import type { Assert, Equals, Matches } from './check.js';
 
-/** mediasoup checks RTP structures in depth; the edge checks their outline and bounds sizes. */
+/**
+ * mediasoup checks RTP structures in depth; the edge checks their outline and bounds sizes, and keeps
+ * control characters out of every free-form string in them. Codec names and parameters are written
+ * into the SDP FFmpeg reads for recordings and HLS: a CR/LF there would end the line and start one
+ * of the client's own (an extra stream on a port of its choosing). Identifiers (MID, RID, header
+ * extension URIs) are tokens: printable ASCII without spaces.
+ */
+const NO_CONTROL = /^[^\p{Cc}\u2028\u2029]*$/u;
+const TOKEN = /^[\x21-\x7E]*$/;
+const text = (max: number) => z.string().max(max).regex(NO_CONTROL, 'must not contain control characters (CR, LF, NUL...)');
+const token = (max: number) => z.string().max(max).regex(TOKEN, 'must be printable ASCII without spaces or control characters');
+const MimeType = z
+  .string()
+  .max(64)
+  .regex(/^(audio|video)\/[A-Za-z0-9][A-Za-z0-9._+-]*$/i, 'must be audio/<codec> or video/<codec> (letters, digits, . _ + -)');
+
+/** Most codec (fmtp) parameters a codec may carry: Chromium's busiest codec has five. */
+export const CODEC_PARAMETERS_MAX = 32;
+const PARAMETER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const PARAMETER_TEXT = /^[^\p{Cc}\u2028\u2029;]{0,256}$/u;
+const isParameterValue = (value: unknown) =>
+  (typeof value === 'number' && Number.isFinite(value)) || (typeof value === 'string' && PARAMETER_TEXT.test(value));
+/** A name as it may be shown back: printable ASCII only, bounded. */
+const shown = (name: string) => JSON.stringify(name.slice(0, 64).replace(/[^\x20-\x7E]/g, '?'));
+/**
+ * Codec parameters, as in an SDP fmtp line (`name=value;...`): names are tokens, values numbers or
+ * text without a control character or `;`. Checked by hand rather than as a keyed record so that a
+ * hostile name is never echoed raw in the error's field path. Typed `unknown` like mediasoup-client's
+ * own parameters (see WireCodecParameters), so a device's capabilities pass as they are.
+ */
+const CodecParameters = z.record(z.string(), z.unknown()).superRefine((parameters, ctx) => {
+  const entries = Object.entries(parameters);
+  if (entries.length > CODEC_PARAMETERS_MAX) {
+    ctx.addIssue({ code: 'custom', message: `at most ${CODEC_PARAMETERS_MAX} parameters` });
+    return;
+  }
+  for (const [name, value] of entries) {
+    if (!PARAMETER_NAME.test(name)) {
+      ctx.addIssue({ code: 'custom', message: `parameter name ${shown(name)}: letters, digits, ".", "_" and "-" only (at most 64)` });
+    } else if (!isParameterValue(value)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [name],
+        message: 'must be a number, or text without control characters (CR, LF, NUL...) or ";" (at most 256 characters)',
+      });
+    }
+  }
+});
+const RtcpFeedback = z.looseObject({ type: token(64), parameter: text(64).optional() });
 const RtpCodec = z.looseObject({
-  mimeType: z.string().max(64),
+  mimeType: MimeType,
   clockRate: z.number().int().positive(),
   payloadType: z.number().int().min(0).max(127).optional(),
   channels: z.number().int().positive().optional(),
+  parameters: CodecParameters.optional(),
+  rtcpFeedback: z.array(RtcpFeedback).max(16).optional(),
 });
+const HeaderExtension = z.looseObject({ uri: token(256), parameters: CodecParameters.optional() });
 const RtpCapabilities = z.looseObject({
   codecs: z.array(RtpCodec).max(64).optional(),
-  headerExtensions: z
-    .array(z.looseObject({ uri: z.string().max(256) }))
-    .max(64)
-    .optional(),
+  headerExtensions: z.array(HeaderExtension).max(64).optional(),
 });
 const RtpParameters = z.looseObject({
-  mid: z.string().max(32).optional(),
+  mid: token(32).optional(),
   codecs: z
     .array(RtpCodec.extend({ payloadType: z.number().int().min(0).max(127) }))
     .min(1)
     .max(32),
   headerExtensions: z
-    .array(z.looseObject({ uri: z.string().max(256), id: z.number().int() }))
+    .array(HeaderExtension.extend({ id: z.number().int() }))
     .max(32)
     .optional(),
-  encodings: z.array(z.looseObject({})).max(8).optional(),
-  rtcp: z.looseObject({}).optional(),
+  encodings: z
+    .array(z.looseObject({ rid: token(32).optional(), scalabilityMode: token(32).optional() }))
+    .max(8)
+    .optional(),
+  rtcp: z.looseObject({ cname: text(256).optional() }).optional(),
 });
 const DtlsParameters = z.object({
   role: z.enum(['auto', 'client', 'server']).optional(),

@@ -17,18 +17,41 @@ import type { Permission } from './permissions.js';
 
 /**
  * Outlines of mediasoup's RTP and DTLS structures as the signaling edge checks them (mediasoup checks
- * them in depth): fields the edge bounds, anything else passes through.
+ * them in depth): fields the edge bounds, anything else passes through. No string in them may hold a
+ * control character; MIDs, RIDs and header extension URIs are printable ASCII without spaces.
  */
+/**
+ * Codec (SDP fmtp) parameters: names of letters, digits, `.`, `_`, `-`; values numbers or text without
+ * `;` or control characters (the edge refuses anything else). Typed as loosely as mediasoup-client
+ * types them, so a device's capabilities and parameters pass as they are.
+ */
+export type WireCodecParameters = Record<string, unknown>;
+export interface WireRtcpFeedback {
+  type: string;
+  parameter?: string | undefined;
+  [key: string]: unknown;
+}
 export interface WireRtpCodec {
+  /** `audio/<codec>` or `video/<codec>`. */
   mimeType: string;
   clockRate: number;
   payloadType?: number | undefined;
   channels?: number | undefined;
+  parameters?: WireCodecParameters | undefined;
+  rtcpFeedback?: WireRtcpFeedback[] | undefined;
   [key: string]: unknown;
+}
+export interface WireRtpHeaderExtension {
+  uri: string;
+  parameters?: WireCodecParameters | undefined;
+  [key: string]: unknown;
+}
+export interface WireRtpHeaderExtensionParameters extends WireRtpHeaderExtension {
+  id: number;
 }
 export interface WireRtpCapabilities {
   codecs?: WireRtpCodec[] | undefined;
-  headerExtensions?: { uri: string; [key: string]: unknown }[] | undefined;
+  headerExtensions?: WireRtpHeaderExtension[] | undefined;
   [key: string]: unknown;
 }
 export interface WireRtpParametersCodec extends WireRtpCodec {
@@ -37,9 +60,9 @@ export interface WireRtpParametersCodec extends WireRtpCodec {
 export interface WireRtpParameters {
   mid?: string | undefined;
   codecs: WireRtpParametersCodec[];
-  headerExtensions?: { uri: string; id: number; [key: string]: unknown }[] | undefined;
-  encodings?: { [key: string]: unknown }[] | undefined;
-  rtcp?: { [key: string]: unknown } | undefined;
+  headerExtensions?: WireRtpHeaderExtensionParameters[] | undefined;
+  encodings?: { rid?: string | undefined; scalabilityMode?: string | undefined; [key: string]: unknown }[] | undefined;
+  rtcp?: { cname?: string | undefined; [key: string]: unknown } | undefined;
   [key: string]: unknown;
 }
 export const DTLS_FINGERPRINT_ALGORITHMS = ['sha-1', 'sha-224', 'sha-256', 'sha-384', 'sha-512'] as const;

@@ -34,7 +34,7 @@ ENV NODE_ENV=production \
     MEDIA_LISTEN_IP=0.0.0.0 \
     MEDIA_PORT=40000 \
     DATA_DIR=/app/data
-# Also required at run time: JWT_SECRETS or JWT_PUBLIC_KEY_FILES, and MEDIA_ANNOUNCED_ADDRESS.
+# Also required at run time: JWT_SECRETS or JWT_PUBLIC_KEY_FILES, CORS_ORIGINS, and MEDIA_ANNOUNCED_ADDRESS.
 USER node
 # HTTP + signaling; one media port per worker (UDP and TCP), 40000 + worker index.
 EXPOSE 3000/tcp 40000-40015/udp 40000-40015/tcp

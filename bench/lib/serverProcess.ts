@@ -25,7 +25,7 @@ export async function startServerProcess(env: Record<string, string> = {}, logFi
     cwd: root,
     env: {
       ...process.env,
-      APP_MODE: 'development',
+      APP_MODE: 'development', // the clients mint their tokens at /dev/token; the server's own default is production
       HTTP_HOST: '127.0.0.1',
       HTTP_PORT: String(port),
       MEDIA_LISTEN_IP: '127.0.0.1',

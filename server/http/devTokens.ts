@@ -1,6 +1,7 @@
 /**
  * Development-only token minting, for the demo page and the tests. In production this router is not
- * mounted at all: tokens come from the hospital's own system.
+ * mounted at all: tokens come from the hospital's own system. Even in development it answers only
+ * requests addressed to this machine by a loopback name, from no other site's page.
  */
 import express from 'express';
 import jwt from 'jsonwebtoken';
@@ -57,8 +58,38 @@ export function mintDevRecordingToken(options: DevTokenOptions, body: unknown): 
   });
 }
 
+/** The names by which a loopback server is reached; anything else in Host is another site's name. */
+const LOOPBACK_HOSTNAMES = ['127.0.0.1', 'localhost', '[::1]'];
+
+/** `authority` (host[:port], as in Host) names this server on loopback, at the port the request came in on. */
+function isLoopbackAuthority(authority: string, port: number): boolean {
+  const a = authority.toLowerCase();
+  return LOOPBACK_HOSTNAMES.some((host) => a === `${host}:${port}` || (port === 80 && a === host));
+}
+
+/**
+ * DNS rebinding: a page on evil.example whose name is re-pointed at 127.0.0.1 reaches this port as a
+ * "same-origin" page, but its requests still say `Host: evil.example`. A foreign Origin is another
+ * site's page calling across (an `Origin: null` sandbox included). Both are refused.
+ */
+function loopbackCallersOnly(req: express.Request, res: express.Response, next: express.NextFunction): void {
+  const port = req.socket.localPort;
+  const host = req.headers.host;
+  const origin = req.headers.origin;
+  const refusal =
+    port === undefined || host === undefined || !isLoopbackAuthority(host, port)
+      ? 'development tokens are served only to requests addressed to 127.0.0.1, localhost or [::1] at this port'
+      : origin !== undefined && !(origin.startsWith('http://') && isLoopbackAuthority(origin.slice('http://'.length), port))
+        ? "development tokens are not served to another site's page"
+        : undefined;
+  if (!refusal) return next();
+  const wire = new ProtocolError('FORBIDDEN', refusal).toWire();
+  res.status(wire.status).json({ error: wire });
+}
+
 export function devTokenRouter(options: DevTokenOptions): express.Router {
   const router = express.Router();
+  router.use('/dev', loopbackCallersOnly);
   router.post('/dev/recording-token', express.json({ limit: '4kb' }), (req, res) => {
     try {
       res.json({ token: mintDevRecordingToken(options, req.body) });

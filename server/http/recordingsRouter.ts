@@ -1,8 +1,9 @@
 /**
  * Recordings over HTTP, for the hospital's record system and authorised viewers: only with a token
- * granting that case (`scope: recordings:read`, `caseId`), sent as `Authorization: Bearer …` (or
- * `?access_token=` for a <video> element). Files are served from the case-record archive, never from
- * a guessable public path, and only names the entry lists.
+ * granting that case (`scope: recordings:read`, `caseId`), sent as `Authorization: Bearer …` only: a
+ * token in the URL ends up in proxy logs, browser history and Referer headers. (A <video> player
+ * fetches the file with the header and plays a blob URL.) Files are served from the case-record
+ * archive, never from a guessable public path, and only names the entry lists.
  */
 import express from 'express';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -14,8 +15,7 @@ import { ProtocolError } from '../../signaling/protocol/index.js';
 
 function tokenOf(req: express.Request): string | undefined {
   const header = req.get('authorization');
-  if (header?.startsWith('Bearer ')) return header.slice(7);
-  return typeof req.query['access_token'] === 'string' ? req.query['access_token'] : undefined;
+  return header?.startsWith('Bearer ') ? header.slice(7) : undefined;
 }
 
 function readEntry(dir: string): CaseRecordEntry | undefined {

@@ -42,6 +42,7 @@ import { Moderation } from './Moderation.js';
 import type { RoomMemory } from './RoomMemory.js';
 import type { Participant, ParticipantChannel, PublishedTrack } from './Participant.js';
 import { RoomMedia, type MediaLimits } from './RoomMedia.js';
+import { pseudonym } from '../pseudonym.js';
 
 export interface RoomDescriptor {
   id: string;
@@ -440,7 +441,12 @@ export class Room extends EventEmitter<RoomEvents> {
     this.notifyAbout(participant, 'participantJoined', { participant: participant.info });
     this.audit('participant_joined', participant);
     this.#log.info(
-      { participant: participant.id, identity: participant.info.identity, role: participant.info.role, site: participant.info.site.id },
+      {
+        participant: participant.id,
+        identity: pseudonym(participant.info.identity),
+        role: participant.info.role,
+        site: participant.info.site.id,
+      },
       'participant joined',
     );
     this.caseRecord.participantJoined(participant);

@@ -19,6 +19,7 @@ import {
   type ServerToClientEvents,
 } from '../../signaling/protocol/index.js';
 import { Session } from './Session.js';
+import { pseudonym } from '../pseudonym.js';
 
 export interface SocketData {
   principal: Principal;
@@ -59,7 +60,7 @@ export function attachSignaling(io: SignalingIo, deps: SignalingDeps): void {
 
 function onConnection(socket: SignalingSocket, deps: SignalingDeps): void {
   const principal = socket.data.principal;
-  const log = deps.log.child({ socket: socket.id, identity: principal.sub, room: principal.room });
+  const log = deps.log.child({ socket: socket.id, identity: pseudonym(principal.sub), room: principal.room });
   const channel: ParticipantChannel = {
     notify: (name, payload) => {
       // The typed map guarantees name/payload agree; socket.io's overloads cannot see through the generic.

@@ -206,10 +206,9 @@ describe('recording a three-site consultation into the case record', () => {
     };
     const rec = listing.entries.find((e) => e.id === `rec-${sessionId}`)!;
     const file = rec.files[0]!;
-    const bytes = Buffer.from(await (await fetch(`${env.server.url}${file.url}?access_token=${access}`)).arrayBuffer());
+    const bearer = { headers: { authorization: `Bearer ${access}` } };
+    const bytes = Buffer.from(await (await fetch(`${env.server.url}${file.url}`, bearer)).arrayBuffer());
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(file.sha256);
-    expect((await fetch(`${env.server.url}/recordings/${CASE}/rec-${sessionId}/..%2F..%2Fentry.json?access_token=${access}`)).status).toBe(
-      404,
-    );
+    expect((await fetch(`${env.server.url}/recordings/${CASE}/rec-${sessionId}/..%2F..%2Fentry.json`, bearer)).status).toBe(404);
   });
 });

@@ -1,14 +1,18 @@
-/** Starts the real server in-process (real mediasoup workers) on free loopback ports. */
+/**
+ * Starts the real server in-process (real mediasoup workers) on free loopback ports, in development
+ * mode unless `env` says otherwise (the server's own default is production).
+ */
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../server/config.js';
-import { createLogger } from '../../server/logger.js';
+import { createLogger, type Logger } from '../../server/logger.js';
 import { MediaServer } from '../../server/MediaServer.js';
 import { freeMediaPorts } from './ports.js';
 import { TEST_AUDIENCE, TEST_SECRET } from './tokens.js';
 
-export async function startTestServer(env: Record<string, string> = {}): Promise<MediaServer> {
+/** `log`: a logger of the test's own (e.g. writing to a stream it reads), instead of stdout at TEST_LOG_LEVEL. */
+export async function startTestServer(env: Record<string, string> = {}, log?: Logger): Promise<MediaServer> {
   const workers = Number(env['MEDIA_WORKERS'] ?? '1');
   // Each server keeps its recordings, audit trails and case records in a folder of its own.
   const dataDir = env['DATA_DIR'] ?? mkdtempSync(path.join(os.tmpdir(), 'telemed-test-'));
@@ -26,5 +30,5 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     DATA_DIR: dataDir,
     ...env,
   });
-  return MediaServer.start(config, createLogger(config.logLevel));
+  return MediaServer.start(config, log ?? createLogger(config.logLevel));
 }

@@ -9,7 +9,9 @@ import { version as mediasoupVersion } from 'mediasoup';
 import { Server as IoServer } from 'socket.io';
 import { TokenVerifier } from './auth/TokenVerifier.js';
 import { attachSignaling, type SignalingIo } from './signaling/SignalingServer.js';
-import type { Config } from './config.js';
+import { ClusterNode } from './cluster/ClusterNode.js';
+import { deferredRouting, SINGLE_NODE, type RoomRouting } from './cluster/routing.js';
+import type { ClusterConfig, Config } from './config.js';
 import { createApp } from './http/app.js';
 import { resolveKeys } from './keys.js';
 import type { Logger } from './logger.js';
@@ -29,6 +31,7 @@ export class MediaServer {
   readonly #io: SignalingIo;
   readonly #log: Logger;
   #closing: Promise<void> | undefined;
+  #routing: RoomRouting = SINGLE_NODE;
 
   private constructor(
     config: Config,
@@ -112,9 +115,13 @@ export class MediaServer {
         pingInterval: 10_000,
         pingTimeout: 10_000,
       });
+      // Clustered, the node announces its route once it listens; until then connections wait for it.
+      const cluster = config.cluster ? deferredRouting() : undefined;
+      const routing = cluster?.routing ?? SINGLE_NODE;
       attachSignaling(io, {
         verifier,
         rooms,
+        routing,
         services: { routerCapabilities, turn: config.turn, hls },
         log,
       });
@@ -123,6 +130,8 @@ export class MediaServer {
         httpServer.listen(config.http.port, config.http.host, () => resolve());
       });
       const server = new MediaServer(config, pool, rooms, hls, records, httpServer, io, log);
+      server.#routing = routing;
+      if (cluster && config.cluster) cluster.ready(await joinCluster(config, config.cluster, server, log));
       log.info(
         {
           url: server.url,
@@ -157,6 +166,8 @@ export class MediaServer {
       // Recordings are finished and handed to the case record before anything else goes away.
       this.rooms.closeAll();
       await this.records.close();
+      // Leases are given up only once the rooms are gone: another node may take them from here.
+      await this.#routing.close();
       await new Promise<void>((resolve) => void this.#io.close(() => resolve()));
       this.#http.closeAllConnections();
       this.pool.close();
@@ -164,4 +175,20 @@ export class MediaServer {
     })();
     return this.#closing;
   }
+}
+
+/** This node's membership of the cluster: announced with its route, its media address and its load. */
+function joinCluster(config: Config, cluster: ClusterConfig, server: MediaServer, log: Logger): Promise<ClusterNode> {
+  return ClusterNode.start({
+    redisUrl: cluster.redisUrl,
+    namespace: cluster.namespace,
+    nodeId: cluster.nodeId,
+    route: cluster.route ?? server.url,
+    mediaAddresses: [config.media.announcedAddress ?? config.media.listenIp],
+    version: mediasoupVersion,
+    load: () => server.rooms.rooms().reduce((n, room) => n + room.size, 0),
+    hasRoom: (roomId) => server.rooms.get(roomId) !== undefined,
+    memoryMs: config.jwt.maxTtlSeconds * 1000,
+    log: log.child({ component: 'cluster' }),
+  });
 }

@@ -31,6 +31,10 @@ const EnvSchema = z.object({
   MEDIA_INITIAL_OUTGOING_BITRATE: z.coerce.number().int().min(100_000).default(1_000_000),
   MEDIA_MAX_INCOMING_BITRATE: z.coerce.number().int().min(100_000).default(2_500_000),
   MEDIA_LOG_LEVEL: z.enum(['debug', 'warn', 'error', 'none']).default('warn'),
+  MEDIA_WORKER_PING_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
+  MEDIA_WORKER_PING_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(6000),
+  MEDIA_WORKER_RESTART_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+  SIGNALING_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   JWT_ALGORITHMS: z.string().default('HS256'),
   JWT_SECRETS: z.string().optional(),
   JWT_PUBLIC_KEY_FILES: z.string().optional(),
@@ -79,7 +83,11 @@ export interface Config {
     initialOutgoingBitrate: number;
     maxIncomingBitrate: number;
     logLevel: 'debug' | 'warn' | 'error' | 'none';
+    /** Worker health: a ping every interval; no answer within the timeout → killed and replaced. */
+    health: { pingIntervalMs: number; pingTimeoutMs: number; restartAttempts: number };
   };
+  /** Every request is answered within this bound (UNAVAILABLE when its handler has not finished). */
+  signaling: { requestTimeoutMs: number };
   jwt: {
     algorithms: JwtAlgorithm[];
     secrets: string[];
@@ -169,7 +177,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       initialOutgoingBitrate: e.MEDIA_INITIAL_OUTGOING_BITRATE,
       maxIncomingBitrate: e.MEDIA_MAX_INCOMING_BITRATE,
       logLevel: e.MEDIA_LOG_LEVEL,
+      health: {
+        pingIntervalMs: e.MEDIA_WORKER_PING_INTERVAL_MS,
+        pingTimeoutMs: e.MEDIA_WORKER_PING_TIMEOUT_MS,
+        restartAttempts: e.MEDIA_WORKER_RESTART_ATTEMPTS,
+      },
     },
+    signaling: { requestTimeoutMs: e.SIGNALING_REQUEST_TIMEOUT_MS },
     jwt: {
       algorithms: algorithms as JwtAlgorithm[],
       secrets,

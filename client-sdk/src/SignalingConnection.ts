@@ -6,6 +6,7 @@
  */
 import { io, type Socket } from 'socket.io-client';
 import {
+  MAX_ROUTE_HOPS,
   PROTOCOL_VERSION,
   ProtocolError,
   type Ack,
@@ -36,10 +37,12 @@ export class SignalingConnection extends TypedEmitter<NotificationEvents> {
   readonly #options: ConnectionOptions;
   #socket: ClientSocket | undefined;
   #closed = false;
+  #url: string;
 
   private constructor(options: ConnectionOptions) {
     super();
     this.#options = options;
+    this.#url = options.url;
   }
 
   static async connect(options: ConnectionOptions): Promise<SignalingConnection> {
@@ -53,11 +56,33 @@ export class SignalingConnection extends TypedEmitter<NotificationEvents> {
   }
 
   /** Opens a fresh socket (the first one, or after a drop). Rejects with the server's reason. */
-  reconnect(): Promise<void> {
+  /**
+   * Opens a fresh socket (the first one, or after a drop). In a cluster, a node that does not serve
+   * the room answers MOVED with the node that does: followed at once, at most MAX_ROUTE_HOPS times,
+   * and remembered so that a later reconnect (resume) goes straight there.
+   */
+  async reconnect(): Promise<void> {
+    for (let hops = 0; ; hops++) {
+      try {
+        return await this.#open(hops);
+      } catch (error) {
+        const route = error instanceof ProtocolError && error.code === 'MOVED' ? error.details?.['route'] : undefined;
+        if (!route || hops >= MAX_ROUTE_HOPS) throw error;
+        this.#url = route;
+      }
+    }
+  }
+
+  /** The node this connection talks to (after any MOVED it followed). */
+  get url(): string {
+    return this.#url;
+  }
+
+  #open(hops: number): Promise<void> {
     this.#socket?.removeAllListeners().close();
-    const auth: HandshakeAuth = { token: this.#options.token, protocolVersion: PROTOCOL_VERSION };
+    const auth: HandshakeAuth = { token: this.#options.token, protocolVersion: PROTOCOL_VERSION, hops };
     // Reconnection is decided above (a new socket must resume its participant), not by socket.io.
-    const socket: ClientSocket = io(this.#options.url, {
+    const socket: ClientSocket = io(this.#url, {
       auth,
       reconnection: false,
       forceNew: true,
@@ -80,7 +105,7 @@ export class SignalingConnection extends TypedEmitter<NotificationEvents> {
         reject(
           error.data
             ? ProtocolError.fromWire(error.data)
-            : new ProtocolError('UNAVAILABLE', `cannot reach the media server at ${this.#options.url}: ${error.message}`),
+            : new ProtocolError('UNAVAILABLE', `cannot reach the media server at ${this.#url}: ${error.message}`),
         );
       });
     });

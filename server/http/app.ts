@@ -41,17 +41,23 @@ export function createApp(deps: AppDeps): express.Express {
     next();
   });
 
+  // Liveness: the process answers. Nothing else is checked, so an orchestrator never restarts the
+  // whole server (every room on every core) for what readiness reports.
   app.get('/healthz', (_req, res) => {
     // The runtime, so an operator (and the tests) can see which Node.js and mediasoup actually run.
     res.json({ status: 'ok', node: process.versions.node, mediasoup: mediasoupVersion });
   });
+  // Readiness: can this server take new consultations as configured? Each reason is a sentence an
+  // operator can act on (a worker not answering its health check, being restarted, given up, none running).
   app.get('/readyz', (_req, res) => {
-    const ready = deps.pool.healthy;
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'degraded', workers: deps.pool.size, rooms: deps.rooms.size });
+    const reasons = deps.pool.problems();
+    const ready = reasons.length === 0;
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'degraded', reasons, workers: deps.pool.size, rooms: deps.rooms.size });
   });
   app.get('/metrics', (_req, res) => {
     const rooms = deps.rooms.rooms();
     const participants = rooms.reduce((n, r) => n + r.size, 0);
+    const workers = deps.pool.counters;
     res
       .type('text/plain; version=0.0.4')
       .send(
@@ -59,6 +65,15 @@ export function createApp(deps: AppDeps): express.Express {
           '# HELP telemed_media_workers Live mediasoup workers.',
           '# TYPE telemed_media_workers gauge',
           `telemed_media_workers ${deps.pool.size}`,
+          '# HELP telemed_media_worker_deaths_total Media workers that died on their own (crash, killed from outside).',
+          '# TYPE telemed_media_worker_deaths_total counter',
+          `telemed_media_worker_deaths_total ${workers.died}`,
+          '# HELP telemed_media_workers_hung_killed_total Media workers killed because they stopped answering health checks.',
+          '# TYPE telemed_media_workers_hung_killed_total counter',
+          `telemed_media_workers_hung_killed_total ${workers.hungKilled}`,
+          '# HELP telemed_media_worker_restart_failures_total Failed attempts to restart a media worker.',
+          '# TYPE telemed_media_worker_restart_failures_total counter',
+          `telemed_media_worker_restart_failures_total ${workers.restartFailures}`,
           '# HELP telemed_rooms Open rooms.',
           '# TYPE telemed_rooms gauge',
           `telemed_rooms ${rooms.length}`,

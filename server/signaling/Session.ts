@@ -1,7 +1,8 @@
 /**
  * One authenticated socket. It carries at most one participant at a time, and its state — derived
  * from that participant's — decides which requests the dispatcher lets through. Requests run one at
- * a time, in order, so a client cannot race its own produce against its own leave.
+ * a time, in order, so a client cannot race its own produce against its own leave — unless one
+ * runs out of time (see `enqueue`): then the next goes ahead while the late one finishes, or never does.
  */
 import { ProtocolError } from '../../signaling/protocol/index.js';
 import type { Principal } from '../auth/TokenVerifier.js';
@@ -46,7 +47,8 @@ export class Session {
   /** This socket's way to its client; a participant resumed elsewhere no longer uses it. */
   readonly channel: ParticipantChannel;
   #joined: Joined | undefined;
-  #queue: Promise<unknown> = Promise.resolve();
+  /** Settles when the latest request has finished or run out of time; never rejects. */
+  #queue: Promise<void> = Promise.resolve();
   readonly #limiter = new RateLimiter(50, 200);
 
   constructor(principal: Principal, channel: ParticipantChannel) {
@@ -75,11 +77,63 @@ export class Session {
     });
   }
 
-  /** Runs `task` after every earlier request of this session has finished. */
-  enqueue<T>(task: () => Promise<T> | T): Promise<T> {
+  /**
+   * Runs `task` after every earlier request of this session has finished or run out of time.
+   *
+   * With `timeoutMs`, the returned promise rejects with RequestTimedOut once that long has passed
+   * since the request arrived (waiting in the queue counts: the client is answered within the bound
+   * whatever is ahead of it), and the queue moves on without waiting for the task: a call hung in a
+   * media worker must not hold this socket's later requests. A task whose time ran out before its
+   * turn is never run; one already running goes on, and the signal it was given is aborted so it can
+   * tell that its outcome will reach no one (its caller has had its answer).
+   */
+  enqueue<T>(task: (deadline: AbortSignal) => Promise<T> | T, timeoutMs?: number): Promise<T> {
     if (!this.#limiter.take()) return Promise.reject(new ProtocolError('TOO_MANY_REQUESTS', 'too many requests; slow down'));
-    const run = this.#queue.then(task, task);
-    this.#queue = run.catch(() => undefined);
-    return run;
+    return new Promise<T>((resolve, reject) => {
+      const deadline = new AbortController();
+      let started = false;
+      let timer: NodeJS.Timeout | undefined;
+      // Resolves when the time is up: the queue's signal to move on. Never resolves without a bound.
+      const expired = new Promise<void>((expire) => {
+        if (timeoutMs === undefined) return;
+        timer = setTimeout(() => {
+          const timedOut = new RequestTimedOut(timeoutMs, started);
+          deadline.abort(timedOut);
+          reject(timedOut);
+          expire();
+        }, timeoutMs);
+      });
+      const turn = async (): Promise<void> => {
+        if (deadline.signal.aborted) return; // its time ran out while it waited: never run
+        started = true;
+        const running = (async () => task(deadline.signal))();
+        // Whichever comes first answers the caller: the outcome, or the timer (then this is a no-op).
+        void running.then(
+          (value) => {
+            clearTimeout(timer);
+            resolve(value);
+          },
+          (reason: unknown) => {
+            clearTimeout(timer);
+            reject(reason);
+          },
+        );
+        await Promise.race([running.then(noop, noop), expired]);
+      };
+      this.#queue = this.#queue.then(turn);
+    });
   }
 }
+
+/** A request was not finished within its bound; `started` tells whether its task had begun. */
+export class RequestTimedOut extends Error {
+  override name = 'RequestTimedOut';
+  constructor(
+    readonly timeoutMs: number,
+    readonly started: boolean,
+  ) {
+    super(`request not finished within ${timeoutMs} ms`);
+  }
+}
+
+const noop = (): void => undefined;

@@ -11,6 +11,7 @@ import { dispatch, type HandlerContext, type SignalingServices } from './dispatc
 import { HANDLERS } from './handlers/index.js';
 import {
   isRequestName,
+  MAX_ROUTE_HOPS,
   PROTOCOL_VERSION,
   ProtocolError,
   REQUEST_NAMES,
@@ -19,6 +20,7 @@ import {
   type ServerToClientEvents,
 } from '../../signaling/protocol/index.js';
 import { Session } from './Session.js';
+import type { RoomRouting } from '../cluster/routing.js';
 import { pseudonym } from '../pseudonym.js';
 
 export interface SocketData {
@@ -31,31 +33,47 @@ export interface SignalingDeps {
   verifier: TokenVerifier;
   rooms: RoomRegistry;
   services: SignalingServices;
+  /** Which node serves a room: this one, or (clustered) another one the client is sent to. */
+  routing: RoomRouting;
+  /** The bound on each request (the dispatcher's default when absent). */
+  requestTimeoutMs?: number | undefined;
   log: Logger;
 }
 
 export function attachSignaling(io: SignalingIo, deps: SignalingDeps): void {
-  io.use((socket, next) => {
-    try {
-      const auth = socket.handshake.auth as { token?: unknown; protocolVersion?: unknown };
-      if (auth.protocolVersion !== undefined && auth.protocolVersion !== PROTOCOL_VERSION) {
-        throw new ProtocolError(
-          'BAD_REQUEST',
-          `this page's SDK speaks protocol version ${String(auth.protocolVersion)}, the server ${PROTOCOL_VERSION}: ` +
-            'reload the page or update the SDK',
-        );
-      }
-      socket.data.principal = deps.verifier.verify(auth.token);
-      next();
-    } catch (error) {
-      const wire = (error instanceof ProtocolError ? error : new ProtocolError('UNAUTHENTICATED', 'access token rejected')).toWire();
-      deps.log.info({ reason: wire.message, address: socket.handshake.address }, 'connection refused');
-      // socket.io-client surfaces `data` on its connect_error, so the SDK can show the code.
-      next(Object.assign(new Error(wire.message), { data: wire }));
-    }
-  });
-
+  io.use(
+    (socket, next) =>
+      void admitConnection(socket, deps).then(
+        () => next(),
+        (error: unknown) => next(refusal(socket, error, deps)),
+      ),
+  );
   io.on('connection', (socket) => onConnection(socket, deps));
+}
+
+/** Before any event: the SDK's protocol version, the access token, and (clustered) whether the room is served here. */
+async function admitConnection(socket: SignalingSocket, deps: SignalingDeps): Promise<void> {
+  const auth = socket.handshake.auth as { token?: unknown; protocolVersion?: unknown; hops?: unknown };
+  if (auth.protocolVersion !== undefined && auth.protocolVersion !== PROTOCOL_VERSION) {
+    throw new ProtocolError(
+      'BAD_REQUEST',
+      `this page's SDK speaks protocol version ${String(auth.protocolVersion)}, the server ${PROTOCOL_VERSION}: ` +
+        'reload the page or update the SDK',
+    );
+  }
+  const principal = deps.verifier.verify(auth.token);
+  const hops = typeof auth.hops === 'number' && Number.isInteger(auth.hops) && auth.hops >= 0 ? auth.hops : 0;
+  if (hops > MAX_ROUTE_HOPS) throw new ProtocolError('UNAVAILABLE', 'the cluster could not settle where this room is served; please retry');
+  const decision = await deps.routing.route(principal.room, hops);
+  if (!decision.here) throw new ProtocolError('MOVED', 'this room is served by another node', { route: decision.route });
+  socket.data.principal = principal;
+}
+
+function refusal(socket: SignalingSocket, error: unknown, deps: SignalingDeps): Error {
+  const wire = (error instanceof ProtocolError ? error : new ProtocolError('UNAUTHENTICATED', 'access token rejected')).toWire();
+  deps.log.info({ reason: wire.message, code: wire.code, address: socket.handshake.address }, 'connection refused');
+  // socket.io-client surfaces `data` on its connect_error, so the SDK can show the code (and follow MOVED).
+  return Object.assign(new Error(wire.message), { data: wire });
 }
 
 function onConnection(socket: SignalingSocket, deps: SignalingDeps): void {
@@ -74,7 +92,14 @@ function onConnection(socket: SignalingSocket, deps: SignalingDeps): void {
     close: () => socket.disconnect(true),
   };
   const session = new Session(principal, channel);
-  const ctx: HandlerContext = { session, channel, rooms: deps.rooms, services: deps.services, log };
+  const ctx: HandlerContext = {
+    session,
+    channel,
+    rooms: deps.rooms,
+    services: deps.services,
+    log,
+    requestTimeoutMs: deps.requestTimeoutMs,
+  };
 
   for (const name of REQUEST_NAMES) {
     socket.on(name, (...args: unknown[]) => {

@@ -22,7 +22,7 @@ import type { TurnSettings } from '../media/turnCredentials.js';
 import type { Participant, ParticipantChannel } from '../rooms/Participant.js';
 import type { Room } from '../rooms/Room.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
-import type { ConnectionState, Session } from './Session.js';
+import { RequestTimedOut, type ConnectionState, type Session } from './Session.js';
 
 /** What handlers reach beyond the room: shared by every connection. */
 export interface SignalingServices {
@@ -38,7 +38,12 @@ export interface HandlerContext {
   rooms: RoomRegistry;
   services: SignalingServices;
   log: Logger;
+  /** The bound on each request, from its arrival to its answer (SIGNALING_REQUEST_TIMEOUT_MS). */
+  requestTimeoutMs?: number | undefined;
 }
+
+/** Used when the context names no bound; below the SDK's own 15 s, so the client hears the server's reason. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
 /** The context of a request from a participant in the room (`joined`): who asks, and where. */
 export interface JoinedContext extends HandlerContext {
@@ -132,13 +137,72 @@ export async function dispatch<N extends RequestName>(
   name: N,
   raw: unknown,
 ): Promise<Ack<RequestResult<N>>> {
+  const timeoutMs = ctx.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   try {
     const entry: HandlerEntry<N> = table[name];
-    const data = await ctx.session.enqueue(() => entry.run(ctx, admit(entry, ctx, name, raw)));
+    const data = await ctx.session.enqueue((deadline) => runEntry(entry, ctx, name, raw, deadline), timeoutMs);
     return { ok: true, data };
   } catch (error) {
+    if (error instanceof RequestTimedOut) {
+      ctx.log.warn(
+        { request: name, timeoutMs, started: error.started },
+        `${name} not finished within ${timeoutMs} ms (a media worker not answering?): answered UNAVAILABLE`,
+      );
+      return { ok: false, error: new ProtocolError('UNAVAILABLE', REQUEST_TIMEOUT_MESSAGE).toWire() };
+    }
     return { ok: false, error: toProtocolError(error, name, ctx.log).toWire() };
   }
+}
+
+export const REQUEST_TIMEOUT_MESSAGE = 'the media server did not answer in time; please retry';
+
+/** Requests that give this connection a participant. */
+const ENTERING: ReadonlySet<RequestName> = new Set<RequestName>(['join', 'resume']);
+/** Connections whose join or resume is still running (after its time ran out, the queue no longer holds the next one back). */
+const entering = new WeakSet<Session>();
+
+/**
+ * The gates, then the handler. A handler still running when its request ran out of time goes on
+ * (a mediasoup call cannot be withdrawn); what it then produces is handled here, since the client
+ * was answered UNAVAILABLE and will retry:
+ * - a join or resume that completes late made a participant the client does not know it has: that
+ *   participant leaves at once, so the retry is not refused as "already joined"; and while such a
+ *   join runs, another one on the same connection is refused UNAVAILABLE rather than racing it;
+ * - a transport, producer or consumer created late is not closed here: it belongs to the
+ *   participant, who did not learn its id and so never uses it, and it goes with the participant's
+ *   normal cleanup (leave, removal, room close). A call runs late because its worker hangs, and a
+ *   hung worker is killed by the pool's health check, closing its routers and everything on them.
+ * The late outcome is logged, never sent: the request's one ack has gone.
+ */
+async function runEntry<N extends RequestName>(
+  entry: HandlerEntry<N>,
+  ctx: HandlerContext,
+  name: N,
+  raw: unknown,
+  deadline: AbortSignal,
+): Promise<RequestResult<N>> {
+  const payload = admit(entry, ctx, name, raw);
+  const enters = ENTERING.has(name);
+  if (enters && entering.has(ctx.session))
+    throw new ProtocolError('UNAVAILABLE', 'your earlier join is still being completed by the media server; retry shortly');
+  if (enters) entering.add(ctx.session);
+  try {
+    const result = await entry.run(ctx, payload);
+    if (deadline.aborted) discardLate(ctx, name, result);
+    return result;
+  } catch (error) {
+    if (deadline.aborted) ctx.log.warn({ request: name, err: error }, `${name} failed after it had been answered UNAVAILABLE`);
+    throw error;
+  } finally {
+    if (enters) entering.delete(ctx.session);
+  }
+}
+
+function discardLate<N extends RequestName>(ctx: HandlerContext, name: N, result: RequestResult<N>): void {
+  const current = ctx.session.current;
+  const undo = ENTERING.has(name) && current?.participant.id === (result as RequestResult<'join' | 'resume'>).self.id;
+  ctx.log.warn({ request: name, undone: undo }, `${name} finished after it had been answered UNAVAILABLE; its result is discarded`);
+  if (undo && current) current.room.remove(current.participant, 'left');
 }
 
 /**

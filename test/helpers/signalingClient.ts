@@ -27,8 +27,14 @@ export interface TestClient {
   close(): void;
 }
 
-export function connect(url: string, token: string | undefined): Promise<TestClient> {
-  const socket = io(url, { auth: token === undefined ? {} : { token }, transports: ['websocket'], reconnection: false, forceNew: true });
+/** `auth`: more handshake fields (e.g. `hops`, the MOVED answers already followed in a cluster). */
+export function connect(url: string, token: string | undefined, auth: Record<string, unknown> = {}): Promise<TestClient> {
+  const socket = io(url, {
+    auth: token === undefined ? auth : { ...auth, token },
+    transports: ['websocket'],
+    reconnection: false,
+    forceNew: true,
+  });
   const received: TestClient['received'] = [];
   socket.onAny((name: string, payload: unknown) => received.push({ name, payload }));
   const raw = (name: string, payload?: unknown): Promise<Ack<never>> =>

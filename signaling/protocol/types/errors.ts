@@ -13,6 +13,11 @@ export const ERROR_CODES = {
   TOO_MANY_REQUESTS: 429,
   INTERNAL: 500,
   UNAVAILABLE: 503,
+  /**
+   * Clustered: this room is served by another node; `details.route` is where to connect instead.
+   * The SDK follows it by itself (at most 2 hops).
+   */
+  MOVED: 307,
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;
 

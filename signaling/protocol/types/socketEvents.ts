@@ -15,4 +15,9 @@ export type ServerToClientEvents = {
 export interface HandshakeAuth {
   token: string;
   protocolVersion?: number;
+  /** How many MOVED answers this connection has followed (a cluster redirects at most twice). */
+  hops?: number;
 }
+
+/** Redirects a client follows before giving up: entry node → placed node → the race's winner. */
+export const MAX_ROUTE_HOPS = 2;

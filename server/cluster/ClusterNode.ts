@@ -1,0 +1,150 @@
+/**
+ * This node's part in a cluster: it announces itself (heartbeat), holds the leases of the rooms it
+ * serves (extended at every heartbeat, released once the room is gone), and at connect time decides
+ * whether a room is served here or elsewhere:
+ *  - a room this node holds: here, with no Redis round trip (running rooms do not notice an outage);
+ *  - a room another node holds: MOVED to that node's route;
+ *  - a room nobody holds: placed by load (power of two choices); placed here (or the client already
+ *    followed a redirect) → claim it; lost the race → MOVED to the winner. At most 2 hops.
+ * Redis unreachable while a decision needs it: UNAVAILABLE with a retry hint, within the command timeout.
+ */
+import { ProtocolError } from '../../signaling/protocol/index.js';
+import type { Logger } from '../logger.js';
+import { ClusterKeys } from './keys.js';
+import { NodeRegistry, placeRoom, type NodeInfo } from './NodeRegistry.js';
+import { connectRedis, whenReady } from './redis.js';
+import { RoomLeases, type LeaseHolder } from './RoomLease.js';
+import type { RoomRouting, RouteDecision } from './routing.js';
+
+export interface ClusterNodeOptions {
+  redisUrl: string;
+  namespace: string;
+  nodeId: string;
+  route: string;
+  mediaAddresses: string[];
+  version: string;
+  /** This node's load now (e.g. participants), read at every heartbeat. */
+  load: () => number;
+  /** Whether a room is open here now: its lease is kept while it is. */
+  hasRoom: (roomId: string) => boolean;
+  /** Longest token lifetime: how long a room's epoch counter is kept. */
+  memoryMs: number;
+  leaseTtlMs?: number;
+  heartbeatMs?: number;
+  /** A claimed room that is not opened within this time is given up. */
+  claimGraceMs?: number;
+  log: Logger;
+}
+
+interface Held {
+  holder: LeaseHolder;
+  claimedAt: number;
+}
+
+const unavailable = () =>
+  new ProtocolError('UNAVAILABLE', 'the cluster directory cannot be reached right now; please retry in a few seconds', {
+    retryAfterSeconds: '3',
+  });
+
+export class ClusterNode implements RoomRouting {
+  readonly #options: Required<Omit<ClusterNodeOptions, 'log'>> & { log: Logger };
+  readonly #redis;
+  readonly #registry: NodeRegistry;
+  readonly #leases: RoomLeases;
+  readonly #held = new Map<string, Held>();
+  #state: NodeInfo['state'] = 'serving';
+  #leaseTimer: NodeJS.Timeout | undefined;
+
+  private constructor(options: ClusterNodeOptions) {
+    this.#options = { leaseTtlMs: 6000, heartbeatMs: 2000, claimGraceMs: 30_000, ...options };
+    const keys = new ClusterKeys(options.namespace);
+    this.#redis = connectRedis(options.redisUrl, options.log);
+    this.#registry = new NodeRegistry(this.#redis, keys, { ttlMs: this.#options.leaseTtlMs, heartbeatMs: this.#options.heartbeatMs });
+    this.#leases = new RoomLeases(this.#redis, keys, { ttlMs: this.#options.leaseTtlMs, epochTtlMs: options.memoryMs });
+  }
+
+  /** Joins the cluster; a Redis that is down now does not stop the node (the heartbeat retries). */
+  static async start(options: ClusterNodeOptions): Promise<ClusterNode> {
+    const node = new ClusterNode(options);
+    // Commands are not queued while disconnected: give the first connection a moment.
+    await whenReady(node.#redis, 3000).catch((err: unknown) => node.#beatFailed(err));
+    await node.#registry
+      .start(
+        () => node.#info(),
+        (err) => node.#beatFailed(err),
+      )
+      .catch((err: unknown) => node.#beatFailed(err));
+    node.#leaseTimer = setInterval(() => void node.#keepLeases().catch((err: unknown) => node.#beatFailed(err)), node.#options.heartbeatMs);
+    node.#leaseTimer.unref();
+    options.log.info({ node: options.nodeId, route: options.route }, 'cluster node announced');
+    return node;
+  }
+
+  get nodeId(): string {
+    return this.#options.nodeId;
+  }
+
+  async route(roomId: string, hops: number): Promise<RouteDecision> {
+    if (this.#held.has(roomId)) return { here: true };
+    try {
+      const owner = await this.#leases.owner(roomId);
+      if (owner) return owner.nodeId === this.#options.nodeId ? this.#keep(roomId, owner) : this.#movedTo(owner.nodeId);
+      if (hops === 0 && this.#state === 'serving') {
+        const placed = placeRoom(await this.#registry.serving());
+        if (placed && placed.id !== this.#options.nodeId) return { here: false, route: placed.route };
+      }
+      const { claimed, owner: winner } = await this.#leases.claim(roomId, this.#options.nodeId);
+      return claimed ? this.#keep(roomId, winner) : this.#movedTo(winner.nodeId);
+    } catch (error) {
+      if (error instanceof ProtocolError) throw error;
+      this.#options.log.warn({ err: error instanceof Error ? error.message : String(error), room: roomId }, 'cluster routing failed');
+      throw unavailable();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#registry.stop();
+    clearInterval(this.#leaseTimer);
+    const releases = [...this.#held].map(([roomId, { holder }]) => this.#leases.release(roomId, holder).catch(() => false));
+    this.#held.clear();
+    await Promise.all(releases);
+    await this.#registry.withdraw(this.#options.nodeId).catch(() => undefined);
+    this.#redis.disconnect();
+  }
+
+  #keep(roomId: string, holder: LeaseHolder): RouteDecision {
+    this.#held.set(roomId, { holder, claimedAt: Date.now() });
+    return { here: true };
+  }
+
+  async #movedTo(nodeId: string): Promise<RouteDecision> {
+    const node = (await this.#registry.nodes()).find((n) => n.id === nodeId);
+    // An owner whose registration is gone cannot be reached; its lease will expire (takeover is
+    // decided elsewhere), so the client is asked to retry rather than sent nowhere.
+    if (!node) throw unavailable();
+    return { here: false, route: node.route };
+  }
+
+  /** Every heartbeat: extend the leases of rooms still here, give up the others. */
+  async #keepLeases(): Promise<void> {
+    const now = Date.now();
+    for (const [roomId, held] of [...this.#held]) {
+      const inUse = this.#options.hasRoom(roomId) || now - held.claimedAt < this.#options.claimGraceMs;
+      const kept = inUse ? await this.#leases.extend(roomId, held.holder) : false;
+      if (!kept) {
+        this.#held.delete(roomId);
+        if (!inUse) await this.#leases.release(roomId, held.holder);
+        else this.#options.log.error({ room: roomId, epoch: held.holder.epoch }, 'lost the lease of a room this node serves');
+      }
+    }
+  }
+
+  #info(): NodeInfo {
+    const o = this.#options;
+    return { id: o.nodeId, route: o.route, mediaAddresses: o.mediaAddresses, version: o.version, load: o.load(), state: this.#state };
+  }
+
+  #beatFailed(err: unknown): void {
+    this.#options.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'cluster heartbeat failed; retrying');
+  }
+}

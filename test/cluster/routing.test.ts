@@ -1,0 +1,123 @@
+/**
+ * Three nodes on one real redis-server: a room is served by exactly one node whatever the entry
+ * node, a client sent elsewhere is told where (MOVED) and gets there in at most one redirect, the
+ * SDK's connection follows by itself, and a Redis outage leaves running rooms alone while a new room
+ * is refused clearly and quickly.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MediaServer } from '../../server/MediaServer.js';
+import { SignalingConnection } from '../../client-sdk/src/SignalingConnection.js';
+import type { WireError } from '../../signaling/protocol/index.js';
+import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { startTestServer } from '../helpers/server.js';
+import { connect, ok, type TestClient } from '../helpers/signalingClient.js';
+import { token } from '../helpers/tokens.js';
+
+let redis: RedisServer;
+const nodes: MediaServer[] = [];
+const clients: TestClient[] = [];
+
+beforeAll(async () => {
+  redis = await startRedis();
+  const namespace = `t${Date.now()}`;
+  for (const id of ['node-a', 'node-b', 'node-c']) {
+    nodes.push(await startTestServer({ REDIS_URL: redis.url, CLUSTER_NODE_ID: id, CLUSTER_NAMESPACE: namespace }));
+  }
+});
+afterAll(async () => {
+  for (const c of clients) c.close();
+  await Promise.all(nodes.map((n) => n.close()));
+  await redis?.stop();
+});
+
+/** Connects through `entry`, following MOVED as the SDK does; returns the client and the hops taken. */
+async function connectVia(entry: MediaServer, jwt: string): Promise<{ client: TestClient; url: string; hops: number }> {
+  let url = entry.url;
+  for (let hops = 0; hops <= 2; hops++) {
+    try {
+      const client = await connectWithHops(url, jwt, hops);
+      clients.push(client);
+      return { client, url, hops };
+    } catch (error) {
+      const wire = (error as { wire?: WireError }).wire;
+      if (wire?.code !== 'MOVED' || !wire.details?.['route']) throw error;
+      url = wire.details['route'];
+    }
+  }
+  throw new Error('more than 2 redirects');
+}
+
+async function connectWithHops(url: string, jwt: string, hops: number): Promise<TestClient> {
+  const client = await connect(url, jwt, { hops });
+  return client;
+}
+
+const servingNodes = (roomId: string) => nodes.filter((n) => n.rooms.get(roomId) !== undefined);
+
+describe('one owner per room across three nodes', () => {
+  it('20 rooms × 3 joins through random entry nodes: exactly one node serves each, ≤ 1 redirect per join', async () => {
+    let redirects = 0;
+    for (let r = 0; r < 20; r++) {
+      const room = `mdt-cluster-${r}`;
+      for (let j = 0; j < 3; j++) {
+        const entry = nodes[(r * 7 + j * 5) % 3]!;
+        const jwt = token({ room, sub: `doc-${r}-${j}`, name: ['王芳', '赵磊', '马丽'][j]!, role: 'specialist' });
+        const { client, hops } = await connectVia(entry, jwt);
+        expect(hops, `room ${r} join ${j}`).toBeLessThanOrEqual(1);
+        redirects += hops;
+        const { rtpCapabilities } = ok(await client.request('getRouterRtpCapabilities', {}));
+        expect(ok(await client.request('join', { rtpCapabilities })).status).toBe('joined');
+      }
+      const serving = servingNodes(room);
+      expect(serving, `room ${r}`).toHaveLength(1);
+      expect(serving[0]!.rooms.get(room)!.size).toBe(3);
+    }
+    // Placement spreads rooms: not all on one node.
+    const perNode = nodes.map((n) => n.rooms.size);
+    expect(perNode.filter((count) => count > 0).length).toBeGreaterThan(1);
+    expect(redirects).toBeGreaterThan(0);
+  });
+
+  it("the SDK's connection follows MOVED by itself and remembers the node", async () => {
+    const room = 'mdt-cluster-sdk';
+    const owner = await connectVia(nodes[0]!, token({ room, sub: 'owner', name: '王芳' }));
+    const { rtpCapabilities } = ok(await owner.client.request('getRouterRtpCapabilities', {}));
+    ok(await owner.client.request('join', { rtpCapabilities }));
+    const other = nodes.find((n) => n.url !== owner.url)!;
+    const connection = await SignalingConnection.connect({ url: other.url, token: token({ room, sub: 'sdk', name: '赵磊' }) });
+    try {
+      expect(connection.url).toBe(owner.url);
+      const caps = await connection.request('getRouterRtpCapabilities', {});
+      expect(caps.rtpCapabilities.codecs?.length).toBeGreaterThan(0);
+    } finally {
+      connection.close();
+    }
+  });
+});
+
+describe('Redis outage', () => {
+  it('a running room does not notice; a new room is refused with UNAVAILABLE within 3 s', async () => {
+    const room = 'mdt-cluster-outage';
+    const { client, url } = await connectVia(nodes[1]!, token({ room, sub: 'lead', name: '王芳', role: 'lead_specialist' }));
+    const { rtpCapabilities } = ok(await client.request('getRouterRtpCapabilities', {}));
+    ok(await client.request('join', { rtpCapabilities }));
+    await redis.kill();
+    try {
+      // Chat, and a second participant through the owner itself, need no Redis.
+      expect(ok(await client.request('sendChat', { text: '影像已上传' })).message.text).toBe('影像已上传');
+      const again = await connect(url, token({ room, sub: 'doc', name: '赵磊' }));
+      clients.push(again);
+      expect(ok(await again.request('join', { rtpCapabilities })).status).toBe('joined');
+
+      const started = Date.now();
+      const refused = await connect(nodes[0]!.url, token({ room: 'mdt-cluster-new', sub: 'x', name: '马丽' })).then(
+        (c) => (clients.push(c), undefined),
+        (error: { wire?: WireError }) => error.wire,
+      );
+      expect(refused?.code).toBe('UNAVAILABLE');
+      expect(Date.now() - started).toBeLessThan(3000);
+    } finally {
+      redis = await startRedis(redis.port);
+    }
+  });
+});

@@ -70,7 +70,8 @@ export class HlsService {
     const dir = path.join(this.#root, key);
     let stream: HlsStream;
     try {
-      stream = await HlsStream.start(room, dir, this.#log.child({ room: room.id, hls: key }));
+      // Not the key: it is the stream's only access control, and logs are read more widely than that.
+      stream = await HlsStream.start(room, dir, this.#log.child({ room: room.id }));
     } catch (error) {
       await rm(dir, { recursive: true, force: true }); // the SDP, perhaps a first segment
       throw error;

@@ -106,7 +106,7 @@ export class HlsStream extends EventEmitter<HlsEvents> {
       // A death while connecting emitted 'ended' before anyone could listen: report it as a failure.
       if (!ffmpeg.running)
         throw new Error(`the HLS encoder stopped while starting: ${(await ffmpeg.exited).stderrTail || 'no reason given'}`);
-      log.info({ dir, pid: ffmpeg.pid }, 'HLS output started');
+      log.info({ pid: ffmpeg.pid }, 'HLS output started'); // not the folder: its name is the stream's access key
       return stream;
     } catch (error) {
       if (stream) await stream.#shutdown(500);

@@ -69,6 +69,7 @@ export class MediaServer {
         announcedAddress: config.media.announcedAddress,
         port: config.media.port,
         logLevel: config.media.logLevel,
+        health: config.media.health,
       },
       log,
     );
@@ -123,6 +124,7 @@ export class MediaServer {
         rooms,
         routing,
         services: { routerCapabilities, turn: config.turn, hls },
+        requestTimeoutMs: config.signaling.requestTimeoutMs,
         log,
       });
       await new Promise<void>((resolve, reject) => {

@@ -4,6 +4,7 @@
  * production), recordings only with the token in the Authorization header, refusals that do not echo
  * the expected audience, explicit CORS origins in production, and info-level logs without real names.
  */
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -175,7 +176,11 @@ describe('development server', () => {
 describe('production server', () => {
   let server: MediaServer;
   beforeAll(async () => {
-    server = await startTestServer({ APP_MODE: 'production', CORS_ORIGINS: HOSPITAL_ORIGIN });
+    server = await startTestServer({
+      APP_MODE: 'production',
+      CORS_ORIGINS: HOSPITAL_ORIGIN,
+      AUDIT_SEAL_KEY: randomBytes(32).toString('hex'),
+    });
   });
   afterAll(() => server.close());
 

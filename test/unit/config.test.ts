@@ -3,8 +3,8 @@ import { ConfigError, loadConfig } from '../../server/config.js';
 
 const SECRET = 'k'.repeat(40);
 const DEV = { APP_MODE: 'development' } as const;
-/** The least a production start needs: keys and the hospital's page origins. */
-const PROD = { JWT_SECRETS: SECRET, CORS_ORIGINS: 'https://consult.slzl-hospital.example' } as const;
+/** The least a production start needs: token keys, the audit-trail seal key and the hospital's page origins. */
+const PROD = { JWT_SECRETS: SECRET, AUDIT_SEAL_KEY: SECRET, CORS_ORIGINS: 'https://consult.slzl-hospital.example' } as const;
 
 describe('loadConfig', () => {
   it('has safe single-machine defaults', () => {
@@ -38,15 +38,16 @@ describe('loadConfig', () => {
   });
 
   it('requires explicit CORS origins in production; development keeps `*`', () => {
-    expect(() => loadConfig({ JWT_SECRETS: SECRET })).toThrow(/^CORS_ORIGINS: production needs/);
-    expect(() => loadConfig({ JWT_SECRETS: SECRET, CORS_ORIGINS: '*' })).toThrow(/^CORS_ORIGINS/);
-    expect(() => loadConfig({ JWT_SECRETS: SECRET, CORS_ORIGINS: 'https://a.example,*' })).toThrow(/^CORS_ORIGINS/);
-    expect(loadConfig({ JWT_SECRETS: SECRET, CORS_ORIGINS: 'https://slzl.example, https://apx.example:8443' }).http.corsOrigins).toEqual([
+    expect(() => loadConfig({ ...PROD, CORS_ORIGINS: undefined })).toThrow(/^CORS_ORIGINS: production needs/);
+    expect(() => loadConfig({ ...PROD, CORS_ORIGINS: ' ' })).toThrow(/^CORS_ORIGINS: production needs/);
+    expect(() => loadConfig({ ...PROD, CORS_ORIGINS: '*' })).toThrow(/^CORS_ORIGINS/);
+    expect(() => loadConfig({ ...PROD, CORS_ORIGINS: 'https://a.example,*' })).toThrow(/^CORS_ORIGINS/);
+    expect(loadConfig({ ...PROD, CORS_ORIGINS: 'https://slzl.example, https://apx.example:8443' }).http.corsOrigins).toEqual([
       'https://slzl.example',
       'https://apx.example:8443',
     ]);
     // A path or trailing slash never matches a browser's Origin header: said at start, not found by users.
-    expect(() => loadConfig({ JWT_SECRETS: SECRET, CORS_ORIGINS: 'https://slzl.example/' })).toThrow(/not an origin/);
+    expect(() => loadConfig({ ...PROD, CORS_ORIGINS: 'https://slzl.example/' })).toThrow(/not an origin/);
     expect(loadConfig(DEV).http.corsOrigins).toBe('*');
   });
 

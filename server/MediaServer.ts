@@ -86,10 +86,13 @@ export class MediaServer {
           reconnectGraceSeconds: config.reconnectGraceSeconds,
           consumersPerRouter: config.broadcast.consumersPerRouter,
           keyFrameRequestDelayMs: config.broadcast.keyFrameRequestDelayMs,
+          emptyLingerSeconds: config.rooms.emptyLingerSeconds,
+          chatOnJoin: config.rooms.chatMessagesOnJoin,
           initialOutgoingBitrate: config.media.initialOutgoingBitrate,
           maxIncomingBitrate: config.media.maxIncomingBitrate,
         },
         memorySeconds: config.jwt.maxTtlSeconds,
+        joinLimits: { burst: config.rooms.joinBurst, intervalMs: config.rooms.joinIntervalSeconds * 1000 },
         openCaseRecord: (room) => records.open(room),
         log,
       });

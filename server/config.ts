@@ -54,6 +54,10 @@ const EnvSchema = z.object({
     .max(7 * 86400)
     .default(3600),
   RECONNECT_GRACE_SECONDS: z.coerce.number().int().min(0).max(600).default(20),
+  ROOM_EMPTY_LINGER_SECONDS: z.coerce.number().min(0).max(3600).default(10),
+  ROOM_JOIN_BURST: z.coerce.number().int().min(1).max(1000).default(5),
+  ROOM_JOIN_INTERVAL_SECONDS: z.coerce.number().min(0).max(3600).default(3),
+  CHAT_MESSAGES_ON_JOIN: z.coerce.number().int().min(0).max(500).default(50),
   BROADCAST_CONSUMERS_PER_ROUTER: z.coerce.number().int().min(1).max(100_000).default(400),
   BROADCAST_KEYFRAME_DELAY_MS: z.coerce.number().int().min(0).max(10_000).default(1000),
   DATA_DIR: z.string().default('data'),
@@ -99,6 +103,8 @@ export interface Config {
   /** TURN relays handed to clients with time-limited credentials (TURN REST API scheme). */
   turn: { urls: string[]; secret: string; ttlSeconds: number } | undefined;
   reconnectGraceSeconds: number;
+  /** Limits per identity and room that survive rejoining, and how long an empty room stays open. */
+  rooms: { emptyLingerSeconds: number; joinBurst: number; joinIntervalSeconds: number; chatMessagesOnJoin: number };
   broadcast: { consumersPerRouter: number; keyFrameRequestDelayMs: number };
   records: RecordsConfig;
   logLevel: string;
@@ -197,6 +203,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         ? { urls: turnUrls, secret: e.TURN_SECRET, ttlSeconds: e.TURN_CREDENTIAL_TTL_SECONDS }
         : undefined,
     reconnectGraceSeconds: e.RECONNECT_GRACE_SECONDS,
+    rooms: {
+      emptyLingerSeconds: e.ROOM_EMPTY_LINGER_SECONDS,
+      joinBurst: e.ROOM_JOIN_BURST,
+      joinIntervalSeconds: e.ROOM_JOIN_INTERVAL_SECONDS,
+      chatMessagesOnJoin: e.CHAT_MESSAGES_ON_JOIN,
+    },
     records,
     broadcast: { consumersPerRouter: e.BROADCAST_CONSUMERS_PER_ROUTER, keyFrameRequestDelayMs: e.BROADCAST_KEYFRAME_DELAY_MS },
     logLevel: e.LOG_LEVEL,

@@ -169,8 +169,14 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     return [...this.#model.raisedHands];
   }
 
+  /** The chat as far as loaded, oldest first: the latest messages at join, older ones via `loadOlderChat`. */
   get chatHistory(): ChatMessage[] {
     return [...this.#model.chat];
+  }
+
+  /** Whether the server keeps older chat messages than `chatHistory` holds. */
+  get hasOlderChat(): boolean {
+    return this.#model.olderChat;
   }
 
   /** Moderators: the people waiting in the lobby. */
@@ -245,6 +251,17 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     const { message } = await this.#signaling.request('sendChat', { text });
     this.#model.addChat(message);
     return message;
+  }
+
+  /**
+   * Loads up to `limit` (1-100) chat messages older than those in `chatHistory` and puts them in front
+   * of it; resolves with them, oldest first (empty when there are none).
+   */
+  async loadOlderChat(limit = 50): Promise<ChatMessage[]> {
+    if (!this.#model.olderChat) return [];
+    const before = this.#model.chat[0]?.id;
+    const page = await this.#signaling.request('chatHistory', before === undefined ? { limit } : { before, limit });
+    return this.#model.addOlderChat(page.messages, page.hasMore);
   }
 
   // ---- session ----

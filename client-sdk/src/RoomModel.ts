@@ -15,8 +15,11 @@ export interface SnapshotDiff {
 export class RoomModel {
   readonly participants = new Map<string, ParticipantInfo>();
   readonly raisedHands = new Set<string>();
+  /** Oldest first: the latest messages from the join answer, older pages put in front. */
   readonly chat: ChatMessage[] = [];
   readonly #chatIds = new Set<string>();
+  /** The server keeps older messages than the oldest in `chat`. */
+  olderChat = false;
   locked = false;
 
   apply(snapshot: JoinResult): SnapshotDiff {
@@ -27,6 +30,8 @@ export class RoomModel {
     for (const p of snapshot.participants) this.participants.set(p.id, p);
     this.raisedHands.clear();
     for (const id of snapshot.raisedHands) this.raisedHands.add(id);
+    // The first snapshot says whether older messages exist; later ones (resume) only add newer ones.
+    if (this.chat.length === 0) this.olderChat = snapshot.chatHasMore;
     const newChat = snapshot.chat.filter((m) => this.addChat(m));
     const lockChanged = this.locked !== snapshot.roomLocked;
     this.locked = snapshot.roomLocked;
@@ -39,5 +44,14 @@ export class RoomModel {
     this.#chatIds.add(message.id);
     this.chat.push(message);
     return true;
+  }
+
+  /** Puts a page of older messages (oldest first) in front; returns those not known yet. */
+  addOlderChat(messages: ChatMessage[], hasMore: boolean): ChatMessage[] {
+    const fresh = messages.filter((m) => !this.#chatIds.has(m.id));
+    for (const m of fresh) this.#chatIds.add(m.id);
+    this.chat.unshift(...fresh);
+    this.olderChat = hasMore;
+    return fresh;
   }
 }

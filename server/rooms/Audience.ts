@@ -5,18 +5,22 @@
  */
 import { STAGE_GRANTS, wrongState, type Question } from '../../signaling/protocol/index.js';
 import type { Participant } from './Participant.js';
-import { QuestionBoard } from './QuestionBoard.js';
+import { DEFAULT_QUESTION_LIMITS, QuestionBoard } from './QuestionBoard.js';
 import { actorOf, type Room } from './Room.js';
 
 export class Audience {
-  readonly questions = new QuestionBoard();
+  readonly questions: QuestionBoard;
   readonly #room: Room;
   readonly #timer: NodeJS.Timeout | undefined;
   #sentCount = -1;
 
-  /** `live`: a broadcast or training audience, whose size is sent around; other rooms only report it. */
-  constructor(room: Room, live: boolean) {
+  /**
+   * `live`: a broadcast or training audience, whose size is sent around; other rooms only report it.
+   * `lastAsked`: the room memory's per-identity Q&A clock, so rejoining does not reset it.
+   */
+  constructor(room: Room, live: boolean, lastAsked?: Map<string, number>) {
     this.#room = room;
+    this.questions = new QuestionBoard(DEFAULT_QUESTION_LIMITS, lastAsked);
     if (live) {
       this.#timer = setInterval(() => this.#sendViewerCount(), 1000);
       this.#timer.unref();

@@ -3,9 +3,10 @@
  * It is the core of the domain: it keeps who is in it and who waits in its lobby, owns the rules of
  * entering, leaving, reconnecting, moderating, chatting, and tells everyone concerned and writes the
  * audit trail from one place per action. A room cannot exist without its case record (the trail it
- * writes to): one is opened when the room is created, or the room is not created. It closes when its
- * last participant leaves, when a moderator ends it, or when its worker dies, closing everything
- * beneath it once.
+ * writes to): one is opened when the room is created, or the room is not created. It closes a short
+ * while (the linger) after its last participant leaves — so a reconnect or a quick return reuses the
+ * same room and the same trail — at once when a moderator ends it, the server stops or its worker
+ * dies, closing everything beneath it once.
  */
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
@@ -34,7 +35,7 @@ import { actorFromParticipant, type AuditData } from '../../recordings/AuditTrai
 import type { AuditType, RoomAuditEvent } from './audit.js';
 import { Audience } from './Audience.js';
 import type { CaseRecordOpener, RoomCaseRecord } from './caseRecord.js';
-import { ChatLog } from './ChatLog.js';
+import { ChatLog, DEFAULT_CHAT_LIMITS } from './ChatLog.js';
 import { FanOut } from './FanOut.js';
 import { GraceTimers } from './GraceTimers.js';
 import { Lobby } from './Lobby.js';
@@ -57,6 +58,10 @@ export interface RoomOptions extends MediaLimits {
   consumersPerRouter: number;
   /** Broadcast/training: minimum gap between key-frame requests forwarded to a presenter. */
   keyFrameRequestDelayMs: number;
+  /** How long an empty room stays open for someone to come back before it closes (0: at once). */
+  emptyLingerSeconds: number;
+  /** Chat messages handed to a joiner; older ones are paged with `chatHistory`. */
+  chatOnJoin: number;
 }
 
 /** Rooms with a large receive-only audience spread over every worker. */
@@ -95,7 +100,7 @@ export class Room extends EventEmitter<RoomEvents> {
   readonly workerIndex: number;
   /** The worker's single-port media endpoint every transport of this room uses. */
   readonly webRtcServer: types.WebRtcServer;
-  readonly chat = new ChatLog();
+  readonly chat: ChatLog;
   readonly audience: Audience;
   readonly media: RoomMedia;
   readonly moderation: Moderation;
@@ -112,6 +117,8 @@ export class Room extends EventEmitter<RoomEvents> {
   readonly #speakerObserver: types.ActiveSpeakerObserver;
   readonly #log: Logger;
   #activeSpeakerId: string | null = null;
+  /** Set while the room is empty and waiting to close. */
+  #lingerTimer: NodeJS.Timeout | undefined;
   #locked = false;
   #closed = false;
   #admitting = false;
@@ -135,7 +142,9 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#speakerObserver = observer;
     this.options = options;
     this.#log = log.child({ room: desc.id });
-    this.audience = new Audience(this, FAN_OUT_KINDS.has(desc.kind));
+    // Rate limits keep their clocks in the room's memory: rejoining, or reopening the room, resets none.
+    this.chat = new ChatLog(DEFAULT_CHAT_LIMITS, memory.chatTimes);
+    this.audience = new Audience(this, FAN_OUT_KINDS.has(desc.kind), memory.lastAsked);
     this.media = new RoomMedia(this, options);
     this.moderation = new Moderation(this);
     const origin = { router, webRtcServer: host.webRtcServer, workerIndex: host.index };
@@ -220,6 +229,8 @@ export class Room extends EventEmitter<RoomEvents> {
 
   /** Everything a participant needs to render the room, on join, admission or resume. */
   snapshotFor(participant: Participant): JoinResult {
+    // The latest messages only: the whole history in every join answer made churn a flood.
+    const chat = this.chat.page(undefined, this.options.chatOnJoin);
     return {
       room: { id: this.id, kind: this.kind, caseId: this.caseId ?? null },
       self: participant.info,
@@ -234,7 +245,8 @@ export class Room extends EventEmitter<RoomEvents> {
         .filter((p) => p.handRaised)
         .map((p) => p.id),
       mutedByModerator: participant.mutedSources(),
-      chat: this.chat.history(),
+      chat: chat.messages,
+      chatHasMore: chat.hasMore,
       questions: this.audience.questionsFor(participant),
       onStage: this.audience.onStage(),
       viewerCount: this.audience.viewerCount,
@@ -414,6 +426,7 @@ export class Room extends EventEmitter<RoomEvents> {
   close(reason: LeaveReason = 'room_closed', message = 'the room was closed', by?: Participant): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#lingerTimer);
     if (reason === 'room_ended') this.#memory.ended = true;
     this.audience.close();
     this.fanOut?.close();
@@ -436,6 +449,7 @@ export class Room extends EventEmitter<RoomEvents> {
       this.#admitting = false;
     }
     this.#participants.set(participant.id, participant);
+    this.#stopLingering();
     participant.once('closed', (reason) => this.#onParticipantClosed(participant, reason));
     participant.admit();
     this.notifyAbout(participant, 'participantJoined', { participant: participant.info });
@@ -469,14 +483,31 @@ export class Room extends EventEmitter<RoomEvents> {
     if (this.#participants.get(participant.id) !== participant) return;
     this.#participants.delete(participant.id);
     this.#grace.cancel(participant.id);
-    this.chat.forget(participant.id);
     this.media.release(participant);
     this.#log.info({ participant: participant.id, reason }, 'participant left');
     this.notifyAbout(participant, 'participantLeft', { participantId: participant.id, reason });
     this.audit('participant_left', participant, undefined, { reason });
     this.emit('participantLeft', participant, reason);
     if (this.#activeSpeakerId === participant.id) this.#setActiveSpeaker(null);
-    if (this.#participants.size === 0 && !this.#admitting) this.close();
+    if (this.#participants.size === 0 && !this.#admitting) this.#lingerOrClose();
+  }
+
+  /**
+   * The room is empty: close it once it has stayed empty for the linger. Someone coming back meanwhile
+   * (a reload, a reconnect after the grace period, a quick return) finds the same room, chat and trail
+   * instead of a new room and a new case-record entry each time.
+   */
+  #lingerOrClose(): void {
+    const seconds = this.options.emptyLingerSeconds;
+    if (seconds <= 0) return this.close();
+    this.#stopLingering();
+    this.#lingerTimer = setTimeout(() => this.close('room_closed', `the room was empty for ${seconds} s`), seconds * 1000);
+    this.#lingerTimer.unref();
+  }
+
+  #stopLingering(): void {
+    clearTimeout(this.#lingerTimer);
+    this.#lingerTimer = undefined;
   }
 
   #setActiveSpeaker(participantId: string | null): void {

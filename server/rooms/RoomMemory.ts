@@ -1,26 +1,77 @@
 /**
- * What must outlive a room object: who a moderator removed, and whether the lead ended it. A room
- * closes when it empties, but the tokens for it stay valid for up to their lifetime; without this a
- * removed person could come back once everyone had left, and an ended consultation could be reopened.
+ * What must outlive a room object: who a moderator removed, whether the lead ended it, and the limits
+ * each person has used up in it. A room closes when it empties, but the tokens for it stay valid for
+ * up to their lifetime; without this a removed person could come back once everyone had left, an
+ * ended consultation could be reopened, and leaving and rejoining would reset every rate limit.
+ * Everything here is keyed by the token's identity, never by the per-join participant id.
  */
+import { ProtocolError } from '../../signaling/protocol/index.js';
+
 export interface RoomMemory {
   readonly banned: Set<string>;
   ended: boolean;
+  /** Per identity: when each of their recent chat messages was posted (the chat rate limit). */
+  readonly chatTimes: Map<string, number[]>;
+  /** Per identity: when they last asked a question (the Q&A interval). */
+  readonly lastAsked: Map<string, number>;
+  /** Per identity: how fast they may (re)join this room. */
+  readonly joins: JoinThrottle;
+}
+
+export interface JoinLimits {
+  /** Joins one identity may make in a row. */
+  burst: number;
+  /** Then one more every `intervalMs`. */
+  intervalMs: number;
+}
+
+export const DEFAULT_JOIN_LIMITS: JoinLimits = { burst: 5, intervalMs: 3000 };
+
+/**
+ * A token bucket per identity: `burst` joins at once (a reloaded page, a second device, a flaky
+ * network), then one every `intervalMs`. Each join opens a session, writes to the trail and sends a
+ * snapshot, so a client looping join/leave must not get more than that.
+ */
+export class JoinThrottle {
+  readonly #buckets = new Map<string, { tokens: number; at: number }>();
+  readonly #limits: JoinLimits;
+
+  constructor(limits: JoinLimits = DEFAULT_JOIN_LIMITS) {
+    this.#limits = limits;
+  }
+
+  /** Takes one join for `identity`, or throws TOO_MANY_REQUESTS saying how long to wait. */
+  take(identity: string, now = Date.now()): void {
+    const { burst, intervalMs } = this.#limits;
+    const bucket = this.#buckets.get(identity);
+    const tokens = bucket ? Math.min(burst, bucket.tokens + (intervalMs > 0 ? (now - bucket.at) / intervalMs : burst)) : burst;
+    if (tokens < 1) {
+      const seconds = Math.ceil(((1 - tokens) * intervalMs) / 1000);
+      throw new ProtocolError('TOO_MANY_REQUESTS', `you joined this room too often in a short time; please wait ${seconds} s`);
+    }
+    this.#buckets.set(identity, { tokens: tokens - 1, at: now });
+  }
+}
+
+export function newRoomMemory(joinLimits: JoinLimits = DEFAULT_JOIN_LIMITS): RoomMemory {
+  return { banned: new Set(), ended: false, chatTimes: new Map(), lastAsked: new Map(), joins: new JoinThrottle(joinLimits) };
 }
 
 export class RoomMemories {
   readonly #entries = new Map<string, { memory: RoomMemory; touched: number }>();
   readonly #keepMs: number;
+  readonly #joinLimits: JoinLimits;
 
   /** `keepSeconds`: how long after its last use a memory is kept (the longest token lifetime). */
-  constructor(keepSeconds: number) {
+  constructor(keepSeconds: number, joinLimits: JoinLimits = DEFAULT_JOIN_LIMITS) {
     this.#keepMs = keepSeconds * 1000;
+    this.#joinLimits = joinLimits;
   }
 
   of(roomId: string, now = Date.now()): RoomMemory {
     this.#prune(now);
     let entry = this.#entries.get(roomId);
-    if (!entry) this.#entries.set(roomId, (entry = { memory: { banned: new Set(), ended: false }, touched: now }));
+    if (!entry) this.#entries.set(roomId, (entry = { memory: newRoomMemory(this.#joinLimits), touched: now }));
     entry.touched = now;
     return entry.memory;
   }

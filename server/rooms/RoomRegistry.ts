@@ -1,7 +1,9 @@
 /**
  * Finds or opens rooms, and is where a principal enters or resumes one. Opening is asynchronous (a
  * router must be created), so requests for the same room id are chained: two clinicians joining at
- * the same instant end up in one room, not two.
+ * the same instant end up in one room, not two. Joins are throttled per identity and room, in the
+ * room's memory, so a client looping join/leave cannot open session after session (resuming a
+ * session is not a join and is not throttled).
  */
 import type { types } from 'mediasoup';
 import { forbidden, notFound, type JoinResult } from '../../signaling/protocol/index.js';
@@ -12,13 +14,15 @@ import type { CaseRecordOpener } from './caseRecord.js';
 import { Participant, type ParticipantChannel } from './Participant.js';
 import { checkEntry } from './policy.js';
 import { Room, type RoomDescriptor, type RoomOptions } from './Room.js';
-import { RoomMemories } from './RoomMemory.js';
+import { DEFAULT_JOIN_LIMITS, RoomMemories, type JoinLimits } from './RoomMemory.js';
 
 export interface RoomRegistryDeps {
   pool: WorkerPool;
   options: RoomOptions;
   /** How long bans and "ended" outlive a room (the longest token lifetime). */
   memorySeconds: number;
+  /** How fast one identity may (re)join one room. */
+  joinLimits?: JoinLimits | undefined;
   /** Every room is created with its case record; there is no room without one. */
   openCaseRecord: CaseRecordOpener;
   log: Logger;
@@ -38,7 +42,7 @@ export class RoomRegistry {
 
   constructor(deps: RoomRegistryDeps) {
     this.#deps = deps;
-    this.#memories = new RoomMemories(deps.memorySeconds);
+    this.#memories = new RoomMemories(deps.memorySeconds, deps.joinLimits ?? DEFAULT_JOIN_LIMITS);
   }
 
   get size(): number {
@@ -59,6 +63,8 @@ export class RoomRegistry {
    */
   async enter(principal: Principal, channel: ParticipantChannel, rtpCapabilities: types.RtpCapabilities): Promise<Entered> {
     checkEntry(principal);
+    // Before the room is even opened: a throttled join costs no router, no trail and no snapshot.
+    this.#memories.of(principal.room).joins.take(principal.sub);
     const desc = { id: principal.room, kind: principal.kind, caseId: principal.caseId };
     let room = await this.getOrCreate(desc);
     // The room may have closed (its last participant left) while we waited for it: open it anew.

@@ -11,7 +11,8 @@ import { startTestServer } from '../helpers/server.js';
 import { token, type TokenSpec } from '../helpers/tokens.js';
 import { useTestEnvironment } from '../helpers/fixture.js';
 
-const env = useTestEnvironment();
+// Rooms here close the moment they empty (no linger): tests look at what a closed room leaves behind.
+const env = useTestEnvironment({ env: { ROOM_EMPTY_LINGER_SECONDS: '0' } });
 
 async function member(spec: TokenSpec): Promise<{ client: TestClient; self: JoinResult['self']; join: JoinResult }> {
   const { client, ack } = await connectAndJoin(env.server.url, token(spec));

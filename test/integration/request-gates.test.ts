@@ -60,6 +60,7 @@ const SAMPLES: { [N in RequestName]: RequestPayload<N> } = {
   endRoom: {},
   setHandRaised: { raised: true },
   sendChat: { text: '请上传最新的CT影像' },
+  chatHistory: { limit: 20 },
   askQuestion: { text: '术后多久可以复查？' },
   updateQuestion: { questionId: ID, status: 'approved' },
   setOnStage: { participantId: ID, onStage: true },

@@ -8,7 +8,8 @@ import { connect, err, fakeRtpParameters, fakeSimulcastParameters, ok, type Test
 import { token, type TokenSpec } from '../helpers/tokens.js';
 import { useTestEnvironment } from '../helpers/fixture.js';
 
-const env = useTestEnvironment();
+// Rooms here close the moment they empty (no linger): tests look at what a closed room leaves behind.
+const env = useTestEnvironment({ env: { ROOM_EMPTY_LINGER_SECONDS: '0' } });
 
 async function joined(spec: TokenSpec): Promise<{ client: TestClient; join: JoinResult; caps: unknown }> {
   const client = await connect(env.server.url, token(spec));

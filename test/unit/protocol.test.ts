@@ -87,6 +87,17 @@ const CASES: Record<RequestName, { valid: unknown; invalid: [payload: unknown, f
       [{ text: 'x'.repeat(2001) }, 'text'],
     ],
   },
+  chatHistory: {
+    valid: { before: 'f3b1c2d4-0000-4000-8000-000000000001', limit: 100 },
+    invalid: [
+      [{ limit: 0 }, 'limit'],
+      [{ limit: 101 }, 'limit'],
+      [{ limit: 2.5 }, 'limit'],
+      [{ before: '' }, 'before'],
+      [{ before: 'x'.repeat(65) }, 'before'],
+      [{ extra: true }, '(payload)'],
+    ],
+  },
   askQuestion: {
     valid: { text: 'Can I eat rice after the operation?' },
     invalid: [

@@ -26,7 +26,7 @@ import type { AuditType, RoomAuditEvent } from '../../server/rooms/audit.js';
 import type { RoomCaseRecord } from '../../server/rooms/caseRecord.js';
 import { Participant, type ParticipantChannel } from '../../server/rooms/Participant.js';
 import { Room, type RoomDescriptor, type RoomOptions } from '../../server/rooms/Room.js';
-import type { RoomMemory } from '../../server/rooms/RoomMemory.js';
+import { newRoomMemory, type RoomMemory } from '../../server/rooms/RoomMemory.js';
 
 // --- Fakes ----------------------------------------------------------------------------------------
 
@@ -199,18 +199,21 @@ const OPTIONS: RoomOptions = {
   keyFrameRequestDelayMs: 1000,
   initialOutgoingBitrate: 1_000_000,
   maxIncomingBitrate: 1_500_000,
+  // Most tests here look at what happens when a room closes; the linger has tests of its own.
+  emptyLingerSeconds: 0,
+  chatOnJoin: 50,
 };
 
 const silent = pino({ level: 'silent' });
 
-function deps(opener: () => RoomCaseRecord, memory: RoomMemory = { banned: new Set(), ended: false }) {
+function deps(opener: () => RoomCaseRecord, memory: RoomMemory = newRoomMemory(), options: RoomOptions = OPTIONS) {
   const pool = new FakePool();
-  return { pool, memory, deps: { pool: pool as unknown as WorkerPool, options: OPTIONS, memory, openCaseRecord: opener, log: silent } };
+  return { pool, memory, deps: { pool: pool as unknown as WorkerPool, options, memory, openCaseRecord: opener, log: silent } };
 }
 
-async function openRoom(kind: RoomKind = 'consultation') {
+async function openRoom(kind: RoomKind = 'consultation', options: RoomOptions = OPTIONS, memory: RoomMemory = newRoomMemory()) {
   const record = new FakeCaseRecord();
-  const { pool, memory, deps: d } = deps(() => record);
+  const { pool, deps: d } = deps(() => record, memory, options);
   const desc: RoomDescriptor = { id: ROOM_ID, kind, caseId: CASE_ID };
   const room = await Room.create(desc, d);
   return { room, record, memory, router: pool.routers[0]!, pool };
@@ -288,7 +291,7 @@ describe('Room.create', () => {
   });
 
   it('refuses a consultation its lead ended: WRONG_STATE, and no router is made', async () => {
-    const { pool, deps: d } = deps(() => new FakeCaseRecord(), { banned: new Set(), ended: true });
+    const { pool, deps: d } = deps(() => new FakeCaseRecord(), { ...newRoomMemory(), ended: true });
     await expect(Room.create({ id: ROOM_ID, kind: 'consultation', caseId: CASE_ID }, d)).rejects.toMatchObject({ code: 'WRONG_STATE' });
     expect(pool.routers).toHaveLength(0);
   });
@@ -669,6 +672,42 @@ describe('chat', () => {
     // 王芳 is not slowed down by 赵磊's burst.
     expect(room.postChat(wang.p, '收到').text).toBe('收到');
   });
+
+  it('keys the rate limit by identity: leaving and rejoining, even into a reopened room, does not reset it', async () => {
+    const memory = newRoomMemory();
+    const first = await openRoom('consultation', OPTIONS, memory);
+    enter(first.room, WANG);
+    let zhao = enter(first.room, ZHAO);
+    for (let i = 1; i <= 3; i++) first.room.postChat(zhao.p, `第${i}条`);
+    zhao.p.close('left');
+    zhao = enter(first.room, ZHAO);
+    first.room.postChat(zhao.p, '第4条');
+    first.room.close();
+    // The room closed and opened again (same memory): 赵磊 still has one message left in the window.
+    const second = await openRoom('consultation', OPTIONS, memory);
+    zhao = enter(second.room, ZHAO);
+    second.room.postChat(zhao.p, '第5条');
+    expect(codeOf(() => second.room.postChat(zhao.p, '第6条'))).toBe('TOO_MANY_REQUESTS');
+  });
+
+  it('a joiner gets the latest `chatOnJoin` messages; the rest is paged', async () => {
+    const { room } = await openRoom('consultation', { ...OPTIONS, chatOnJoin: 3 });
+    const wang = enter(room, WANG);
+    vi.useFakeTimers();
+    const sent: string[] = [];
+    for (let i = 1; i <= 7; i++) {
+      sent.push(room.postChat(wang.p, `消息${i}`).id);
+      vi.advanceTimersByTime(1000);
+    }
+    const li = enter(room, LI);
+    const snapshot = room.snapshotFor(li.p);
+    expect(snapshot.chat.map((m) => m.text)).toEqual(['消息5', '消息6', '消息7']);
+    expect(snapshot.chatHasMore).toBe(true);
+    const older = room.chat.page(snapshot.chat[0]!.id, 3);
+    expect(older.messages.map((m) => m.text)).toEqual(['消息2', '消息3', '消息4']);
+    expect(older).toMatchObject({ hasMore: true });
+    expect(room.chat.page(older.messages[0]!.id, 3)).toMatchObject({ messages: [{ id: sent[0] }], hasMore: false });
+  });
 });
 
 // --- Reconnecting ---------------------------------------------------------------------------------
@@ -814,7 +853,7 @@ describe('closing', () => {
     await expect(Room.create({ id: ROOM_ID, kind: 'consultation', caseId: CASE_ID }, again)).rejects.toMatchObject({ code: 'WRONG_STATE' });
   });
 
-  it('the last participant leaving closes the room', async () => {
+  it('the last participant leaving closes the room (linger 0)', async () => {
     const { room, record, router } = await openRoom();
     const wang = enter(room, WANG);
     const zhao = enter(room, ZHAO);
@@ -830,6 +869,38 @@ describe('closing', () => {
     expect(closedEvents).toBe(1);
     expect(record.types().slice(-3)).toEqual(['participant_left', 'participant_left', 'room_closed']);
     expect(wang.ch.ends).toEqual([]);
+  });
+
+  it('an empty room lingers: someone coming back finds the same room; it closes once empty for the whole linger', async () => {
+    vi.useFakeTimers();
+    const { room, record, router } = await openRoom('consultation', { ...OPTIONS, emptyLingerSeconds: 10 });
+    const wang = enter(room, WANG);
+    wang.p.close('left');
+    vi.advanceTimersByTime(9_000);
+    expect(room.closed).toBe(false);
+    // 王芳 reloads her page: the same room, and the linger is cancelled while she is in it.
+    const back = enter(room, WANG);
+    vi.advanceTimersByTime(60_000);
+    expect(room.closed).toBe(false);
+    back.p.close('left');
+    vi.advanceTimersByTime(9_999);
+    expect(room.closed).toBe(false);
+    vi.advanceTimersByTime(1);
+    expect(room.closed).toBe(true);
+    expect(router.closed).toBe(true);
+    expect(record.one('room_closed')).toMatchObject({ data: { message: 'the room was empty for 10 s' } });
+    expect(record.all('participant_joined')).toHaveLength(2);
+  });
+
+  it('a lingering room closes at once on close() (shutdown) and leaves no timer behind', async () => {
+    vi.useFakeTimers();
+    const { room, record } = await openRoom('consultation', { ...OPTIONS, emptyLingerSeconds: 10 });
+    enter(room, WANG).p.close('left');
+    room.close('room_closed', 'the server is shutting down');
+    expect(room.closed).toBe(true);
+    vi.advanceTimersByTime(20_000);
+    expect(record.all('room_closed')).toHaveLength(1);
+    expect(vi.getTimerCount()).toBe(0);
   });
 
   it('a router that closes under the room (its worker died) closes the room for everyone', async () => {

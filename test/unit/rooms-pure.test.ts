@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { ProtocolError, type ParticipantInfo } from '../../signaling/protocol/index.js';
 import { ChatLog, DEFAULT_CHAT_LIMITS } from '../../server/rooms/ChatLog.js';
 import { QuestionBoard } from '../../server/rooms/QuestionBoard.js';
-import { RoomMemories } from '../../server/rooms/RoomMemory.js';
+import { JoinThrottle, RoomMemories } from '../../server/rooms/RoomMemory.js';
 import { FanOut, type MediaHome } from '../../server/rooms/FanOut.js';
 import type { MediaWorker, WorkerPool } from '../../server/media/WorkerPool.js';
 
@@ -99,14 +99,39 @@ describe('ChatLog', () => {
     expect(chat.post(wang, 'b', 1000).text).toBe('b');
   });
 
-  it("forget() resets a person's rate limit but not what they said", () => {
-    const chat = new ChatLog({ history: 100, burst: 1, windowMs: 60_000 });
+  it('limits the person (identity), not the join: a new participant id of the same identity shares the limit', () => {
+    const chat = new ChatLog({ history: 100, burst: 2, windowMs: 60_000 });
     chat.post(wang, 'before leaving', 0);
-    expect(() => chat.post(wang, 'again', 1)).toThrow(ProtocolError);
-    chat.forget('wang');
-    expect(chat.post(wang, 'back again', 2).text).toBe('back again');
-    expect(chat.history().map((m) => m.text)).toEqual(['before leaving', 'back again']);
-    chat.forget('nobody'); // unknown ids are fine
+    chat.post(wang, 'still here', 1);
+    const rejoined = { ...wang, id: 'wang-second-join' };
+    const error = rejection(() => chat.post(rejoined, 'back again', 2));
+    expect(error.code).toBe('TOO_MANY_REQUESTS');
+    expect(error.message).toContain('please wait 60 s');
+    expect(chat.post(rejoined, 'later', 60_000).participantId).toBe('wang-second-join');
+  });
+
+  it("keeps the limit's clock where it is handed in (the room's memory), so a new log starts from it", () => {
+    const clock = new Map<string, number[]>();
+    new ChatLog({ history: 100, burst: 1, windowMs: 1000 }, clock).post(wang, 'in the first room', 0);
+    const reopened = new ChatLog({ history: 100, burst: 1, windowMs: 1000 }, clock);
+    expect(rejection(() => reopened.post(wang, 'too soon', 500)).code).toBe('TOO_MANY_REQUESTS');
+    expect(reopened.post(wang, 'now', 1000).text).toBe('now');
+  });
+
+  it('pages: the latest `limit` messages, then the ones before a given message, oldest first, without gaps', () => {
+    const chat = new ChatLog({ history: 10, burst: 100, windowMs: 1000 });
+    for (let i = 1; i <= 12; i++) chat.post(wang, `m${i}`, i); // m1 and m2 fall out of the kept 10
+    const latest = chat.page(undefined, 4);
+    expect(latest.messages.map((m) => m.text)).toEqual(['m9', 'm10', 'm11', 'm12']);
+    expect(latest.hasMore).toBe(true);
+    const older = chat.page(latest.messages[0]!.id, 4);
+    expect(older.messages.map((m) => m.text)).toEqual(['m5', 'm6', 'm7', 'm8']);
+    const oldest = chat.page(older.messages[0]!.id, 4);
+    expect(oldest).toMatchObject({ hasMore: false });
+    expect(oldest.messages.map((m) => m.text)).toEqual(['m3', 'm4']);
+    expect(chat.page(oldest.messages[0]!.id, 4)).toEqual({ messages: [], hasMore: false });
+    expect(chat.page(undefined, 0)).toEqual({ messages: [], hasMore: true });
+    expect(rejection(() => chat.page('no-such-message', 4)).code).toBe('NOT_FOUND');
   });
 
   it('has defaults that allow a normal conversation', () => {
@@ -120,7 +145,7 @@ describe('ChatLog', () => {
 describe('QuestionBoard', () => {
   const viewer = person('viewer-1', 'Nurse Zhao');
   const other = person('viewer-2', 'Dr Sun');
-  const limits = { intervalMs: 10_000, max: 1000 };
+  const limits = { intervalMs: 10_000, max: 1000, pendingPerPerson: 100 };
 
   it('takes a question as pending: visible to managers only', () => {
     const board = new QuestionBoard(limits);
@@ -212,7 +237,7 @@ describe('QuestionBoard', () => {
   });
 
   it('stops taking questions at `max`, whoever asks', () => {
-    const board = new QuestionBoard({ intervalMs: 0, max: 2 });
+    const board = new QuestionBoard({ intervalMs: 0, max: 2, pendingPerPerson: 100 });
     board.ask(viewer, 'one', 0);
     board.ask(other, 'two', 0);
     const error = rejection(() => board.ask(person('viewer-3'), 'three', 0));
@@ -221,6 +246,44 @@ describe('QuestionBoard', () => {
     // Hiding a question does not free a place: the board is bounded in what it holds.
     board.update(board.list(true)[0]!.id, 'hidden');
     expect(() => board.ask(person('viewer-4'), 'four', 100_000)).toThrow(ProtocolError);
+  });
+
+  it('keys the interval by identity, in the clock handed in: a rejoin or a reopened board does not reset it', () => {
+    const clock = new Map<string, number>();
+    new QuestionBoard(limits, clock).ask(viewer, 'first', 0);
+    const reopened = new QuestionBoard(limits, clock);
+    expect(rejection(() => reopened.ask({ ...viewer, id: 'viewer-1-rejoined' }, 'again', 5_000)).code).toBe('TOO_MANY_REQUESTS');
+    expect(reopened.ask({ ...viewer, id: 'viewer-1-rejoined' }, 'again', 10_000).text).toBe('again');
+  });
+
+  it('bounds the questions one person has pending; one taken up frees a place', () => {
+    const board = new QuestionBoard({ intervalMs: 0, max: 1000, pendingPerPerson: 2 });
+    const first = board.ask(viewer, 'one', 0);
+    board.ask({ ...viewer, id: 'viewer-1-rejoined' }, 'two', 1);
+    const error = rejection(() => board.ask(viewer, 'three', 2));
+    expect(error.code).toBe('TOO_MANY_REQUESTS');
+    expect(error.message).toContain('2 questions waiting');
+    expect(board.ask(other, 'someone else', 2).text).toBe('someone else');
+    board.update(first.id, 'hidden');
+    expect(board.ask(viewer, 'three', 3).text).toBe('three');
+    expect(board.list(true)).toHaveLength(4);
+  });
+});
+
+describe('JoinThrottle', () => {
+  it('lets a burst through, then one join per interval, and says how long to wait', () => {
+    const joins = new JoinThrottle({ burst: 3, intervalMs: 2000 });
+    for (let i = 0; i < 3; i++) joins.take('wang', 0);
+    const error = rejection(() => joins.take('wang', 0));
+    expect(error.code).toBe('TOO_MANY_REQUESTS');
+    expect(error.message).toContain('please wait 2 s');
+    expect(rejection(() => joins.take('wang', 1500)).message).toContain('please wait 1 s');
+    joins.take('wang', 2000);
+    expect(() => joins.take('wang', 2001)).toThrow(ProtocolError);
+    joins.take('li', 2001); // another person is not slowed down
+    // After a quiet spell the whole burst is back, not more.
+    for (let i = 0; i < 3; i++) joins.take('wang', 60_000);
+    expect(() => joins.take('wang', 60_000)).toThrow(ProtocolError);
   });
 });
 
@@ -231,10 +294,11 @@ describe('RoomMemories', () => {
     a.banned.add('removed-person');
     a.ended = true;
     expect(memories.of('room-a', 1000)).toBe(a);
-    expect(memories.of('room-a', 2000)).toEqual({ banned: new Set(['removed-person']), ended: true });
+    expect(memories.of('room-a', 2000)).toMatchObject({ banned: new Set(['removed-person']), ended: true });
     const b = memories.of('room-b', 2000);
     expect(b).not.toBe(a);
-    expect(b).toEqual({ banned: new Set(), ended: false });
+    expect(b).toMatchObject({ banned: new Set(), ended: false });
+    expect(b.joins).not.toBe(a.joins);
   });
 
   it('keeps a memory for keepSeconds after its last use, then forgets it', () => {

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { CHAT_MAX_LENGTH, MEDIA_KINDS, MEDIA_SOURCES, QUESTION_MAX_LENGTH } from '../types/domain.js';
-import { DTLS_FINGERPRINT_ALGORITHMS, type RequestName, type RequestPayloads } from '../types/requests.js';
+import { CHAT_PAGE_MAX, DTLS_FINGERPRINT_ALGORITHMS, type RequestName, type RequestPayloads } from '../types/requests.js';
 import type { Assert, Equals, Matches } from './check.js';
 
 /**
@@ -148,6 +148,8 @@ export const RequestSchemas = {
   /** Your own hand (permission `raise_hand`); a moderator may lower someone else's. */
   setHandRaised: z.object({ raised: z.boolean(), participantId: Id.optional() }).strict(),
   sendChat: z.object({ text: z.string().trim().min(1).max(CHAT_MAX_LENGTH) }).strict(),
+  /** Anyone in the room: older chat messages, `limit` per page. */
+  chatHistory: z.object({ before: Id.optional(), limit: z.number().int().min(1).max(CHAT_PAGE_MAX).optional() }).strict(),
   // Broadcast and training audiences.
   /** Permission `ask_question`. */
   askQuestion: z.object({ text: z.string().trim().min(1).max(QUESTION_MAX_LENGTH) }).strict(),

@@ -71,6 +71,9 @@ export interface WireDtlsParameters {
   fingerprints: { algorithm: (typeof DTLS_FINGERPRINT_ALGORITHMS)[number]; value: string }[];
 }
 
+/** Most chat messages one `chatHistory` page carries. */
+export const CHAT_PAGE_MAX = 100;
+
 /** A request that carries no fields (the server refuses any). */
 export type EmptyPayload = Record<string, never>;
 type ModeratedSource = 'microphone' | 'camera';
@@ -121,6 +124,11 @@ export interface RequestPayloads {
   setHandRaised: { raised: boolean; participantId?: string | undefined };
   /** At most CHAT_MAX_LENGTH characters, not blank. */
   sendChat: { text: string };
+  /**
+   * Anyone in the room: older chat messages than the join answer carries. `before`: the id of the
+   * oldest message the client has (absent: the latest); `limit`: 1 to CHAT_PAGE_MAX (default 50).
+   */
+  chatHistory: { before?: string | undefined; limit?: number | undefined };
   // Broadcast and training audiences.
   /** Permission `ask_question`; at most QUESTION_MAX_LENGTH characters, not blank. */
   askQuestion: { text: string };
@@ -169,7 +177,10 @@ export interface JoinResult {
   raisedHands: string[];
   /** Sources a moderator has muted and not yet allowed to unmute. */
   mutedByModerator: ('microphone' | 'camera')[];
+  /** The latest chat messages (not the whole history), oldest first. */
   chat: ChatMessage[];
+  /** Older chat messages are kept than `chat` holds: page them with `chatHistory`. */
+  chatHasMore: boolean;
   /** Q&A: approved and answered questions (moderators and presenters: all of them). */
   questions: Question[];
   /** Participants currently on stage (publishing by a moderator's grant). */
@@ -233,6 +244,8 @@ export interface ResponseMap {
   endRoom: Nothing;
   setHandRaised: Nothing;
   sendChat: { message: ChatMessage };
+  /** Oldest first; `hasMore`: still older messages are kept. */
+  chatHistory: { messages: ChatMessage[]; hasMore: boolean };
   askQuestion: { question: Question };
   updateQuestion: { question: Question };
   setOnStage: Nothing;

@@ -74,6 +74,17 @@ const EnvSchema = z.object({
   RETENTION_RECORD_YEARS: z.coerce.number().int().min(15).max(100).default(15),
   OUTBOX_RETRY_BASE_MS: z.coerce.number().int().min(10).max(600_000).default(2000),
   OUTBOX_RETRY_MAX_MS: z.coerce.number().int().min(100).max(3_600_000).default(300_000),
+  // Several nodes on one Redis (unset: a single node, no Redis needed).
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional(),
+  CLUSTER_NODE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+    .optional(),
+  CLUSTER_ROUTE: z.string().url().optional(),
+  CLUSTER_NAMESPACE: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,32}$/)
+    .default('telemed'),
 });
 
 export interface Config {
@@ -107,6 +118,8 @@ export interface Config {
   rooms: { emptyLingerSeconds: number; joinBurst: number; joinIntervalSeconds: number; chatMessagesOnJoin: number };
   broadcast: { consumersPerRouter: number; keyFrameRequestDelayMs: number };
   records: RecordsConfig;
+  /** Set when nodes share rooms through Redis (REDIS_URL). */
+  cluster: ClusterConfig | undefined;
   logLevel: string;
   dataDir: string;
 }
@@ -125,6 +138,14 @@ export interface RecordsConfig {
   autoRecordKinds: RoomKind[];
   retention: { mediaYears: number; recordYears: number };
   outboxRetry: { baseMs: number; maxMs: number };
+}
+
+export interface ClusterConfig {
+  redisUrl: string;
+  nodeId: string;
+  /** Where clients reach this node (its public URL); defaults to the HTTP listen address. */
+  route: string | undefined;
+  namespace: string;
 }
 
 export class ConfigError extends Error {
@@ -168,6 +189,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   for (const url of turnUrls) if (!/^turns?:/.test(url)) throw new ConfigError(`TURN_URLS: "${url}" is not a turn: or turns: URL`);
   for (const variable of ['WEBHOOK_URL', 'FHIR_BASE_URL', 'PUBLIC_URL'] as const) requireSecureTransport(e.APP_MODE, variable, e[variable]);
   const records = recordsConfig(e);
+  if (e.REDIS_URL && secrets.length === 0 && publicKeyFiles.length === 0) {
+    // Every node must accept every token: an ephemeral per-process secret cannot be shared.
+    throw new ConfigError('REDIS_URL (a cluster) needs JWT_SECRETS or JWT_PUBLIC_KEY_FILES shared by all nodes');
+  }
   return {
     mode: e.APP_MODE,
     http: {
@@ -210,6 +235,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       chatMessagesOnJoin: e.CHAT_MESSAGES_ON_JOIN,
     },
     records,
+    cluster: e.REDIS_URL
+      ? {
+          redisUrl: e.REDIS_URL,
+          nodeId: e.CLUSTER_NODE_ID ?? `${os.hostname()}-${process.pid}`,
+          route: e.CLUSTER_ROUTE,
+          namespace: e.CLUSTER_NAMESPACE,
+        }
+      : undefined,
     broadcast: { consumersPerRouter: e.BROADCAST_CONSUMERS_PER_ROUTER, keyFrameRequestDelayMs: e.BROADCAST_KEYFRAME_DELAY_MS },
     logLevel: e.LOG_LEVEL,
     dataDir: path.resolve(e.DATA_DIR),

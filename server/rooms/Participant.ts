@@ -13,6 +13,7 @@ import {
   PUBLISH_PERMISSIONS,
   wrongState,
   permissionsFor,
+  ProtocolError,
   type LeaveReason,
   type MediaSource,
   type NotificationMap,
@@ -48,6 +49,13 @@ interface ParticipantEvents {
  */
 export type ParticipantState = 'waiting' | 'joined' | 'suspended' | 'closed';
 
+/**
+ * Most tracks one participant receives at once: every source (microphone, camera, screen) of 100
+ * publishing participants, far beyond any consultation or stage, and a wall for a client that
+ * consumes in a loop. Consumers of closed producers do not count.
+ */
+export const MAX_CONSUMERS = 300;
+
 /** Sources a moderator can mute; a screen share is stopped instead. */
 export type MutableSource = 'microphone' | 'camera';
 const isMutable = (source: MediaSource): source is MutableSource => source !== 'screen';
@@ -68,6 +76,8 @@ export class Participant extends EventEmitter<ParticipantEvents> {
   readonly #transports = new Map<string, types.WebRtcTransport>();
   readonly #producers = new Map<string, PublishedTrack>();
   readonly #consumers = new Map<string, types.Consumer>();
+  /** Which consumer receives each producer: one per producer, so a client cannot pile up copies. */
+  readonly #consumerOfProducer = new Map<string, string>();
   #rtpCapabilities: types.RtpCapabilities | undefined;
 
   constructor(principal: Principal, channel: ParticipantChannel) {
@@ -276,10 +286,32 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     }));
   }
 
-  addConsumer(consumer: types.Consumer): void {
+  /**
+   * Throws unless this participant may receive `producerId` now: not already receiving it (WRONG_STATE)
+   * and under MAX_CONSUMERS (TOO_MANY_REQUESTS).
+   */
+  mayConsume(producerId: string): void {
+    const existing = this.#consumerOfProducer.get(producerId);
+    if (existing) throw wrongState(`you already receive producer ${producerId} (consumer ${existing}); one consumer per track`);
+    if (this.#consumers.size >= MAX_CONSUMERS) {
+      throw new ProtocolError('TOO_MANY_REQUESTS', `at most ${MAX_CONSUMERS} tracks received at once per participant`);
+    }
+  }
+
+  /** Keeps `consumer` of `producerId`; checks `mayConsume` again, as it was made after an await. */
+  addConsumer(consumer: types.Consumer, producerId: string): void {
     this.#ensureOpen();
+    this.mayConsume(producerId);
     this.#consumers.set(consumer.id, consumer);
-    consumer.observer.once('close', () => this.#consumers.delete(consumer.id));
+    this.#consumerOfProducer.set(producerId, consumer.id);
+    consumer.observer.once('close', () => {
+      this.#consumers.delete(consumer.id);
+      if (this.#consumerOfProducer.get(producerId) === consumer.id) this.#consumerOfProducer.delete(producerId);
+    });
+  }
+
+  get consumerCount(): number {
+    return this.#consumers.size;
   }
 
   consumer(id: string): types.Consumer {

@@ -1,7 +1,8 @@
 /**
  * The media half of a room: transports, producers and consumers of its participants, and the rules
  * that go with them (transport caps, send vs receive, one producer per source, a moderator's mute
- * that holds against resume and re-publish, who receives where in a fan-out room). Every mediasoup
+ * that holds against resume and re-publish, one consumer per (participant, producer) and at most
+ * MAX_CONSUMERS each, who receives where in a fan-out room). Every mediasoup
  * call that carries what a client sent goes through `clientCall`, so mediasoup's refusals reach the
  * client as BAD_REQUEST / WRONG_STATE and our own bugs stay INTERNAL.
  */
@@ -156,6 +157,7 @@ export class RoomMedia {
     const found = room.findProducer(producerId);
     if (!found) throw notFound(`producer ${producerId} is not in this room (it may have just closed)`);
     if (found.owner === participant) throw badRequest('cannot consume your own producer');
+    participant.mayConsume(producerId); // before anything is made: a refused consume creates nothing
     const transport = participant.transport(transportId);
     if (directionOf(transport) !== 'recv') throw badRequest('consume needs a receive transport');
     const home = await this.receiveHome(participant);
@@ -168,7 +170,7 @@ export class RoomMedia {
     // Paused until the client says it is ready, so the first packets are not lost before it listens.
     const consumer = await clientCall('consume', () => transport.consume({ producerId: localId, rtpCapabilities, paused: true }));
     try {
-      participant.addConsumer(consumer);
+      participant.addConsumer(consumer, producerId);
       // Shared imaging and lab reports matter more than faces: when bandwidth is short, the screen
       // keeps its layers longest. (Audio consumers are always forwarded; only video layers adapt.)
       if (found.track.source === 'screen') await consumer.setPriority(2);

@@ -20,6 +20,7 @@ import { HlsService } from './media/HlsService.js';
 import { CaseRecordService } from './records/CaseRecordService.js';
 import { WorkerPool } from './media/WorkerPool.js';
 import { RoomRegistry } from './rooms/RoomRegistry.js';
+import { ConnectionLimits } from './signaling/ConnectionLimits.js';
 
 export class MediaServer {
   readonly config: Config;
@@ -118,6 +119,8 @@ export class MediaServer {
         maxHttpBufferSize: 64 * 1024,
         pingInterval: 10_000,
         pingTimeout: 10_000,
+        // A transport that never presents a token (joins no namespace) is closed after this.
+        connectTimeout: 5_000,
       });
       // Clustered, the node announces its route once it listens; until then connections wait for it.
       const cluster = config.cluster ? deferredRouting() : undefined;
@@ -126,6 +129,7 @@ export class MediaServer {
         verifier,
         rooms,
         routing,
+        limits: new ConnectionLimits(config.signaling.connectionLimits),
         services: { routerCapabilities, turn: config.turn, hls },
         requestTimeoutMs: config.signaling.requestTimeoutMs,
         log,
@@ -153,6 +157,11 @@ export class MediaServer {
       pool.close();
       throw error;
     }
+  }
+
+  /** Open Engine.IO transports, authenticated or not (for metrics and tests). */
+  get transportCount(): number {
+    return this.#io.engine.clientsCount;
   }
 
   get port(): number {

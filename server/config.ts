@@ -35,6 +35,8 @@ const EnvSchema = z.object({
   MEDIA_WORKER_PING_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(6000),
   MEDIA_WORKER_RESTART_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
   SIGNALING_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  SIGNALING_MAX_SOCKETS_PER_IDENTITY: z.coerce.number().int().min(1).max(100).default(4),
+  SIGNALING_MAX_SOCKETS_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(500),
   JWT_ALGORITHMS: z.string().default('HS256'),
   JWT_SECRETS: z.string().optional(),
   JWT_PUBLIC_KEY_FILES: z.string().optional(),
@@ -102,7 +104,7 @@ export interface Config {
     health: { pingIntervalMs: number; pingTimeoutMs: number; restartAttempts: number };
   };
   /** Every request is answered within this bound (UNAVAILABLE when its handler has not finished). */
-  signaling: { requestTimeoutMs: number };
+  signaling: { requestTimeoutMs: number; connectionLimits: { perIdentity: number; perAddress: number } };
   jwt: {
     algorithms: JwtAlgorithm[];
     secrets: string[];
@@ -187,7 +189,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (turnUrls.length > 0 && !e.TURN_SECRET)
     throw new ConfigError('TURN_URLS is set: TURN_SECRET (coturn static-auth-secret) is required too');
   for (const url of turnUrls) if (!/^turns?:/.test(url)) throw new ConfigError(`TURN_URLS: "${url}" is not a turn: or turns: URL`);
-  for (const variable of ['WEBHOOK_URL', 'FHIR_BASE_URL', 'PUBLIC_URL'] as const) requireSecureTransport(e.APP_MODE, variable, e[variable]);
+  for (const variable of ['WEBHOOK_URL', 'FHIR_BASE_URL', 'PUBLIC_URL', 'CLUSTER_ROUTE'] as const) requireSecureTransport(e.APP_MODE, variable, e[variable]);
   const records = recordsConfig(e);
   if (e.REDIS_URL && secrets.length === 0 && publicKeyFiles.length === 0) {
     // Every node must accept every token: an ephemeral per-process secret cannot be shared.
@@ -214,7 +216,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         restartAttempts: e.MEDIA_WORKER_RESTART_ATTEMPTS,
       },
     },
-    signaling: { requestTimeoutMs: e.SIGNALING_REQUEST_TIMEOUT_MS },
+    signaling: {
+      requestTimeoutMs: e.SIGNALING_REQUEST_TIMEOUT_MS,
+      connectionLimits: { perIdentity: e.SIGNALING_MAX_SOCKETS_PER_IDENTITY, perAddress: e.SIGNALING_MAX_SOCKETS_PER_ADDRESS },
+    },
     jwt: {
       algorithms: algorithms as JwtAlgorithm[],
       secrets,

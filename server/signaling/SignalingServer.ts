@@ -19,6 +19,7 @@ import {
   type ClientToServerEvents,
   type ServerToClientEvents,
 } from '../../signaling/protocol/index.js';
+import type { ConnectionLimits } from './ConnectionLimits.js';
 import { Session } from './Session.js';
 import type { RoomRouting } from '../cluster/routing.js';
 import { pseudonym } from '../pseudonym.js';
@@ -35,10 +36,15 @@ export interface SignalingDeps {
   services: SignalingServices;
   /** Which node serves a room: this one, or (clustered) another one the client is sent to. */
   routing: RoomRouting;
+  /** Sockets per identity and per network address. */
+  limits: ConnectionLimits;
   /** The bound on each request (the dispatcher's default when absent). */
   requestTimeoutMs?: number | undefined;
   log: Logger;
 }
+
+/** How long the transport of a refused connection is kept so that the refusal reaches the client. */
+const REFUSED_LINGER_MS = 1000;
 
 export function attachSignaling(io: SignalingIo, deps: SignalingDeps): void {
   io.use(
@@ -66,12 +72,15 @@ async function admitConnection(socket: SignalingSocket, deps: SignalingDeps): Pr
   if (hops > MAX_ROUTE_HOPS) throw new ProtocolError('UNAVAILABLE', 'the cluster could not settle where this room is served; please retry');
   const decision = await deps.routing.route(principal.room, hops);
   if (!decision.here) throw new ProtocolError('MOVED', 'this room is served by another node', { route: decision.route });
+  socket.once('disconnect', deps.limits.admit(principal.sub, socket.handshake.address));
   socket.data.principal = principal;
 }
 
 function refusal(socket: SignalingSocket, error: unknown, deps: SignalingDeps): Error {
   const wire = (error instanceof ProtocolError ? error : new ProtocolError('UNAUTHENTICATED', 'access token rejected')).toWire();
   deps.log.info({ reason: wire.message, code: wire.code, address: socket.handshake.address }, 'connection refused');
+  // A refused client may not close its side: drop the transport once the refusal had time to arrive.
+  setTimeout(() => socket.conn.close(), REFUSED_LINGER_MS).unref();
   // socket.io-client surfaces `data` on its connect_error, so the SDK can show the code (and follow MOVED).
   return Object.assign(new Error(wire.message), { data: wire });
 }

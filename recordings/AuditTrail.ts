@@ -10,12 +10,27 @@
  * signaling during a broadcast's join storm. So one fdatasync, off the event loop, covers every event
  * appended during a short window (GROUP_COMMIT_MS): a power loss can cost at most that window.
  * `flush()` and `close()` sync at once, for callers that need everything on disk now.
+ *
+ * Tamper evidence (see trailChain.ts): each line carries `prev`, the SHA-256 of the line before it,
+ * and with a seal key the trail is sealed (an HMAC over its final hash, key id recorded) when it is
+ * closed and whenever `seal()` hands it over. Trails written before chaining are still read (recovery
+ * needs them); the verifier calls them unverifiable.
  */
 import { EventEmitter } from 'node:events';
 import { closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { ParticipantInfo, Role } from '../signaling/protocol/index.js';
 import type { RecordingsLogger } from './logger.js';
+import {
+  headOfLines,
+  makeSeal,
+  readTrailHead,
+  scanTrail,
+  hashLine,
+  type AuditSealKey,
+  type TrailHead,
+  type TrailRef,
+} from './trailChain.js';
 
 /** Known event types; any other string is accepted so new features need no change here. */
 export type KnownAuditEventType =
@@ -63,6 +78,18 @@ export interface AuditEvent {
   type: AuditEventType;
   actor?: AuditActor;
   data?: AuditData;
+  /** The trail's id, on its first line only: the chain's genesis hash is derived from it. */
+  trail?: string;
+  /** Hex SHA-256 of the line before this one, exactly as written; absent in trails older than chaining. */
+  prev?: string;
+}
+
+export interface AuditTrailOptions {
+  log?: RecordingsLogger;
+  /** Seals the trail at `close()` and `seal()`; without it the trail is chained but never sealed. */
+  seal?: AuditSealKey;
+  /** Names a new trail (in its first line and its genesis hash); default: the file name without `.jsonl`. */
+  trailId?: string;
 }
 
 interface AuditTrailEvents {
@@ -84,13 +111,24 @@ export function actorFromParticipant(info: ParticipantInfo): AuditActor {
   };
 }
 
+/** Where the writer stands in the file: what the next line links to, and the head to report. */
+type ChainState = TrailHead & { chainHead: string };
+
 export class AuditTrail extends EventEmitter<AuditTrailEvents> {
   readonly file: string;
   readonly #log: RecordingsLogger | undefined;
+  readonly #sealKey: AuditSealKey | undefined;
+  readonly #fallbackId: string;
   #fd: number | undefined;
   #seq: number;
+  #chain: ChainState;
   /** Set when the file does not end with a newline (a torn line): the next write starts a fresh one. */
   #needsNewline: boolean;
+  /**
+   * A write failed part-way or not at all: what the file now ends with is unknown, so it is read
+   * again before the next line (which must link to the bytes really there, torn or not).
+   */
+  #stale = false;
   /** Lines written since the last fdatasync began. */
   #dirty = false;
   #syncTimer: NodeJS.Timeout | undefined;
@@ -101,23 +139,35 @@ export class AuditTrail extends EventEmitter<AuditTrailEvents> {
   /** A background fdatasync failed: the next flush() reports it, since append() already returned. */
   #syncError: Error | undefined;
 
-  private constructor(file: string, fd: number, seq: number, needsNewline: boolean, log: RecordingsLogger | undefined) {
+  private constructor(file: string, fd: number, options: AuditTrailOptions) {
     super();
     this.file = file;
     this.#fd = fd;
-    this.#seq = seq;
+    this.#log = options.log;
+    this.#sealKey = options.seal;
+    this.#fallbackId = options.trailId ?? path.basename(file, '.jsonl');
+    const { chain, needsNewline } = this.#readState();
+    this.#chain = chain;
+    this.#seq = chain.lastSeq;
     this.#needsNewline = needsNewline;
-    this.#log = log;
   }
 
-  /** Opens (or creates) a trail; reopening an existing one continues its numbering. */
-  static open(file: string, options: { log?: RecordingsLogger } = {}): AuditTrail {
+  /** Opens (or creates) a trail; reopening an existing one continues its numbering and its chain. */
+  static open(file: string, options: AuditTrailOptions = {}): AuditTrail {
     mkdirSync(path.dirname(file), { recursive: true });
-    const existing = readIfExists(file);
-    const events = parseLines(existing);
-    const lastSeq = events.reduce((max, e) => Math.max(max, e.seq), 0);
     const fd = openSync(file, 'a', 0o640);
-    return new AuditTrail(file, fd, lastSeq, existing.length > 0 && !existing.endsWith('\n'), options.log);
+    try {
+      return new AuditTrail(file, fd, options);
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
+  }
+
+  /** The head of a trail file as it is now (for a manifest, or a trail no process has open); null if missing or empty. */
+  static headOf(file: string): TrailRef | null {
+    const head = readTrailHead(file, path.basename(file, '.jsonl'));
+    return head && { ...head, file };
   }
 
   /** Reads a trail from disk without opening it for writing (delivery, recovery). Missing file = empty. */
@@ -133,6 +183,33 @@ export class AuditTrail extends EventEmitter<AuditTrailEvents> {
     return this.#seq;
   }
 
+  /** Where the trail stands now: its final hash, line and byte counts, whether it ends with a seal. */
+  head(): TrailRef {
+    const { chainHead: _next, ...head } = this.#chain;
+    return { ...head, lastSeq: this.#seq, file: this.file };
+  }
+
+  /**
+   * Seals what the trail holds so far (an HMAC over its final hash, see trailChain.ts) and returns its
+   * head: what a case-record entry carries, so the archive copies exactly these bytes. Nothing is
+   * written if there is no key, nothing new since the last seal, or the trail is closed. Throws if the
+   * seal cannot be written.
+   */
+  seal(): TrailRef {
+    const key = this.#sealKey;
+    if (key && this.#fd !== undefined) {
+      if (this.#stale) this.#resync();
+      const c = this.#chain;
+      if (!c.sealed && c.lines > 0) {
+        const seal = makeSeal(key, { trail: c.trailId, lines: c.lines, lastSeq: this.#seq, hash: c.hash });
+        this.#writeLine(JSON.stringify(seal), 'seal');
+        this.#chain.sealed = true;
+        this.#chain.keyId = key.keyId;
+      }
+    }
+    return this.head();
+  }
+
   /**
    * Appends one event: written to the file before returning (safe from a process crash), synced to
    * the disk within GROUP_COMMIT_MS. Throws if the write is refused (disk full, read-only): the
@@ -140,24 +217,51 @@ export class AuditTrail extends EventEmitter<AuditTrailEvents> {
    */
   append(type: AuditEventType, details: { actor?: AuditActor | undefined; data?: AuditData | undefined } = {}): AuditEvent {
     if (this.#fd === undefined) throw new Error(`audit trail ${this.file} is closed`);
+    if (this.#stale) this.#resync();
     const event: AuditEvent = { seq: this.#seq + 1, at: new Date().toISOString(), type };
     if (details.actor) event.actor = details.actor;
     if (details.data) event.data = details.data;
-    const line = `${this.#needsNewline ? '\n' : ''}${JSON.stringify(event)}\n`;
-    try {
-      writeSync(this.#fd, line);
-    } catch (error) {
-      // Part of the line may have reached the file: make sure the next event starts on its own line.
-      this.#needsNewline = true;
-      this.#log?.error({ err: error, file: this.file, type }, 'audit event could not be written');
-      throw error;
-    }
-    this.#needsNewline = false;
+    if (this.#chain.lines === 0) event.trail = this.#chain.trailId;
+    event.prev = this.#chain.chainHead;
+    this.#writeLine(JSON.stringify(event), type);
     this.#seq = event.seq;
-    this.#dirty = true;
-    this.#scheduleSync();
+    this.#chain.sealed = false;
     this.emit('appended', event);
     return event;
+  }
+
+  /** Writes one line with a single write(2) and moves the chain on to it; throws (and re-reads later) if the disk refuses. */
+  #writeLine(text: string, what: string): void {
+    const body = Buffer.from(text, 'utf8');
+    const bytes = Buffer.concat([this.#needsNewline ? Buffer.from('\n') : Buffer.alloc(0), body, Buffer.from('\n')]);
+    try {
+      const written = writeSync(this.#fd!, bytes);
+      // A full disk can take part of a line without an error: that line is torn, and not recorded.
+      if (written !== bytes.length) throw Object.assign(new Error(`short write (${written} of ${bytes.length} bytes)`), { code: 'ENOSPC' });
+    } catch (error) {
+      this.#stale = true;
+      this.#log?.error({ err: error, file: this.file, type: what }, 'audit event could not be written');
+      throw error;
+    }
+    const hash = hashLine(body);
+    this.#needsNewline = false;
+    this.#chain = { ...this.#chain, lines: this.#chain.lines + 1, bytes: this.#chain.bytes + bytes.length, chainHead: hash };
+    if (what !== 'seal') this.#chain.hash = hash;
+    this.#dirty = true;
+    this.#scheduleSync();
+  }
+
+  /** Reads where the file really ends (after a failed write) and goes on from there. */
+  #resync(): void {
+    const { chain, needsNewline } = this.#readState();
+    this.#chain = chain;
+    this.#needsNewline = needsNewline;
+    this.#stale = false;
+  }
+
+  #readState(): { chain: ChainState; needsNewline: boolean } {
+    const bytes = readBytesIfExists(this.file);
+    return { chain: headOfLines(scanTrail(bytes), this.#fallbackId), needsNewline: bytes.length > 0 && bytes[bytes.length - 1] !== 0x0a };
   }
 
   /** Every event recorded so far, read back from the file (the file, not memory, is the record). */
@@ -186,12 +290,16 @@ export class AuditTrail extends EventEmitter<AuditTrailEvents> {
     if (failedInBackground) throw failedInBackground;
   }
 
-  /** Syncs what is left, then closes the file. */
+  /** Seals the trail (if it has a key), syncs what is left, then closes the file. */
   close(): void {
     const fd = this.#fd;
     if (fd === undefined) return;
     try {
-      this.flush();
+      try {
+        this.seal();
+      } finally {
+        this.flush();
+      }
     } finally {
       this.#fd = undefined;
       // A background fdatasync may still hold this fd number: closing it now could let a new file
@@ -241,10 +349,14 @@ export class AuditTrail extends EventEmitter<AuditTrailEvents> {
 }
 
 function readIfExists(file: string): string {
+  return readBytesIfExists(file).toString('utf8');
+}
+
+function readBytesIfExists(file: string): Buffer {
   try {
-    return readFileSync(file, 'utf8');
+    return readFileSync(file);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return Buffer.alloc(0);
     throw error;
   }
 }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { RoomKind } from '../signaling/protocol/index.js';
 import type { AuditEvent } from './AuditTrail.js';
 import type { RecordingManifest } from './Manifest.js';
+import type { TrailRef } from './trailChain.js';
 
 export interface CaseRecordFile {
   /** Name inside the entry (the file's path relative to the session folder). */
@@ -32,6 +33,11 @@ export interface CaseRecordEntry {
   manifest: RecordingManifest | null;
   auditTrail: AuditEvent[];
   files: CaseRecordFile[];
+  /**
+   * The room's trail file and where it stood (sealed) when handed over: the archive copies exactly
+   * those bytes, the remote sinks send its final hash. Absent in entries made before trails were chained.
+   */
+  trail?: TrailRef;
 }
 
 /**
@@ -49,7 +55,12 @@ export function recordingEntryId(sessionId: string): string {
 }
 
 /** The case-record entry of a finished (or recovered) recording session. */
-export function recordingEntry(manifest: RecordingManifest, sessionDir: string, auditTrail: AuditEvent[]): CaseRecordEntry {
+export function recordingEntry(
+  manifest: RecordingManifest,
+  sessionDir: string,
+  auditTrail: AuditEvent[],
+  trail?: TrailRef,
+): CaseRecordEntry {
   const files: CaseRecordFile[] = [];
   for (const t of manifest.tracks) {
     // Files with no content (nothing arrived, or lost) are listed in the manifest but not shipped.
@@ -74,6 +85,7 @@ export function recordingEntry(manifest: RecordingManifest, sessionDir: string, 
     manifest,
     auditTrail,
     files,
+    ...(trail ? { trail } : {}),
   };
 }
 
@@ -84,6 +96,7 @@ export function auditEntry(input: {
   roomKind: RoomKind;
   caseId: string | null;
   auditTrail: AuditEvent[];
+  trail?: TrailRef;
 }): CaseRecordEntry {
   return { ...input, createdAt: new Date().toISOString(), manifest: null, files: [] };
 }

@@ -10,6 +10,7 @@ import type { MediaKind, MediaSource, RoomKind, SiteLevel } from '../signaling/p
 import type { AuditActor } from './AuditTrail.js';
 import { probeDuration } from './ffmpeg.js';
 import { digestFile, fileExists, writeJsonAtomicSync } from './fsutil.js';
+import { readTrailHead, type TrailHead } from './trailChain.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 
@@ -86,6 +87,12 @@ export interface RecordingManifest {
   retention: Retention;
   /** The room's audit trail file (absolute), whose events go into the case record with this manifest. */
   auditFile: string | null;
+  /**
+   * The trail's head when the manifest was written (its final hash so far, line and byte counts): the
+   * recording's events are lines 1…`lines` of any later copy of the trail, which must hash to `hash`.
+   * Filled in by `writeManifest`; absent in manifests written before trails were chained.
+   */
+  auditTrail?: TrailHead | null;
 }
 
 /** Retention dates counted from the end of the recording, in whole calendar years (UTC). */
@@ -113,8 +120,23 @@ export async function describeFile(file: string, ffprobePath?: string): Promise<
   return { ...digest, durationSeconds };
 }
 
+/**
+ * Writes the manifest once, atomically. Every manifest is written here (at stop, by recovery), so
+ * this is where it notes how far the room's trail had got. The note goes on the caller's object too,
+ * so the manifest that goes on to the case record is the one on disk.
+ */
 export function writeManifest(sessionDir: string, manifest: RecordingManifest): void {
+  if (manifest.auditTrail === undefined) manifest.auditTrail = trailHeadFor(manifest.auditFile);
   writeJsonAtomicSync(path.join(sessionDir, MANIFEST_FILE), manifest);
+}
+
+function trailHeadFor(auditFile: string | null): TrailHead | null {
+  if (!auditFile) return null;
+  try {
+    return readTrailHead(auditFile, path.basename(auditFile, '.jsonl'));
+  } catch {
+    return null; // an unreadable trail must not cost the recording its manifest; the verifier will say so
+  }
 }
 
 /** The manifest of a session folder, or null if the session never finished (or the file is unreadable). */

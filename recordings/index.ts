@@ -1,5 +1,7 @@
 /** Recording and case-record delivery: the public surface the signaling layer wires in. */
 export * from './AuditTrail.js';
+export * from './trailChain.js';
+export { verifyTrailAt, formatReport, type TrailReport } from './verifyTrail.js';
 export * from './CaseRecord.js';
 export * from './Manifest.js';
 export * from './RecordingSession.js';

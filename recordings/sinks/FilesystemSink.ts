@@ -8,11 +8,16 @@
  * hashed (same inode), so it is only checked by size, which catches a file truncated or rewritten
  * since, without reading gigabytes again. `entry.json` is written last: its presence means the
  * folder is complete, so delivering the same entry again does nothing.
+ *
+ * `audit.jsonl` is the room's trail copied byte for byte up to the point the entry was handed over
+ * (never re-serialised: its hash chain is over the exact bytes), and checked on the way: a trail
+ * altered since it was written is refused, like a media file that no longer matches its hash.
  */
-import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { CaseRecordEntry, CaseRecordSink } from '../CaseRecord.js';
 import { digestFile, fsyncDir, safeSegment, writeFileAtomicSync, writeJsonAtomicSync } from '../fsutil.js';
+import { verifyTrail, type TrailRef } from '../trailChain.js';
 
 export interface FilesystemSinkOptions {
   root: string;
@@ -47,9 +52,33 @@ export class FilesystemSink implements CaseRecordSink {
       files.push({ ...file, path: dest });
     }
     if (entry.manifest) writeJsonAtomicSync(path.join(dir, 'manifest.json'), entry.manifest);
-    writeFileAtomicSync(path.join(dir, 'audit.jsonl'), entry.auditTrail.map((e) => `${JSON.stringify(e)}\n`).join(''));
+    writeFileAtomicSync(path.join(dir, 'audit.jsonl'), archivedTrail(entry));
     writeJsonAtomicSync(done, { ...entry, files });
   }
+}
+
+/** The trail bytes the entry stands for: from its sealed hand-off, else from its manifest's note. */
+function trailSource(entry: CaseRecordEntry): TrailRef | undefined {
+  if (entry.trail) return entry.trail;
+  const m = entry.manifest;
+  return m?.auditFile && m.auditTrail ? { ...m.auditTrail, file: m.auditFile } : undefined;
+}
+
+function archivedTrail(entry: CaseRecordEntry): Buffer {
+  const source = trailSource(entry);
+  // An entry from before trails were chained: its events are all there is.
+  if (!source) return Buffer.from(entry.auditTrail.map((e) => `${JSON.stringify(e)}\n`).join(''), 'utf8');
+  const bytes = readFileSync(source.file);
+  if (bytes.length < source.bytes) throw new Error(`audit trail ${source.file} is shorter than when it was handed over`);
+  const copy = bytes.subarray(0, source.bytes);
+  if (source.bytes === 0) return copy;
+  const verdict = verifyTrail(copy);
+  const kind = verdict.problem?.kind;
+  if (kind === 'altered' || kind === 'removed' || kind === 'reordered') {
+    throw new Error(`audit trail ${source.file} was changed since it was written: ${verdict.problem?.message ?? ''}`);
+  }
+  if (verdict.finalHash !== source.hash) throw new Error(`audit trail ${source.file} does not end with the hash it was handed over with`);
+  return copy;
 }
 
 async function placeFile(src: string, dest: string, sha256: string, sizeBytes: number): Promise<void> {

@@ -4,6 +4,7 @@
  * hashes, not media: file locations are URLs if `fileUrl` is given (e.g. the archive's address).
  */
 import type { CaseRecordEntry, CaseRecordFile, CaseRecordSink } from '../CaseRecord.js';
+import { withoutFile, type TrailHead } from '../trailChain.js';
 import { IDEMPOTENCY_HEADER, signWebhook, type WebhookSigningOptions } from './webhookSignature.js';
 
 export interface WebhookSinkOptions extends WebhookSigningOptions {
@@ -16,10 +17,13 @@ export interface WebhookSinkOptions extends WebhookSigningOptions {
   fileUrl?: (entry: CaseRecordEntry, file: CaseRecordFile) => string | undefined;
 }
 
-/** What the receiver gets: the entry without this server's local paths. */
+/**
+ * What the receiver gets: the entry without this server's local paths. `entry.trail` is the audit
+ * trail's head as handed over: its final hash and the id of the key its seal was made with.
+ */
 export interface WebhookBody {
   event: 'case_record';
-  entry: Omit<CaseRecordEntry, 'files'> & { files: (Omit<CaseRecordFile, 'path'> & { url?: string })[] };
+  entry: Omit<CaseRecordEntry, 'files' | 'trail'> & { files: (Omit<CaseRecordFile, 'path'> & { url?: string })[]; trail?: TrailHead };
 }
 
 export class WebhookSink implements CaseRecordSink {
@@ -39,7 +43,8 @@ export class WebhookSink implements CaseRecordSink {
       const url = this.#options.fileUrl?.(entry, { path: _local, ...file });
       return url ? { ...file, url } : file;
     });
-    return { event: 'case_record', entry: { ...entry, files } };
+    const { trail, ...rest } = entry;
+    return { event: 'case_record', entry: { ...rest, files, ...(trail ? { trail: withoutFile(trail) } : {}) } };
   }
 
   async deliver(entry: CaseRecordEntry, signal?: AbortSignal): Promise<void> {

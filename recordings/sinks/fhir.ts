@@ -4,13 +4,17 @@
  * `Media` per track in a transaction `Bundle`. Only the elements used here are typed.
  *
  * Hashes: R4 defines `Attachment.hash` as the base64 SHA-1 of the data, so SHA-1 goes there; the
- * SHA-256 the manifest relies on travels in an extension on the same attachment.
+ * SHA-256 the manifest relies on travels in an extension on the same attachment. The inline record's
+ * attachment also carries the audit trail's final hash and the id of the key its seal was made with
+ * (extensions `audit-trail-sha256`, `audit-trail-seal-key-id`), so the record system holds what a
+ * later `npm run audit:verify` of the archived trail must find.
  */
 import { createHash } from 'node:crypto';
 import { ROLE_LABELS } from '../../signaling/protocol/index.js';
 import type { AuditActor } from '../AuditTrail.js';
 import type { CaseRecordEntry, CaseRecordFile } from '../CaseRecord.js';
 import type { ManifestTrack } from '../Manifest.js';
+import type { TrailHead } from '../trailChain.js';
 
 export interface FhirIdentifier {
   system: string;
@@ -164,6 +168,16 @@ function fileAttachment(
   return attachment;
 }
 
+/** The trail's final hash and seal key id: from the sealed hand-off, else as the manifest noted it. */
+function trailExtensions(entry: CaseRecordEntry, o: FhirMappingOptions): FhirExtension[] {
+  const head: TrailHead | null | undefined = entry.trail ?? entry.manifest?.auditTrail;
+  if (!head) return [];
+  return [
+    { url: `${o.systemBase}:extension:audit-trail-sha256`, valueString: head.hash },
+    ...(head.keyId ? [{ url: `${o.systemBase}:extension:audit-trail-seal-key-id`, valueString: head.keyId }] : []),
+  ];
+}
+
 export function buildDocumentReference(entry: CaseRecordEntry, o: FhirMappingOptions): FhirDocumentReference {
   const m = entry.manifest;
   const record = Buffer.from(JSON.stringify({ manifest: m, auditTrail: entry.auditTrail }), 'utf8');
@@ -197,7 +211,10 @@ export function buildDocumentReference(entry: CaseRecordEntry, o: FhirMappingOpt
           hash: createHash('sha1').update(record).digest('base64'),
           title: 'Manifest and audit trail',
           creation: entry.createdAt,
-          extension: [{ url: `${o.systemBase}:extension:sha256`, valueString: createHash('sha256').update(record).digest('hex') }],
+          extension: [
+            { url: `${o.systemBase}:extension:sha256`, valueString: createHash('sha256').update(record).digest('hex') },
+            ...trailExtensions(entry, o),
+          ],
         },
       },
       ...entry.files.map((f) => ({

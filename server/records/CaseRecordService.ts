@@ -17,9 +17,11 @@ import {
   Outbox,
   recoverRecordings,
   WebhookSink,
+  type AuditSealKey,
   type CaseRecordEntry,
   type CaseRecordFile,
   type CaseRecordSink,
+  type TrailRef,
 } from '../../recordings/index.js';
 import { safeSegment } from '../../recordings/fsutil.js';
 import type { RecordsConfig } from '../config.js';
@@ -35,12 +37,14 @@ export class CaseRecordService {
   readonly #outbox: Outbox | undefined;
   readonly #log: Logger;
   readonly #rooms = new Map<Room, RoomRecord>();
+  readonly #auditSeal: AuditSealKey;
 
   private constructor(config: RecordsConfig, archive: FilesystemSink, outbox: Outbox | undefined, log: Logger) {
     this.#config = config;
     this.archive = archive;
     this.#outbox = outbox;
     this.#log = log;
+    this.#auditSeal = config.auditSeal ?? ephemeralSealKey(log);
   }
 
   static async start(config: RecordsConfig, log: Logger): Promise<CaseRecordService> {
@@ -82,6 +86,7 @@ export class CaseRecordService {
       retention: this.#config.retention,
       handOff: (entry, dir) => this.#handOff(entry, dir, file),
       autoRecord: this.#config.autoRecordKinds.includes(room.kind),
+      auditSeal: this.#auditSeal,
       log: this.#log,
     });
     this.#rooms.set(room, record);
@@ -120,7 +125,8 @@ export class CaseRecordService {
   async #recover(): Promise<void> {
     for (const p of await recoverRecordings({ recordingsDir: this.#config.recordingsDir, log: this.#log })) {
       this.#log.warn({ entry: p.entry.id, interrupted: p.interrupted }, 'handing off a recording left by an earlier process');
-      await this.#handOff(p.entry, p.sessionDir);
+      const trail = p.entry.manifest?.auditFile ? this.#sealLeftTrail(p.entry.manifest.auditFile) : undefined;
+      await this.#handOff(trail ? { ...p.entry, trail } : p.entry, p.sessionDir);
     }
     for (const file of undeliveredTrails(this.#config.auditDir)) {
       const events = AuditTrail.read(file);
@@ -135,12 +141,38 @@ export class CaseRecordService {
           roomKind,
           caseId: (opened['caseId'] as string | null | undefined) ?? null,
           auditTrail: events,
+          trail: this.#sealLeftTrail(file),
         }),
         undefined,
         file,
       );
     }
   }
+
+  /**
+   * Seals a trail a dead process left open, so its archived copy verifies (a trail already sealed at
+   * its end is not sealed again). If it cannot be sealed, it goes as it is: the verifier will say "not sealed".
+   */
+  #sealLeftTrail(file: string): TrailRef | undefined {
+    try {
+      const trail = AuditTrail.open(file, { seal: this.#auditSeal, log: this.#log });
+      try {
+        return trail.seal();
+      } finally {
+        trail.close();
+      }
+    } catch (err) {
+      this.#log.error({ err, file }, 'a recovered audit trail could not be sealed; handing it over unsealed');
+      return AuditTrail.headOf(file) ?? undefined;
+    }
+  }
+}
+
+/** Development without AUDIT_SEAL_KEY: trails are sealed, but with a key no one will have after this process. */
+function ephemeralSealKey(log: Logger): AuditSealKey {
+  const key = randomBytes(32).toString('hex');
+  log.warn('development mode: audit trails are sealed with an ephemeral random key (set AUDIT_SEAL_KEY to verify them later)');
+  return { key, keyId: `ephemeral-${randomBytes(4).toString('hex')}` };
 }
 
 /** One entry per room trail file, the same id whether delivered at close or recovered after a crash. */

@@ -10,6 +10,7 @@ import {
   AuditTrail,
   RecordingSession,
   recordingEntry,
+  type AuditSealKey,
   type CaseRecordEntry,
   type ManifestParticipant,
 } from '../../recordings/index.js';
@@ -29,6 +30,8 @@ export interface RoomRecordDeps {
   /** Archives the entry and queues it for remote sinks; `sessionDir` is marked handed off after. */
   handOff(entry: CaseRecordEntry, sessionDir?: string): Promise<void>;
   autoRecord: boolean;
+  /** Seals the trail at each hand-off and at close (key id recorded in the seal). */
+  auditSeal: AuditSealKey;
   log: Logger;
 }
 
@@ -51,7 +54,7 @@ export class RoomRecord implements RoomCaseRecord {
     this.#room = room;
     this.#deps = deps;
     this.#log = deps.log.child({ room: room.id });
-    this.trail = AuditTrail.open(trailFile, { log: this.#log });
+    this.trail = AuditTrail.open(trailFile, { log: this.#log, seal: deps.auditSeal });
     this.trail.append('room_opened', { data: { roomId: room.id, kind: room.kind, caseId: room.caseId ?? null } });
   }
 
@@ -116,7 +119,8 @@ export class RoomRecord implements RoomCaseRecord {
     if (!this.#room.closed) this.#room.notifyOthers(null, 'recordingStopped', { sessionId: session.id, by: by ? actorOf(by) : null });
     const handOff = session
       .stop(by ? actorFromParticipant(by.info) : null)
-      .then((manifest) => this.#deps.handOff(recordingEntry(manifest, session.dir, this.trail.events()), session.dir))
+      // Sealed as handed over, so the archived copy of the trail so far verifies on its own.
+      .then((manifest) => this.#deps.handOff(recordingEntry(manifest, session.dir, this.trail.events(), this.trail.seal()), session.dir))
       .catch((err: unknown) => this.#log.error({ err }, 'recording could not be handed off; recovery will pick it up at next start'))
       .finally(() => this.#handOffs.delete(handOff));
     this.#handOffs.add(handOff);
@@ -144,6 +148,7 @@ export class RoomRecord implements RoomCaseRecord {
           roomKind: room.kind,
           caseId: room.caseId ?? null,
           auditTrail: this.trail.events(),
+          trail: this.trail.seal(),
         }),
       );
       this.trail.close();

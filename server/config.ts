@@ -6,6 +6,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { derivedKeyId } from '../recordings/trailChain.js';
 import { issuesToDetails, ROOM_KINDS, type RoomKind } from '../signaling/protocol/index.js';
 
 const ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256'] as const;
@@ -76,8 +77,16 @@ const EnvSchema = z.object({
   RETENTION_RECORD_YEARS: z.coerce.number().int().min(15).max(100).default(15),
   OUTBOX_RETRY_BASE_MS: z.coerce.number().int().min(10).max(600_000).default(2000),
   OUTBOX_RETRY_MAX_MS: z.coerce.number().int().min(100).max(3_600_000).default(300_000),
+  AUDIT_SEAL_KEY: z.string().optional(),
+  AUDIT_SEAL_KEY_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'letters, digits and _ . : - only, at most 64')
+    .optional(),
   // Several nodes on one Redis (unset: a single node, no Redis needed).
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
+    .optional(),
   CLUSTER_NODE_ID: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,64}$/)
@@ -140,6 +149,8 @@ export interface RecordsConfig {
   autoRecordKinds: RoomKind[];
   retention: { mediaYears: number; recordYears: number };
   outboxRetry: { baseMs: number; maxMs: number };
+  /** Seals audit trails (HMAC-SHA256, key id written in each seal). Unset only in development: the service then makes an ephemeral key. */
+  auditSeal: { key: string; keyId: string } | undefined;
 }
 
 export interface ClusterConfig {
@@ -189,7 +200,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (turnUrls.length > 0 && !e.TURN_SECRET)
     throw new ConfigError('TURN_URLS is set: TURN_SECRET (coturn static-auth-secret) is required too');
   for (const url of turnUrls) if (!/^turns?:/.test(url)) throw new ConfigError(`TURN_URLS: "${url}" is not a turn: or turns: URL`);
-  for (const variable of ['WEBHOOK_URL', 'FHIR_BASE_URL', 'PUBLIC_URL', 'CLUSTER_ROUTE'] as const) requireSecureTransport(e.APP_MODE, variable, e[variable]);
+  for (const variable of ['WEBHOOK_URL', 'FHIR_BASE_URL', 'PUBLIC_URL', 'CLUSTER_ROUTE'] as const)
+    requireSecureTransport(e.APP_MODE, variable, e[variable]);
   const records = recordsConfig(e);
   if (e.REDIS_URL && secrets.length === 0 && publicKeyFiles.length === 0) {
     // Every node must accept every token: an ephemeral per-process secret cannot be shared.
@@ -284,7 +296,22 @@ function recordsConfig(e: z.infer<typeof EnvSchema>): RecordsConfig {
     autoRecordKinds: autoRecordKinds as RoomKind[],
     retention: { mediaYears: e.RETENTION_MEDIA_YEARS, recordYears: e.RETENTION_RECORD_YEARS },
     outboxRetry: { baseMs: e.OUTBOX_RETRY_BASE_MS, maxMs: e.OUTBOX_RETRY_MAX_MS },
+    auditSeal: auditSealConfig(e),
   };
+}
+
+/** Like JWT_SECRETS: required in production; in development its absence means an ephemeral key (and a warning). */
+function auditSealConfig(e: z.infer<typeof EnvSchema>): RecordsConfig['auditSeal'] {
+  const key = e.AUDIT_SEAL_KEY;
+  if (!key) {
+    if (e.AUDIT_SEAL_KEY_ID) throw new ConfigError('AUDIT_SEAL_KEY_ID is set but AUDIT_SEAL_KEY is not');
+    if (e.APP_MODE === 'production') {
+      throw new ConfigError('production mode needs AUDIT_SEAL_KEY (at least 32 characters) to seal audit trails so tampering can be shown');
+    }
+    return undefined;
+  }
+  if (key.length < 32) throw new ConfigError('AUDIT_SEAL_KEY must be at least 32 characters');
+  return { key, keyId: e.AUDIT_SEAL_KEY_ID ?? derivedKeyId(key) };
 }
 
 /** `host` (as URL.hostname spells it) never leaves this machine. */

@@ -95,10 +95,23 @@ export function makeSeal(key: AuditSealKey, fields: { trail: string; lines: numb
   return { ...unsigned, mac: sealMac(key.key, unsigned) };
 }
 
-function sealMatches(key: string, seal: SealLine): boolean {
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/**
+ * Whether a seal line is exactly what the writer makes of its fields (same keys, order and spelling:
+ * the final seal has no successor whose link would catch a changed byte) and, with a key, whether its
+ * MAC matches.
+ */
+function sealIntact(line: TrailLine, key: string | undefined): boolean {
+  const v = line.value ?? {};
+  const canonical: Record<string, unknown> = {};
+  for (const field of ['type', 'at', 'trail', 'lines', 'lastSeq', 'hash', 'alg', 'keyId', 'mac']) canonical[field] = v[field];
+  if (hashLine(JSON.stringify(canonical)) !== line.hash) return false;
+  const seal = v as unknown as SealLine;
+  if (typeof seal.mac !== 'string' || !HEX64.test(seal.mac) || typeof seal.hash !== 'string' || !HEX64.test(seal.hash)) return false;
+  if (key === undefined) return true;
   const expected = Buffer.from(sealMac(key, seal), 'hex');
-  const given = Buffer.from(seal.mac, 'hex');
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  return timingSafeEqual(Buffer.from(seal.mac, 'hex'), expected);
 }
 
 export type TrailLineKind = 'event' | 'seal' | 'torn' | 'blank' | 'other';
@@ -343,10 +356,21 @@ class ChainCheck {
     if (!this.#consistent(j - 1) && intact !== false) return alteredLine(pred, `its seq does not follow the line before it`);
     if (expectedBefore === undefined) return alteredLine(line, `it is not a trail event or seal`);
     if (expectedBefore === reached) {
-      if (intact === false)
-        return alteredLine(line, `its link to line ${pred.number} does not match, nor does line ${line.number + 1}'s link to it`);
-      const which = intact === true ? '' : ` (or line ${line.number}'s link to it)`;
-      return alteredLine(pred, `its content does not match the hash line ${line.number} recorded${which}`);
+      // Lines j and j+1 trade places: j+1 links to j-1. Seqs cannot show it when one of them is a seal.
+      const next = lines[j + 1];
+      if (intact === false && next?.link === pred.hash) {
+        return problem('reordered', line.number, line.seq, `${named(line)} and ${named(next)} are in the wrong order`);
+      }
+      if (intact === false) {
+        const why =
+          line.kind === 'seal'
+            ? `its link to line ${pred.number} does not match and its MAC does not verify (or the key given is wrong)`
+            : `its link to line ${pred.number} does not match, nor does line ${line.number + 1}'s link to it`;
+        return alteredLine(line, why);
+      }
+      // A removed seal (or torn line) leaves no gap in the seqs: it reads the same as pred altered.
+      const which = intact === true ? '' : `, or line ${line.number}'s link to it was`;
+      return alteredLine(pred, `its content does not match the hash line ${line.number} recorded (or a seal after it was removed${which})`);
     }
     const missing = reached + 1;
     const span = expectedBefore > missing ? `${missing}–${expectedBefore}` : `${missing}`;
@@ -359,16 +383,19 @@ class ChainCheck {
     return problem(
       'reordered',
       line.number,
-      line.seq ?? null,
-      `line ${line.number} (seq ${line.seq ?? '—'}) is out of order: it comes after seq ${reached} (moved or copied here)`,
+      line.seq,
+      `${named(line)} is out of order: it comes after seq ${reached} (moved or copied here)`,
     );
   }
 
   /** Whether the line after i links to it; a final seal is taken as intact (its MAC is checked apart). */
   #vouched(i: number): boolean | undefined {
+    const line = this.#lines[i]!;
     const next = this.#lines[i + 1];
-    if (next && next.link !== undefined) return next.link === this.#lines[i]!.hash;
-    return this.#lines[i]!.kind === 'seal' ? true : undefined;
+    if (next && next.link !== undefined) return next.link === line.hash;
+    // The final seal: only its MAC can tell whether it is as written.
+    if (!next && line.kind === 'seal' && this.#options.key !== undefined) return sealIntact(line, this.#options.key);
+    return undefined;
   }
 
   /** Whether line i's seq follows the seq reached before it, as the writer numbers them. */
@@ -396,11 +423,12 @@ class ChainCheck {
         typeof seal.mac === 'string' &&
         typeof seal.at === 'string';
       if (!fieldsOk) return problem('bad-seal', line.number, null, `the seal at line ${line.number} does not describe the lines before it`);
+      if (!sealIntact(line, undefined)) return problem('bad-seal', line.number, null, `the seal at line ${line.number} is not as written`);
       const { key, keyId } = this.#options;
       if (keyId !== undefined && seal.keyId !== keyId) {
         return problem('bad-seal', line.number, null, `the seal at line ${line.number} names key id ${seal.keyId}, not ${keyId}`);
       }
-      if (key !== undefined && !sealMatches(key, seal)) {
+      if (key !== undefined && !sealIntact(line, key)) {
         return problem(
           'bad-seal',
           line.number,
@@ -428,18 +456,21 @@ function problem(kind: TrailProblemKind, line: number, seq: number | null | unde
   return { kind, line, seq: seq ?? null, message };
 }
 
+/** "line 7 (seq 7)", or "the seal at line 9". */
+function named(line: TrailLine): string {
+  if (line.kind === 'seal') return `the seal at line ${line.number}`;
+  return `line ${line.number}${line.seq !== undefined ? ` (seq ${line.seq})` : ''}`;
+}
+
 function outOfOrder(line: TrailLine, missing: number, later: TrailLine): TrailProblem {
-  const seq = line.seq ?? null;
   return problem(
     'reordered',
     line.number,
-    seq,
-    `line ${line.number} (seq ${seq ?? '—'}) is out of order: seq ${missing} comes after it, at line ${later.number}`,
+    line.seq,
+    `${named(line)} is out of order: seq ${missing} comes after it, at line ${later.number}`,
   );
 }
 
 function alteredLine(line: TrailLine, why: string): TrailProblem {
-  const what = line.kind === 'seal' ? 'the seal at line' : 'line';
-  const seq = line.seq !== undefined ? ` (seq ${line.seq})` : '';
-  return problem('altered', line.number, line.seq, `${what} ${line.number}${seq} was altered: ${why}`);
+  return problem('altered', line.number, line.seq, `${named(line)} was altered: ${why}`);
 }

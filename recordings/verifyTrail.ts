@@ -32,15 +32,11 @@ export function verifyTrailAt(target: string, options: VerifyOptions = {}): Trai
   const bytes = readFileSync(file);
   const verdict = verifyTrail(bytes, options);
   const failures: string[] = [];
-  if (verdict.problem) failures.push(describeProblem(verdict));
+  // Every problem's message names its line (and seq) itself.
+  if (verdict.problem) failures.push(verdict.problem.message);
   if (options.key === undefined) failures.push('the seal was not checked: AUDIT_SEAL_KEY is not set');
   if (isEntry) failures.push(...crossCheck(target, bytes, verdict));
   return { file, verdict, failures, ok: failures.length === 0 };
-}
-
-function describeProblem(v: TrailVerdict): string {
-  const p = v.problem!;
-  return p.kind === 'empty' || p.line === 0 ? p.message : `line ${p.line}${p.seq !== null ? ` (seq ${p.seq})` : ''}: ${p.message}`;
 }
 
 /** What the entry says about its trail must be what the trail is. */

@@ -162,6 +162,36 @@ describe('a chained, sealed audit trail', () => {
     }
   });
 
+  it('exhaustively: any one byte changed anywhere (events, a checkpoint seal, the final seal) is found at its line', () => {
+    const file = path.join(tempDir(), 'exhaustive.jsonl');
+    const trail = AuditTrail.open(file, { seal: KEY });
+    for (let i = 0; i < 8; i++) trail.append('chat', { actor: [wangFang, zhaoLei, maLi][i % 3]!, data: { text: `第${i}条` } });
+    trail.seal(); // a hand-off while the room goes on: line 9
+    for (let i = 0; i < 6; i++) trail.append('muted', { actor: wangFang, data: { target: maLi.identity } });
+    trail.close(); // line 16
+    const bytes = readFileSync(file);
+    const all = lines(bytes);
+    expect(all).toHaveLength(16);
+    let flips = 0;
+    for (let k = 1; k <= all.length; k++) {
+      const [start, end] = lineRange(bytes, k);
+      for (let at = start; at < end; at++) {
+        const copy = Buffer.from(bytes);
+        copy[at]! ^= 0x01;
+        const problem = verify(copy).problem;
+        if (problem?.line !== k) expect.fail(`byte ${at - start} of line ${k}: ${JSON.stringify(problem)}`);
+        flips++;
+      }
+    }
+    expect(flips).toBe(bytes.length - all.length); // every byte but the newlines
+    // A removed line is named where the gap is; only a removed seal or the final seal leave no seq gap.
+    for (let k = 1; k <= 16; k++) {
+      const problem = verify(join(all.filter((_, i) => i !== k - 1))).problem;
+      const expected = k === 9 ? { kind: 'altered', line: 8 } : k === 16 ? { kind: 'unsealed', line: 15 } : { kind: 'removed', line: k };
+      expect(problem, `line ${k} removed`).toMatchObject(expected);
+    }
+  });
+
   it('a wrong key, another key id or a forged seal is refused; rewriting every hash cannot help without the key', () => {
     const bytes = readFileSync(writeTrail(6));
     expect(verify(bytes, OTHER_KEY).problem).toMatchObject({ kind: 'bad-seal', line: 7 });
@@ -316,7 +346,7 @@ describe('npm run audit:verify', () => {
     const bad = await runVerifier(file, env);
     expect(bad.code).toBe(1);
     expect(bad.out).toMatch(/^FAILED /);
-    expect(bad.out).toContain('line 7 (seq 7): line 7 (seq 7) was altered');
+    expect(bad.out).toContain('✗ line 7 (seq 7) was altered: its content does not match the hash line 8 recorded');
 
     const wrongKey = await runVerifier(writeTrail(3), { AUDIT_SEAL_KEY: OTHER_KEY });
     expect(wrongKey.code).toBe(1);

@@ -202,7 +202,7 @@ export class AuditTrail extends EventEmitter<AuditTrailEvents> {
       const c = this.#chain;
       if (!c.sealed && c.lines > 0) {
         const seal = makeSeal(key, { trail: c.trailId, lines: c.lines, lastSeq: this.#seq, hash: c.hash });
-        this.#writeLine(JSON.stringify(seal), 'seal');
+        this.#writeLine(JSON.stringify(seal), 'trail_sealed', true);
         this.#chain.sealed = true;
         this.#chain.keyId = key.keyId;
       }
@@ -223,7 +223,7 @@ export class AuditTrail extends EventEmitter<AuditTrailEvents> {
     if (details.data) event.data = details.data;
     if (this.#chain.lines === 0) event.trail = this.#chain.trailId;
     event.prev = this.#chain.chainHead;
-    this.#writeLine(JSON.stringify(event), type);
+    this.#writeLine(JSON.stringify(event), type, false);
     this.#seq = event.seq;
     this.#chain.sealed = false;
     this.emit('appended', event);
@@ -231,7 +231,7 @@ export class AuditTrail extends EventEmitter<AuditTrailEvents> {
   }
 
   /** Writes one line with a single write(2) and moves the chain on to it; throws (and re-reads later) if the disk refuses. */
-  #writeLine(text: string, what: string): void {
+  #writeLine(text: string, type: AuditEventType, isSeal: boolean): void {
     const body = Buffer.from(text, 'utf8');
     const bytes = Buffer.concat([this.#needsNewline ? Buffer.from('\n') : Buffer.alloc(0), body, Buffer.from('\n')]);
     try {
@@ -240,13 +240,14 @@ export class AuditTrail extends EventEmitter<AuditTrailEvents> {
       if (written !== bytes.length) throw Object.assign(new Error(`short write (${written} of ${bytes.length} bytes)`), { code: 'ENOSPC' });
     } catch (error) {
       this.#stale = true;
-      this.#log?.error({ err: error, file: this.file, type: what }, 'audit event could not be written');
+      this.#log?.error({ err: error, file: this.file, type }, 'audit event could not be written');
       throw error;
     }
     const hash = hashLine(body);
     this.#needsNewline = false;
     this.#chain = { ...this.#chain, lines: this.#chain.lines + 1, bytes: this.#chain.bytes + bytes.length, chainHead: hash };
-    if (what !== 'seal') this.#chain.hash = hash;
+    // The final hash is the last line a seal covers; a seal line itself is only the next link.
+    if (!isSeal) this.#chain.hash = hash;
     this.#dirty = true;
     this.#scheduleSync();
   }

@@ -1,21 +1,12 @@
 /** A real coturn (Debian `turnserver`) on loopback with the TURN REST API shared secret. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
-import { freeMediaPorts } from './ports.js';
+import { freeMediaPorts, listening } from './ports.js';
 
 export interface Coturn {
   url: string;
   secret: string;
   stop(): Promise<void>;
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => (s.destroy(), resolve(true)));
-    s.once('error', () => resolve(false));
-  });
 }
 
 export async function startCoturn(): Promise<Coturn> {

@@ -19,3 +19,12 @@ export async function freeMediaPorts(count = 1): Promise<number> {
   }
   throw new Error('no free media port found');
 }
+
+/** Whether something accepts TCP connections on loopback `port` (a server the test started is up). */
+export function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+}

@@ -1,7 +1,6 @@
 /** A real redis-server (Debian's) on a free loopback port, nothing persisted, stopped by the test. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
-import { freeMediaPorts } from './ports.js';
+import { freeMediaPorts, listening } from './ports.js';
 
 export interface RedisServer {
   url: string;
@@ -9,14 +8,6 @@ export interface RedisServer {
   /** Kills it at once (SIGKILL), as a crash would. */
   kill(): Promise<void>;
   stop(): Promise<void>;
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => (s.destroy(), resolve(true)));
-    s.once('error', () => resolve(false));
-  });
 }
 
 function exited(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {

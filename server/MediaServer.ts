@@ -10,7 +10,7 @@ import { Server as IoServer } from 'socket.io';
 import { TokenVerifier } from './auth/TokenVerifier.js';
 import { attachSignaling, type SignalingIo } from './signaling/SignalingServer.js';
 import { ClusterNode } from './cluster/ClusterNode.js';
-import { deferredRouting, SINGLE_NODE, type RoomRouting } from './cluster/routing.js';
+import { deferredCluster, SINGLE_NODE, type RoomRouting } from './cluster/routing.js';
 import type { ClusterConfig, Config } from './config.js';
 import { createApp } from './http/app.js';
 import { resolveKeys } from './keys.js';
@@ -81,7 +81,10 @@ export class MediaServer {
       router.close();
 
       const records = await CaseRecordService.start(config.records, log.child({ component: 'case-record' }));
+      // Clustered, the node announces its route once it listens; until then connections wait for it.
+      const cluster = config.cluster ? deferredCluster() : undefined;
       const rooms = new RoomRegistry({
+        durable: cluster?.durable,
         pool,
         options: {
           reconnectGraceSeconds: config.reconnectGraceSeconds,
@@ -122,8 +125,6 @@ export class MediaServer {
         // A transport that never presents a token (joins no namespace) is closed after this.
         connectTimeout: 5_000,
       });
-      // Clustered, the node announces its route once it listens; until then connections wait for it.
-      const cluster = config.cluster ? deferredRouting() : undefined;
       const routing = cluster?.routing ?? SINGLE_NODE;
       attachSignaling(io, {
         verifier,

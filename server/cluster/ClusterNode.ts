@@ -15,6 +15,7 @@ import { NodeRegistry, placeRoom, type NodeInfo } from './NodeRegistry.js';
 import { connectRedis, whenReady } from './redis.js';
 import { RoomLeases, type LeaseHolder } from './RoomLease.js';
 import type { RoomRouting, RouteDecision } from './routing.js';
+import type { DurableRoomMemory, DurableSnapshot, RoomMemory } from '../rooms/RoomMemory.js';
 
 export interface ClusterNodeOptions {
   redisUrl: string;
@@ -41,23 +42,34 @@ interface Held {
   claimedAt: number;
 }
 
+/** Writes a room's memory only while `holder` still owns the room: a fenced-off node writes nothing. */
+const SAVE_MEMORY = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[2], 'banned', ARGV[2], 'ended', ARGV[3], 'locked', ARGV[4], 'epoch', ARGV[5])
+redis.call('PEXPIRE', KEYS[2], ARGV[6])
+return 1`;
+
 const unavailable = () =>
   new ProtocolError('UNAVAILABLE', 'the cluster directory cannot be reached right now; please retry in a few seconds', {
     retryAfterSeconds: '3',
   });
 
-export class ClusterNode implements RoomRouting {
+export class ClusterNode implements RoomRouting, DurableRoomMemory {
   readonly #options: Required<Omit<ClusterNodeOptions, 'log'>> & { log: Logger };
   readonly #redis;
   readonly #registry: NodeRegistry;
   readonly #leases: RoomLeases;
   readonly #held = new Map<string, Held>();
+  /** Room memory not yet written (Redis was down): pushed again at every heartbeat until it is. */
+  readonly #unsaved = new Map<string, DurableSnapshot>();
+  readonly #keys: ClusterKeys;
   #state: NodeInfo['state'] = 'serving';
   #leaseTimer: NodeJS.Timeout | undefined;
 
   private constructor(options: ClusterNodeOptions) {
     this.#options = { leaseTtlMs: 6000, heartbeatMs: 2000, claimGraceMs: 30_000, ...options };
     const keys = new ClusterKeys(options.namespace);
+    this.#keys = keys;
     this.#redis = connectRedis(options.redisUrl, options.log);
     this.#registry = new NodeRegistry(this.#redis, keys, { ttlMs: this.#options.leaseTtlMs, heartbeatMs: this.#options.heartbeatMs });
     this.#leases = new RoomLeases(this.#redis, keys, { ttlMs: this.#options.leaseTtlMs, epochTtlMs: options.memoryMs });
@@ -102,7 +114,19 @@ export class ClusterNode implements RoomRouting {
     }
   }
 
+  async restore(roomId: string, memory: RoomMemory): Promise<void> {
+    const fields = await this.#redis.hgetall(this.#keys.roomMemory(roomId));
+    for (const identity of JSON.parse(fields['banned'] ?? '[]') as string[]) memory.banned.add(identity);
+    if (fields['ended'] === '1') memory.ended = true;
+  }
+
+  save(roomId: string, snapshot: DurableSnapshot): void {
+    this.#unsaved.set(roomId, snapshot);
+    void this.#flush(roomId);
+  }
+
   async close(): Promise<void> {
+    await Promise.all([...this.#unsaved.keys()].map((roomId) => this.#flush(roomId)));
     this.#registry.stop();
     clearInterval(this.#leaseTimer);
     const releases = [...this.#held].map(([roomId, { holder }]) => this.#leases.release(roomId, holder).catch(() => false));
@@ -125,8 +149,40 @@ export class ClusterNode implements RoomRouting {
     return { here: false, route: node.route };
   }
 
-  /** Every heartbeat: extend the leases of rooms still here, give up the others. */
+  /** Writes the latest memory of `roomId` if this node still holds the room; kept for a retry if Redis failed. */
+  async #flush(roomId: string): Promise<void> {
+    const snapshot = this.#unsaved.get(roomId);
+    const held = this.#held.get(roomId);
+    if (!snapshot) return;
+    if (!held) {
+      this.#unsaved.delete(roomId);
+      this.#options.log.warn({ room: roomId }, 'room memory not written: this node no longer holds the room');
+      return;
+    }
+    const { holder } = held;
+    try {
+      const written = await this.#redis.eval(
+        SAVE_MEMORY,
+        2,
+        this.#keys.roomOwner(roomId),
+        this.#keys.roomMemory(roomId),
+        `${holder.nodeId}|${holder.epoch}`,
+        JSON.stringify(snapshot.banned),
+        snapshot.ended ? '1' : '0',
+        snapshot.locked ? '1' : '0',
+        holder.epoch,
+        this.#options.memoryMs,
+      );
+      if (this.#unsaved.get(roomId) === snapshot) this.#unsaved.delete(roomId);
+      if (written !== 1) this.#options.log.error({ room: roomId, epoch: holder.epoch }, 'room memory refused: the lease moved on');
+    } catch (err) {
+      this.#beatFailed(err); // kept in #unsaved: the next heartbeat writes it
+    }
+  }
+
+  /** Every heartbeat: write memory still unsaved, extend the leases of rooms still here, give up the others. */
   async #keepLeases(): Promise<void> {
+    await Promise.all([...this.#unsaved.keys()].map((roomId) => this.#flush(roomId)));
     const now = Date.now();
     for (const [roomId, held] of [...this.#held]) {
       const inUse = this.#options.hasRoom(roomId) || now - held.claimedAt < this.#options.claimGraceMs;

@@ -21,6 +21,11 @@ export class ClusterKeys {
     return `${this.namespace}:room:{${roomId}}:owner`;
   }
 
+  /** Hash: what must outlive the room's owner (bans, ended, lock), written only by the lease holder. */
+  roomMemory(roomId: string): string {
+    return `${this.namespace}:room:{${roomId}}:memory`;
+  }
+
   /** Counter: the room's fencing epoch, incremented at every new claim. */
   roomEpoch(roomId: string): string {
     return `${this.namespace}:room:{${roomId}}:epoch`;

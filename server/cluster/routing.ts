@@ -1,3 +1,5 @@
+import type { DurableRoomMemory } from '../rooms/RoomMemory.js';
+
 /**
  * Where a connection for a room is served. A single node serves every room itself; a cluster node
  * serves the rooms it owns (or claims) and sends every other connection to the owner's route.
@@ -18,17 +20,25 @@ export const SINGLE_NODE: RoomRouting = {
 };
 
 /**
- * Routing that exists before the node it waits for: signaling is attached before the HTTP server
- * listens, but a cluster node announces its route (its URL) only once it listens. Connections that
- * arrive in between wait for it.
+ * A cluster node's two faces (routing connections, keeping room memory) before the node exists:
+ * rooms and signaling are built before the HTTP server listens, but a cluster node announces its
+ * route (its URL) only once it does. Calls that arrive in between wait for it.
  */
-export function deferredRouting(): { routing: RoomRouting; ready(routing: RoomRouting): void } {
-  let ready!: (routing: RoomRouting) => void;
-  const node = new Promise<RoomRouting>((resolve) => (ready = resolve));
+export function deferredCluster(): {
+  routing: RoomRouting;
+  durable: DurableRoomMemory;
+  ready(node: RoomRouting & DurableRoomMemory): void;
+} {
+  let ready!: (node: RoomRouting & DurableRoomMemory) => void;
+  const node = new Promise<RoomRouting & DurableRoomMemory>((resolve) => (ready = resolve));
   return {
     routing: {
       route: async (roomId, hops) => (await node).route(roomId, hops),
       close: async () => (await node).close(),
+    },
+    durable: {
+      restore: async (roomId, memory) => (await node).restore(roomId, memory),
+      save: (roomId, snapshot) => void node.then((n) => n.save(roomId, snapshot)),
     },
     ready,
   };

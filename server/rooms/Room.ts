@@ -40,7 +40,7 @@ import { FanOut } from './FanOut.js';
 import { GraceTimers } from './GraceTimers.js';
 import { Lobby } from './Lobby.js';
 import { Moderation } from './Moderation.js';
-import type { RoomMemory } from './RoomMemory.js';
+import type { DurableSnapshot, RoomMemory } from './RoomMemory.js';
 import type { Participant, ParticipantChannel, PublishedTrack } from './Participant.js';
 import { RoomMedia, type MediaLimits } from './RoomMedia.js';
 import { pseudonym } from '../pseudonym.js';
@@ -83,6 +83,8 @@ interface RoomEvents {
   participantJoined: [participant: Participant];
   participantLeft: [participant: Participant, reason: LeaveReason];
   audit: [event: RoomAuditEvent];
+  /** A ban, the end, or the lock changed: what must outlive the room (and, clustered, this node). */
+  memoryChanged: [];
 }
 
 export interface ProducerAppData extends types.AppData {
@@ -184,6 +186,11 @@ export class Room extends EventEmitter<RoomEvents> {
     return this.#participants.size;
   }
 
+  /** What must outlive this room (and, clustered, this node): bans, the end, the lock. */
+  durableSnapshot(): DurableSnapshot {
+    return { banned: [...this.#memory.banned], ended: this.#memory.ended, locked: this.#locked && !this.#closed };
+  }
+
   get locked(): boolean {
     return this.#locked;
   }
@@ -278,6 +285,7 @@ export class Room extends EventEmitter<RoomEvents> {
   setLocked(locked: boolean, by: Participant): void {
     if (this.#locked === locked) return;
     this.#locked = locked;
+    this.emit('memoryChanged');
     this.notifyOthers(null, 'roomLocked', { locked, by: actorOf(by) });
     this.audit(locked ? 'room_locked' : 'room_unlocked', by);
   }
@@ -297,7 +305,10 @@ export class Room extends EventEmitter<RoomEvents> {
 
   /** Removes a participant; `ban` keeps their identity out of this room from now on. */
   remove(participant: Participant, reason: LeaveReason, message?: string, ban = false): void {
-    if (ban) this.#memory.banned.add(participant.info.identity);
+    if (ban) {
+      this.#memory.banned.add(participant.info.identity);
+      this.emit('memoryChanged');
+    }
     participant.close(reason, message);
   }
 
@@ -427,7 +438,10 @@ export class Room extends EventEmitter<RoomEvents> {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#lingerTimer);
-    if (reason === 'room_ended') this.#memory.ended = true;
+    if (reason === 'room_ended') {
+      this.#memory.ended = true;
+      this.emit('memoryChanged');
+    }
     this.audience.close();
     this.fanOut?.close();
     this.audit(reason === 'room_ended' ? 'room_ended' : 'room_closed', by, undefined, { message });

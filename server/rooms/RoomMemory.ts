@@ -80,3 +80,23 @@ export class RoomMemories {
     for (const [id, entry] of this.#entries) if (now - entry.touched > this.#keepMs) this.#entries.delete(id);
   }
 }
+
+/** The part of a room's memory that must outlive this node too (clustered: kept in Redis). */
+export interface DurableSnapshot {
+  banned: string[];
+  ended: boolean;
+  locked: boolean;
+}
+
+/**
+ * Where a room's durable memory lives beyond this process. A single node needs none (its memory
+ * outlives the room object already); a cluster node reads what other nodes remembered before it
+ * opens a room, and pushes every change, so that a removed person stays out and an ended
+ * consultation stays ended whichever node serves the room next.
+ */
+export interface DurableRoomMemory {
+  /** Before the room opens here: merges what is remembered elsewhere into `memory`. */
+  restore(roomId: string, memory: RoomMemory): Promise<void>;
+  /** After a change (or at close): the room's durable state now. Must not throw. */
+  save(roomId: string, snapshot: DurableSnapshot): void;
+}

@@ -6,7 +6,7 @@
  * session is not a join and is not throttled).
  */
 import type { types } from 'mediasoup';
-import { forbidden, notFound, type JoinResult } from '../../signaling/protocol/index.js';
+import { forbidden, notFound, ProtocolError, type JoinResult } from '../../signaling/protocol/index.js';
 import type { Principal } from '../auth/TokenVerifier.js';
 import type { Logger } from '../logger.js';
 import type { WorkerPool } from '../media/WorkerPool.js';
@@ -14,7 +14,7 @@ import type { CaseRecordOpener } from './caseRecord.js';
 import { Participant, type ParticipantChannel } from './Participant.js';
 import { checkEntry } from './policy.js';
 import { Room, type RoomDescriptor, type RoomOptions } from './Room.js';
-import { DEFAULT_JOIN_LIMITS, RoomMemories, type JoinLimits } from './RoomMemory.js';
+import { DEFAULT_JOIN_LIMITS, RoomMemories, type DurableRoomMemory, type JoinLimits } from './RoomMemory.js';
 
 export interface RoomRegistryDeps {
   pool: WorkerPool;
@@ -23,6 +23,8 @@ export interface RoomRegistryDeps {
   memorySeconds: number;
   /** How fast one identity may (re)join one room. */
   joinLimits?: JoinLimits | undefined;
+  /** Clustered: where bans and "ended" are kept beyond this node. */
+  durable?: DurableRoomMemory | undefined;
   /** Every room is created with its case record; there is no room without one. */
   openCaseRecord: CaseRecordOpener;
   log: Logger;
@@ -96,20 +98,34 @@ export class RoomRegistry {
     if (existing && !existing.closed) return checkMatches(existing, desc);
     const pending = this.#pending.get(desc.id);
     if (pending) return checkMatches(await pending, desc);
-    const { pool, options, openCaseRecord, log } = this.#deps;
-    const creating = Room.create(desc, { pool, options, memory: this.#memories.of(desc.id), openCaseRecord, log }).then((room) => {
-      this.#rooms.set(room.id, room);
-      room.once('closed', () => {
-        if (this.#rooms.get(room.id) === room) this.#rooms.delete(room.id);
-      });
-      return room;
-    });
+    const creating = this.#open(desc);
     this.#pending.set(desc.id, creating);
     try {
       return await creating;
     } finally {
       this.#pending.delete(desc.id);
     }
+  }
+
+  /** Opens a room here, with what is remembered of it elsewhere; its durable changes are pushed back. */
+  async #open(desc: RoomDescriptor): Promise<Room> {
+    const { pool, options, openCaseRecord, durable, log } = this.#deps;
+    const memory = this.#memories.of(desc.id);
+    if (durable) {
+      // A room must not open without knowing who was removed from it or whether it was ended.
+      await durable.restore(desc.id, memory).catch((err: unknown) => {
+        log.warn({ err: err instanceof Error ? err.message : String(err), room: desc.id }, 'room memory could not be read');
+        throw new ProtocolError('UNAVAILABLE', "this room's memory cannot be read right now; please retry in a few seconds");
+      });
+    }
+    const room = await Room.create(desc, { pool, options, memory, openCaseRecord, log });
+    this.#rooms.set(room.id, room);
+    if (durable) room.on('memoryChanged', () => durable.save(room.id, room.durableSnapshot()));
+    room.once('closed', () => {
+      if (this.#rooms.get(room.id) === room) this.#rooms.delete(room.id);
+      durable?.save(room.id, room.durableSnapshot());
+    });
+    return room;
   }
 
   closeAll(): void {

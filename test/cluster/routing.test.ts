@@ -21,7 +21,9 @@ beforeAll(async () => {
   redis = await startRedis();
   const namespace = `t${Date.now()}`;
   for (const id of ['node-a', 'node-b', 'node-c']) {
-    nodes.push(await startTestServer({ REDIS_URL: redis.url, CLUSTER_NODE_ID: id, CLUSTER_NAMESPACE: namespace }));
+    nodes.push(
+      await startTestServer({ REDIS_URL: redis.url, CLUSTER_NODE_ID: id, CLUSTER_NAMESPACE: namespace, ROOM_EMPTY_LINGER_SECONDS: '0' }),
+    );
   }
 });
 afterAll(async () => {
@@ -119,5 +121,60 @@ describe('Redis outage', () => {
     } finally {
       redis = await startRedis(redis.port);
     }
+  });
+});
+
+describe('room memory outlives the node that served the room', () => {
+  it('a redis that came back empty is repopulated by the nodes within two heartbeats', async () => {
+    // The outage test above left a fresh, empty redis-server: nodes re-announce themselves.
+    const deadline = Date.now() + 5000;
+    let answer: string | undefined;
+    while (Date.now() < deadline) {
+      answer = await connectVia(nodes[0]!, token({ room: 'mdt-cluster-after-outage', sub: 'after', name: '王芳' })).then(
+        () => 'connected',
+        (error: { wire?: WireError }) => error.wire?.code,
+      );
+      if (answer === 'connected') break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(answer).toBe('connected');
+  });
+
+  it('a removed person stays out and an ended consultation stays ended on the next node', async () => {
+    const joinRoom = async (room: string, sub: string, name: string, role: 'lead_specialist' | 'specialist') => {
+      const { client, url } = await connectVia(nodes.at(-1)!, token({ room, sub, name, role }));
+      const { rtpCapabilities } = ok(await client.request('getRouterRtpCapabilities', {}));
+      const joined = ok(await client.request('join', { rtpCapabilities }));
+      if (joined.status !== 'joined') throw new Error('expected to join');
+      return { client, url, self: joined.self };
+    };
+    const banRoom = 'mdt-cluster-ban';
+    const lead = await joinRoom(banRoom, 'lead-ban', '王芳', 'lead_specialist');
+    const doctor = await joinRoom(banRoom, 'zhao-lei', '赵磊', 'specialist');
+    ok(await lead.client.request('removeParticipant', { participantId: doctor.self.id }));
+    lead.client.close();
+    const endRoom = 'mdt-cluster-ended';
+    const chair = await joinRoom(endRoom, 'lead-end', '马丽', 'lead_specialist');
+    ok(await chair.client.request('endRoom', {}));
+
+    // The nodes that served them go away (cleanly: leases released, memory written).
+    const owners = nodes.filter((n) => n.url === lead.url || n.url === chair.url);
+    for (const owner of owners) {
+      await owner.close();
+      nodes.splice(nodes.indexOf(owner), 1);
+    }
+    expect(nodes.length).toBeGreaterThan(0);
+    const survivor = nodes[0]!;
+    const back = await connect(survivor.url, token({ room: banRoom, sub: 'zhao-lei', name: '赵磊', role: 'specialist' }));
+    clients.push(back);
+    const { rtpCapabilities } = ok(await back.request('getRouterRtpCapabilities', {}));
+    const refused = await back.request('join', { rtpCapabilities });
+    expect(refused.ok ? 'joined' : refused.error.code).toBe('FORBIDDEN');
+    expect(survivor.rooms.get(banRoom), 'the room reopened on the survivor').toBeDefined();
+
+    const late = await connect(survivor.url, token({ room: endRoom, sub: 'late', name: '李强', role: 'specialist' }));
+    clients.push(late);
+    const ended = await late.request('join', { rtpCapabilities });
+    expect(ended.ok ? 'joined' : ended.error.code).toBe('WRONG_STATE');
   });
 });

@@ -17,6 +17,8 @@ export interface CaseRecordFile {
   contentType: string;
   mediaType: 'audio' | 'video';
   trackId: string;
+  /** Which file of the track (1, 2, … when its recorder was restarted); absent in older entries. */
+  segment?: number;
   sizeBytes: number;
   sha256: string;
   sha1: string;
@@ -63,18 +65,22 @@ export function recordingEntry(
 ): CaseRecordEntry {
   const files: CaseRecordFile[] = [];
   for (const t of manifest.tracks) {
-    // Files with no content (nothing arrived, or lost) are listed in the manifest but not shipped.
-    if (!t.sha256 || !t.sha1 || t.sizeBytes === 0) continue;
-    files.push({
-      name: t.file,
-      path: path.resolve(sessionDir, t.file),
-      contentType: t.contentType,
-      mediaType: t.mediaType,
-      trackId: t.trackId,
-      sizeBytes: t.sizeBytes,
-      sha256: t.sha256,
-      sha1: t.sha1,
-    });
+    // Every file of the track: one per segment (a restarted recorder wrote several).
+    for (const s of t.segments ?? [{ ...t, index: 1 }]) {
+      // Files with no content (nothing arrived, or lost) are listed in the manifest but not shipped.
+      if (!s.sha256 || !s.sha1 || s.sizeBytes === 0) continue;
+      files.push({
+        name: s.file,
+        path: path.resolve(sessionDir, s.file),
+        contentType: t.contentType,
+        mediaType: t.mediaType,
+        trackId: t.trackId,
+        ...(t.segments ? { segment: s.index } : {}),
+        sizeBytes: s.sizeBytes,
+        sha256: s.sha256,
+        sha1: s.sha1,
+      });
+    }
   }
   return {
     id: recordingEntryId(manifest.sessionId),

@@ -22,10 +22,52 @@ export interface ManifestParticipant extends AuditActor {
 /**
  * complete: ended cleanly · failed: the recorder died (the file holds what was written until then) ·
  * empty: no media arrived (e.g. the track stayed paused) · recovered: cut short by a crash and
- * repaired into a new file · unrecoverable: cut short and could not be repaired (original kept).
+ * repaired into a new file · unrecoverable: cut short and could not be repaired (original kept) ·
+ * resumed (a track only): its recorder died and was restarted, so the track is several segments
+ * with gaps between them (`segments`, `gaps`); the last one did not fail.
  */
-export type TrackStatus = 'complete' | 'failed' | 'empty' | 'recovered' | 'unrecoverable';
+export type TrackStatus = 'complete' | 'failed' | 'empty' | 'recovered' | 'unrecoverable' | 'resumed';
 
+/**
+ * One file of a track: one recorder process from its start to its end. A track has one segment
+ * unless its recorder died and was restarted; each restart starts a new file (the old one is kept,
+ * repaired if it was cut short) from a fresh key frame.
+ */
+export interface ManifestSegment {
+  /** 1, 2, 3… in recording order. */
+  index: number;
+  /** Relative to the session folder. */
+  file: string;
+  startedAt: string;
+  endedAt: string | null;
+  /** Milliseconds from the session start to this segment's start (its consumer resumed) and end (its recorder exited). */
+  startOffsetMs: number;
+  endOffsetMs: number | null;
+  durationSeconds: number | null;
+  sizeBytes: number;
+  sha256: string | null;
+  sha1: string | null;
+  status: Exclude<TrackStatus, 'resumed'>;
+  error?: string;
+  original?: { file: string; sizeBytes: number; sha256: string };
+}
+
+/** Wall-clock time between two segments when nothing of the track was recorded. */
+export interface ManifestGap {
+  /** The segment before the gap (its index); the one after is `afterSegment + 1`. */
+  afterSegment: number;
+  fromOffsetMs: number;
+  toOffsetMs: number;
+  durationMs: number;
+  /** Why the segment before it ended, e.g. "killed by SIGKILL". */
+  cause: string;
+}
+
+/**
+ * One producer's recording. `file`, `sizeBytes`, `sha256`, `sha1`, `durationSeconds` and `original`
+ * describe its first segment (as before tracks had segments); `segments` lists every file of the
+ * track, the first included, and `gaps` what is missing between them.
+ */
 export interface ManifestTrack {
   trackId: string;
   producerId: string;
@@ -53,6 +95,10 @@ export interface ManifestTrack {
   error?: string;
   /** After a crash: the file exactly as the recorder left it, kept beside the repaired copy. */
   original?: { file: string; sizeBytes: number; sha256: string };
+  /** Every file of this track in order; absent in manifests written before recorders were restarted. */
+  segments?: ManifestSegment[];
+  /** The gaps between segments (none for a track recorded in one piece). */
+  gaps?: ManifestGap[];
 }
 
 export interface RetentionPolicy {
@@ -81,7 +127,13 @@ export interface RecordingManifest {
   stoppedBy: AuditActor | null;
   startedAt: string;
   stoppedAt: string;
+  /**
+   * complete: stopped on purpose (by a person, the room closing or the server shutting down) ·
+   * interrupted: cut short by a failure (the media worker under the room died, or the server process
+   * died and recovery finished the files); `interruption` says why.
+   */
   status: 'complete' | 'interrupted';
+  interruption?: { at: string; reason: string };
   participants: ManifestParticipant[];
   tracks: ManifestTrack[];
   retention: Retention;

@@ -2,7 +2,10 @@
  * One recording of a room: one file per track (no transcoding), a journal on disk kept current so a
  * crash can be recovered, and at the end a manifest with hashes and retention dates. Tracks published
  * during the recording join with their start offset; a track whose producer closes ends its own file;
- * a recorder that dies is reported (`error`), never allowed to take the server down.
+ * a recorder that dies is restarted into a new file of the same track (`trackRestarted`; the manifest
+ * lists the track's segments and the gaps), and one that cannot be kept alive is reported (`error`),
+ * never allowed to take the server down. The media worker under the room dying ends the recording
+ * as `interrupted`, with the reason.
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
@@ -14,19 +17,20 @@ import type { RecordingsLogger } from './logger.js';
 import type { AuditActor, AuditData, AuditEventType, AuditTrail } from './AuditTrail.js';
 import { DEFAULT_FFMPEG, type FfmpegPaths, type RecorderExit } from './ffmpeg.js';
 import { safeSegment, toError } from './fsutil.js';
-import { writeJournal, type JournalTrack, type SessionJournal } from './journal.js';
+import { writeJournal, type JournalSegment, type JournalTrack, type SessionJournal } from './journal.js';
 import {
   DEFAULT_RETENTION,
   retentionFrom,
   writeManifest,
   type ManifestParticipant,
+  type ManifestSegment,
   type ManifestTrack,
   type RecordingManifest,
   type RetentionPolicy,
 } from './Manifest.js';
 import type { PortRange } from './ports.js';
-import { describeExit, finalizeTrack } from './finalize.js';
-import { TrackRecorder } from './TrackRecorder.js';
+import { assembleTrack, describeExit, finalizeSegment, finalizeTrack } from './finalize.js';
+import { TrackRecorder, type RestartLimit, type SegmentInfo } from './TrackRecorder.js';
 
 export interface RecordingSessionOptions {
   router: types.Router;
@@ -46,6 +50,8 @@ export interface RecordingSessionOptions {
   portRange?: PortRange;
   /** When to ask a video producer for a key frame after a track starts (ms). */
   keyFrameDelaysMs?: number[];
+  /** How often a dead recorder is restarted (default 5 times a minute per track). */
+  restartLimit?: RestartLimit;
 }
 
 export interface TrackInput {
@@ -66,8 +72,27 @@ export class RecordingError extends Error {
   }
 }
 
+/** A track's recorder died and a new one now records the track into a new file. */
+export interface TrackRestart {
+  sessionId: string;
+  trackId: string;
+  participantId: string;
+  identity: string;
+  /** The owner's name as their token gave it (for the moderators' message). */
+  name: string;
+  source: MediaSource;
+  /** The new segment's number (2 for the first restart) and file. */
+  segment: number;
+  file: string;
+  /** Wall-clock time from the old recorder's exit to the new one's start. */
+  gapMs: number;
+  /** How the old recorder ended, e.g. "killed by SIGKILL". */
+  cause: string;
+}
+
 interface RecordingSessionEvents {
   trackStarted: [track: JournalTrack];
+  trackRestarted: [restart: TrackRestart];
   trackEnded: [track: ManifestTrack];
   /** Emitted only while someone listens (an unheard 'error' would throw); always logged. */
   error: [error: RecordingError];
@@ -85,10 +110,21 @@ export class RecordingSession extends EventEmitter<RecordingSessionEvents> {
   readonly #log: RecordingsLogger;
   readonly #journal: SessionJournal;
   readonly #recorders = new Map<string, TrackRecorder>();
-  /** Tracks whose file is closed and described (hash, size, duration). */
+  /** Tracks whose files are closed and described (hash, size, duration). */
   readonly #finished = new Map<string, Promise<ManifestTrack>>();
+  /** Per track, each ended segment's description (hashing may still run). */
+  readonly #segmentsDone = new Map<string, Promise<ManifestSegment>[]>();
   #stopping: Promise<RecordingManifest> | undefined;
+  /** Set when a failure, not a person or the room closing, ends the recording. */
+  #interruption: { at: string; reason: string } | undefined;
   readonly #onRouterClose = (): void => void this.stop(null).catch(() => undefined);
+  // Emitted by the router just before its 'close' when its worker died: the recording is cut short.
+  readonly #onWorkerClose = (): void => {
+    if (this.#interruption) return;
+    this.#interruption = { at: new Date().toISOString(), reason: 'the media worker process under this room died' };
+    this.#log.error({ reason: this.#interruption.reason }, 'recording interrupted');
+    this.#audit('recording_interrupted', null, { sessionId: this.id, reason: this.#interruption.reason });
+  };
 
   private constructor(options: RecordingSessionOptions, id: string, dir: string, startedAt: Date) {
     super();
@@ -131,6 +167,7 @@ export class RecordingSession extends EventEmitter<RecordingSessionEvents> {
     writeJournal(dir, session.#journal);
     session.#audit('recording_started', options.startedBy, { sessionId: id, caseId: options.caseId });
     // The room closing (last person left, worker died) ends the recording with it.
+    options.router.once('workerclose', session.#onWorkerClose);
     options.router.observer.once('close', session.#onRouterClose);
     session.#log.info({ dir }, 'recording started');
     return session;
@@ -168,6 +205,7 @@ export class RecordingSession extends EventEmitter<RecordingSessionEvents> {
       log: this.#log,
       ...(this.#options.portRange ? { portRange: this.#options.portRange } : {}),
       ...(this.#options.keyFrameDelaysMs ? { keyFrameDelaysMs: this.#options.keyFrameDelaysMs } : {}),
+      ...(this.#options.restartLimit ? { restartLimit: this.#options.restartLimit } : {}),
     }).catch((err: unknown) => {
       const error = toError(err);
       this.#log.error({ err: error, producer: input.producer.id }, 'track recording could not start');
@@ -202,10 +240,14 @@ export class RecordingSession extends EventEmitter<RecordingSessionEvents> {
       rtpPort: recorder.rtpPort,
       ssrc: recorder.ssrc,
       state: 'recording',
+      segments: recorder.segments().map((s) => this.#journalSegment(s)),
     };
     this.#recorders.set(entry.trackId, recorder);
     this.#journal.tracks.push(entry);
     this.#saveJournal();
+    this.#segmentsDone.set(entry.trackId, []);
+    recorder.on('segmentEnded', (segment, exit) => this.#onSegmentEnded(entry, segment, exit));
+    recorder.on('segmentStarted', (segment) => this.#onSegmentStarted(entry, segment));
     recorder.once('ended', (exit) => this.#finished.set(entry.trackId, this.#onTrackEnded(entry, recorder, exit)));
     this.#audit('recording_track_started', null, {
       sessionId: this.id,
@@ -227,6 +269,9 @@ export class RecordingSession extends EventEmitter<RecordingSessionEvents> {
 
   async #stop(stoppedBy: AuditActor | null): Promise<RecordingManifest> {
     this.#options.router.observer.off('close', this.#onRouterClose);
+    // The worker's death may still be on its way (the room closes the router while it is told):
+    // listen until the tracks have ended, so a recording cut short is never called complete.
+    const router = this.#options.router;
     this.#journal.state = 'stopping';
     this.#journal.stoppedBy = stoppedBy;
     this.#saveJournal();
@@ -234,8 +279,9 @@ export class RecordingSession extends EventEmitter<RecordingSessionEvents> {
     await Promise.all([...this.#recorders.values()].map((r) => r.stop()));
     // Each 'ended' handler has registered its description by now; wait for them all.
     const tracks = await Promise.all(
-      this.#journal.tracks.map((t) => this.#finished.get(t.trackId) ?? finalizeTrack(this.dir, t, undefined, this.#ffmpeg)),
+      this.#journal.tracks.map((t) => this.#finished.get(t.trackId) ?? finalizeTrack(this.dir, t, this.#ffmpeg)),
     );
+    router.off('workerclose', this.#onWorkerClose);
     const stoppedAt = new Date();
     const manifest: RecordingManifest = {
       manifestVersion: 1,
@@ -247,7 +293,8 @@ export class RecordingSession extends EventEmitter<RecordingSessionEvents> {
       stoppedBy,
       startedAt: this.#journal.startedAt,
       stoppedAt: stoppedAt.toISOString(),
-      status: 'complete',
+      status: this.#interruption ? 'interrupted' : 'complete',
+      ...(this.#interruption ? { interruption: this.#interruption } : {}),
       participants: this.#journal.participants,
       tracks,
       retention: retentionFrom(stoppedAt, this.#journal.retention),
@@ -256,9 +303,69 @@ export class RecordingSession extends EventEmitter<RecordingSessionEvents> {
     writeManifest(this.dir, manifest);
     this.#journal.state = 'stopped';
     this.#saveJournal();
-    this.#log.info({ tracks: tracks.length, failed: tracks.filter((t) => t.status !== 'complete').length }, 'recording stopped');
+    this.#log.info(
+      { tracks: tracks.length, failed: tracks.filter((t) => t.status !== 'complete').length, status: manifest.status },
+      'recording stopped',
+    );
     this.emit('stopped', manifest);
     return manifest;
+  }
+
+  #journalSegment(s: SegmentInfo): JournalSegment {
+    return {
+      index: s.index,
+      file: s.file,
+      sdpFile: s.sdpFile,
+      startedAt: s.startedAt.toISOString(),
+      endedAt: s.endedAt?.toISOString() ?? null,
+      startOffsetMs: s.startedAt.getTime() - this.startedAt.getTime(),
+      pid: s.pid,
+      rtpPort: s.rtpPort,
+      ssrc: s.ssrc,
+      state: s.exit ? (s.exit.requested ? 'ended' : 'failed') : 'recording',
+      ...(s.exit && !s.exit.requested ? { error: describeExit(s.exit) } : {}),
+    };
+  }
+
+  /** A recorder exited: note it in the journal and describe its file (hash, repair) in the background. */
+  #onSegmentEnded(entry: JournalTrack, segment: SegmentInfo, exit: RecorderExit): void {
+    const seg = this.#journalSegment({ ...segment, exit, endedAt: segment.endedAt ?? new Date() });
+    entry.segments = (entry.segments ?? []).map((s) => (s.index === seg.index ? seg : s));
+    this.#saveJournal();
+    this.#segmentsDone.get(entry.trackId)?.push(finalizeSegment(this.dir, seg, exit, this.#ffmpeg));
+  }
+
+  /** A new recorder replaced a dead one: journal, trail, and whoever listens (the moderators are told). */
+  #onSegmentStarted(entry: JournalTrack, segment: SegmentInfo): void {
+    const seg = this.#journalSegment(segment);
+    const previous = entry.segments?.at(-1);
+    entry.segments = [...(entry.segments ?? []), seg];
+    entry.pid = seg.pid;
+    entry.rtpPort = seg.rtpPort;
+    entry.ssrc = seg.ssrc;
+    this.#saveJournal();
+    const previousEnd = previous?.endedAt ? Date.parse(previous.endedAt) : segment.startedAt.getTime();
+    const restart: TrackRestart = {
+      sessionId: this.id,
+      trackId: entry.trackId,
+      participantId: entry.participantId,
+      identity: entry.identity,
+      name: this.#journal.participants.find((p) => p.participantId === entry.participantId)?.name ?? entry.identity,
+      source: entry.source,
+      segment: seg.index,
+      file: seg.file,
+      gapMs: Math.max(0, segment.startedAt.getTime() - previousEnd),
+      cause: previous?.error ?? 'the recorder stopped',
+    };
+    this.#audit('recording_track_restarted', null, {
+      sessionId: this.id,
+      trackId: entry.trackId,
+      segment: seg.index,
+      file: seg.file,
+      gapMs: restart.gapMs,
+      cause: restart.cause,
+    });
+    this.emit('trackRestarted', restart);
   }
 
   async #onTrackEnded(entry: JournalTrack, recorder: TrackRecorder, exit: RecorderExit): Promise<ManifestTrack> {
@@ -267,17 +374,22 @@ export class RecordingSession extends EventEmitter<RecordingSessionEvents> {
     if (!exit.requested) entry.error = describeExit(exit);
     this.#recorders.delete(entry.trackId);
     this.#saveJournal();
-    const track = await finalizeTrack(this.dir, entry, exit, this.#ffmpeg);
+    const track = assembleTrack(entry, await Promise.all(this.#segmentsDone.get(entry.trackId) ?? []));
     this.#audit('recording_track_ended', null, {
       sessionId: this.id,
       trackId: entry.trackId,
       status: track.status,
       sha256: track.sha256,
       durationSeconds: track.durationSeconds,
+      ...(track.segments && track.segments.length > 1
+        ? { segments: track.segments.map((s) => ({ index: s.index, file: s.file, sha256: s.sha256, status: s.status })) }
+        : {}),
     });
     if (track.status === 'failed') {
+      const restarts = (track.segments?.length ?? 1) - 1;
       const error = new RecordingError(
-        `recording of ${entry.identity}'s ${entry.source} stopped: ${entry.error ?? 'recorder failed'}`,
+        `recording of ${entry.identity}'s ${entry.source} stopped: ${entry.error ?? 'recorder failed'}` +
+          (restarts > 0 ? ` (after ${restarts} restart${restarts > 1 ? 's' : ''}; not restarted again)` : ''),
         this.id,
         track,
       );

@@ -1,9 +1,15 @@
 /**
- * Records one producer into one file. mediasoup forwards the producer's RTP through a PlainTransport
- * to a loopback port where FFmpeg listens and writes the packets unchanged into a container. The
- * transport, the paused consumer, the wait for FFmpeg's socket and the key-frame requests are the
- * shared `PlainFeed` (also used by the HLS output); this file adds the container, the file names,
- * the retry when another process takes the port, and the end of the file.
+ * Records one producer into one file per recorder process. mediasoup forwards the producer's RTP
+ * through a PlainTransport to a loopback port where FFmpeg listens and writes the packets unchanged
+ * into a container. The transport, the paused consumer, the wait for FFmpeg's socket and the
+ * key-frame requests are the shared `PlainFeed` (also used by the HLS output); this file adds the
+ * container, the file names, the retry when another process takes the port, the end of the file, and
+ * the restart of a recorder that dies.
+ *
+ * A recorder that dies while the recording and the producer are still alive is replaced by a new one
+ * writing a new file (segment 2, 3, …), on a new feed (new port pair, new paused consumer, fresh
+ * key-frame requests, so the new file starts decodable). At most `restartLimit.max` restarts per
+ * `restartLimit.windowMs` (default 5 per minute): beyond that the track ends as failed.
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
@@ -13,17 +19,25 @@ import type { types } from 'mediasoup';
 import type { MediaSource } from '../signaling/protocol/index.js';
 import type { RecordingsLogger } from './logger.js';
 import { buildSdp, containerFor, FfmpegRecorder, recorderArgs, type Container, type RecorderExit } from './ffmpeg.js';
-import { safeSegment } from './fsutil.js';
+import { safeSegment, toError } from './fsutil.js';
 import type { ManifestParticipant } from './Manifest.js';
 import { PlainFeed, recorderCapabilities } from './plainFeed.js';
 import type { PortRange } from './ports.js';
+
+export interface RestartLimit {
+  /** Restarts allowed within `windowMs`; 0 never restarts. */
+  max: number;
+  windowMs: number;
+}
+
+export const DEFAULT_RESTART_LIMIT: RestartLimit = { max: 5, windowMs: 60_000 };
 
 export interface TrackRecorderOptions {
   router: types.Router;
   producer: types.Producer;
   source: MediaSource;
   owner: ManifestParticipant;
-  /** The session folder; the file and its SDP are written there. */
+  /** The session folder; the files and their SDPs are written there. */
   dir: string;
   ffmpegPath: string;
   log: RecordingsLogger;
@@ -31,18 +45,77 @@ export interface TrackRecorderOptions {
   keyFrameDelaysMs?: number[];
   /** How long FFmpeg may take to open its socket. */
   bindTimeoutMs?: number;
+  restartLimit?: RestartLimit;
 }
 
 export type TrackRecorderState = 'recording' | 'stopping' | 'ended' | 'failed';
 
+/** One recorder process of the track and the file it writes. */
+export interface SegmentInfo {
+  /** 1 for the first file, then 2, 3… after each restart. */
+  index: number;
+  /** Relative to the session folder. */
+  file: string;
+  sdpFile: string;
+  /** When its consumer was resumed: the first packet follows within milliseconds. */
+  startedAt: Date;
+  endedAt: Date | undefined;
+  pid: number | null;
+  rtpPort: number;
+  ssrc: number | null;
+  exit: RecorderExit | undefined;
+}
+
 interface TrackRecorderEvents {
-  /** The file is closed: stopped on request, the producer closed, or FFmpeg died (`exit.requested` false). */
+  /** A new recorder replaced one that died; its file is `segment.file`. */
+  segmentStarted: [segment: SegmentInfo];
+  /** One recorder exited (`exit.requested` false: it died). Emitted before 'ended' for the last one. */
+  segmentEnded: [segment: SegmentInfo, exit: RecorderExit];
+  /** The track is over: stopped on request, the producer closed, or its recorder died and was not restarted. */
   ended: [exit: RecorderExit];
 }
 
 const BIND_ATTEMPTS = 3;
+/** Pause after a restart attempt that failed, times the attempt number. */
+const RESTART_BACKOFF_MS = 250;
 
 class PortTakenError extends Error {}
+
+/** A recorder process, the feed into it and its file. */
+class Segment {
+  readonly index: number;
+  readonly file: string;
+  readonly sdpFile: string;
+  readonly feed: PlainFeed;
+  readonly recorder: FfmpegRecorder;
+  readonly startedAt = new Date();
+  endedAt: Date | undefined;
+  exit: RecorderExit | undefined;
+  /** Set when we close its feed ourselves, so the consumer's close is not taken for the producer's. */
+  closing = false;
+
+  constructor(index: number, file: string, sdpFile: string, feed: PlainFeed, recorder: FfmpegRecorder) {
+    this.index = index;
+    this.file = file;
+    this.sdpFile = sdpFile;
+    this.feed = feed;
+    this.recorder = recorder;
+  }
+
+  info(): SegmentInfo {
+    return {
+      index: this.index,
+      file: this.file,
+      sdpFile: this.sdpFile,
+      startedAt: this.startedAt,
+      endedAt: this.endedAt,
+      pid: this.recorder.pid ?? null,
+      rtpPort: this.feed.ports.rtpPort,
+      ssrc: this.feed.ssrc,
+      exit: this.exit,
+    };
+  }
+}
 
 export class TrackRecorder extends EventEmitter<TrackRecorderEvents> {
   readonly trackId: string;
@@ -52,150 +125,261 @@ export class TrackRecorder extends EventEmitter<TrackRecorderEvents> {
   readonly mediaType: types.MediaKind;
   readonly codec: string;
   readonly contentType: string;
-  /** Relative to the session folder. */
+  /** The first segment's file, relative to the session folder. */
   readonly file: string;
   readonly sdpFile: string;
-  /** When the consumer was resumed: the first packet follows within milliseconds. */
+  /** When the first consumer was resumed. */
   readonly startedAt: Date;
-  readonly #feed: PlainFeed;
-  readonly #recorder: FfmpegRecorder;
+  readonly #options: TrackRecorderOptions;
+  readonly #container: Container;
+  readonly #base: string;
   readonly #log: RecordingsLogger;
+  readonly #segments: Segment[] = [];
+  readonly #restarts: number[] = [];
+  /** Files opened so far, failed attempts included: each gets its own name (FFmpeg never overwrites). */
+  #filesOpened: number;
   #state: TrackRecorderState = 'recording';
+  #restarting: Promise<void> | undefined;
   #endedAt: Date | undefined;
   #exit: RecorderExit | undefined;
+  readonly #done: Promise<RecorderExit>;
+  #resolveDone: (exit: RecorderExit) => void = () => undefined;
+  // The producer closing (unpublished, participant left) or the router closing ends the track.
+  readonly #onProducerClose = (): void => void this.stop();
 
-  private constructor(init: {
-    trackId: string;
-    options: TrackRecorderOptions;
-    contentType: string;
-    file: string;
-    sdpFile: string;
-    feed: PlainFeed;
-    recorder: FfmpegRecorder;
-    log: RecordingsLogger;
-  }) {
+  private constructor(
+    options: TrackRecorderOptions,
+    init: { trackId: string; base: string; container: Container; first: Segment; filesOpened: number },
+  ) {
     super();
+    this.#options = options;
     this.trackId = init.trackId;
-    this.producerId = init.options.producer.id;
-    this.source = init.options.source;
-    this.owner = init.options.owner;
-    this.mediaType = init.options.producer.kind;
-    this.codec = init.feed.codec.mimeType;
-    this.contentType = init.contentType;
-    this.file = init.file;
-    this.sdpFile = init.sdpFile;
-    this.startedAt = new Date();
-    this.#feed = init.feed;
-    this.#recorder = init.recorder;
-    this.#log = init.log;
-    // The producer closing (unpublished, participant left) or the router closing ends the file.
-    this.#feed.consumer.observer.once('close', () => void this.stop());
-    this.#recorder.once('exit', (exit) => this.#onExit(exit));
+    this.producerId = options.producer.id;
+    this.source = options.source;
+    this.owner = options.owner;
+    this.mediaType = options.producer.kind;
+    this.codec = init.first.feed.codec.mimeType;
+    this.contentType = init.container.contentType;
+    this.file = init.first.file;
+    this.sdpFile = init.first.sdpFile;
+    this.startedAt = init.first.startedAt;
+    this.#container = init.container;
+    this.#base = init.base;
+    this.#filesOpened = init.filesOpened;
+    this.#log = options.log.child({ track: init.trackId, producer: options.producer.id, source: options.source });
+    this.#done = new Promise((resolve) => (this.#resolveDone = resolve));
+    options.producer.observer.once('close', this.#onProducerClose);
+    this.#adopt(init.first);
   }
 
   static async start(options: TrackRecorderOptions): Promise<TrackRecorder> {
     const mime = options.producer.rtpParameters.codecs[0]?.mimeType ?? 'unknown';
     const container = containerFor(options.producer.kind, mime); // refuses unsupported codecs before any resource exists
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await TrackRecorder.#attempt(options, container);
-      } catch (error) {
-        // Another process took the port between our bind test and FFmpeg's bind: try another pair.
-        if (error instanceof PortTakenError && attempt < BIND_ATTEMPTS) continue;
-        throw error;
-      }
-    }
-  }
-
-  static async #attempt(options: TrackRecorderOptions, container: Container): Promise<TrackRecorder> {
-    const { router, producer, dir, log } = options;
     const trackId = randomUUID();
     const base = `${options.source}-${safeSegment(options.owner.identity)}-${trackId.slice(0, 8)}`;
-    const file = `${base}${container.extension}`;
-    const sdpFile = `${base}.sdp`;
-    const tlog = log.child({ track: trackId, producer: producer.id, source: options.source });
-    const feed = await PlainFeed.open({
-      router,
-      producerId: producer.id,
-      rtpCapabilities: recorderCapabilities(router),
-      ...(options.portRange ? { portRange: options.portRange } : {}),
-      appData: { recording: true },
-    });
-    const { ports, codec } = feed;
-    let recorder: FfmpegRecorder | undefined;
-    try {
-      writeFileSync(path.join(dir, sdpFile), buildSdp(producer.kind, codec, ports.rtpPort, ports.rtcpPort), { mode: 0o640 });
-      const rec = new FfmpegRecorder(options.ffmpegPath, recorderArgs(path.join(dir, sdpFile), path.join(dir, file), container));
-      recorder = rec;
-      if (!(await feed.waitForListener(rec, options.bindTimeoutMs ?? 5000))) {
-        const exit = rec.running ? await rec.stop({ graceMs: 500 }) : await rec.exited;
-        if (/address already in use|bind failed/i.test(exit.stderrTail)) throw new PortTakenError(exit.stderrTail);
-        throw new Error(`the recorder did not start: ${exit.stderrTail || 'no listening socket after waiting'}`);
-      }
-      const track = new TrackRecorder({
-        trackId,
-        options,
-        contentType: container.contentType,
-        file,
-        sdpFile,
-        feed,
-        recorder: rec,
-        log: tlog,
-      });
-      await feed.start(options.keyFrameDelaysMs);
-      tlog.info({ file, pid: rec.pid, port: ports.rtpPort, codec: codec.mimeType }, 'track recording started');
-      return track;
-    } catch (error) {
-      feed.close();
-      if (recorder?.running) await recorder.stop({ graceMs: 500 });
-      throw error;
-    }
+    const opened = await openSegment(options, container, base, 1, 0);
+    const track = new TrackRecorder(options, { trackId, base, container, first: opened.segment, filesOpened: opened.filesOpened });
+    track.#log.info(
+      { file: opened.segment.file, pid: opened.segment.recorder.pid, port: opened.segment.feed.ports.rtpPort, codec: track.codec },
+      'track recording started',
+    );
+    return track;
   }
 
   get state(): TrackRecorderState {
     return this.#state;
   }
 
+  /** Every segment so far, the current one last. */
+  segments(): SegmentInfo[] {
+    return this.#segments.map((s) => s.info());
+  }
+
+  get #current(): Segment {
+    const current = this.#segments.at(-1);
+    if (!current) throw new Error('a track recorder always has a segment');
+    return current;
+  }
+
+  /** The current recorder's process id. */
   get pid(): number | null {
-    return this.#recorder.pid ?? null;
+    return this.#current.recorder.pid ?? null;
   }
 
-  /** The loopback port FFmpeg listens on. */
+  /** The loopback port the current recorder listens on. */
   get rtpPort(): number {
-    return this.#feed.ports.rtpPort;
+    return this.#current.feed.ports.rtpPort;
   }
 
-  /** The SSRC of the stream sent to FFmpeg. */
+  /** The SSRC of the stream sent to the current recorder. */
   get ssrc(): number | null {
-    return this.#feed.ssrc;
+    return this.#current.feed.ssrc;
   }
 
   get endedAt(): Date | undefined {
     return this.#endedAt;
   }
 
+  /** How the last recorder exited, once the track is over. */
   get exit(): RecorderExit | undefined {
     return this.#exit;
   }
 
-  /** Ends the file cleanly and resolves once FFmpeg has exited. Safe to call more than once. */
+  /** Ends the current file cleanly and resolves once the track is over. Safe to call more than once. */
   async stop(): Promise<RecorderExit> {
     if (this.#state === 'recording') {
       this.#state = 'stopping';
-      this.#feed.stopKeyFrames();
-      const ssrc = this.ssrc;
-      await this.#recorder.stop(ssrc === null ? {} : { bye: { port: this.#feed.ports.rtpPort, ssrc } });
+      // A restart in flight finishes first (or gives up); then its recorder is the one to stop.
+      await this.#restarting;
+      const current = this.#current;
+      if (current.recorder.running) {
+        current.feed.stopKeyFrames();
+        const ssrc = current.feed.ssrc;
+        await current.recorder.stop(ssrc === null ? {} : { bye: { port: current.feed.ports.rtpPort, ssrc } });
+      } else if (current.exit) {
+        this.#finish(current.exit); // it died and was not replaced before the stop
+      }
     }
-    return this.#recorder.exited;
+    return this.#done;
   }
 
-  #onExit(exit: RecorderExit): void {
+  #adopt(segment: Segment): void {
+    this.#segments.push(segment);
+    segment.feed.consumer.observer.once('close', () => {
+      if (!segment.closing) void this.stop();
+    });
+    // A promise, not an event: a recorder that died while being adopted is still noticed.
+    void segment.recorder.exited.then((exit) => this.#onSegmentExit(segment, exit));
+  }
+
+  #onSegmentExit(segment: Segment, exit: RecorderExit): void {
+    segment.exit = exit;
+    segment.endedAt = new Date();
+    segment.closing = true;
+    segment.feed.close();
+    if (exit.requested) this.#log.info({ segment: segment.index, code: exit.code, signal: exit.signal }, 'track recorder ended');
+    else
+      this.#log.error(
+        { segment: segment.index, code: exit.code, signal: exit.signal, ffmpeg: exit.stderrTail },
+        'track recorder exited unexpectedly',
+      );
+    this.emit('segmentEnded', segment.info(), exit);
+    if (exit.requested || this.#state !== 'recording') return this.#finish(exit);
+    this.#restarting = this.#restart(exit).finally(() => (this.#restarting = undefined));
+  }
+
+  /** Opens a new segment while the recording wants one and the budget allows; else the track ends. */
+  async #restart(lastExit: RecorderExit): Promise<void> {
+    const { producer, router } = this.#options;
+    for (let attempt = 1; this.#state === 'recording' && !producer.closed && !router.closed; attempt++) {
+      if (!this.#takeRestart()) {
+        const { max, windowMs } = this.#restartLimit;
+        this.#log.error({ max, windowMs }, `track recorder not restarted: ${max} restarts within ${windowMs / 1000} s already`);
+        break;
+      }
+      try {
+        const opened = await openSegment(this.#options, this.#container, this.#base, this.#segments.length + 1, this.#filesOpened);
+        this.#filesOpened = opened.filesOpened;
+        this.#adopt(opened.segment);
+        this.#log.warn(
+          { segment: opened.segment.index, file: opened.segment.file, pid: opened.segment.recorder.pid },
+          'track recorder restarted as a new segment',
+        );
+        this.emit('segmentStarted', opened.segment.info());
+        return;
+      } catch (err) {
+        this.#filesOpened++;
+        this.#log.error({ err: toError(err), attempt }, 'track recorder could not be restarted');
+        await new Promise((r) => setTimeout(r, RESTART_BACKOFF_MS * attempt));
+      }
+    }
+    this.#finish(lastExit);
+  }
+
+  get #restartLimit(): RestartLimit {
+    return this.#options.restartLimit ?? DEFAULT_RESTART_LIMIT;
+  }
+
+  /** Counts one restart against the sliding window; false once the window is full. */
+  #takeRestart(): boolean {
+    const { max, windowMs } = this.#restartLimit;
+    const now = Date.now();
+    while (this.#restarts.length && now - this.#restarts[0]! >= windowMs) this.#restarts.shift();
+    if (this.#restarts.length >= max) return false;
+    this.#restarts.push(now);
+    return true;
+  }
+
+  #finish(exit: RecorderExit): void {
+    if (this.#state === 'ended' || this.#state === 'failed') return;
     this.#exit = exit;
-    this.#endedAt = new Date();
+    this.#endedAt = this.#current.endedAt ?? new Date();
     this.#state = exit.requested ? 'ended' : 'failed';
-    this.#feed.close();
-    if (exit.requested) this.#log.info({ code: exit.code, signal: exit.signal }, 'track recording ended');
-    else this.#log.error({ code: exit.code, signal: exit.signal, ffmpeg: exit.stderrTail }, 'track recorder exited unexpectedly');
+    this.#options.producer.observer.off('close', this.#onProducerClose);
+    this.#resolveDone(exit);
     this.emit('ended', exit);
+  }
+}
+
+/**
+ * Opens segment `index`: a feed, its SDP, FFmpeg writing a new file, then the consumer resumed (and
+ * key frames asked for). Another process taking the port between our bind test and FFmpeg's bind
+ * is retried on another pair. `filesOpened` numbers the file names, failed attempts included.
+ */
+async function openSegment(
+  options: TrackRecorderOptions,
+  container: Container,
+  base: string,
+  index: number,
+  filesOpened: number,
+): Promise<{ segment: Segment; filesOpened: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const n = filesOpened + 1;
+    const name = n === 1 ? base : `${base}.seg${n}`;
+    try {
+      const segment = await openSegmentOnce(options, container, index, `${name}${container.extension}`, `${name}.sdp`);
+      return { segment, filesOpened: n };
+    } catch (error) {
+      filesOpened = n;
+      // Another process took the port between our bind test and FFmpeg's bind: try another pair.
+      if (error instanceof PortTakenError && attempt < BIND_ATTEMPTS) continue;
+      throw error;
+    }
+  }
+}
+
+async function openSegmentOnce(
+  options: TrackRecorderOptions,
+  container: Container,
+  index: number,
+  file: string,
+  sdpFile: string,
+): Promise<Segment> {
+  const { router, producer, dir } = options;
+  const feed = await PlainFeed.open({
+    router,
+    producerId: producer.id,
+    rtpCapabilities: recorderCapabilities(router),
+    ...(options.portRange ? { portRange: options.portRange } : {}),
+    appData: { recording: true },
+  });
+  const { ports, codec } = feed;
+  let recorder: FfmpegRecorder | undefined;
+  try {
+    writeFileSync(path.join(dir, sdpFile), buildSdp(producer.kind, codec, ports.rtpPort, ports.rtcpPort), { mode: 0o640 });
+    const rec = new FfmpegRecorder(options.ffmpegPath, recorderArgs(path.join(dir, sdpFile), path.join(dir, file), container));
+    recorder = rec;
+    if (!(await feed.waitForListener(rec, options.bindTimeoutMs ?? 5000))) {
+      const exit = rec.running ? await rec.stop({ graceMs: 500 }) : await rec.exited;
+      if (/address already in use|bind failed/i.test(exit.stderrTail)) throw new PortTakenError(exit.stderrTail);
+      throw new Error(`the recorder did not start: ${exit.stderrTail || 'no listening socket after waiting'}`);
+    }
+    await feed.start(options.keyFrameDelaysMs);
+    // Its time starts now: the consumer is resumed and the first key frame is on its way.
+    return new Segment(index, file, sdpFile, feed, rec);
+  } catch (error) {
+    feed.close();
+    if (recorder?.running) await recorder.stop({ graceMs: 500 });
+    throw error;
   }
 }

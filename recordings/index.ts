@@ -9,6 +9,7 @@ export * from './Outbox.js';
 export * from './recovery.js';
 export type { RecordingsLogger } from './logger.js';
 export { type FfmpegPaths, DEFAULT_FFMPEG } from './ffmpeg.js';
+export { type RestartLimit, DEFAULT_RESTART_LIMIT } from './TrackRecorder.js';
 export { type PortRange, DEFAULT_RECORDER_PORTS } from './ports.js';
 export type { JournalTrack } from './journal.js';
 export * from './sinks/FilesystemSink.js';

@@ -23,6 +23,27 @@ const Actor = z.object({
 
 const Participant = Actor.extend({ siteLevel: SiteLevel.nullable() });
 
+/** One recorder process of a track and its file (a track has several when its recorder was restarted). */
+const JournalSegment = z.object({
+  index: z.number().int().min(1),
+  file: z.string(),
+  sdpFile: z.string(),
+  startedAt: z.string(),
+  endedAt: z.string().nullable(),
+  startOffsetMs: z.number(),
+  pid: z.number().nullable(),
+  rtpPort: z.number().nullable(),
+  ssrc: z.number().nullable(),
+  state: z.enum(['recording', 'ended', 'failed']),
+  error: z.string().optional(),
+});
+export type JournalSegment = z.infer<typeof JournalSegment>;
+
+/**
+ * A recorded track. `file`, `sdpFile`, `startedAt` and `startOffsetMs` are its first segment's;
+ * `pid`, `rtpPort` and `ssrc` its current recorder's; `segments` (absent in journals written before
+ * recorders were restarted: then the track is one segment) lists them all.
+ */
 const JournalTrack = z.object({
   trackId: z.string(),
   producerId: z.string(),
@@ -43,6 +64,7 @@ const JournalTrack = z.object({
   ssrc: z.number().nullable(),
   state: z.enum(['recording', 'ended', 'failed']),
   error: z.string().optional(),
+  segments: z.array(JournalSegment).optional(),
 });
 export type JournalTrack = z.infer<typeof JournalTrack>;
 
@@ -80,4 +102,11 @@ export function readJournal(sessionDir: string): JournalRead {
   const parsed = SessionJournal.safeParse(raw);
   if (!parsed.success) return { ok: false, error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
   return { ok: true, journal: parsed.data };
+}
+
+/** The segments of a journal track; a track from before segments existed is its own single segment. */
+export function journalSegments(t: JournalTrack): JournalSegment[] {
+  if (t.segments?.length) return t.segments;
+  const { file, sdpFile, startedAt, endedAt, startOffsetMs, pid, rtpPort, ssrc, state, error } = t;
+  return [{ index: 1, file, sdpFile, startedAt, endedAt, startOffsetMs, pid, rtpPort, ssrc, state, ...(error ? { error } : {}) }];
 }

@@ -2,7 +2,8 @@
  * Startup recovery: a recording in progress when the process died must not be silently lost. For
  * each session folder whose journal has no manifest, recorders left running are ended (they still
  * hold the files open), each partial file is remuxed into a new well-formed file (the original is
- * kept untouched, with its own hash), and a manifest with status 'interrupted' is written.
+ * kept untouched, with its own hash), and a manifest with status 'interrupted' is written. A track
+ * whose recorder had been restarted is recovered segment by segment.
  *
  * Idempotent: a folder is done once it has a manifest and a hand-off marker. Sessions with a manifest
  * but no marker (the server died between finishing and delivering) are returned again, so every
@@ -15,9 +16,17 @@ import { AuditTrail } from './AuditTrail.js';
 import { recordingEntry, type CaseRecordEntry } from './CaseRecord.js';
 import { DEFAULT_FFMPEG, sendRtcpBye, type FfmpegPaths } from './ffmpeg.js';
 import { fileExists, writeJsonAtomicSync } from './fsutil.js';
-import { JOURNAL_FILE, readJournal, type JournalTrack, type SessionJournal } from './journal.js';
-import { describeFile, readManifest, retentionFrom, writeManifest, type ManifestTrack, type RecordingManifest } from './Manifest.js';
-import { repairPartialFile, trackBase } from './finalize.js';
+import { JOURNAL_FILE, journalSegments, readJournal, type JournalSegment, type JournalTrack, type SessionJournal } from './journal.js';
+import {
+  describeFile,
+  readManifest,
+  retentionFrom,
+  writeManifest,
+  type ManifestSegment,
+  type ManifestTrack,
+  type RecordingManifest,
+} from './Manifest.js';
+import { assembleTrack, repairPartialFile, segmentOffsets } from './finalize.js';
 
 export const HANDED_OFF_FILE = 'handed-off.json';
 
@@ -111,6 +120,10 @@ async function recoverSession(
     startedAt: journal.startedAt,
     stoppedAt: stoppedAt.toISOString(),
     status: 'interrupted',
+    interruption: {
+      at: stoppedAt.toISOString(),
+      reason: 'the server process stopped during the recording; its files were finished at the next start',
+    },
     participants: journal.participants,
     tracks,
     retention: retentionFrom(stoppedAt, journal.retention),
@@ -121,33 +134,45 @@ async function recoverSession(
   return manifest;
 }
 
+/** Each segment of the track finished (a recorder left running is ended, a cut-short file repaired). */
 async function recoverTrack(sessionDir: string, t: JournalTrack, ffmpeg: FfmpegPaths, log: RecordingsLogger): Promise<ManifestTrack> {
-  const { state, error } = t;
-  const base = trackBase(t);
-  if (state === 'recording' && t.pid !== null) await endOrphanRecorder(t, path.join(sessionDir, t.sdpFile), log);
+  const segments: ManifestSegment[] = [];
+  for (const seg of journalSegments(t)) segments.push(await recoverSegment(sessionDir, t.trackId, seg, ffmpeg, log));
+  return assembleTrack({ ...t, endedAt: t.endedAt ?? segments.at(-1)?.endedAt ?? null }, segments);
+}
+
+async function recoverSegment(
+  sessionDir: string,
+  trackId: string,
+  seg: JournalSegment,
+  ffmpeg: FfmpegPaths,
+  log: RecordingsLogger,
+): Promise<ManifestSegment> {
+  const { state, error } = seg;
+  if (state === 'recording' && seg.pid !== null) await endOrphanRecorder(trackId, seg, path.join(sessionDir, seg.sdpFile), log);
   const lastWrite = (): string | null => {
     try {
-      return statSync(path.join(sessionDir, t.file)).mtime.toISOString();
+      return statSync(path.join(sessionDir, seg.file)).mtime.toISOString();
     } catch {
       return null;
     }
   };
-  const endedAt = t.endedAt ?? lastWrite();
+  const endedAt = seg.endedAt ?? lastWrite();
+  const base = { index: seg.index, startedAt: seg.startedAt, endedAt, ...segmentOffsets({ ...seg, endedAt }) };
   if (state === 'ended') {
     // Ended cleanly before the crash: the file is final as it is.
-    const facts = await describeFile(path.join(sessionDir, t.file), ffmpeg.ffprobe);
-    return { ...base, endedAt, ...facts, status: facts.sizeBytes > 0 ? 'complete' : 'empty' };
+    const facts = await describeFile(path.join(sessionDir, seg.file), ffmpeg.ffprobe);
+    return { ...base, file: seg.file, ...facts, status: facts.sizeBytes > 0 ? 'complete' : 'empty' };
   }
   // Cut short, by the crash ('recording') or earlier ('failed'): repair into a new file.
-  const repair = await repairPartialFile(sessionDir, t.file, ffmpeg.ffmpeg, ffmpeg.ffprobe);
+  const repair = await repairPartialFile(sessionDir, seg.file, ffmpeg.ffmpeg, ffmpeg.ffprobe);
   const status = repair.facts.sizeBytes === 0 ? 'empty' : state === 'failed' ? 'failed' : repair.repaired ? 'recovered' : 'unrecoverable';
   if (repair.repaired) log.info({ file: repair.file, durationSeconds: repair.facts.durationSeconds }, 'partial recording repaired');
-  else log.error({ file: t.file, error: repair.error }, 'partial recording could not be repaired; original kept');
+  else log.error({ file: seg.file, error: repair.error }, 'partial recording could not be repaired; original kept');
   const reason = [error, repair.error].filter(Boolean).join('; ');
   return {
     ...base,
     file: repair.file,
-    endedAt,
     ...repair.facts,
     status,
     ...(reason ? { error: reason } : {}),
@@ -157,11 +182,11 @@ async function recoverTrack(sessionDir: string, t: JournalTrack, ffmpeg: FfmpegP
 
 /**
  * A recorder whose server died keeps running, holding its file open and waiting for packets that
- * will never come. If the pid is still that recorder (its command line names this track's SDP), an
+ * will never come. If the pid is still that recorder (its command line names this segment's SDP), an
  * RTCP BYE on its port ends its input so it finishes the file properly; signals are the fallback.
  */
-async function endOrphanRecorder(t: JournalTrack, sdpFile: string, log: RecordingsLogger): Promise<void> {
-  const pid = t.pid;
+async function endOrphanRecorder(trackId: string, seg: JournalSegment, sdpFile: string, log: RecordingsLogger): Promise<void> {
+  const pid = seg.pid;
   if (pid === null) return;
   const isOurs = (): boolean => {
     try {
@@ -171,9 +196,9 @@ async function endOrphanRecorder(t: JournalTrack, sdpFile: string, log: Recordin
     }
   };
   if (!isOurs()) return;
-  log.warn({ pid, track: t.trackId }, 'ending a recorder left running by the previous server process');
+  log.warn({ pid, track: trackId, segment: seg.index }, 'ending a recorder left running by the previous server process');
   const steps: [() => void, number][] = [
-    [() => t.rtpPort !== null && sendRtcpBye(t.rtpPort, t.ssrc ?? 0), 3000],
+    [() => seg.rtpPort !== null && sendRtcpBye(seg.rtpPort, seg.ssrc ?? 0), 3000],
     [() => process.kill(pid, 'SIGINT'), 2000],
     [() => process.kill(pid, 'SIGKILL'), 2000],
   ];

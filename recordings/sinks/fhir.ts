@@ -238,19 +238,27 @@ export function buildMedia(entry: CaseRecordEntry, file: CaseRecordFile, o: Fhir
   const track = entry.manifest?.tracks.find((t) => t.trackId === file.trackId);
   const operator = entry.manifest?.participants.find((p) => p.participantId === track?.participantId);
   const subject = subjectOf(entry, o);
+  // A track whose recorder was restarted has one file per segment: one Media each, segment 1 keeping the track's id.
+  const segment = file.segment ? track?.segments?.find((s) => s.index === file.segment) : undefined;
+  const part = segment ?? track;
   const media: FhirMedia = {
     resourceType: 'Media',
-    identifier: [{ system: `${o.systemBase}:recording-track`, value: `${entry.id}/${file.trackId}` }],
-    status: track?.status === 'complete' || track?.status === 'recovered' ? 'completed' : 'stopped',
+    identifier: [
+      {
+        system: `${o.systemBase}:recording-track`,
+        value: `${entry.id}/${file.trackId}${segment && segment.index > 1 ? `/${segment.index}` : ''}`,
+      },
+    ],
+    status: part?.status === 'complete' || part?.status === 'recovered' ? 'completed' : 'stopped',
     type: { coding: [{ system: MEDIA_TYPE_SYSTEM, code: file.mediaType, display: file.mediaType === 'audio' ? 'Audio' : 'Video' }] },
     ...(subject ? { subject } : {}),
     encounter: encounterOf(entry, o),
-    createdPeriod: { ...(track ? { start: track.startedAt } : {}), ...(track?.endedAt ? { end: track.endedAt } : {}) },
+    createdPeriod: { ...(part ? { start: part.startedAt } : {}), ...(part?.endedAt ? { end: part.endedAt } : {}) },
     ...(operator ? { operator: personRef(operator, o) } : {}),
     deviceName: 'telemed-sfu media server',
     content: fileAttachment(entry, file, track, o),
   };
-  if (typeof track?.durationSeconds === 'number') media.duration = track.durationSeconds;
+  if (typeof part?.durationSeconds === 'number') media.duration = part.durationSeconds;
   return media;
 }
 

@@ -63,6 +63,11 @@ export class RoomRecord implements RoomCaseRecord {
     return this.#session;
   }
 
+  /** Recordings stopped whose files are still being hashed and handed off (shutdown progress). */
+  get recordingsFinishing(): number {
+    return this.#handOffs.size;
+  }
+
   get recording(): RecordingInfo | null {
     return this.#info;
   }
@@ -90,6 +95,13 @@ export class RoomRecord implements RoomCaseRecord {
     });
     this.#session = session;
     session.on('error', (error) => this.#tellModerators(session.id, error.message));
+    session.on('trackRestarted', (r) =>
+      this.#tellModerators(
+        session.id,
+        `${r.name}'s ${r.source} recorder stopped (${r.cause}) and was restarted: recording goes on in part ${r.segment}, ` +
+          `after a gap of ${(r.gapMs / 1000).toFixed(1)} s`,
+      ),
+    );
     const info: RecordingInfo = { sessionId: session.id, startedAt: session.startedAt.toISOString(), startedBy: by ? actorOf(by) : null };
     this.#info = info;
     room.notifyOthers(null, 'recordingStarted', { recording: info });

@@ -43,7 +43,7 @@ async function source(want: { video?: boolean; audio?: boolean }): Promise<Media
   return s;
 }
 
-function startSession(audit?: AuditTrail): RecordingSession {
+function startSession(audit?: AuditTrail, restartLimit?: { max: number; windowMs: number }): RecordingSession {
   return RecordingSession.start({
     router,
     recordingsDir: tempDir(),
@@ -54,6 +54,7 @@ function startSession(audit?: AuditTrail): RecordingSession {
     participants: [wang],
     log: testLog,
     ...(audit ? { audit } : {}),
+    ...(restartLimit ? { restartLimit } : {}),
   });
 }
 
@@ -155,9 +156,10 @@ describe('RecordingSession', () => {
     expect(manifest.tracks[0]!.durationSeconds).toBeGreaterThan(2);
   });
 
-  it('a recorder that dies is reported as an error with its track, and the process carries on', async () => {
+  it('a recorder that dies and may not be restarted is reported as an error with its track, and the process carries on', async () => {
     const src = await source({ video: true });
-    const session = startSession();
+    // Restarts are test/recordings/continuity.test.ts's subject; here the recorder stays dead.
+    const session = startSession(undefined, { max: 0, windowMs: 60_000 });
     const t = await session.addTrack({ producer: src.video!, source: 'screen', owner: li });
     await sleep(1500);
     const failed = nextEvent<[RecordingError]>((l) => session.once('error', l), 10_000, 'error event');

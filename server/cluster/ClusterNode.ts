@@ -28,6 +28,8 @@ export interface ClusterNodeOptions {
   load: () => number;
   /** Whether a room is open here now: its lease is kept while it is. */
   hasRoom: (roomId: string) => boolean;
+  /** Another node took a room this node still serves (newer epoch): it must end here. */
+  onLost: (roomId: string) => void;
   /** Longest token lifetime: how long a room's epoch counter is kept. */
   memoryMs: number;
   leaseTtlMs?: number;
@@ -45,7 +47,7 @@ interface Held {
 /** Writes a room's memory only while `holder` still owns the room: a fenced-off node writes nothing. */
 const SAVE_MEMORY = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[2], 'banned', ARGV[2], 'ended', ARGV[3], 'locked', ARGV[4], 'epoch', ARGV[5])
+redis.call('HSET', KEYS[2], 'banned', ARGV[2], 'ended', ARGV[3], 'locked', ARGV[4], 'epoch', ARGV[5], 'owner', ARGV[7], 'live', ARGV[8])
 redis.call('PEXPIRE', KEYS[2], ARGV[6])
 return 1`;
 
@@ -105,6 +107,7 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
         const placed = placeRoom(await this.#registry.serving());
         if (placed && placed.id !== this.#options.nodeId) return { here: false, route: placed.route };
       }
+      await this.#refuseIfOwnerAlive(roomId);
       const { claimed, owner: winner } = await this.#leases.claim(roomId, this.#options.nodeId);
       return claimed ? this.#keep(roomId, winner) : this.#movedTo(winner.nodeId);
     } catch (error) {
@@ -149,6 +152,22 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
     return { here: false, route: node.route };
   }
 
+  /**
+   * A room whose lease lapsed while it was live elsewhere is taken over only if its last owner does
+   * not answer a direct probe: an owner that merely lost its Redis link for a while still serves its
+   * participants, and will claim its room again at its next heartbeat.
+   */
+  async #refuseIfOwnerAlive(roomId: string): Promise<void> {
+    const memory = await this.#redis.hgetall(this.#keys.roomMemory(roomId));
+    const last = memory['owner'];
+    if (memory['live'] !== '1' || !last || last === this.#options.nodeId) return;
+    const node = (await this.#registry.nodes()).find((n) => n.id === last);
+    if (node && (await answers(node.route))) {
+      this.#options.log.warn({ room: roomId, owner: last }, 'lease lapsed but its owner still answers: no takeover');
+      throw unavailable();
+    }
+  }
+
   /** Writes the latest memory of `roomId` if this node still holds the room; kept for a retry if Redis failed. */
   async #flush(roomId: string): Promise<void> {
     const snapshot = this.#unsaved.get(roomId);
@@ -172,6 +191,8 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
         snapshot.locked ? '1' : '0',
         holder.epoch,
         this.#options.memoryMs,
+        holder.nodeId,
+        snapshot.live ? '1' : '0',
       );
       if (this.#unsaved.get(roomId) === snapshot) this.#unsaved.delete(roomId);
       if (written !== 1) this.#options.log.error({ room: roomId, epoch: holder.epoch }, 'room memory refused: the lease moved on');
@@ -187,12 +208,34 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
     for (const [roomId, held] of [...this.#held]) {
       const inUse = this.#options.hasRoom(roomId) || now - held.claimedAt < this.#options.claimGraceMs;
       const kept = inUse ? await this.#leases.extend(roomId, held.holder) : false;
-      if (!kept) {
+      if (kept) continue;
+      if (!inUse) {
         this.#held.delete(roomId);
-        if (!inUse) await this.#leases.release(roomId, held.holder);
-        else this.#options.log.error({ room: roomId, epoch: held.holder.epoch }, 'lost the lease of a room this node serves');
+        await this.#leases.release(roomId, held.holder);
+        continue;
       }
+      await this.#reassert(roomId, held);
     }
+  }
+
+  /**
+   * The lease of a room still served here lapsed (Redis was unreachable longer than its TTL, or this
+   * process stalled). If nobody took the room meanwhile it is claimed again with a new epoch; if
+   * another node did, the newer epoch wins and the room ends here (its clients reconnect there).
+   */
+  async #reassert(roomId: string, held: Held): Promise<void> {
+    const again = await this.#leases.claim(roomId, this.#options.nodeId);
+    if (again.claimed || again.owner.nodeId === this.#options.nodeId) {
+      this.#held.set(roomId, { holder: again.owner, claimedAt: held.claimedAt });
+      this.#options.log.warn({ room: roomId, epoch: again.owner.epoch }, 'lease of a served room lapsed; claimed again');
+      return;
+    }
+    this.#held.delete(roomId);
+    this.#options.log.error(
+      { room: roomId, lost: held.holder.epoch, to: again.owner },
+      'another node took a room served here; ending it here',
+    );
+    this.#options.onLost(roomId);
   }
 
   #info(): NodeInfo {
@@ -202,5 +245,15 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
 
   #beatFailed(err: unknown): void {
     this.#options.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'cluster heartbeat failed; retrying');
+  }
+}
+
+/** A direct probe of a node: does its liveness endpoint answer within a second? */
+async function answers(route: string): Promise<boolean> {
+  try {
+    const response = await fetch(new URL('/healthz', route), { signal: AbortSignal.timeout(1000) });
+    return response.ok;
+  } catch {
+    return false;
   }
 }

@@ -188,7 +188,7 @@ export class Room extends EventEmitter<RoomEvents> {
 
   /** What must outlive this room (and, clustered, this node): bans, the end, the lock. */
   durableSnapshot(): DurableSnapshot {
-    return { banned: [...this.#memory.banned], ended: this.#memory.ended, locked: this.#locked && !this.#closed };
+    return { banned: [...this.#memory.banned], ended: this.#memory.ended, locked: this.#locked && !this.#closed, live: !this.#closed };
   }
 
   get locked(): boolean {

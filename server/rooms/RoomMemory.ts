@@ -86,6 +86,8 @@ export interface DurableSnapshot {
   banned: string[];
   ended: boolean;
   locked: boolean;
+  /** The room is open (a lapsed lease then means its owner may have died, not that it closed). */
+  live: boolean;
 }
 
 /**

@@ -120,7 +120,11 @@ export class RoomRegistry {
     }
     const room = await Room.create(desc, { pool, options, memory, openCaseRecord, log });
     this.#rooms.set(room.id, room);
-    if (durable) room.on('memoryChanged', () => durable.save(room.id, room.durableSnapshot()));
+    if (durable) {
+      // Written at once: 'live' tells another node that a lapsed lease may mean a dead owner.
+      durable.save(room.id, room.durableSnapshot());
+      room.on('memoryChanged', () => durable.save(room.id, room.durableSnapshot()));
+    }
     room.once('closed', () => {
       if (this.#rooms.get(room.id) === room) this.#rooms.delete(room.id);
       durable?.save(room.id, room.durableSnapshot());

@@ -4,7 +4,10 @@
  * SDK's connection follows by itself, and a Redis outage leaves running rooms alone while a new room
  * is refused clearly and quickly.
  */
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClusterKeys } from '../../server/cluster/keys.js';
+import { connectRedis, whenReady } from '../../server/cluster/redis.js';
 import type { MediaServer } from '../../server/MediaServer.js';
 import { SignalingConnection } from '../../client-sdk/src/SignalingConnection.js';
 import type { WireError } from '../../signaling/protocol/index.js';
@@ -14,12 +17,15 @@ import { connect, ok, type TestClient } from '../helpers/signalingClient.js';
 import { token } from '../helpers/tokens.js';
 
 let redis: RedisServer;
+let namespace = '';
+/** A plain client of the cluster's Redis, to play the faults a test needs. */
+let directory: Redis;
 const nodes: MediaServer[] = [];
 const clients: TestClient[] = [];
 
 beforeAll(async () => {
   redis = await startRedis();
-  const namespace = `t${Date.now()}`;
+  namespace = `t${Date.now()}`;
   for (const id of ['node-a', 'node-b', 'node-c']) {
     nodes.push(
       await startTestServer({ REDIS_URL: redis.url, CLUSTER_NODE_ID: id, CLUSTER_NAMESPACE: namespace, ROOM_EMPTY_LINGER_SECONDS: '0' }),
@@ -28,6 +34,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const c of clients) c.close();
+  directory?.disconnect();
   await Promise.all(nodes.map((n) => n.close()));
   await redis?.stop();
 });
@@ -94,6 +101,54 @@ describe('one owner per room across three nodes', () => {
     } finally {
       connection.close();
     }
+  });
+});
+
+describe('a lapsed lease', () => {
+  beforeAll(async () => {
+    directory = connectRedis(redis.url, { warn: () => undefined });
+    await whenReady(directory);
+  });
+
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  async function liveRoom(room: string): Promise<{ owner: MediaServer; client: TestClient }> {
+    const { client } = await connectVia(nodes[0]!, token({ room, sub: `lead-${room}`, name: '王芳', role: 'lead_specialist' }));
+    const { rtpCapabilities } = ok(await client.request('getRouterRtpCapabilities', {}));
+    ok(await client.request('join', { rtpCapabilities }));
+    const [owner] = servingNodes(room);
+    return { owner: owner!, client };
+  }
+
+  it('of a live room whose owner still answers: no takeover; the owner claims it again', async () => {
+    const room = 'mdt-cluster-lapse';
+    const { owner } = await liveRoom(room);
+    const keys = new ClusterKeys(namespace);
+    const before = await directory.get(keys.roomOwner(room));
+    await directory.del(keys.roomOwner(room)); // as if Redis had been unreachable longer than the TTL
+    const other = nodes.find((n) => n !== owner)!;
+    const answer = await connect(other.url, token({ room, sub: 'doc-lapse', name: '赵磊' })).then(
+      (c) => (clients.push(c), 'connected'),
+      (error: { wire?: WireError }) => error.wire?.code,
+    );
+    expect(['UNAVAILABLE', 'MOVED']).toContain(answer); // never served by the other node
+    const deadline = Date.now() + 6000;
+    let after: string | null = null;
+    while (Date.now() < deadline && !after) {
+      after = await directory.get(keys.roomOwner(room));
+      if (!after) await sleep(200);
+    }
+    expect(after?.split('|')[0]).toBe(before?.split('|')[0]);
+    expect(Number(after?.split('|')[1])).toBeGreaterThan(Number(before?.split('|')[1]));
+    expect(servingNodes(room)).toEqual([owner]);
+  });
+
+  it('taken by another node meanwhile: the newer epoch wins and the room ends here', async () => {
+    const room = 'mdt-cluster-fenced';
+    const { owner, client } = await liveRoom(room);
+    const ended = client.next('sessionEnded', () => true, 8000);
+    await directory.set(new ClusterKeys(namespace).roomOwner(room), 'node-elsewhere|999', 'PX', 10_000);
+    expect((await ended).reason).toBe('room_closed');
+    expect(owner.rooms.get(room)).toBeUndefined();
   });
 });
 

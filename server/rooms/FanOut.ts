@@ -3,7 +3,12 @@
  * viewers are placed on viewer routers spread over every worker (one core each), each taking viewers
  * until it carries `capacity` consumers; the presenters' producers are piped (`pipeToRouter`) to each
  * viewer router. The audience thus grows with the cores instead of saturating one.
+ *
+ * A viewer router that closes (its worker died) is forgotten at once: its pipes from the origin are
+ * closed and `routerClosed` tells the room, which drops the seats on it so those viewers are placed
+ * anew when they next ask where to receive.
  */
+import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import type { Logger } from '../logger.js';
 import { MEDIA_CODECS } from '../media/codecs.js';
@@ -29,9 +34,17 @@ interface ViewerRouter extends MediaHome {
   pending: number;
   /** Origin producer id → promise of its id in this router. */
   piped: Map<string, Promise<string>>;
+  /** The origin side of each pipe into this router, closed with it. */
+  pipeConsumers: Set<types.Consumer>;
+  closed: boolean;
 }
 
-export class FanOut {
+interface FanOutEvents {
+  /** A viewer router closed (its worker died, or the room closes): seats on it are gone. */
+  routerClosed: [router: types.Router];
+}
+
+export class FanOut extends EventEmitter<FanOutEvents> {
   readonly #origin: ViewerRouter;
   readonly #routers: ViewerRouter[];
   readonly #pool: WorkerPool;
@@ -41,7 +54,8 @@ export class FanOut {
   #closed = false;
 
   constructor(origin: MediaHome, pool: WorkerPool, capacity: number, log: Logger) {
-    this.#origin = { ...origin, consumers: 0, pending: 0, piped: new Map() };
+    super();
+    this.#origin = { ...origin, consumers: 0, pending: 0, piped: new Map(), pipeConsumers: new Set(), closed: false };
     this.#routers = [this.#origin];
     this.#pool = pool;
     this.#capacity = capacity;
@@ -61,15 +75,13 @@ export class FanOut {
     // A viewer who would take more than a whole router gets a whole router: otherwise none would
     // ever fit and routers would be opened without end.
     const need = Math.min(this.#capacity, Math.max(1, expectedConsumers));
-    let home = this.#routers.find((r) => r.consumers + r.pending + need <= this.#capacity);
+    const fits = (r: ViewerRouter): boolean => !r.router.closed && r.consumers + r.pending + need <= this.#capacity;
+    let home = this.#routers.find(fits);
     // One router is created at a time, so a burst of joins fills it instead of opening many.
     while (!home) {
       this.#creating ??= this.#addRouter().finally(() => (this.#creating = undefined));
       const fresh = await this.#creating;
-      home =
-        fresh.consumers + fresh.pending + need <= this.#capacity
-          ? fresh
-          : this.#routers.find((r) => r.consumers + r.pending + need <= this.#capacity);
+      home = fits(fresh) ? fresh : this.#routers.find(fits);
     }
     home.pending += need;
     return { home, expected: need, consumed: 0 };
@@ -99,10 +111,18 @@ export class FanOut {
     if (!piping) {
       // New ids on every viewer router: two viewer routers may share a worker, and one worker cannot
       // hold the same producer id twice. The room maps origin ids to local ones (this map).
-      piping = this.#origin.router.pipeToRouter({ producerId, router: target.router, keepId: false }).then(({ pipeProducer }) => {
-        if (!pipeProducer) throw new Error('pipeToRouter returned no producer');
-        return pipeProducer.id;
-      });
+      piping = this.#origin.router
+        .pipeToRouter({ producerId, router: target.router, keepId: false })
+        .then(({ pipeConsumer, pipeProducer }) => {
+          if (pipeConsumer) {
+            // A pipe finished after its router closed feeds no one: close it now.
+            if (target.closed) pipeConsumer.close();
+            else target.pipeConsumers.add(pipeConsumer);
+          }
+          if (!pipeProducer) throw new Error('pipeToRouter returned no producer');
+          if (target.closed) throw new Error('the viewer router closed');
+          return pipeProducer.id;
+        });
       target.piped.set(producerId, piping);
       piping.catch(() => target.piped.delete(producerId));
     }
@@ -114,6 +134,21 @@ export class FanOut {
     this.#closed = true;
     // A copy: each router's close event removes it from the list being walked.
     for (const r of [...this.#routers]) if (r !== this.#origin) r.router.close();
+  }
+
+  /** A viewer router closed: no seat, pipe or count of it stays behind. */
+  #forget(entry: ViewerRouter): void {
+    entry.closed = true;
+    const i = this.#routers.indexOf(entry);
+    if (i >= 0) this.#routers.splice(i, 1);
+    // mediasoup also closes a pipe pair when the other side's transport closes; closing the origin's
+    // side here does not depend on that (closing twice is harmless).
+    for (const c of entry.pipeConsumers) c.close();
+    entry.pipeConsumers.clear();
+    entry.piped.clear();
+    if (!this.#closed)
+      this.#log.warn({ worker: entry.workerIndex, routers: this.#routers.length }, 'viewer router closed; its viewers will be placed anew');
+    this.emit('routerClosed', entry.router);
   }
 
   #find(router: types.Router): ViewerRouter | undefined {
@@ -134,12 +169,11 @@ export class FanOut {
       consumers: 0,
       pending: 0,
       piped: new Map(),
+      pipeConsumers: new Set(),
+      closed: false,
     };
     this.#routers.push(entry);
-    router.observer.once('close', () => {
-      const i = this.#routers.indexOf(entry);
-      if (i >= 0) this.#routers.splice(i, 1);
-    });
+    router.observer.once('close', () => this.#forget(entry));
     this.#log.info({ worker: host.index, routers: this.#routers.length }, 'viewer router added');
     return entry;
   }

@@ -44,6 +44,8 @@ export class RoomMedia {
   readonly #limits: MediaLimits;
   /** Where each audience member of a fan-out room receives: a seat on a viewer router. */
   readonly #placements = new Map<string, Placement>();
+  /** Whether we follow the fan-out's router closures (from the first placement on). */
+  #watchingFanOut = false;
 
   constructor(room: Room, limits: MediaLimits) {
     this.#room = room;
@@ -209,7 +211,16 @@ export class RoomMedia {
   async receiveHome(participant: Participant): Promise<MediaHome> {
     const fanOut = this.#room.fanOut;
     if (!fanOut || participant.publishesByRole) return this.#origin();
+    if (!this.#watchingFanOut) {
+      this.#watchingFanOut = true;
+      fanOut.on('routerClosed', (router) => this.#dropPlacementsOn(router));
+    }
     let placement = this.#placements.get(participant.id);
+    // A seat on a router that is gone (its worker died) is no seat: place this viewer anew.
+    if (placement?.home.router.closed) {
+      this.#placements.delete(participant.id);
+      placement = undefined;
+    }
     if (!placement) {
       placement = await fanOut.place(this.#room.producerInfos(participant).length);
       // Left while being placed: give the seat back rather than keep it for no one.
@@ -228,6 +239,11 @@ export class RoomMedia {
     if (!placement) return;
     this.#placements.delete(participant.id);
     this.#room.fanOut?.release(placement);
+  }
+
+  /** A viewer router closed: its viewers get a new seat at their next receive transport or consume. */
+  #dropPlacementsOn(router: types.Router): void {
+    for (const [participantId, placement] of this.#placements) if (placement.home.router === router) this.#placements.delete(participantId);
   }
 
   #origin(): MediaHome {

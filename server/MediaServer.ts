@@ -174,6 +174,11 @@ export class MediaServer {
     return `http://${host}:${this.port}`;
   }
 
+  /** Rooms and recordings still being finished (shutdown progress). */
+  finishing(): { rooms: number; recordings: number } {
+    return this.records.finishing();
+  }
+
   /** Ends every room (participants are told), stops signaling and HTTP, then the workers. */
   close(): Promise<void> {
     this.#closing ??= (async () => {

@@ -57,6 +57,7 @@ const EnvSchema = z.object({
     .max(7 * 86400)
     .default(3600),
   RECONNECT_GRACE_SECONDS: z.coerce.number().int().min(0).max(600).default(20),
+  SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
   ROOM_EMPTY_LINGER_SECONDS: z.coerce.number().min(0).max(3600).default(10),
   ROOM_JOIN_BURST: z.coerce.number().int().min(1).max(1000).default(5),
   ROOM_JOIN_INTERVAL_SECONDS: z.coerce.number().min(0).max(3600).default(3),
@@ -125,6 +126,8 @@ export interface Config {
   /** TURN relays handed to clients with time-limited credentials (TURN REST API scheme). */
   turn: { urls: string[]; secret: string; ttlSeconds: number } | undefined;
   reconnectGraceSeconds: number;
+  /** At SIGTERM/SIGINT, how long recordings may take to be finished (hashed, archived) before the process exits anyway. */
+  shutdownGraceSeconds: number;
   /** Limits per identity and room that survive rejoining, and how long an empty room stays open. */
   rooms: { emptyLingerSeconds: number; joinBurst: number; joinIntervalSeconds: number; chatMessagesOnJoin: number };
   broadcast: { consumersPerRouter: number; keyFrameRequestDelayMs: number };
@@ -245,6 +248,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         ? { urls: turnUrls, secret: e.TURN_SECRET, ttlSeconds: e.TURN_CREDENTIAL_TTL_SECONDS }
         : undefined,
     reconnectGraceSeconds: e.RECONNECT_GRACE_SECONDS,
+    shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
     rooms: {
       emptyLingerSeconds: e.ROOM_EMPTY_LINGER_SECONDS,
       joinBurst: e.ROOM_JOIN_BURST,

@@ -1,7 +1,11 @@
-/** `npm start` entry: read the environment, start, and stop cleanly on SIGTERM / SIGINT. */
+/**
+ * `npm start` entry: read the environment, start, and stop cleanly on SIGTERM / SIGINT, waiting up to
+ * SHUTDOWN_GRACE_SECONDS for recordings to be finished and hashed.
+ */
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { MediaServer } from './MediaServer.js';
+import { shutDown } from './shutdown.js';
 
 async function main(): Promise<void> {
   let config;
@@ -20,16 +24,8 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 10_000);
-    force.unref();
-    server.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    log.info({ signal }, 'signal received');
+    shutDown(server, { graceMs: config.shutdownGraceSeconds * 1000, log, exit: (code) => process.exit(code) });
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

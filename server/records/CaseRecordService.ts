@@ -73,6 +73,13 @@ export class CaseRecordService {
     return this.#outbox?.pendingCount() ?? 0;
   }
 
+  /** Rooms whose record is not yet handed over, and recordings still being hashed and archived (shutdown progress). */
+  finishing(): { rooms: number; recordings: number } {
+    let recordings = 0;
+    for (const record of this.#rooms.values()) recordings += record.recordingsFinishing + (record.session ? 1 : 0);
+    return { rooms: this.#rooms.size, recordings };
+  }
+
   /** Opens the case record of a room being created (the room's CaseRecordOpener). */
   open(room: Room): RoomRecord {
     const stamp = new Date()

@@ -94,6 +94,8 @@ export interface AuditTrailOptions {
 
 interface AuditTrailEvents {
   appended: [event: AuditEvent];
+  /** A line (an event or a seal) could not be written: the disk refused it, or took only part of it. */
+  writeFailed: [error: Error, type: AuditEventType];
   closed: [];
 }
 
@@ -241,6 +243,7 @@ export class AuditTrail extends EventEmitter<AuditTrailEvents> {
     } catch (error) {
       this.#stale = true;
       this.#log?.error({ err: error, file: this.file, type }, 'audit event could not be written');
+      this.emit('writeFailed', error instanceof Error ? error : new Error(String(error)), type);
       throw error;
     }
     const hash = hashLine(body);

@@ -14,7 +14,10 @@ export function writeFileAtomicSync(file: string, data: string | Uint8Array): vo
   const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`;
   const fd = openSync(tmp, 'wx', 0o640);
   try {
-    writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    // A nearly full disk may take part of a write without an error: go on until all of it is written
+    // (the next write then fails with ENOSPC), never rename a cut-short file into place.
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done, bytes.length - done);
     fsyncSync(fd);
   } catch (error) {
     closeSync(fd);

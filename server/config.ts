@@ -65,6 +65,8 @@ const EnvSchema = z.object({
   BROADCAST_CONSUMERS_PER_ROUTER: z.coerce.number().int().min(1).max(100_000).default(400),
   BROADCAST_KEYFRAME_DELAY_MS: z.coerce.number().int().min(0).max(10_000).default(1000),
   DATA_DIR: z.string().default('data'),
+  /** Below this much free space on DATA_DIR's disk no recording starts and readiness is degraded. */
+  DATA_MIN_FREE_MB: z.coerce.number().min(0).max(10_000_000).default(512),
   CASE_RECORD_SINKS: z.string().default('filesystem'),
   CASE_RECORD_DIR: z.string().optional(),
   WEBHOOK_URL: z.string().url().optional(),
@@ -140,6 +142,10 @@ export interface Config {
 
 export interface RecordsConfig {
   sinks: ('filesystem' | 'webhook' | 'fhir')[];
+  /** DATA_DIR: its disk's free space is watched. */
+  dataDir: string;
+  /** DATA_MIN_FREE_MB in bytes: below it no recording starts and `/readyz` is degraded. */
+  minFreeBytes: number;
   /** Local archive of case records (the filesystem sink), a folder per case. */
   caseRecordDir: string;
   recordingsDir: string;
@@ -287,6 +293,8 @@ function recordsConfig(e: z.infer<typeof EnvSchema>): RecordsConfig {
     if (!(ROOM_KINDS as readonly string[]).includes(k)) throw new ConfigError(`AUTO_RECORD_KINDS: unknown room kind "${k}"`);
   return {
     sinks: sinks as RecordsConfig['sinks'],
+    dataDir,
+    minFreeBytes: Math.round(e.DATA_MIN_FREE_MB * 1024 * 1024),
     caseRecordDir: path.resolve(e.CASE_RECORD_DIR ?? path.join(dataDir, 'case-records')),
     recordingsDir: path.join(dataDir, 'recordings'),
     auditDir: path.join(dataDir, 'audit'),

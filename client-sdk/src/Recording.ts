@@ -13,6 +13,13 @@ export interface RecordingEvents {
   stopped: [sessionId: string, by: Actor | null];
   /** Moderators: part of the recording failed (the rest goes on). */
   error: [message: string];
+  /**
+   * Moderators: the consultation's record cannot be written on the server ('trail': the room admits
+   * no one and refuses chat until it can; 'recording': a recording was not started, the disk is nearly full).
+   */
+  unavailable: [part: 'trail' | 'recording', message: string];
+  /** Moderators: the audit trail is written again. */
+  restored: [message: string];
 }
 
 export class Recording extends TypedEmitter<RecordingEvents> {
@@ -28,6 +35,8 @@ export class Recording extends TypedEmitter<RecordingEvents> {
       this.emit('stopped', sessionId, by);
     });
     signaling.on('recordingError', ({ message }) => this.emit('error', message));
+    signaling.on('recordUnavailable', ({ part, message }) => this.emit('unavailable', part, message));
+    signaling.on('recordRestored', ({ message }) => this.emit('restored', message));
   }
 
   /** The recording in progress, or null. */

@@ -48,9 +48,10 @@ export function createApp(deps: AppDeps): express.Express {
     res.json({ status: 'ok', node: process.versions.node, mediasoup: mediasoupVersion });
   });
   // Readiness: can this server take new consultations as configured? Each reason is a sentence an
-  // operator can act on (a worker not answering its health check, being restarted, given up, none running).
+  // operator can act on (a worker not answering its health check, being restarted, given up, none running;
+  // the data disk below its free-space floor, the last case-record write failed, rooms without a writable trail).
   app.get('/readyz', (_req, res) => {
-    const reasons = deps.pool.problems();
+    const reasons = [...deps.pool.problems(), ...deps.records.problems()];
     const ready = reasons.length === 0;
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'degraded', reasons, workers: deps.pool.size, rooms: deps.rooms.size });
   });
@@ -83,6 +84,10 @@ export function createApp(deps: AppDeps): express.Express {
           '# HELP telemed_case_records_pending Case-record entries waiting in the outbox for a remote system.',
           '# TYPE telemed_case_records_pending gauge',
           `telemed_case_records_pending ${deps.records.pending}`,
+          '# HELP telemed_storage_faults_total Case-record storage writes that failed (full or failing disk), by what was written.',
+          '# TYPE telemed_storage_faults_total counter',
+          ...[...deps.records.storage.faults].map(([kind, n]) => `telemed_storage_faults_total{kind="${kind}"} ${n}`),
+          ...dataDiskFree(deps.records.storage.freeBytes()),
           '',
         ].join('\n'),
       );
@@ -94,4 +99,13 @@ export function createApp(deps: AppDeps): express.Express {
   app.use('/sdk', express.static(SDK_DIST_DIR, { fallthrough: true, maxAge: '5m' }));
   app.use('/', express.static(DEMO_DIR, { index: 'index.html', maxAge: 0 }));
   return app;
+}
+
+function dataDiskFree(bytes: number | undefined): string[] {
+  if (bytes === undefined) return [];
+  return [
+    '# HELP telemed_data_disk_free_bytes Free space on the data disk (DATA_DIR) for this server.',
+    '# TYPE telemed_data_disk_free_bytes gauge',
+    `telemed_data_disk_free_bytes ${bytes}`,
+  ];
 }

@@ -3,9 +3,14 @@
  * recordings and trails become case-record entries, archived locally at once (a folder per case) and
  * queued in a durable outbox for the hospital's systems (signed webhook, FHIR). At start it hands over
  * whatever a crashed process left behind: interrupted recordings and trails never delivered.
+ *
+ * A storage fault never takes the process down: every hand-off is caught (what failed stays on disk
+ * and is handed over at the next start), each item recovered at start is independent of the others
+ * (one that fails is logged and left for the next start; the server starts anyway), and faults are
+ * reported to StorageHealth (readiness, metrics).
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -28,11 +33,14 @@ import type { RecordsConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Room } from '../rooms/Room.js';
 import { RoomRecord } from './RoomRecord.js';
+import { StorageHealth, type StorageFaultKind } from './StorageHealth.js';
 
 const DELIVERED = '.delivered';
 
 export class CaseRecordService {
   readonly archive: FilesystemSink;
+  /** The data disk's free space and the storage faults seen (readiness, metrics). */
+  readonly storage: StorageHealth;
   readonly #config: RecordsConfig;
   readonly #outbox: Outbox | undefined;
   readonly #log: Logger;
@@ -45,9 +53,15 @@ export class CaseRecordService {
     this.#outbox = outbox;
     this.#log = log;
     this.#auditSeal = config.auditSeal ?? ephemeralSealKey(log);
+    this.storage = new StorageHealth({ dataDir: config.dataDir, minFreeBytes: config.minFreeBytes, log });
   }
 
   static async start(config: RecordsConfig, log: Logger): Promise<CaseRecordService> {
+    try {
+      mkdirSync(config.dataDir, { recursive: true }); // its free space is watched from the start
+    } catch (err) {
+      log.error({ err, dir: config.dataDir }, 'the data folder could not be created');
+    }
     const archive = new FilesystemSink({ root: config.caseRecordDir });
     const remote = remoteSinks(config);
     const outbox = remote.length
@@ -73,6 +87,21 @@ export class CaseRecordService {
     return this.#outbox?.pendingCount() ?? 0;
   }
 
+  /** Why the case record cannot be kept as it should right now, one sentence each (for `/readyz`). */
+  problems(): string[] {
+    const problems = this.storage.problems();
+    const failing = [...this.#rooms.keys()].filter((room) => this.#rooms.get(room)?.trailFailing);
+    if (failing.length) {
+      problems.push(
+        `${failing.length} room(s) cannot write their audit trail and admit no one: ${failing
+          .slice(0, 5)
+          .map((r) => r.id)
+          .join(', ')}${failing.length > 5 ? ', …' : ''}`,
+      );
+    }
+    return problems;
+  }
+
   /** Rooms whose record is not yet handed over, and recordings still being hashed and archived (shutdown progress). */
   finishing(): { rooms: number; recordings: number } {
     let recordings = 0;
@@ -94,6 +123,7 @@ export class CaseRecordService {
       handOff: (entry, dir) => this.#handOff(entry, dir, file),
       autoRecord: this.#config.autoRecordKinds.includes(room.kind),
       auditSeal: this.#auditSeal,
+      storage: this.storage,
       log: this.#log,
     });
     this.#rooms.set(room, record);
@@ -113,47 +143,101 @@ export class CaseRecordService {
     return this.#rooms.get(room);
   }
 
-  /** Graceful shutdown: finish every recording and trail, then stop delivering (pending stays on disk). */
+  /**
+   * Graceful shutdown: finish every recording and trail, then stop delivering (pending stays on disk).
+   * One room whose record cannot be finished (a full disk) holds up none of the others.
+   */
   async close(): Promise<void> {
-    await Promise.all([...this.#rooms.values()].map((r) => r.finish()));
+    const finished = await Promise.allSettled([...this.#rooms.values()].map((r) => r.finish()));
+    const failed = finished.filter((f) => f.status === 'rejected').length;
+    if (failed) this.#log.error({ rooms: failed }, 'room records could not be finished at shutdown; the next start hands them over');
     await this.#outbox?.whenIdle(3000);
     await this.#outbox?.close();
   }
 
-  async #handOff(entry: CaseRecordEntry, sessionDir: string | undefined, trailFile?: string): Promise<void> {
-    await this.archive.deliver(entry);
-    this.#outbox?.enqueue(entry);
-    if (sessionDir) markHandedOff(sessionDir);
-    // A trail handed over as the room's own entry is done; one in a recording entry is not yet.
-    if (trailFile && !entry.manifest) writeFileSync(`${trailFile}${DELIVERED}`, new Date().toISOString());
+  /**
+   * Archives and queues an entry, then marks it handed off. Throws if any of it cannot be written,
+   * reported as a fault of `faultKind` (null: the caller reports it).
+   */
+  async #handOff(
+    entry: CaseRecordEntry,
+    sessionDir: string | undefined,
+    trailFile?: string,
+    faultKind: StorageFaultKind | null = 'hand_off',
+  ): Promise<void> {
+    try {
+      await this.archive.deliver(entry);
+      this.#outbox?.enqueue(entry);
+      if (sessionDir) markHandedOff(sessionDir);
+      // A trail handed over as the room's own entry is done; one in a recording entry is not yet.
+      if (trailFile && !entry.manifest) writeFileSync(`${trailFile}${DELIVERED}`, new Date().toISOString());
+    } catch (error) {
+      if (faultKind) this.storage.fault(faultKind, error);
+      throw error;
+    }
+    this.storage.ok();
     this.#log.info({ entry: entry.id, caseId: entry.caseId, files: entry.files.length }, 'case record handed off');
   }
 
+  /**
+   * Hands over what an earlier process left. Each item on its own: one that fails (a full disk, a
+   * damaged file) is logged and stays where it is for the next start, and start-up goes on.
+   */
   async #recover(): Promise<void> {
-    for (const p of await recoverRecordings({ recordingsDir: this.#config.recordingsDir, log: this.#log })) {
-      this.#log.warn({ entry: p.entry.id, interrupted: p.interrupted }, 'handing off a recording left by an earlier process');
-      const trail = p.entry.manifest?.auditFile ? this.#sealLeftTrail(p.entry.manifest.auditFile) : undefined;
-      await this.#handOff(trail ? { ...p.entry, trail } : p.entry, p.sessionDir);
+    let left = 0;
+    const attempt = async (what: Record<string, unknown>, hand: () => Promise<void>): Promise<void> => {
+      try {
+        await hand();
+      } catch (err) {
+        left++;
+        this.storage.fault('recovery', err);
+        this.#log.error({ err, ...what }, 'could not hand over what an earlier process left; it stays for the next start');
+      }
+    };
+    let recordings: Awaited<ReturnType<typeof recoverRecordings>> = [];
+    try {
+      recordings = await recoverRecordings({ recordingsDir: this.#config.recordingsDir, log: this.#log });
+    } catch (err) {
+      this.storage.fault('recovery', err);
+      this.#log.error({ err }, 'recordings left by an earlier process could not be scanned; they stay for the next start');
     }
-    for (const file of undeliveredTrails(this.#config.auditDir)) {
-      const events = AuditTrail.read(file);
-      const opened = events.find((e) => e.type === 'room_opened')?.data ?? {};
-      const id = auditEntryId(file);
-      const roomKind = (opened['kind'] as Room['kind'] | undefined) ?? 'consultation';
-      this.#log.warn({ entry: id }, 'handing off an audit trail left by an earlier process');
-      await this.#handOff(
-        auditEntry({
-          id,
-          roomId: String(opened['roomId'] ?? path.basename(path.dirname(file))),
-          roomKind,
-          caseId: (opened['caseId'] as string | null | undefined) ?? null,
-          auditTrail: events,
-          trail: this.#sealLeftTrail(file),
-        }),
-        undefined,
-        file,
-      );
+    for (const p of recordings) {
+      await attempt({ entry: p.entry.id, sessionDir: p.sessionDir }, async () => {
+        this.#log.warn({ entry: p.entry.id, interrupted: p.interrupted }, 'handing off a recording left by an earlier process');
+        const trail = p.entry.manifest?.auditFile ? this.#sealLeftTrail(p.entry.manifest.auditFile) : undefined;
+        await this.#handOff(trail ? { ...p.entry, trail } : p.entry, p.sessionDir, undefined, null);
+      });
     }
+    let trails: string[] = [];
+    try {
+      trails = undeliveredTrails(this.#config.auditDir);
+    } catch (err) {
+      this.storage.fault('recovery', err);
+      this.#log.error({ err }, 'audit trails left by an earlier process could not be listed; they stay for the next start');
+    }
+    for (const file of trails) await attempt({ file }, () => this.#handOffLeftTrail(file));
+    if (left) this.#log.error({ left }, 'start-up recovery left items for the next start');
+  }
+
+  async #handOffLeftTrail(file: string): Promise<void> {
+    const events = AuditTrail.read(file);
+    const opened = events.find((e) => e.type === 'room_opened')?.data ?? {};
+    const id = auditEntryId(file);
+    const roomKind = (opened['kind'] as Room['kind'] | undefined) ?? 'consultation';
+    this.#log.warn({ entry: id }, 'handing off an audit trail left by an earlier process');
+    await this.#handOff(
+      auditEntry({
+        id,
+        roomId: String(opened['roomId'] ?? path.basename(path.dirname(file))),
+        roomKind,
+        caseId: (opened['caseId'] as string | null | undefined) ?? null,
+        auditTrail: events,
+        trail: this.#sealLeftTrail(file),
+      }),
+      undefined,
+      file,
+      null,
+    );
   }
 
   /**
@@ -212,8 +296,13 @@ function undeliveredTrails(auditDir: string): string[] {
   const dirs = existsSync(auditDir) ? readdirSync(auditDir, { withFileTypes: true }).filter((d) => d.isDirectory()) : [];
   for (const d of dirs) {
     const dir = path.join(auditDir, d.name);
-    for (const f of readdirSync(dir))
-      if (f.endsWith('.jsonl') && !existsSync(path.join(dir, `${f}${DELIVERED}`))) out.push(path.join(dir, f));
+    let files: string[];
+    try {
+      files = readdirSync(dir);
+    } catch {
+      continue; // an unreadable room folder holds up no other
+    }
+    for (const f of files) if (f.endsWith('.jsonl') && !existsSync(path.join(dir, `${f}${DELIVERED}`))) out.push(path.join(dir, f));
   }
   return out;
 }

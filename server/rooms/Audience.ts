@@ -45,21 +45,24 @@ export class Audience {
     return this.questions.list(participant.can('manage_questions'));
   }
 
+  /** Written to the audit trail before it is kept or shown; refused (UNAVAILABLE) if it cannot be. */
   ask(author: Participant, text: string): Question {
-    const question = this.questions.ask(author.info, text);
+    const question = this.questions.ask(author.info, text, undefined, (q) =>
+      this.#room.audit('question_asked', author, undefined, { questionId: q.id, text }),
+    );
     this.#tellManagers(question);
-    this.#room.audit('question_asked', author, undefined, { questionId: question.id, text });
     return question;
   }
 
   update(by: Participant, questionId: string, status: 'approved' | 'hidden' | 'answered'): Question {
-    const { question, previous } = this.questions.update(questionId, status);
+    const { question, previous } = this.questions.update(questionId, status, () =>
+      this.#room.audit('question_updated', by, undefined, { questionId, status }),
+    );
     // The audience sees a question appear when approved, change when answered, and vanish when hidden.
     const audienceCares = QuestionBoard.isPublic(status) || QuestionBoard.isPublic(previous);
     for (const p of this.#room.participants()) {
       if (p.can('manage_questions') || audienceCares) p.notify('questionUpdated', { question });
     }
-    this.#room.audit('question_updated', by, undefined, { questionId, status });
     return question;
   }
 
@@ -68,6 +71,8 @@ export class Audience {
     if (target.onStage === onStage) return;
     // The rest of the audience does not see other viewers: introduce the new speaker first, so their
     // tracks arrive for a known person, and say goodbye when they step down.
+    // Going on stage is a grant: written first, refused without. Going off is not refused (Room.audit).
+    if (onStage) this.#room.audit('stage_granted', by, target);
     const audience = this.#room.participants().filter((p) => p !== target && !this.#room.sees(p, target));
     if (onStage) {
       target.grant(STAGE_GRANTS);
@@ -81,7 +86,7 @@ export class Audience {
     }
     target.notify('permissionsChanged', { permissions: [...target.permissions] });
     this.#room.notifyOthers(null, 'stageChanged', { participantId: target.id, onStage, by: actorOf(by) });
-    this.#room.audit(onStage ? 'stage_granted' : 'stage_revoked', by, target);
+    if (!onStage) this.#room.auditFact('stage_revoked', by, target);
   }
 
   close(): void {

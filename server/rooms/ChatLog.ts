@@ -55,7 +55,11 @@ export class ChatLog {
     return { messages: this.#messages.slice(start, end), hasMore: start > 0 };
   }
 
-  post(author: ParticipantInfo, text: string, now = Date.now()): ChatMessage {
+  /**
+   * `record`: called with the message once it passes the limits and before it is kept; if it throws
+   * (the audit trail cannot be written), nothing is kept and the limit is not charged.
+   */
+  post(author: ParticipantInfo, text: string, now = Date.now(), record?: (message: ChatMessage) => void): ChatMessage {
     const times = (this.#recent.get(author.identity) ?? []).filter((t) => now - t < this.#limits.windowMs);
     if (times.length >= this.#limits.burst) {
       const wait = Math.max(1, Math.ceil((times[0]! + this.#limits.windowMs - now) / 1000));
@@ -64,8 +68,6 @@ export class ChatLog {
         `at most ${this.#limits.burst} chat messages per ${this.#limits.windowMs / 1000} s; please wait ${wait} s`,
       );
     }
-    times.push(now);
-    this.#recent.set(author.identity, times);
     const message: ChatMessage = {
       id: randomUUID(),
       participantId: author.id,
@@ -75,6 +77,9 @@ export class ChatLog {
       text,
       at: new Date(now).toISOString(),
     };
+    record?.(message);
+    times.push(now);
+    this.#recent.set(author.identity, times);
     this.#messages.push(message);
     if (this.#messages.length > this.#limits.history) this.#messages.shift();
     return message;

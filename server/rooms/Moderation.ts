@@ -2,7 +2,9 @@
  * The chair's tools over the people in a room: mute (sticky until allowed), allow unmute, stop a
  * screen share, remove (and keep out). Each action checks its rule, tells whom it concerns and
  * writes the audit trail here, once. Locking and the lobby are the room's entry rules (Room.ts);
- * hands are in Room.setHandRaised.
+ * hands are in Room.setHandRaised. Muting, stopping a screen share and removing go ahead even when
+ * the audit trail cannot be written (a chair must keep control exactly then: see Room.audit);
+ * allowing an unmute gives something back, so its event is written first and it is refused without.
  */
 import { actorOf, type Room } from './Room.js';
 import { badRequest } from '../../signaling/protocol/index.js';
@@ -26,13 +28,14 @@ export class Moderation {
       throw error;
     }
     target.notify('mutedByModerator', { source, by: actorOf(by) });
-    this.#room.audit('muted', by, target, { source });
+    this.#room.auditFact('muted', by, target, { source });
   }
 
   allowUnmute(target: Participant, source: MutableSource, by: Participant): void {
-    if (!target.allowUnmute(source)) throw badRequest(`${target.info.displayName}'s ${source} is not muted by a moderator`);
-    target.notify('unmuteAllowed', { source, by: actorOf(by) });
+    if (!target.isMutedByModerator(source)) throw badRequest(`${target.info.displayName}'s ${source} is not muted by a moderator`);
     this.#room.audit('unmute_allowed', by, target, { source });
+    target.allowUnmute(source);
+    target.notify('unmuteAllowed', { source, by: actorOf(by) });
   }
 
   stopScreenShare(target: Participant, by: Participant): void {
@@ -42,13 +45,13 @@ export class Moderation {
       producer.close();
       target.notify('ownProducerClosed', { producerId: producer.id, source: 'screen', by: actorOf(by) });
     }
-    this.#room.audit('screen_share_stopped', by, target);
+    this.#room.auditFact('screen_share_stopped', by, target);
   }
 
   /** Removes `target` and keeps their identity out of this room for as long as tokens for it live. */
   remove(target: Participant, by: Participant): void {
     if (target === by) throw badRequest('use leave to leave the room yourself');
-    this.#room.audit('removed', by, target);
+    this.#room.auditFact('removed', by, target);
     this.#room.remove(target, 'removed', `${by.info.displayName} removed you from this consultation`, true);
   }
 }

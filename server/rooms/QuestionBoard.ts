@@ -52,7 +52,8 @@ export class QuestionBoard {
     return manager ? all : all.filter((q) => PUBLIC.has(q.status));
   }
 
-  ask(author: ParticipantInfo, text: string, now = Date.now()): Question {
+  /** `record`: called once the question passes the limits, before it is kept; if it throws, nothing is kept. */
+  ask(author: ParticipantInfo, text: string, now = Date.now(), record?: (question: Question) => void): Question {
     const last = this.#lastAsked.get(author.identity);
     if (last !== undefined && now - last < this.#limits.intervalMs) {
       throw new ProtocolError('TOO_MANY_REQUESTS', `one question every ${this.#limits.intervalMs / 1000} s, please`);
@@ -64,7 +65,6 @@ export class QuestionBoard {
       );
     }
     if (this.#questions.size >= this.#limits.max) throw new ProtocolError('TOO_MANY_REQUESTS', 'this session takes no more questions');
-    this.#lastAsked.set(author.identity, now);
     const question: Question = {
       id: randomUUID(),
       text,
@@ -72,17 +72,23 @@ export class QuestionBoard {
       askedAt: new Date(now).toISOString(),
       status: 'pending',
     };
+    record?.(question);
+    this.#lastAsked.set(author.identity, now);
     this.#questions.set(question.id, question);
     this.#pendingBy.set(question.id, author.identity);
     return question;
   }
 
-  /** Moves a question on; returns the previous status so the caller knows who must be told. */
-  update(id: string, status: 'approved' | 'hidden' | 'answered'): { question: Question; previous: QuestionStatus } {
+  /**
+   * Moves a question on; returns the previous status so the caller knows who must be told. `record`:
+   * called once the change is allowed, before it is made; if it throws, nothing changes.
+   */
+  update(id: string, status: 'approved' | 'hidden' | 'answered', record?: () => void): { question: Question; previous: QuestionStatus } {
     const question = this.#questions.get(id);
     if (!question) throw notFound('no such question');
     const previous = question.status;
     if (status === 'answered' && previous === 'hidden') throw badRequest('a hidden question cannot be marked answered; approve it first');
+    record?.();
     question.status = status;
     this.#pendingBy.delete(id); // a moderator or presenter has taken it up
     return { question: { ...question }, previous };

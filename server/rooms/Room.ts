@@ -34,7 +34,7 @@ import type { MediaWorker, WorkerPool } from '../media/WorkerPool.js';
 import { actorFromParticipant, type AuditData } from '../../recordings/AuditTrail.js';
 import type { AuditType, RoomAuditEvent } from './audit.js';
 import { Audience } from './Audience.js';
-import type { CaseRecordOpener, RoomCaseRecord } from './caseRecord.js';
+import { recordUnavailable, type CaseRecordOpener, type RoomCaseRecord } from './caseRecord.js';
 import { ChatLog, DEFAULT_CHAT_LIMITS } from './ChatLog.js';
 import { FanOut } from './FanOut.js';
 import { GraceTimers } from './GraceTimers.js';
@@ -93,6 +93,14 @@ export interface ProducerAppData extends types.AppData {
 }
 
 export const actorOf = (p: Participant): Actor => ({ participantId: p.id, displayName: p.info.displayName });
+
+function auditEvent(type: AuditType, actor?: Participant, subject?: Participant, data?: AuditData): RoomAuditEvent {
+  const event: RoomAuditEvent = { type };
+  if (actor) event.actor = actorFromParticipant(actor.info);
+  if (subject) event.subject = actorFromParticipant(subject.info);
+  if (data) event.data = data;
+  return event;
+}
 
 export class Room extends EventEmitter<RoomEvents> {
   readonly id: string;
@@ -272,10 +280,12 @@ export class Room extends EventEmitter<RoomEvents> {
   enter(participant: Participant): 'joined' | 'waiting' {
     if (this.#closed) throw wrongState('this room has just closed; please join again');
     if (this.#memory.banned.has(participant.info.identity)) throw forbidden('you were removed from this consultation by its moderator');
+    // No consultation without its trail: while it cannot be written, nobody is let in.
+    this.caseRecord.ensureWritable?.();
     this.#lobby.findIdentity(participant.info.identity)?.close('replaced', 'you joined this room from another window or device');
     if (this.#locked && !participant.can('bypass_lobby')) {
-      this.#lobby.add(participant);
       this.audit('lobby_waiting', participant);
+      this.#lobby.add(participant);
       return 'waiting';
     }
     this.#admit(participant);
@@ -284,22 +294,29 @@ export class Room extends EventEmitter<RoomEvents> {
 
   setLocked(locked: boolean, by: Participant): void {
     if (this.#locked === locked) return;
+    this.audit(locked ? 'room_locked' : 'room_unlocked', by);
     this.#locked = locked;
     this.emit('memoryChanged');
     this.notifyOthers(null, 'roomLocked', { locked, by: actorOf(by) });
-    this.audit(locked ? 'room_locked' : 'room_unlocked', by);
   }
 
   admitFromLobby(id: string, by: Participant): void {
+    const waiting = this.#lobby.all().find((p) => p.id === id);
+    if (!waiting) throw wrongState('that person is no longer waiting in the lobby');
+    this.audit('lobby_admitted', by, waiting);
     const participant = this.#takeWaiting(id);
-    this.audit('lobby_admitted', by, participant);
-    this.#admit(participant);
+    try {
+      this.#admit(participant);
+    } catch (error) {
+      this.#lobby.add(participant); // their joining could not be written: they wait on
+      throw error;
+    }
     participant.notify('admitted', this.snapshotFor(participant));
   }
 
   declineFromLobby(id: string, by: Participant): void {
     const participant = this.#takeWaiting(id);
-    this.audit('lobby_declined', by, participant);
+    this.auditFact('lobby_declined', by, participant);
     participant.close('declined', `${by.info.displayName} did not admit you to this consultation`);
   }
 
@@ -326,7 +343,7 @@ export class Room extends EventEmitter<RoomEvents> {
     if (!this.#participants.has(participant.id)) return participant.close('disconnected');
     participant.suspend();
     this.notifyAbout(participant, 'participantConnection', { participantId: participant.id, state: 'reconnecting' });
-    this.audit('participant_reconnecting', participant);
+    this.auditFact('participant_reconnecting', participant);
     this.#grace.start(participant.id, this.options.reconnectGraceSeconds * 1000, () => participant.close('disconnected'));
   }
 
@@ -341,20 +358,29 @@ export class Room extends EventEmitter<RoomEvents> {
     const previous = participant.resume(channel);
     if (previous !== channel) previous.close();
     if (wasSuspended) this.notifyAbout(participant, 'participantConnection', { participantId: participant.id, state: 'connected' });
-    this.audit('participant_resumed', participant);
+    // Not refused: they never left the room (their media kept flowing); dropping them for a broken trail helps no record.
+    this.auditFact('participant_resumed', participant);
     return this.snapshotFor(participant);
   }
 
   /** A hand up or down: one's own (raise or lower), or someone else's lowered by a moderator. */
   setHandRaised(participant: Participant, raised: boolean, by: Participant): void {
     if (participant !== by && raised) throw badRequest('you can only raise your own hand');
-    if (!participant.setHandRaised(raised)) return;
+    if (participant.handRaised === raised) return;
+    if (raised) this.audit('hand_raised', by);
+    participant.setHandRaised(raised);
     this.notifyAbout(participant, 'handRaised', { participantId: participant.id, raised }, true);
-    this.audit(raised ? 'hand_raised' : 'hand_lowered', by, by === participant ? undefined : participant);
+    if (!raised) this.auditFact('hand_lowered', by, by === participant ? undefined : participant);
   }
 
   /** Registers a new producer: others are told, audio feeds the active-speaker observer. */
   publish(owner: Participant, producer: types.Producer, source: MediaSource): void {
+    try {
+      this.audit('published', owner, undefined, { producerId: producer.id, source, kind: producer.kind });
+    } catch (error) {
+      producer.close(); // never announced, never recorded: as if it had not been made
+      throw error;
+    }
     owner.addProducer(producer, source);
     if (producer.kind === 'audio') {
       this.#speakerObserver
@@ -363,19 +389,20 @@ export class Room extends EventEmitter<RoomEvents> {
     }
     producer.observer.once('close', () => {
       this.notifyOthers(owner, 'producerClosed', { producerId: producer.id, participantId: owner.id });
-      this.audit('unpublished', owner, undefined, { producerId: producer.id, source });
+      this.auditFact('unpublished', owner, undefined, { producerId: producer.id, source });
     });
     const info = owner.producerInfos().find((p) => p.id === producer.id);
     if (info) this.notifyOthers(owner, 'producerAdded', { producer: info });
-    this.audit('published', owner, undefined, { producerId: producer.id, source, kind: producer.kind });
     this.caseRecord.trackPublished(owner, producer, source);
   }
 
-  /** A chat message: everyone else sees it, and it is part of the consultation record. */
+  /**
+   * A chat message: part of the consultation record first, then everyone else sees it. If the trail
+   * cannot take it, the author is answered UNAVAILABLE and nobody else sees it.
+   */
   postChat(author: Participant, text: string): ChatMessage {
-    const message = this.chat.post(author.info, text);
+    const message = this.chat.post(author.info, text, undefined, (m) => this.audit('chat', author, undefined, { messageId: m.id, text }));
     this.notifyOthers(author, 'chatMessage', { message });
-    this.audit('chat', author, undefined, { messageId: message.id, text });
     return message;
   }
 
@@ -383,8 +410,9 @@ export class Room extends EventEmitter<RoomEvents> {
   setHlsOutput(url: string | null, by?: Participant): void {
     if (this.#hlsUrl === url) return;
     this.#hlsUrl = url;
-    if (url !== null) this.audit('hls_started', by, undefined, { url });
-    else if (by) this.audit('hls_stopped', by);
+    // Facts: FFmpeg already runs (or has stopped) when this is called.
+    if (url !== null) this.auditFact('hls_started', by, undefined, { url });
+    else if (by) this.auditFact('hls_stopped', by);
     if (!this.#closed) this.notifyOthers(null, 'hlsChanged', { url });
   }
 
@@ -423,13 +451,42 @@ export class Room extends EventEmitter<RoomEvents> {
     }
   }
 
-  /** Writes one event to the room's audit trail (and tells observers). */
+  /**
+   * Writes the event of an action to the room's audit trail before the action takes effect (and tells
+   * observers). Throws UNAVAILABLE if the trail cannot take it: the caller has changed nothing yet, so
+   * the action is refused and nobody is told of it. No consultation without its trail (issue #10):
+   *
+   * - Refused when their event cannot be written (written first, done after): entering (joining,
+   *   waiting in the lobby), admitting from the lobby, chat, raising a hand, publishing, questions
+   *   asked and moderated, bringing someone on stage, allowing an unmute, locking and unlocking,
+   *   starting a recording and acknowledging one. What is said, shown or granted goes on record or
+   *   does not happen.
+   * - Not refused (`auditFact`: logged, counted, and the gap noted in the trail once it can be written
+   *   again): what has already happened — leaving, reconnecting and resuming, a producer closing, the
+   *   room closing, HLS output starting or ending — and what a chair must be able to do exactly when
+   *   the record is in trouble, each taking something away rather than adding to what is said: muting,
+   *   stopping a screen share, removing someone, lowering a hand, sending off stage, declining a
+   *   lobby waiter, ending the consultation.
+   */
   audit(type: AuditType, actor?: Participant, subject?: Participant, data?: AuditData): void {
-    const event: RoomAuditEvent = { type };
-    if (actor) event.actor = actorFromParticipant(actor.info);
-    if (subject) event.subject = actorFromParticipant(subject.info);
-    if (data) event.data = data;
-    this.caseRecord.append(event);
+    const event = auditEvent(type, actor, subject, data);
+    try {
+      this.caseRecord.append(event);
+    } catch (error) {
+      throw error instanceof ProtocolError ? error : recordUnavailable('this was not done');
+    }
+    this.emit('audit', event);
+  }
+
+  /** Writes the event of something that has happened (or may not be refused); never throws (see `audit`). */
+  auditFact(type: AuditType, actor?: Participant, subject?: Participant, data?: AuditData): void {
+    const event = auditEvent(type, actor, subject, data);
+    try {
+      this.caseRecord.append(event, 'fact');
+    } catch (error) {
+      this.#log.error({ err: error, type }, 'audit event lost: the trail could not be written');
+      return;
+    }
     this.emit('audit', event);
   }
 
@@ -444,7 +501,7 @@ export class Room extends EventEmitter<RoomEvents> {
     }
     this.audience.close();
     this.fanOut?.close();
-    this.audit(reason === 'room_ended' ? 'room_ended' : 'room_closed', by, undefined, { message });
+    this.auditFact(reason === 'room_ended' ? 'room_ended' : 'room_closed', by, undefined, { message });
     for (const p of [...this.#lobby.all(), ...this.#participants.values()]) p.close(reason, message);
     this.#grace.cancelAll();
     this.router.close();
@@ -462,12 +519,17 @@ export class Room extends EventEmitter<RoomEvents> {
     } finally {
       this.#admitting = false;
     }
+    try {
+      this.audit('participant_joined', participant); // refused here: not in the room, nobody told
+    } catch (error) {
+      if (this.#participants.size === 0) this.#lingerOrClose(); // it may have replaced the only one
+      throw error;
+    }
     this.#participants.set(participant.id, participant);
     this.#stopLingering();
     participant.once('closed', (reason) => this.#onParticipantClosed(participant, reason));
     participant.admit();
     this.notifyAbout(participant, 'participantJoined', { participant: participant.info });
-    this.audit('participant_joined', participant);
     this.#log.info(
       {
         participant: participant.id,
@@ -500,7 +562,7 @@ export class Room extends EventEmitter<RoomEvents> {
     this.media.release(participant);
     this.#log.info({ participant: participant.id, reason }, 'participant left');
     this.notifyAbout(participant, 'participantLeft', { participantId: participant.id, reason });
-    this.audit('participant_left', participant, undefined, { reason });
+    this.auditFact('participant_left', participant, undefined, { reason });
     this.emit('participantLeft', participant, reason);
     if (this.#activeSpeakerId === participant.id) this.#setActiveSpeaker(null);
     if (this.#participants.size === 0 && !this.#admitting) this.#lingerOrClose();

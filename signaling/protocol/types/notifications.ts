@@ -55,5 +55,14 @@ export interface NotificationMap {
   recordingStopped: { sessionId: string; by: Actor | null };
   /** To moderators: part of the recording failed (a recorder died, the disk filled). */
   recordingError: { sessionId: string; message: string };
+  /**
+   * To moderators: this consultation's record cannot be written on this server right now.
+   * `part: 'trail'`: its audit trail could not be written; until it can, the room admits no one and
+   * refuses whatever would go unrecorded (chat, questions, publishing…); `recordRestored` follows.
+   * `part: 'recording'`: a recording was not started (the server's data disk is nearly full).
+   */
+  recordUnavailable: { part: 'trail' | 'recording'; message: string };
+  /** To moderators: the audit trail is written again (what it could not hold meanwhile is noted in it). */
+  recordRestored: { message: string };
 }
 export type NotificationName = keyof NotificationMap;

@@ -132,12 +132,11 @@ export class TrackRecorder extends EventEmitter<TrackRecorderEvents> {
   readonly startedAt: Date;
   readonly #options: TrackRecorderOptions;
   readonly #container: Container;
-  readonly #base: string;
   readonly #log: RecordingsLogger;
   readonly #segments: Segment[] = [];
   readonly #restarts: number[] = [];
-  /** Files opened so far, failed attempts included: each gets its own name (FFmpeg never overwrites). */
-  #filesOpened: number;
+  /** Files named so far, failed attempts included: each gets its own name (FFmpeg never overwrites). */
+  readonly #names: FileNames;
   #state: TrackRecorderState = 'recording';
   #restarting: Promise<void> | undefined;
   #endedAt: Date | undefined;
@@ -147,10 +146,7 @@ export class TrackRecorder extends EventEmitter<TrackRecorderEvents> {
   // The producer closing (unpublished, participant left) or the router closing ends the track.
   readonly #onProducerClose = (): void => void this.stop();
 
-  private constructor(
-    options: TrackRecorderOptions,
-    init: { trackId: string; base: string; container: Container; first: Segment; filesOpened: number },
-  ) {
+  private constructor(options: TrackRecorderOptions, init: { trackId: string; container: Container; first: Segment; names: FileNames }) {
     super();
     this.#options = options;
     this.trackId = init.trackId;
@@ -164,8 +160,7 @@ export class TrackRecorder extends EventEmitter<TrackRecorderEvents> {
     this.sdpFile = init.first.sdpFile;
     this.startedAt = init.first.startedAt;
     this.#container = init.container;
-    this.#base = init.base;
-    this.#filesOpened = init.filesOpened;
+    this.#names = init.names;
     this.#log = options.log.child({ track: init.trackId, producer: options.producer.id, source: options.source });
     this.#done = new Promise((resolve) => (this.#resolveDone = resolve));
     options.producer.observer.once('close', this.#onProducerClose);
@@ -177,10 +172,11 @@ export class TrackRecorder extends EventEmitter<TrackRecorderEvents> {
     const container = containerFor(options.producer.kind, mime); // refuses unsupported codecs before any resource exists
     const trackId = randomUUID();
     const base = `${options.source}-${safeSegment(options.owner.identity)}-${trackId.slice(0, 8)}`;
-    const opened = await openSegment(options, container, base, 1, 0);
-    const track = new TrackRecorder(options, { trackId, base, container, first: opened.segment, filesOpened: opened.filesOpened });
+    const names: FileNames = { base, used: 0 };
+    const first = await openSegment(options, container, names, 1);
+    const track = new TrackRecorder(options, { trackId, container, first, names });
     track.#log.info(
-      { file: opened.segment.file, pid: opened.segment.recorder.pid, port: opened.segment.feed.ports.rtpPort, codec: track.codec },
+      { file: first.file, pid: first.recorder.pid, port: first.feed.ports.rtpPort, codec: track.codec },
       'track recording started',
     );
     return track;
@@ -278,17 +274,17 @@ export class TrackRecorder extends EventEmitter<TrackRecorderEvents> {
         break;
       }
       try {
-        const opened = await openSegment(this.#options, this.#container, this.#base, this.#segments.length + 1, this.#filesOpened);
-        this.#filesOpened = opened.filesOpened;
-        this.#adopt(opened.segment);
+        const segment = await openSegment(this.#options, this.#container, this.#names, this.#segments.length + 1);
+        this.#adopt(segment);
         this.#log.warn(
-          { segment: opened.segment.index, file: opened.segment.file, pid: opened.segment.recorder.pid },
+          { segment: segment.index, file: segment.file, pid: segment.recorder.pid },
           'track recorder restarted as a new segment',
         );
-        this.emit('segmentStarted', opened.segment.info());
+        this.emit('segmentStarted', segment.info());
         return;
       } catch (err) {
-        this.#filesOpened++;
+        // The producer or the recording ending meanwhile is why it failed: nothing to report.
+        if (this.#state !== 'recording' || producer.closed || router.closed) break;
         this.#log.error({ err: toError(err), attempt }, 'track recorder could not be restarted');
         await new Promise((r) => setTimeout(r, RESTART_BACKOFF_MS * attempt));
       }
@@ -321,26 +317,24 @@ export class TrackRecorder extends EventEmitter<TrackRecorderEvents> {
   }
 }
 
+/** How a track's files are named: `<base>.<ext>` first, then `<base>.seg<n>.<ext>` (n counts every file tried). */
+interface FileNames {
+  base: string;
+  used: number;
+}
+
 /**
  * Opens segment `index`: a feed, its SDP, FFmpeg writing a new file, then the consumer resumed (and
  * key frames asked for). Another process taking the port between our bind test and FFmpeg's bind
- * is retried on another pair. `filesOpened` numbers the file names, failed attempts included.
+ * is retried on another pair. Every attempt takes a new file name, failed ones included.
  */
-async function openSegment(
-  options: TrackRecorderOptions,
-  container: Container,
-  base: string,
-  index: number,
-  filesOpened: number,
-): Promise<{ segment: Segment; filesOpened: number }> {
+async function openSegment(options: TrackRecorderOptions, container: Container, names: FileNames, index: number): Promise<Segment> {
   for (let attempt = 1; ; attempt++) {
-    const n = filesOpened + 1;
-    const name = n === 1 ? base : `${base}.seg${n}`;
+    const n = ++names.used;
+    const name = n === 1 ? names.base : `${names.base}.seg${n}`;
     try {
-      const segment = await openSegmentOnce(options, container, index, `${name}${container.extension}`, `${name}.sdp`);
-      return { segment, filesOpened: n };
+      return await openSegmentOnce(options, container, index, `${name}${container.extension}`, `${name}.sdp`);
     } catch (error) {
-      filesOpened = n;
       // Another process took the port between our bind test and FFmpeg's bind: try another pair.
       if (error instanceof PortTakenError && attempt < BIND_ATTEMPTS) continue;
       throw error;

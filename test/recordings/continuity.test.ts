@@ -4,7 +4,7 @@
  * worker under a recording killed with SIGKILL ends the recording as `interrupted`, with its reason.
  * Real mediasoup workers, real FFmpeg sources and recorders; files checked with a full decode.
  */
-import { existsSync, statSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
@@ -13,6 +13,7 @@ import { MEDIA_CODECS } from '../../server/media/codecs.js';
 import {
   AuditTrail,
   recordingEntry,
+  recoverRecordings,
   RecordingSession,
   type ManifestParticipant,
   type RecordingError,
@@ -125,6 +126,28 @@ describe('a recorder killed mid-recording', () => {
       [2, 'recording'],
     ]);
     await sleep(1000);
+
+    // Had the server died now, recovery would find both segments in the journal: a copy of the folder
+    // as it is (the live recorder is not the copy's: recovery leaves it alone) is recovered segment by segment.
+    const crashed = tempDir();
+    const copy = path.join(crashed, 'mdt-zl-0517', path.basename(session.dir));
+    cpSync(session.dir, copy, { recursive: true });
+    // Without the live trail: recovery would note the interruption in it, while this test still writes to it.
+    const journalFile = path.join(copy, 'session.json');
+    writeFileSync(journalFile, JSON.stringify({ ...(JSON.parse(readFileSync(journalFile, 'utf8')) as object), auditFile: null }));
+    const [recovered] = await recoverRecordings({ recordingsDir: crashed, log: testLog });
+    const rt = recovered!.entry.manifest!.tracks[0]!;
+    expect(recovered!.entry.manifest).toMatchObject({
+      status: 'interrupted',
+      interruption: { reason: expect.stringMatching(/server process stopped/) },
+    });
+    expect(rt.status).toBe('resumed');
+    expect(rt.segments?.map((s) => [s.index, s.status])).toEqual([
+      [1, 'failed'],
+      [2, 'recovered'],
+    ]);
+    expect(rt.gaps).toHaveLength(1);
+    expect(recovered!.entry.files.map((f) => f.segment)).toEqual([1, 2]);
 
     const manifest = await session.stop(wangFang);
     expect(manifest.status).toBe('complete');

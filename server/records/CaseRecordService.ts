@@ -36,6 +36,8 @@ import { RoomRecord } from './RoomRecord.js';
 import { StorageHealth, type StorageFaultKind } from './StorageHealth.js';
 
 const DELIVERED = '.delivered';
+/** How often room trails that could not be handed over while running are tried again. */
+const LEFT_RETRY_MS = 60_000;
 
 export class CaseRecordService {
   readonly archive: FilesystemSink;
@@ -46,6 +48,10 @@ export class CaseRecordService {
   readonly #log: Logger;
   readonly #rooms = new Map<Room, RoomRecord>();
   readonly #auditSeal: AuditSealKey;
+  /** Trails of closed rooms whose hand-off failed (a full disk): tried again while running, and at the next start anyway. */
+  readonly #leftTrails = new Set<string>();
+  #retryTimer: NodeJS.Timeout | undefined;
+  #retrying: Promise<number> | undefined;
 
   private constructor(config: RecordsConfig, archive: FilesystemSink, outbox: Outbox | undefined, log: Logger) {
     this.#config = config;
@@ -130,12 +136,49 @@ export class CaseRecordService {
     room.once('closed', () => {
       record
         .finish()
-        .catch((err: unknown) =>
-          this.#log.error({ err, room: room.id }, 'the room record could not be finished; recovery will hand it over at next start'),
-        )
+        .catch((err: unknown) => {
+          this.#log.error(
+            { err, room: room.id },
+            'the room record could not be finished; it is tried again every minute and at next start',
+          );
+          this.#leaveForLater(file);
+        })
         .finally(() => this.#rooms.delete(room));
     });
     return record;
+  }
+
+  /**
+   * Tries again to hand over the trails of closed rooms that could not be handed over (the disk has
+   * perhaps been freed); runs every LEFT_RETRY_MS while any is left. Resolves with how many are still left.
+   */
+  retryLeft(): Promise<number> {
+    this.#retrying ??= (async () => {
+      for (const file of [...this.#leftTrails]) {
+        try {
+          await this.#handOffLeftTrail(file, 'hand_off');
+          this.#leftTrails.delete(file);
+        } catch (err) {
+          this.#log.warn({ err, file }, 'a room trail still cannot be handed over; tried again later');
+        }
+      }
+      if (this.#leftTrails.size === 0) this.#stopRetrying();
+      return this.#leftTrails.size;
+    })().finally(() => {
+      this.#retrying = undefined;
+    });
+    return this.#retrying;
+  }
+
+  #leaveForLater(file: string): void {
+    this.#leftTrails.add(file);
+    this.#retryTimer ??= setInterval(() => void this.retryLeft(), LEFT_RETRY_MS);
+    this.#retryTimer.unref();
+  }
+
+  #stopRetrying(): void {
+    clearInterval(this.#retryTimer);
+    this.#retryTimer = undefined;
   }
 
   /** The record of an open room (for tests and operations; rooms reach theirs as `room.caseRecord`). */
@@ -151,6 +194,7 @@ export class CaseRecordService {
     const finished = await Promise.allSettled([...this.#rooms.values()].map((r) => r.finish()));
     const failed = finished.filter((f) => f.status === 'rejected').length;
     if (failed) this.#log.error({ rooms: failed }, 'room records could not be finished at shutdown; the next start hands them over');
+    this.#stopRetrying(); // what is left is handed over by the next start's recovery
     await this.#outbox?.whenIdle(3000);
     await this.#outbox?.close();
   }
@@ -219,12 +263,12 @@ export class CaseRecordService {
     if (left) this.#log.error({ left }, 'start-up recovery left items for the next start');
   }
 
-  async #handOffLeftTrail(file: string): Promise<void> {
+  async #handOffLeftTrail(file: string, faultKind: StorageFaultKind | null = null): Promise<void> {
     const events = AuditTrail.read(file);
     const opened = events.find((e) => e.type === 'room_opened')?.data ?? {};
     const id = auditEntryId(file);
     const roomKind = (opened['kind'] as Room['kind'] | undefined) ?? 'consultation';
-    this.#log.warn({ entry: id }, 'handing off an audit trail left by an earlier process');
+    this.#log.warn({ entry: id }, 'handing off an audit trail left undelivered (by an earlier process, or a failed hand-off)');
     await this.#handOff(
       auditEntry({
         id,
@@ -236,7 +280,7 @@ export class CaseRecordService {
       }),
       undefined,
       file,
-      null,
+      faultKind,
     );
   }
 

@@ -113,7 +113,7 @@ export class RecordingSession extends EventEmitter<RecordingSessionEvents> {
   /** Tracks whose files are closed and described (hash, size, duration). */
   readonly #finished = new Map<string, Promise<ManifestTrack>>();
   /** Per track, each ended segment's description (hashing may still run). */
-  readonly #segmentsDone = new Map<string, Promise<ManifestSegment>[]>();
+  readonly #segmentsDone = new Map<string, Map<number, Promise<ManifestSegment>>>();
   #stopping: Promise<RecordingManifest> | undefined;
   /** Set when a failure, not a person or the room closing, ends the recording. */
   #interruption: { at: string; reason: string } | undefined;
@@ -245,10 +245,14 @@ export class RecordingSession extends EventEmitter<RecordingSessionEvents> {
     this.#recorders.set(entry.trackId, recorder);
     this.#journal.tracks.push(entry);
     this.#saveJournal();
-    this.#segmentsDone.set(entry.trackId, []);
-    recorder.on('segmentEnded', (segment, exit) => this.#onSegmentEnded(entry, segment, exit));
-    recorder.on('segmentStarted', (segment) => this.#onSegmentStarted(entry, segment));
+    this.#segmentsDone.set(entry.trackId, new Map());
+    recorder.on('segmentEnded', (segment, exit) => this.#onSegmentEnded(entry, recorder, segment, exit));
+    recorder.on('segmentStarted', (segment) => this.#onSegmentStarted(entry, recorder, segment));
     recorder.once('ended', (exit) => this.#finished.set(entry.trackId, this.#onTrackEnded(entry, recorder, exit)));
+    // A recorder that died in the instant between its start and these listeners: its end was not heard.
+    if (recorder.exit && !this.#finished.has(entry.trackId)) {
+      this.#finished.set(entry.trackId, this.#onTrackEnded(entry, recorder, recorder.exit));
+    }
     this.#audit('recording_track_started', null, {
       sessionId: this.id,
       trackId: entry.trackId,
@@ -328,18 +332,18 @@ export class RecordingSession extends EventEmitter<RecordingSessionEvents> {
   }
 
   /** A recorder exited: note it in the journal and describe its file (hash, repair) in the background. */
-  #onSegmentEnded(entry: JournalTrack, segment: SegmentInfo, exit: RecorderExit): void {
+  #onSegmentEnded(entry: JournalTrack, recorder: TrackRecorder, segment: SegmentInfo, exit: RecorderExit): void {
     const seg = this.#journalSegment({ ...segment, exit, endedAt: segment.endedAt ?? new Date() });
-    entry.segments = (entry.segments ?? []).map((s) => (s.index === seg.index ? seg : s));
+    entry.segments = recorder.segments().map((s) => (s.index === seg.index ? seg : this.#journalSegment(s)));
     this.#saveJournal();
-    this.#segmentsDone.get(entry.trackId)?.push(finalizeSegment(this.dir, seg, exit, this.#ffmpeg));
+    this.#segmentsDone.get(entry.trackId)?.set(seg.index, finalizeSegment(this.dir, seg, exit, this.#ffmpeg));
   }
 
   /** A new recorder replaced a dead one: journal, trail, and whoever listens (the moderators are told). */
-  #onSegmentStarted(entry: JournalTrack, segment: SegmentInfo): void {
+  #onSegmentStarted(entry: JournalTrack, recorder: TrackRecorder, segment: SegmentInfo): void {
     const seg = this.#journalSegment(segment);
-    const previous = entry.segments?.at(-1);
-    entry.segments = [...(entry.segments ?? []), seg];
+    entry.segments = recorder.segments().map((s) => this.#journalSegment(s));
+    const previous = entry.segments.find((s) => s.index === seg.index - 1);
     entry.pid = seg.pid;
     entry.rtpPort = seg.rtpPort;
     entry.ssrc = seg.ssrc;
@@ -373,8 +377,15 @@ export class RecordingSession extends EventEmitter<RecordingSessionEvents> {
     entry.state = exit.requested ? 'ended' : 'failed';
     if (!exit.requested) entry.error = describeExit(exit);
     this.#recorders.delete(entry.trackId);
+    // From the recorder's own list, so a segment whose events came before our listeners is not missed.
+    const segments = recorder.segments();
+    const done = this.#segmentsDone.get(entry.trackId);
+    entry.segments = segments.map((s) => this.#journalSegment(s));
     this.#saveJournal();
-    const track = assembleTrack(entry, await Promise.all(this.#segmentsDone.get(entry.trackId) ?? []));
+    const track = assembleTrack(
+      entry,
+      await Promise.all(segments.map((s, i) => done?.get(s.index) ?? finalizeSegment(this.dir, entry.segments![i]!, s.exit, this.#ffmpeg))),
+    );
     this.#audit('recording_track_ended', null, {
       sessionId: this.id,
       trackId: entry.trackId,

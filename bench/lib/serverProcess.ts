@@ -33,6 +33,7 @@ export async function startServerProcess(env: Record<string, string> = {}, logFi
       MEDIA_PORT: String(port + 1),
       JWT_SECRETS: randomBytes(32).toString('hex'),
       LOG_LEVEL: 'warn',
+      DATA_MIN_FREE_MB: '0', // recording must not depend on how full this machine's disk is
       ...env,
     },
     stdio: logFile ? ['ignore', openSync(logFile, 'a'), openSync(logFile, 'a')] : ['ignore', 'inherit', 'inherit'],

@@ -51,9 +51,13 @@ export function createApp(deps: AppDeps): express.Express {
   // operator can act on (a worker not answering its health check, being restarted, given up, none running;
   // the data disk below its free-space floor, the last case-record write failed, rooms without a writable trail).
   app.get('/readyz', (_req, res) => {
-    const reasons = [...deps.pool.problems(), ...deps.records.problems()];
-    const ready = reasons.length === 0;
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'degraded', reasons, workers: deps.pool.size, rooms: deps.rooms.size });
+    // Without media workers this node cannot carry a consultation: send traffic elsewhere (503). A
+    // storage problem stops recordings (and rooms whose trail fails), not the node: it stays in
+    // service, and says what is wrong (200, "degraded").
+    const blocking = deps.pool.problems();
+    const reasons = [...blocking, ...deps.records.problems()];
+    const status = reasons.length > 0 ? 'degraded' : 'ready';
+    res.status(blocking.length > 0 ? 503 : 200).json({ status, reasons, workers: deps.pool.size, rooms: deps.rooms.size });
   });
   app.get('/metrics', (_req, res) => {
     const rooms = deps.rooms.rooms();

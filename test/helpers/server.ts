@@ -28,6 +28,8 @@ export async function startTestServer(env: Record<string, string> = {}, log?: Lo
     JWT_AUDIENCE: TEST_AUDIENCE,
     LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'warn',
     DATA_DIR: dataDir,
+    // Recording must not depend on how full this machine's disk is; the storage tests set their floor.
+    DATA_MIN_FREE_MB: '0',
     ...env,
   });
   return MediaServer.start(config, log ?? createLogger(config.logLevel));

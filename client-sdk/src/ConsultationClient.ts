@@ -7,7 +7,9 @@
  *
  * It joins the room the token names (waiting in the lobby first if the room is locked), receives
  * every remote track, reports people and tracks with the name, role and site from their tokens, and
- * survives signaling drops by resuming the same participant.
+ * survives signaling drops by resuming the same participant — or, when the server serving the room
+ * went away (a cluster node killed or drained), by joining again through the entry URL and
+ * publishing the same tracks again (state 'moving').
  */
 import type { types } from 'mediasoup-client';
 import {
@@ -15,6 +17,7 @@ import {
   publishPermission,
   type Actor,
   type ChatMessage,
+  type ErrorCode,
   type JoinResult,
   type LeaveReason,
   type MediaSource,
@@ -24,19 +27,29 @@ import {
 import { Audience } from './Audience.js';
 import { Moderation } from './Moderation.js';
 import { Recording } from './Recording.js';
-import { MediaSession, type NetworkOptions, type PublishOptions } from './MediaSession.js';
+import { MediaSession, type NetworkOptions, type PublishOptions, type PublishedSource } from './MediaSession.js';
 import { waitForAdmission } from './lobby.js';
-import { defaultReconnectPolicy, retryUntilResumed, type ConnectionState, type ReconnectPolicy } from './reconnect.js';
+import { defaultReconnectPolicy, type ConnectionState, type ReconnectPolicy } from './reconnect.js';
+import { recoverSession } from './recovery.js';
 import { RemoteTracks, type RemoteTrack } from './RemoteTracks.js';
 import { RoomModel } from './RoomModel.js';
 import { SignalingConnection } from './SignalingConnection.js';
 import { TypedEmitter } from './TypedEmitter.js';
 
 export interface JoinOptions extends NetworkOptions {
-  /** The media server's base URL, e.g. https://consult.example-hospital.cn */
+  /**
+   * The media server's base URL, e.g. https://consult.example-hospital.cn — in a cluster, the entry
+   * (a load balancer or any node): the SDK is sent on to the node serving the room, and comes back
+   * here to join again if that node goes away.
+   */
   url: string;
   /** Access token issued by the hospital system for this person and room. */
   token: string;
+  /**
+   * A fresh token when the server refuses the current one as expired while reconnecting or joining
+   * again (e.g. after a long outage). Without it, an expired token ends the session.
+   */
+  getToken?: () => Promise<string>;
   /** The room you expect to enter; the server refuses if the token names another one. */
   roomId?: string;
   /** Called when the room is locked and you wait in its lobby; `join()` resolves once admitted. */
@@ -73,14 +86,17 @@ export interface ClientEvents {
   chatMessage: [message: ChatMessage];
   /** Your permissions changed (brought on stage / sent back): publish or stop accordingly. */
   permissionsChanged: [permissions: Permission[]];
-  /** The session ended: left, removed, declined, replaced, room ended, or the connection could not be resumed. */
-  disconnected: [info: { reason: LeaveReason | 'connection_lost'; message: string }];
+  /**
+   * The session ended: left, removed, declined, replaced, room ended, or the connection could not be
+   * restored ('connection_lost'; `code` is set when the server refused to take the participant back,
+   * e.g. FORBIDDEN: removed meanwhile; WRONG_STATE: the consultation was ended).
+   */
+  disconnected: [info: { reason: LeaveReason | 'connection_lost'; message: string; code?: ErrorCode }];
   /** A background operation failed (e.g. receiving one track); the session goes on. */
   error: [error: Error];
 }
 
 export class ConsultationClient extends TypedEmitter<ClientEvents> {
-  readonly self: ParticipantInfo;
   /** The room the token opened: id, kind (consultation, follow_up, broadcast, training) and case. */
   readonly room: JoinResult['room'];
   /** Broadcast and training: viewer count, Q&A, stage, HLS. */
@@ -95,17 +111,20 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
   readonly #model = new RoomModel();
   readonly #tracks: RemoteTracks;
   readonly #policy: ReconnectPolicy;
+  readonly #options: JoinOptions;
   readonly #muted = new Set<ModeratedSource>();
+  #self: ParticipantInfo;
   #resumeToken: string;
   #graceMs: number;
   #state: ConnectionState = 'connected';
   #waiting: ParticipantInfo[] = [];
 
-  private constructor(signaling: SignalingConnection, media: MediaSession, snapshot: JoinResult, policy: ReconnectPolicy) {
+  private constructor(signaling: SignalingConnection, media: MediaSession, snapshot: JoinResult, options: JoinOptions) {
     super();
     this.#signaling = signaling;
     this.#media = media;
-    this.self = snapshot.self;
+    this.#options = options;
+    this.#self = snapshot.self;
     this.room = snapshot.room;
     this.#permissions = new Set(snapshot.permissions);
     this.audience = new Audience(signaling);
@@ -113,7 +132,7 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     this.recording = new Recording(signaling);
     this.#resumeToken = snapshot.resumeToken;
     this.#graceMs = snapshot.reconnectGraceSeconds * 1000;
-    this.#policy = policy;
+    this.#policy = options.reconnectPolicy ?? defaultReconnectPolicy;
     this.#tracks = new RemoteTracks(media, (id) => this.#model.participants.get(id), {
       added: (t) => this.emit('trackAdded', t),
       removed: (t) => this.emit('trackRemoved', t),
@@ -127,26 +146,19 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     const signaling = await SignalingConnection.connect({ url: options.url, token: options.token });
     try {
       const media = await MediaSession.create(signaling, options);
-      const admitted = waitForAdmission(signaling);
-      const response = await signaling.request('join', {
-        rtpCapabilities: media.device.rtpCapabilities as never,
-        ...(options.roomId ? { roomId: options.roomId } : {}),
-      });
-      let snapshot: JoinResult;
-      if (response.status === 'waiting') {
-        options.onWaiting?.(response.self);
-        snapshot = await admitted.promise;
-      } else {
-        admitted.cancel();
-        snapshot = response;
-      }
-      const client = new ConsultationClient(signaling, media, snapshot, options.reconnectPolicy ?? defaultReconnectPolicy);
+      const snapshot = await enterRoom(signaling, media, options);
+      const client = new ConsultationClient(signaling, media, snapshot, options);
       client.#start(snapshot);
       return client;
     } catch (error) {
       signaling.close();
       throw error;
     }
+  }
+
+  /** You in this room. A rejoin after the room moved makes a new participant: `id` changes then. */
+  get self(): ParticipantInfo {
+    return this.#self;
   }
 
   get participants(): ParticipantInfo[] {
@@ -274,7 +286,8 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
   async leave(): Promise<void> {
     if (this.#state === 'disconnected') return;
     try {
-      if (this.#signaling.connected) await this.#signaling.request('leave', {});
+      // While reconnecting or moving there is no session on the socket to leave: ending is enough.
+      if (this.#state === 'connected' && this.#signaling.connected) await this.#signaling.request('leave', {});
     } finally {
       this.#end('left', 'you left the room');
     }
@@ -336,8 +349,13 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
       if (this.#model.addChat(message)) this.emit('chatMessage', message);
     });
     s.on('permissionsChanged', ({ permissions }) => this.#setPermissions(permissions));
-    s.on('sessionEnded', ({ reason, message }) => this.#end(reason, message));
-    s.on('lost', () => void this.#reconnect());
+    s.on('sessionEnded', ({ reason, message }) => {
+      // The room goes on on another node (this one is draining): join it there. While a recovery
+      // runs, it finds out by itself (the session is gone: NOT_FOUND).
+      if (reason !== 'room_moved') this.#end(reason, message);
+      else if (this.#state === 'connected') void this.#recover(true);
+    });
+    s.on('lost', () => void this.#recover(false));
     if (typeof window !== 'undefined') {
       // Closing the page is leaving: the others should not wait out the reconnect grace period.
       window.addEventListener('pagehide', () => this.#signaling.close(), { once: true });
@@ -353,9 +371,13 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     this.emit('permissionsChanged', [...permissions]);
   }
 
-  /** Merges a server snapshot: people who came or went meanwhile, tracks to receive or drop. */
-  #applySnapshot(snapshot: JoinResult): void {
+  /**
+   * Merges a server snapshot: people who came or went meanwhile, tracks to receive or drop. After a
+   * rejoin everyone has a new participant id: the old ones are reported gone with `leftReason`.
+   */
+  #applySnapshot(snapshot: JoinResult, leftReason: LeaveReason = 'left'): void {
     const diff = this.#model.apply(snapshot);
+    this.#self = snapshot.self;
     this.#permissions = new Set(snapshot.permissions);
     this.audience.apply(snapshot, this.can('manage_questions'));
     this.recording.apply(snapshot);
@@ -364,7 +386,7 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     this.#muted.clear();
     for (const source of snapshot.mutedByModerator) this.#muted.add(source);
     this.#tracks.reconcile(snapshot.producers);
-    for (const p of diff.left) this.emit('participantLeft', p, 'left');
+    for (const p of diff.left) this.emit('participantLeft', p, leftReason);
     for (const p of diff.joined) this.emit('participantJoined', p);
     for (const m of diff.newChat) this.emit('chatMessage', m);
     if (diff.lockChanged) this.emit('roomLocked', this.#model.locked, null);
@@ -385,32 +407,94 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     this.emit('connectionStateChanged', state);
   }
 
-  /** Signaling dropped: reconnect and resume the same participant while the server still keeps it. */
-  async #reconnect(): Promise<void> {
+  /**
+   * Signaling dropped (or the room moved: `sessionGone`): resume the same participant while the
+   * server still keeps it, or join again where the room is served now (see recovery.ts).
+   */
+  async #recover(sessionGone: boolean): Promise<void> {
     if (this.#state !== 'connected') return;
-    this.#setState('reconnecting');
-    const outcome = await retryUntilResumed(
-      this.#policy,
-      this.#graceMs,
-      () => this.connectionState === 'reconnecting',
-      async () => {
-        await this.#signaling.reconnect();
-        this.#applySnapshot(await this.#signaling.request('resume', { participantId: this.self.id, resumeToken: this.#resumeToken }));
+    this.#setState(sessionGone ? 'moving' : 'reconnecting');
+    const { getToken } = this.#options;
+    const outcome = await recoverSession(
+      {
+        entryUrl: this.#signaling.entryUrl,
+        reconnect: () => this.#signaling.reconnect(),
+        reconnectViaEntry: () => this.#signaling.reconnect({ viaEntry: true }),
+        resume: async () =>
+          this.#applySnapshot(await this.#signaling.request('resume', { participantId: this.self.id, resumeToken: this.#resumeToken })),
+        rejoin: () => this.#rejoin(),
+        refreshToken: getToken && (async () => this.#signaling.useToken(await getToken())),
+        moving: () => this.#setState('moving'),
+        active: () => this.#recovering,
       },
+      { policy: this.#policy, graceMs: this.#graceMs, sessionGone },
     );
-    if (outcome !== 'resumed') return this.#end('connection_lost', outcome.message);
+    if (!this.#recovering) return; // left meanwhile
+    if (outcome instanceof Error)
+      return this.#end('connection_lost', outcome.message, outcome instanceof ProtocolError ? outcome.code : undefined);
     this.#setState('connected');
-    await this.#media.restartFailedIce().catch((error: unknown) => this.emit('error', asError(error)));
+    if (outcome === 'resumed') await this.#media.restartFailedIce().catch((error: unknown) => this.emit('error', asError(error)));
   }
 
-  #end(reason: LeaveReason | 'connection_lost', message: string): void {
+  get #recovering(): boolean {
+    return this.#state === 'reconnecting' || this.#state === 'moving';
+  }
+
+  /**
+   * Joins again on the open socket as on the first join — the old session's tracks end, new
+   * transports, the room's producers received — then publishes the same tracks again (paused ones
+   * paused). Throws (to be retried) if the connection drops meanwhile.
+   */
+  async #rejoin(): Promise<void> {
+    this.#tracks.clear();
+    await this.#media.reset();
+    const snapshot = await enterRoom(this.#signaling, this.#media, this.#options);
+    if (!this.#recovering) return;
+    const before = [...this.#permissions];
+    this.#applySnapshot(snapshot, 'room_moved');
+    if (before.length !== this.#permissions.size || before.some((p) => !this.#permissions.has(p)))
+      this.emit('permissionsChanged', [...this.#permissions]);
+    void this.#media.warmUp().catch((error: unknown) => this.emit('error', asError(error)));
+    for (const source of this.#media.published()) await this.#republish(source);
+    if (!this.#signaling.connected) throw new ProtocolError('UNAVAILABLE', 'the connection dropped while joining again');
+  }
+
+  async #republish({ source, track, options, paused }: PublishedSource): Promise<void> {
+    if (!this.can(publishPermission(source))) return this.#media.forget(source);
+    try {
+      await this.#media.publish(track, source, options, paused);
+    } catch (error) {
+      if (error instanceof ProtocolError && error.code === 'UNAVAILABLE') throw error; // the next attempt republishes
+      this.#media.forget(source);
+      this.emit('error', new Error(`your ${source} could not be published again: ${asError(error).message}`));
+    }
+  }
+
+  #end(reason: LeaveReason | 'connection_lost', message: string, code?: ErrorCode): void {
     if (this.#state === 'disconnected') return;
     this.#setState('disconnected');
     this.#tracks.dropAll();
     this.#media.close();
     this.#signaling.close();
-    this.emit('disconnected', { reason, message });
+    this.emit('disconnected', code ? { reason, message, code } : { reason, message });
   }
+}
+
+/** `join` on an open connection, waiting in the lobby if the room is locked: the first join and every rejoin. */
+async function enterRoom(signaling: SignalingConnection, media: MediaSession, options: JoinOptions): Promise<JoinResult> {
+  const admitted = waitForAdmission(signaling);
+  const response = await signaling
+    .request('join', { rtpCapabilities: media.device.rtpCapabilities as never, ...(options.roomId ? { roomId: options.roomId } : {}) })
+    .catch((error: unknown) => {
+      admitted.cancel();
+      throw error;
+    });
+  if (response.status === 'joined') {
+    admitted.cancel();
+    return response;
+  }
+  options.onWaiting?.(response.self);
+  return admitted.promise;
 }
 
 function asError(error: unknown): Error {

@@ -1,6 +1,8 @@
 /**
  * The media half of the SDK: a mediasoup-client Device, one send and one receive transport, and the
  * producers and consumers on them. It knows nothing about participants; ConsultationClient does.
+ * What the user publishes (track, options, paused) is remembered apart from the producers, so that
+ * after a rejoin on another node (`reset()`) the same tracks can be published again.
  */
 import { Device } from 'mediasoup-client';
 import type { types } from 'mediasoup-client';
@@ -27,45 +29,87 @@ export interface PublishOptions {
   simulcast?: boolean;
 }
 
+type MediaOptions = NetworkOptions & { handlerName?: types.BuiltinHandlerName };
+
+/** A source the user publishes: what to publish again after a rejoin. */
+export interface PublishedSource {
+  source: MediaSource;
+  track: MediaStreamTrack;
+  options: PublishOptions;
+  /** Paused (muted) by the user, or locally after a moderator's mute. */
+  paused: boolean;
+}
+
 export class MediaSession {
-  readonly device: Device;
+  #device: Device;
   readonly #signaling: SignalingConnection;
   #send: Promise<types.Transport> | undefined;
   #recv: Promise<types.Transport> | undefined;
   readonly #producers = new Map<MediaSource, types.Producer>();
+  /** Outlives the producers when only their transport closed (a rejoin); gone when the user unpublishes. */
+  readonly #published = new Map<MediaSource, { track: MediaStreamTrack; options: PublishOptions; producer: types.Producer }>();
   readonly #consumers = new Map<string, types.Consumer>();
-  readonly #options: NetworkOptions;
+  readonly #options: MediaOptions;
 
-  private constructor(device: Device, signaling: SignalingConnection, options: NetworkOptions) {
-    this.device = device;
+  private constructor(device: Device, signaling: SignalingConnection, options: MediaOptions) {
+    this.#device = device;
     this.#signaling = signaling;
     this.#options = options;
   }
 
-  static async create(
-    signaling: SignalingConnection,
-    options: NetworkOptions & { handlerName?: types.BuiltinHandlerName } = {},
-  ): Promise<MediaSession> {
-    const device = new Device(options.handlerName ? { handlerName: options.handlerName } : undefined);
-    const { rtpCapabilities } = await signaling.request('getRouterRtpCapabilities', {});
-    await device.load({ routerRtpCapabilities: rtpCapabilities });
-    return new MediaSession(device, signaling, options);
+  static async create(signaling: SignalingConnection, options: MediaOptions = {}): Promise<MediaSession> {
+    return new MediaSession(await loadDevice(signaling, options), signaling, options);
   }
 
-  async publish(track: MediaStreamTrack, source: MediaSource, options: PublishOptions = {}): Promise<types.Producer> {
+  get device(): Device {
+    return this.#device;
+  }
+
+  /**
+   * For a rejoin (possibly on another node): closes the old transports — their producers and
+   * consumers with them, local tracks kept — and loads a new Device with this connection's router
+   * capabilities. `published()` still lists what to publish again.
+   */
+  async reset(): Promise<void> {
+    this.close();
+    this.#producers.clear();
+    this.#consumers.clear();
+    this.#device = await loadDevice(this.#signaling, this.#options);
+  }
+
+  /** What the user publishes (live tracks only), in the order first published. */
+  published(): PublishedSource[] {
+    return [...this.#published]
+      .filter(([, p]) => p.track.readyState === 'live')
+      .map(([source, p]) => ({ source, track: p.track, options: p.options, paused: p.producer.paused }));
+  }
+
+  /** Stops remembering a source (it may no longer be published after a rejoin). */
+  forget(source: MediaSource): void {
+    this.#published.delete(source);
+  }
+
+  async publish(track: MediaStreamTrack, source: MediaSource, options: PublishOptions = {}, paused = false): Promise<types.Producer> {
     const transport = await this.#sendTransport();
     const producer = await transport.produce({
       track,
       stopTracks: false,
-      appData: { source },
+      appData: { source, paused },
       ...(source === 'camera' && options.simulcast !== false
         ? { encodings: CAMERA_ENCODINGS, codecOptions: { videoGoogleStartBitrate: 1000 } }
         : {}),
       ...(source === 'microphone' ? { codecOptions: { opusStereo: false, opusDtx: true, opusFec: true } } : {}),
     });
+    // The server created it paused; pause the sender too (no media for nobody).
+    if (paused) producer.pause();
     this.#producers.set(source, producer);
+    this.#published.set(source, { track, options, producer });
+    let transportClosed = false;
+    producer.on('transportclose', () => (transportClosed = true));
     producer.observer.on('close', () => {
       if (this.#producers.get(source) === producer) this.#producers.delete(source);
+      // Closed on purpose (unpublished, stopped by a moderator, permission withdrawn): not republished.
+      if (!transportClosed && this.#published.get(source)?.producer === producer) this.#published.delete(source);
     });
     return producer;
   }
@@ -148,13 +192,23 @@ export class MediaSession {
   }
 
   #sendTransport(): Promise<types.Transport> {
-    this.#send ??= this.#createTransport('send');
+    this.#send ??= this.#uncachedOnFailure('send');
     return this.#send;
   }
 
   #recvTransport(): Promise<types.Transport> {
-    this.#recv ??= this.#createTransport('recv');
+    this.#recv ??= this.#uncachedOnFailure('recv');
     return this.#recv;
+  }
+
+  /** A transport that could not be created (e.g. asked for mid-rejoin) is asked for again next time. */
+  #uncachedOnFailure(direction: 'send' | 'recv'): Promise<types.Transport> {
+    const pending = this.#createTransport(direction);
+    pending.catch(() => {
+      if (direction === 'send' && this.#send === pending) this.#send = undefined;
+      if (direction === 'recv' && this.#recv === pending) this.#recv = undefined;
+    });
+    return pending;
   }
 
   /** After a signaling outage: restart ICE on transports whose media path failed meanwhile. */
@@ -186,8 +240,15 @@ export class MediaSession {
     if (direction === 'send') {
       transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
         const source = appData['source'] as MediaSource;
+        const paused = appData['paused'] === true;
         this.#signaling
-          .request('produce', { transportId: transport.id, kind, source, rtpParameters: rtpParameters as never })
+          .request('produce', {
+            transportId: transport.id,
+            kind,
+            source,
+            rtpParameters: rtpParameters as never,
+            ...(paused ? { paused } : {}),
+          })
           .then(({ producerId }) => callback({ id: producerId }), errback);
       });
     }
@@ -198,4 +259,11 @@ export class MediaSession {
     });
     return transport;
   }
+}
+
+async function loadDevice(signaling: SignalingConnection, options: MediaOptions): Promise<Device> {
+  const device = new Device(options.handlerName ? { handlerName: options.handlerName } : undefined);
+  const { rtpCapabilities } = await signaling.request('getRouterRtpCapabilities', {});
+  await device.load({ routerRtpCapabilities: rtpCapabilities });
+  return device;
 }

@@ -1,6 +1,6 @@
 /**
  * Received tracks: subscribes to remote producers, keeps which consumer belongs to whom, and
- * reconciles with the server's list of producers after a reconnect.
+ * reconciles with the server's list of producers after a reconnect (or starts over after a rejoin).
  */
 import {
   ProtocolError,
@@ -38,6 +38,8 @@ export class RemoteTracks {
   readonly #participant: (id: string) => ParticipantInfo | undefined;
   readonly #listener: TrackListener;
   #closed = false;
+  /** Bumped by clear(): a subscription of an earlier session that completes late is not shown. */
+  #session = 0;
 
   constructor(media: MediaSession, participant: (id: string) => ParticipantInfo | undefined, listener: TrackListener) {
     this.#media = media;
@@ -52,8 +54,10 @@ export class RemoteTracks {
   receive(producer: ProducerInfo): void {
     if (this.#pending.has(producer.id) || this.list().some((t) => t.producerId === producer.id)) return;
     this.#pending.add(producer.id);
+    const session = this.#session;
     this.#media.consume(producer.id).then(
       ({ consumer, info }) => {
+        if (session !== this.#session) return consumer.close();
         this.#pending.delete(producer.id);
         const participant = this.#participant(info.participantId);
         if (this.#closed || !participant) return consumer.close();
@@ -70,6 +74,7 @@ export class RemoteTracks {
         this.#listener.added(track);
       },
       (error: unknown) => {
+        if (session !== this.#session) return; // the old session's transport is gone: expected
         this.#pending.delete(producer.id);
         // A producer that closed while we were subscribing is not an error worth showing.
         if (!(error instanceof ProtocolError && error.code === 'NOT_FOUND'))
@@ -99,6 +104,16 @@ export class RemoteTracks {
 
   dropParticipant(participantId: string): void {
     for (const track of this.list()) if (track.participant.id === participantId) this.drop(track.id);
+  }
+
+  /**
+   * A rejoin: the old session's tracks end (each reported removed) and subscriptions in flight are
+   * forgotten; the new session's producers are then received as on a first join.
+   */
+  clear(): void {
+    this.#session++;
+    this.#pending.clear();
+    for (const track of this.list()) this.drop(track.id);
   }
 
   dropAll(): void {

@@ -2,7 +2,9 @@
  * The SDK's signaling link: an authenticated Socket.IO connection, typed requests that resolve with
  * the server's data or reject with a ProtocolError, and typed notifications. When the socket drops
  * unexpectedly it says so (`lost`); `reconnect()` opens a new socket behind the same object, so every
- * listener stays attached.
+ * listener stays attached. It keeps two addresses: the entry URL the app gave (a load balancer, or any
+ * node) and the node that serves the room (where MOVED led); `reconnect({ viaEntry: true })` asks the
+ * entry again, for when that node has gone away.
  */
 import { io, type Socket } from 'socket.io-client';
 import {
@@ -23,6 +25,20 @@ import {
 import { TypedEmitter } from './TypedEmitter.js';
 
 type NotificationEvents = { [N in NotificationName]: [NotificationMap[N]] } & { lost: [reason: string] };
+
+/**
+ * Nothing answered at `url` (refused, reset, timed out): the node is down or the network is. An
+ * UNAVAILABLE error, so callers that only retry UNAVAILABLE keep doing so; `url` tells whether it was
+ * the entry itself or a node it sent us to.
+ */
+export class NodeUnreachableError extends ProtocolError {
+  readonly url: string;
+
+  constructor(url: string, cause: string) {
+    super('UNAVAILABLE', `cannot reach the media server at ${url}: ${cause}`);
+    this.url = url;
+  }
+}
 type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 export interface ConnectionOptions {
@@ -38,11 +54,13 @@ export class SignalingConnection extends TypedEmitter<NotificationEvents> {
   #socket: ClientSocket | undefined;
   #closed = false;
   #url: string;
+  #token: string;
 
   private constructor(options: ConnectionOptions) {
     super();
     this.#options = options;
     this.#url = options.url;
+    this.#token = options.token;
   }
 
   static async connect(options: ConnectionOptions): Promise<SignalingConnection> {
@@ -55,13 +73,15 @@ export class SignalingConnection extends TypedEmitter<NotificationEvents> {
     return this.#socket?.connected ?? false;
   }
 
-  /** Opens a fresh socket (the first one, or after a drop). Rejects with the server's reason. */
   /**
-   * Opens a fresh socket (the first one, or after a drop). In a cluster, a node that does not serve
-   * the room answers MOVED with the node that does: followed at once, at most MAX_ROUTE_HOPS times,
-   * and remembered so that a later reconnect (resume) goes straight there.
+   * Opens a fresh socket (the first one, or after a drop). Rejects with the server's reason, or a
+   * NodeUnreachableError. In a cluster, a node that does not serve the room answers MOVED with the
+   * node that does: followed at once, at most MAX_ROUTE_HOPS times, and remembered so that a later
+   * reconnect (resume) goes straight there. `viaEntry`: start from the entry URL again instead.
    */
-  async reconnect(): Promise<void> {
+  async reconnect(options: { viaEntry?: boolean } = {}): Promise<void> {
+    if (this.#closed) throw new ProtocolError('WRONG_STATE', 'this connection was closed');
+    if (options.viaEntry) this.#url = this.#options.url;
     for (let hops = 0; ; hops++) {
       try {
         return await this.#open(hops);
@@ -78,11 +98,22 @@ export class SignalingConnection extends TypedEmitter<NotificationEvents> {
     return this.#url;
   }
 
+  /** The URL the app gave: where a connection starts when the serving node is not known (or gone). */
+  get entryUrl(): string {
+    return this.#options.url;
+  }
+
+  /** A fresh access token (the last one expired) for the next `reconnect()`. */
+  useToken(token: string): void {
+    this.#token = token;
+  }
+
   #open(hops: number): Promise<void> {
     this.#socket?.removeAllListeners().close();
-    const auth: HandshakeAuth = { token: this.#options.token, protocolVersion: PROTOCOL_VERSION, hops };
+    const auth: HandshakeAuth = { token: this.#token, protocolVersion: PROTOCOL_VERSION, hops };
+    const url = this.#url;
     // Reconnection is decided above (a new socket must resume its participant), not by socket.io.
-    const socket: ClientSocket = io(this.#url, {
+    const socket: ClientSocket = io(url, {
       auth,
       reconnection: false,
       forceNew: true,
@@ -93,6 +124,11 @@ export class SignalingConnection extends TypedEmitter<NotificationEvents> {
     return new Promise((resolve, reject) => {
       socket.once('connect', () => {
         socket.off('connect_error');
+        // close() was called while this socket was opening: it must not come alive behind the caller.
+        if (this.#closed) {
+          socket.close();
+          return reject(new ProtocolError('WRONG_STATE', 'this connection was closed'));
+        }
         socket.onAny((event: string, payload: unknown) => this.emit(event as NotificationName, payload as never));
         socket.on('disconnect', (reason) => {
           // "io client disconnect" is our own close(); anything else is a lost connection.
@@ -102,11 +138,7 @@ export class SignalingConnection extends TypedEmitter<NotificationEvents> {
       });
       socket.once('connect_error', (error: Error & { data?: WireError }) => {
         socket.close();
-        reject(
-          error.data
-            ? ProtocolError.fromWire(error.data)
-            : new ProtocolError('UNAVAILABLE', `cannot reach the media server at ${this.#url}: ${error.message}`),
-        );
+        reject(error.data ? ProtocolError.fromWire(error.data) : new NodeUnreachableError(url, error.message));
       });
     });
   }

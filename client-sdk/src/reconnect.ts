@@ -18,7 +18,12 @@ export const defaultReconnectPolicy: ReconnectPolicy = {
   },
 };
 
-export type ConnectionState = 'connected' | 'reconnecting' | 'disconnected';
+/**
+ * `reconnecting`: the connection dropped; the SDK resumes the same participant on the same server.
+ * `moving`: that server went away (or the session is gone there, or the room moved): the SDK joins the
+ * room again through the entry URL — in a cluster, on the server that serves it now — and republishes.
+ */
+export type ConnectionState = 'connected' | 'reconnecting' | 'moving' | 'disconnected';
 
 /**
  * Calls `attempt` on the policy's schedule until it succeeds ('resumed'), the policy gives up, the

@@ -185,7 +185,9 @@ function enterRoom(client) {
           ? `Connected as ${client.self.displayName}`
           : state === 'reconnecting'
             ? 'Connection lost — reconnecting…'
-            : 'Disconnected'),
+            : state === 'moving'
+              ? '迁移到其他服务器… / Moving to another server…'
+              : 'Disconnected'),
   );
   client.on('error', (e) => console.warn('[demo]', e));
   client.on('disconnected', ({ message }) => {

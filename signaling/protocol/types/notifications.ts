@@ -6,7 +6,12 @@ import type { ChatMessage, MediaSource, ParticipantInfo, ProducerInfo, Question 
 import type { Permission } from './permissions.js';
 import type { JoinResult, RecordingInfo } from './requests.js';
 
-export type LeaveReason = 'left' | 'disconnected' | 'replaced' | 'removed' | 'declined' | 'room_ended' | 'room_closed' | 'off_stage';
+/**
+ * Why a session ended. `room_moved`: the room goes on on another node of the cluster (this node is
+ * draining or gave the room up); the SDK joins again through its entry URL by itself.
+ */
+export type LeaveReason =
+  'left' | 'disconnected' | 'replaced' | 'removed' | 'declined' | 'room_ended' | 'room_closed' | 'off_stage' | 'room_moved';
 
 /** Who did it, as shown to the others. */
 export interface Actor {

@@ -1,0 +1,233 @@
+/**
+ * The node serving a consultation dies (`kill -9`, its mediasoup worker with it) and the SDK brings
+ * both participants back by itself: two cluster nodes as separate server processes on a real
+ * redis-server, two headless Chromium pages using the SDK bundle, both joined through node A's URL
+ * (the entry) while the room is served by node B. After B is killed, each page shows 'moving', joins
+ * again through A — which takes the room over with a new epoch once B's lease expired — republishes
+ * its camera and microphone, and decodes the other's video and hears the other's audio again
+ * (WebRTC getStats on the new tracks), within 20 s.
+ */
+import { build } from 'esbuild';
+import { Redis } from 'ioredis';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../../bench/lib/browser.js';
+import { pathStats, sdkJoin, waitForStats, type PathStats } from '../../bench/lib/sdkPage.js';
+import { ClusterKeys } from '../../server/cluster/keys.js';
+import { startLocalCluster, type LocalCluster, type NodeProcess } from '../helpers/clusterProcesses.js';
+import { connect, type TestClient } from '../helpers/signalingClient.js';
+
+const ROOM = 'mdt-rejoin-hcc-0107';
+const WANG = {
+  identity: 'wang-fang',
+  name: '王芳',
+  role: 'lead_specialist',
+  site: { id: 'slzl', name: '省肿瘤医院', level: 'tertiary_hospital' },
+} as const;
+const ZHAO = {
+  identity: 'zhao-lei',
+  name: '赵磊',
+  role: 'clinic_doctor',
+  site: { id: 'apx', name: '安平县医院', level: 'county_hospital' },
+} as const;
+const CAMERA = { width: 320, height: 240, frameRate: 15 };
+
+let cluster: LocalCluster | undefined;
+let browser: Browser | undefined;
+let redis: Redis | undefined;
+let claim: TestClient | undefined;
+let sdkBundle = '';
+let nodeA: NodeProcess;
+let nodeB: NodeProcess;
+
+beforeAll(async () => {
+  // The SDK as the script tag serves it, built from the sources under test (no build step needed).
+  const bundle = await build({
+    entryPoints: ['client-sdk/src/index.ts'],
+    bundle: true,
+    format: 'iife',
+    globalName: 'TelemedSDK',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    logLevel: 'silent',
+  });
+  sdkBundle = bundle.outputFiles[0]!.text;
+  cluster = await startLocalCluster(['node-a', 'node-b'], { ROOM_EMPTY_LINGER_SECONDS: '0' });
+  [nodeA, nodeB] = cluster.nodes as [NodeProcess, NodeProcess];
+  redis = new Redis(cluster.redis.url, { maxRetriesPerRequest: 1 });
+  browser = await launchChromium();
+}, 90_000);
+
+afterAll(async () => {
+  claim?.close();
+  await browser?.close();
+  redis?.disconnect();
+  await cluster?.stop(); // both nodes (the killed one's leftovers too) and redis-server
+});
+
+/** The room's owner lease in Redis: "<node>|<epoch>". */
+async function owner(): Promise<{ node: string; epoch: number } | null> {
+  const value = await redis!.get(new ClusterKeys(cluster!.namespace).roomOwner(ROOM));
+  if (!value) return null;
+  const [node, epoch] = value.split('|');
+  return { node: node!, epoch: Number(epoch) };
+}
+
+/** A page of node A (the entry) whose SDK script is the bundle built above. */
+async function openPage(): Promise<Page> {
+  const context = await browser!.newContext();
+  await context.route('**/sdk/telemed-sdk.iife.js', (route) =>
+    route.fulfill({ status: 200, contentType: 'application/javascript', body: sdkBundle }),
+  );
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error('[page error]', e));
+  await page.goto(`${nodeA.url}/sdk-test.html`);
+  return page;
+}
+
+/** Records, with times, what the SDK tells the page about its connection and its tracks. */
+function watch(page: Page): Promise<void> {
+  return page.evaluate(() => {
+    const t = (window as unknown as { t: { client: { on(e: string, f: (...a: unknown[]) => void): void }; log: unknown[][] } }).t;
+    t.log = [];
+    t.client.on('connectionStateChanged', (state) => t.log.push(['state', state, Date.now()]));
+    t.client.on('trackAdded', (track) => t.log.push(['trackAdded', (track as { kind: string }).kind, Date.now()]));
+    t.client.on('trackRemoved', (track) => t.log.push(['trackRemoved', (track as { kind: string }).kind, Date.now()]));
+    t.client.on('disconnected', (info) => t.log.push(['disconnected', (info as { message: string }).message, Date.now()]));
+  });
+}
+
+interface PageView {
+  state: string;
+  selfId: string;
+  participants: string[];
+  log: [string, string, number][];
+}
+
+function view(page: Page): Promise<PageView> {
+  return page.evaluate(() => {
+    const t = (
+      window as unknown as {
+        t: {
+          client: { connectionState: string; self: { id: string }; participants: { displayName: string }[] };
+          log: [string, string, number][];
+        };
+      }
+    ).t;
+    return {
+      state: t.client.connectionState,
+      selfId: t.client.self.id,
+      participants: t.client.participants.map((p) => p.displayName),
+      log: t.log,
+    };
+  });
+}
+
+/** The other's video decodes and their audio carries energy, on the tracks the client holds now. */
+const hearsAndSees = (other: string) => (s: PathStats) =>
+  s.inbound.some((i) => i.name === other && i.kind === 'video' && i.framesDecoded > 0) &&
+  s.inbound.some((i) => i.name === other && i.kind === 'audio' && i.totalAudioEnergy > 0);
+
+/** Media keeps arriving: more frames decoded and more audio energy a second later. */
+async function expectFlowing(page: Page, other: string): Promise<void> {
+  const of = (s: PathStats, kind: string) => s.inbound.find((i) => i.name === other && i.kind === kind);
+  const first = await pathStats(page);
+  await new Promise((r) => setTimeout(r, 1500));
+  const second = await pathStats(page);
+  expect(of(second, 'video')!.framesDecoded, `video of ${other}`).toBeGreaterThan(of(first, 'video')!.framesDecoded + 5);
+  expect(of(second, 'audio')!.totalAudioEnergy, `audio of ${other}`).toBeGreaterThan(of(first, 'audio')!.totalAudioEnergy);
+}
+
+describe('the node serving the room is killed', () => {
+  it('both participants are joined again on the survivor by the SDK, republish, and see and hear each other within 20 s', async () => {
+    // The room starts on B: a connection that already followed a redirect (hops 1) claims it there,
+    // so the entry (A) outlives the owner — in production the entry is a load balancer or DNS name.
+    const minted = (await (
+      await fetch(`${nodeA.url}/dev/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          identity: 'ma-li',
+          name: '马丽',
+          role: 'observer',
+          room: ROOM,
+          kind: 'consultation',
+          caseId: 'CASE-HCC-0107',
+          site: { id: 'hq', name: '红旗村卫生室', level: 'village_clinic' },
+        }),
+      })
+    ).json()) as { token: string };
+    claim = await connect(nodeB.url, minted.token, { hops: 1 });
+    expect(await owner()).toMatchObject({ node: 'node-b' });
+
+    const pages = [await openPage(), await openPage()] as const;
+    const people = [WANG, ZHAO] as const;
+    for (const [i, page] of pages.entries()) {
+      const p = people[i]!;
+      expect(await sdkJoin(page, { ...p, room: ROOM, caseId: 'CASE-HCC-0107', url: nodeA.url, camera: CAMERA })).toBe('joined');
+      await watch(page);
+    }
+    for (const [i, page] of pages.entries()) await waitForStats(page, hearsAndSees(people[1 - i]!.name), 20_000);
+    const before = await Promise.all(pages.map(view));
+    const servedBy = await owner();
+    expect(servedBy?.node).toBe('node-b');
+
+    const killedAt = Date.now();
+    await nodeB.kill();
+
+    // Each page: back to 'connected' by way of 'moving', never 'disconnected'.
+    const backAt: number[] = [];
+    for (const page of pages) {
+      await page.waitForFunction(
+        () => {
+          const t = (window as unknown as { t: { client: { connectionState: string }; log: unknown[][] } }).t;
+          return t.client.connectionState === 'connected' && t.log.some((e) => e[1] === 'moving');
+        },
+        undefined,
+        { timeout: 25_000, polling: 200 },
+      );
+      const v = await view(page);
+      backAt.push(v.log.filter((e) => e[0] === 'state' && e[1] === 'connected').at(-1)![2] - killedAt);
+    }
+    const decodingAt: number[] = [];
+    for (const [i, page] of pages.entries()) {
+      await waitForStats(page, hearsAndSees(people[1 - i]!.name), Math.max(1000, killedAt + 20_000 - Date.now()));
+      decodingAt.push(Date.now() - killedAt);
+    }
+    console.log(
+      `[sdk-rejoin] after kill -9 of the owner: connected again at ${backAt.join(' / ')} ms, decoding again at ${decodingAt.join(' / ')} ms`,
+    );
+    expect(Math.max(...decodingAt)).toBeLessThan(20_000);
+
+    // A took the room over with a new epoch; both are there once, as new participants.
+    const takenOver = await owner();
+    expect(takenOver?.node).toBe('node-a');
+    expect(takenOver!.epoch).toBeGreaterThan(servedBy!.epoch);
+    for (const [i, page] of pages.entries()) {
+      const v = await view(page);
+      expect(v.state).toBe('connected');
+      expect(v.selfId).not.toBe(before[i]!.selfId);
+      expect(v.participants).toEqual([people[1 - i]!.name]);
+      const states = v.log.filter((e) => e[0] === 'state').map((e) => e[1]);
+      expect(states).toContain('moving');
+      expect(states).not.toContain('disconnected');
+      expect(v.log.some((e) => e[0] === 'disconnected')).toBe(false);
+      // The old session's tracks ended (video and audio), the new session's came.
+      const after = v.log.filter((e) => e[2] >= killedAt);
+      expect(
+        after
+          .filter((e) => e[0] === 'trackRemoved')
+          .map((e) => e[1])
+          .sort(),
+      ).toEqual(['audio', 'video']);
+      expect(
+        after
+          .filter((e) => e[0] === 'trackAdded')
+          .map((e) => e[1])
+          .sort(),
+      ).toEqual(['audio', 'video']);
+      await expectFlowing(page, people[1 - i]!.name);
+    }
+  }, 90_000);
+});

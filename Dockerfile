@@ -38,5 +38,6 @@ ENV NODE_ENV=production \
 USER node
 # HTTP + signaling; one media port per worker (UDP and TCP), 40000 + worker index.
 EXPOSE 3000/tcp 40000-40015/udp 40000-40015/tcp
-HEALTHCHECK --interval=15s --timeout=3s CMD node -e "fetch('http://127.0.0.1:3000/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# Liveness (/healthz): a draining or degraded node is alive; readiness (/readyz) is for the load balancer.
+HEALTHCHECK --interval=15s --timeout=3s CMD node -e "fetch('http://127.0.0.1:3000/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 CMD ["node", "dist/server/main.js"]

@@ -83,6 +83,7 @@ export class MediaServer {
       const records = await CaseRecordService.start(config.records, log.child({ component: 'case-record' }));
       // Clustered, the node announces its route once it listens; until then connections wait for it.
       const cluster = config.cluster ? deferredCluster() : undefined;
+      const routing = cluster?.routing ?? SINGLE_NODE;
       const rooms = new RoomRegistry({
         durable: cluster?.durable,
         pool,
@@ -107,6 +108,7 @@ export class MediaServer {
         hlsDir: hls.root,
         records,
         verifier,
+        draining: () => routing.draining,
         devTokens: keys.devSigningSecret
           ? {
               secret: keys.devSigningSecret,
@@ -125,7 +127,6 @@ export class MediaServer {
         // A transport that never presents a token (joins no namespace) is closed after this.
         connectTimeout: 5_000,
       });
-      const routing = cluster?.routing ?? SINGLE_NODE;
       attachSignaling(io, {
         verifier,
         rooms,
@@ -158,6 +159,24 @@ export class MediaServer {
       pool.close();
       throw error;
     }
+  }
+
+  /** Clustered and asked to drain: this node takes no new rooms. */
+  get draining(): boolean {
+    return this.#routing.draining;
+  }
+
+  /**
+   * Drain (clustered): no new rooms here; the rooms here run until they empty or `deadlineMs` passes,
+   * then move — their participants are told (`room_moved`) and the SDK rejoins through its entry URL,
+   * which sends it to another node. A single node has nowhere to move rooms to: this returns at once.
+   */
+  async drain(deadlineMs: number): Promise<void> {
+    if (!this.config.cluster) return;
+    await this.#routing.drain();
+    const deadline = Date.now() + deadlineMs;
+    while (this.rooms.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    for (const room of this.rooms.rooms()) room.close('room_moved', 'this consultation continues on another server; reconnecting…');
   }
 
   /** Open Engine.IO transports, authenticated or not (for metrics and tests). */

@@ -95,6 +95,7 @@ const EnvSchema = z.object({
     .regex(/^[A-Za-z0-9_.-]{1,64}$/)
     .optional(),
   CLUSTER_ROUTE: z.string().url().optional(),
+  DRAIN_DEADLINE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   CLUSTER_NAMESPACE: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,32}$/)
@@ -168,6 +169,8 @@ export interface ClusterConfig {
   /** Where clients reach this node (its public URL); defaults to the HTTP listen address. */
   route: string | undefined;
   namespace: string;
+  /** At SIGTERM a clustered node drains: its rooms run this long at most, then move to other nodes. */
+  drainDeadlineSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -268,6 +271,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           nodeId: e.CLUSTER_NODE_ID ?? `${os.hostname()}-${process.pid}`,
           route: e.CLUSTER_ROUTE,
           namespace: e.CLUSTER_NAMESPACE,
+          drainDeadlineSeconds: e.DRAIN_DEADLINE_SECONDS,
         }
       : undefined,
     broadcast: { consumersPerRouter: e.BROADCAST_CONSUMERS_PER_ROUTER, keyFrameRequestDelayMs: e.BROADCAST_KEYFRAME_DELAY_MS },

@@ -22,10 +22,21 @@ async function main(): Promise<void> {
   const server = await MediaServer.start(config, log);
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      if (signal === 'SIGINT') process.exit(1); // asked twice: stop now (recovery finishes at next start)
+      return;
+    }
     stopping = true;
     log.info({ signal }, 'signal received');
-    shutDown(server, { graceMs: config.shutdownGraceSeconds * 1000, log, exit: (code) => process.exit(code) });
+    const finish = () => shutDown(server, { graceMs: config.shutdownGraceSeconds * 1000, log, exit: (code) => process.exit(code) });
+    // Clustered, SIGTERM drains first: new rooms go to other nodes, rooms here run until they empty or
+    // DRAIN_DEADLINE_SECONDS, then move. A SIGINT meanwhile stops at once.
+    if (config.cluster && signal === 'SIGTERM') {
+      server.drain(config.cluster.drainDeadlineSeconds * 1000).then(finish, (err: unknown) => {
+        log.error({ err }, 'drain failed; shutting down');
+        finish();
+      });
+    } else finish();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -99,11 +99,17 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
   }
 
   async route(roomId: string, hops: number): Promise<RouteDecision> {
-    if (this.#held.has(roomId)) return { here: true };
+    const held = this.#held.get(roomId);
+    if (held && this.#state === 'draining' && !this.#options.hasRoom(roomId)) {
+      // Its room has closed here (moved by the drain): give it up at once so it opens elsewhere.
+      this.#held.delete(roomId);
+      await this.#leases.release(roomId, held.holder).catch(() => false);
+    } else if (held) return { here: true };
     try {
       const owner = await this.#leases.owner(roomId);
       if (owner) return owner.nodeId === this.#options.nodeId ? this.#keep(roomId, owner) : this.#movedTo(owner.nodeId);
-      if (hops === 0 && this.#state === 'serving') {
+      if (this.#state === 'draining') return await this.#elsewhere();
+      if (hops === 0) {
         const placed = placeRoom(await this.#registry.serving());
         if (placed && placed.id !== this.#options.nodeId) return { here: false, route: placed.route };
       }
@@ -115,6 +121,29 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
       this.#options.log.warn({ err: error instanceof Error ? error.message : String(error), room: roomId }, 'cluster routing failed');
       throw unavailable();
     }
+  }
+
+  get draining(): boolean {
+    return this.#state === 'draining';
+  }
+
+  /**
+   * Stops taking new rooms: announced at once; rooms served here go on (their participants may still
+   * join and resume) until they empty or the node closes them at its drain deadline.
+   */
+  async drain(): Promise<void> {
+    if (this.#state === 'draining') return;
+    this.#state = 'draining';
+    this.#options.log.warn({ node: this.#options.nodeId, rooms: this.#held.size }, 'draining: no new rooms on this node');
+    await this.#registry.announce(this.#info()).catch((err: unknown) => this.#beatFailed(err));
+  }
+
+  /** A new room while draining: another serving node, or none (UNAVAILABLE). */
+  async #elsewhere(): Promise<RouteDecision> {
+    const placed = placeRoom(await this.#registry.serving());
+    if (!placed)
+      throw new ProtocolError('UNAVAILABLE', 'this server is being drained and no other server takes new rooms; please retry shortly');
+    return { here: false, route: placed.route };
   }
 
   async restore(roomId: string, memory: RoomMemory): Promise<void> {

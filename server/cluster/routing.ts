@@ -11,12 +11,18 @@ export interface RoomRouting {
   route(roomId: string, hops: number): Promise<RouteDecision>;
   /** Stops announcing this node and gives its rooms up (shutdown). */
   close(): Promise<void>;
+  /** Stops taking new rooms (clustered: they go to other nodes); rooms here go on. */
+  drain(): Promise<void>;
+  readonly draining: boolean;
 }
 
 /** The embedded default: one node, every room is here, nothing to ask. */
 export const SINGLE_NODE: RoomRouting = {
   route: () => Promise.resolve({ here: true }),
   close: () => Promise.resolve(),
+  // A single node has nowhere to send rooms: shutting down is its only way out.
+  drain: () => Promise.resolve(),
+  draining: false,
 };
 
 /**
@@ -30,11 +36,16 @@ export function deferredCluster(): {
   ready(node: RoomRouting & DurableRoomMemory): void;
 } {
   let ready!: (node: RoomRouting & DurableRoomMemory) => void;
-  const node = new Promise<RoomRouting & DurableRoomMemory>((resolve) => (ready = resolve));
+  let current: (RoomRouting & DurableRoomMemory) | undefined;
+  const node = new Promise<RoomRouting & DurableRoomMemory>((resolve) => (ready = resolve)).then((n) => (current = n));
   return {
     routing: {
       route: async (roomId, hops) => (await node).route(roomId, hops),
       close: async () => (await node).close(),
+      drain: async () => (await node).drain(),
+      get draining() {
+        return current?.draining ?? false;
+      },
     },
     durable: {
       restore: async (roomId, memory) => (await node).restore(roomId, memory),

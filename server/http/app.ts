@@ -31,6 +31,8 @@ export interface AppDeps {
   hlsDir: string;
   records: CaseRecordService;
   verifier: TokenVerifier;
+  /** A draining node (clustered) takes no new rooms: load balancers should send new clients elsewhere. */
+  draining: () => boolean;
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -54,7 +56,7 @@ export function createApp(deps: AppDeps): express.Express {
     // Without media workers this node cannot carry a consultation: send traffic elsewhere (503). A
     // storage problem stops recordings (and rooms whose trail fails), not the node: it stays in
     // service, and says what is wrong (200, "degraded").
-    const blocking = deps.pool.problems();
+    const blocking = [...deps.pool.problems(), ...(deps.draining() ? ['draining: this node takes no new rooms'] : [])];
     const reasons = [...blocking, ...deps.records.problems()];
     const status = reasons.length > 0 ? 'degraded' : 'ready';
     res.status(blocking.length > 0 ? 503 : 200).json({ status, reasons, workers: deps.pool.size, rooms: deps.rooms.size });

@@ -1,5 +1,5 @@
 /**
- * Three nodes on one real redis-server: a room is served by exactly one node whatever the entry
+ * Four nodes on one real redis-server: a room is served by exactly one node whatever the entry
  * node, a client sent elsewhere is told where (MOVED) and gets there in at most one redirect, the
  * SDK's connection follows by itself, and a Redis outage leaves running rooms alone while a new room
  * is refused clearly and quickly.
@@ -26,7 +26,7 @@ const clients: TestClient[] = [];
 beforeAll(async () => {
   redis = await startRedis();
   namespace = `t${Date.now()}`;
-  for (const id of ['node-a', 'node-b', 'node-c']) {
+  for (const id of ['node-a', 'node-b', 'node-c', 'node-d']) {
     nodes.push(
       await startTestServer({ REDIS_URL: redis.url, CLUSTER_NODE_ID: id, CLUSTER_NAMESPACE: namespace, ROOM_EMPTY_LINGER_SECONDS: '0' }),
     );
@@ -63,13 +63,13 @@ async function connectWithHops(url: string, jwt: string, hops: number): Promise<
 
 const servingNodes = (roomId: string) => nodes.filter((n) => n.rooms.get(roomId) !== undefined);
 
-describe('one owner per room across three nodes', () => {
+describe('one owner per room across the nodes', () => {
   it('20 rooms × 3 joins through random entry nodes: exactly one node serves each, ≤ 1 redirect per join', async () => {
     let redirects = 0;
     for (let r = 0; r < 20; r++) {
       const room = `mdt-cluster-${r}`;
       for (let j = 0; j < 3; j++) {
-        const entry = nodes[(r * 7 + j * 5) % 3]!;
+        const entry = nodes[(r * 7 + j * 5) % nodes.length]!;
         const jwt = token({ room, sub: `doc-${r}-${j}`, name: ['王芳', '赵磊', '马丽'][j]!, role: 'specialist' });
         const { client, hops } = await connectVia(entry, jwt);
         expect(hops, `room ${r} join ${j}`).toBeLessThanOrEqual(1);
@@ -149,6 +149,40 @@ describe('a lapsed lease', () => {
     await directory.set(new ClusterKeys(namespace).roomOwner(room), 'node-elsewhere|999', 'PX', 10_000);
     expect((await ended).reason).toBe('room_closed');
     expect(owner.rooms.get(room)).toBeUndefined();
+  });
+});
+
+describe('drain', () => {
+  it('a draining node takes no new room, keeps its rooms until the deadline, then moves them; readiness says so', async () => {
+    const drained = nodes[0]!;
+    const room = 'mdt-cluster-drain';
+    // Connected as if already redirected once: the room is claimed on this node.
+    const lead = await connect(drained.url, token({ room, sub: 'lead-drain', name: '王芳', role: 'lead_specialist' }), { hops: 1 });
+    clients.push(lead);
+    const { rtpCapabilities } = ok(await lead.request('getRouterRtpCapabilities', {}));
+    ok(await lead.request('join', { rtpCapabilities }));
+    expect(drained.rooms.get(room)).toBeDefined();
+    const moved = lead.next('sessionEnded', () => true, 8000);
+
+    const draining = drained.drain(1500);
+    const ready = await fetch(`${drained.url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { reasons: string[] }).reasons).toContainEqual(expect.stringMatching(/draining/));
+    expect((await fetch(`${drained.url}/healthz`)).status).toBe(200);
+    // A new room through the draining node lands elsewhere.
+    const fresh = await connectVia(drained, token({ room: 'mdt-cluster-after-drain', sub: 'new', name: '赵磊' }));
+    expect(fresh.url).not.toBe(drained.url);
+    // The room here goes on until the deadline.
+    expect(ok(await lead.request('sendChat', { text: '继续会诊' })).message.text).toBe('继续会诊');
+
+    expect((await moved).reason).toBe('room_moved');
+    await draining;
+    // Rejoining through the same entry URL (what the SDK does) reaches another node.
+    const back = await connectVia(drained, token({ room, sub: 'lead-drain', name: '王芳', role: 'lead_specialist' }));
+    expect(back.url).not.toBe(drained.url);
+    expect(ok(await back.client.request('join', { rtpCapabilities })).status).toBe('joined');
+    await drained.close();
+    nodes.splice(nodes.indexOf(drained), 1);
   });
 });
 

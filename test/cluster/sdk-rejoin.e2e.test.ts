@@ -4,8 +4,8 @@
  * redis-server, two headless Chromium pages using the SDK bundle, both joined through node A's URL
  * (the entry) while the room is served by node B. After B is killed, each page shows 'moving', joins
  * again through A — which takes the room over with a new epoch once B's lease expired — republishes
- * its camera and microphone, and decodes the other's video and hears the other's audio again
- * (WebRTC getStats on the new tracks), within 20 s.
+ * its camera and microphone (and a shared image the lead had paused, still paused), and decodes the
+ * other's video and hears the other's audio again (WebRTC getStats on the new tracks), within 20 s.
  */
 import { build } from 'esbuild';
 import { Redis } from 'ioredis';
@@ -98,6 +98,38 @@ function watch(page: Page): Promise<void> {
   });
 }
 
+/** The lead shares an image (a canvas standing in for an imaging device) and pauses it at once. */
+function sharePausedImage(page: Page): Promise<void> {
+  return page.evaluate(async () => {
+    const canvas = Object.assign(document.createElement('canvas'), { width: 320, height: 240 });
+    canvas.getContext('2d')!.fillRect(0, 0, 160, 120);
+    const track = canvas.captureStream(5).getVideoTracks()[0]!;
+    type Client = {
+      publishTrack(t: MediaStreamTrack, s: string): Promise<void>;
+      setPublishedPaused(s: string, p: boolean): Promise<void>;
+    };
+    const client = (window as unknown as { t: { client: Client } }).t.client;
+    await client.publishTrack(track, 'screen');
+    await client.setPublishedPaused('screen', true);
+  });
+}
+
+/** The sources a page receives from the other, with their paused state. */
+function received(page: Page): Promise<{ source: string; paused: boolean }[]> {
+  return page.evaluate(() =>
+    (window as unknown as { t: { client: { tracks: { source: string; paused: boolean }[] } } }).t.client.tracks
+      .map((t) => ({ source: t.source, paused: t.paused }))
+      .sort((a, b) => a.source.localeCompare(b.source)),
+  );
+}
+
+/** Kinds of the tracks added or removed (`event`) since `since`, sorted. */
+const kindsSince = (log: PageView['log'], event: string, since: number) =>
+  log
+    .filter((e) => e[0] === event && e[2] >= since)
+    .map((e) => e[1])
+    .sort();
+
 interface PageView {
   state: string;
   selfId: string;
@@ -131,12 +163,16 @@ const hearsAndSees = (other: string) => (s: PathStats) =>
 
 /** Media keeps arriving: more frames decoded and more audio energy a second later. */
 async function expectFlowing(page: Page, other: string): Promise<void> {
-  const of = (s: PathStats, kind: string) => s.inbound.find((i) => i.name === other && i.kind === kind);
+  // Summed over the person's streams of that kind (a paused shared image adds nothing).
+  const frames = (s: PathStats) => sum(s, 'video', (i) => i.framesDecoded);
+  const energy = (s: PathStats) => sum(s, 'audio', (i) => i.totalAudioEnergy);
+  const sum = (s: PathStats, kind: string, f: (i: PathStats['inbound'][number]) => number) =>
+    s.inbound.filter((i) => i.name === other && i.kind === kind).reduce((total, i) => total + f(i), 0);
   const first = await pathStats(page);
   await new Promise((r) => setTimeout(r, 1500));
   const second = await pathStats(page);
-  expect(of(second, 'video')!.framesDecoded, `video of ${other}`).toBeGreaterThan(of(first, 'video')!.framesDecoded + 5);
-  expect(of(second, 'audio')!.totalAudioEnergy, `audio of ${other}`).toBeGreaterThan(of(first, 'audio')!.totalAudioEnergy);
+  expect(frames(second), `video of ${other}`).toBeGreaterThan(frames(first) + 5);
+  expect(energy(second), `audio of ${other}`).toBeGreaterThan(energy(first));
 }
 
 describe('the node serving the room is killed', () => {
@@ -169,6 +205,14 @@ describe('the node serving the room is killed', () => {
       await watch(page);
     }
     for (const [i, page] of pages.entries()) await waitForStats(page, hearsAndSees(people[1 - i]!.name), 20_000);
+    await sharePausedImage(pages[0]);
+    const zhaoReceives = [
+      { source: 'camera', paused: false },
+      { source: 'microphone', paused: false },
+      { source: 'screen', paused: true },
+    ];
+    await pages[1].waitForFunction(() => (window as unknown as { t: { client: { tracks: unknown[] } } }).t.client.tracks.length === 3);
+    expect(await received(pages[1])).toEqual(zhaoReceives);
     const before = await Promise.all(pages.map(view));
     const servedBy = await owner();
     expect(servedBy?.node).toBe('node-b');
@@ -213,21 +257,13 @@ describe('the node serving the room is killed', () => {
       expect(states).toContain('moving');
       expect(states).not.toContain('disconnected');
       expect(v.log.some((e) => e[0] === 'disconnected')).toBe(false);
-      // The old session's tracks ended (video and audio), the new session's came.
-      const after = v.log.filter((e) => e[2] >= killedAt);
-      expect(
-        after
-          .filter((e) => e[0] === 'trackRemoved')
-          .map((e) => e[1])
-          .sort(),
-      ).toEqual(['audio', 'video']);
-      expect(
-        after
-          .filter((e) => e[0] === 'trackAdded')
-          .map((e) => e[1])
-          .sort(),
-      ).toEqual(['audio', 'video']);
+      // The old session's tracks ended, the new session's came (赵磊 also gets 王芳's shared image).
+      const kinds = i === 0 ? ['audio', 'video'] : ['audio', 'video', 'video'];
+      expect(kindsSince(v.log, 'trackRemoved', killedAt)).toEqual(kinds);
+      expect(kindsSince(v.log, 'trackAdded', killedAt)).toEqual(kinds);
       await expectFlowing(page, people[1 - i]!.name);
     }
+    // Republished as it was: the shared image is still paused for the other side.
+    expect(await received(pages[1])).toEqual(zhaoReceives);
   }, 90_000);
 });

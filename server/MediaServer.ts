@@ -227,7 +227,7 @@ function joinCluster(config: Config, cluster: ClusterConfig, server: MediaServer
     version: mediasoupVersion,
     load: () => server.rooms.rooms().reduce((n, room) => n + room.size, 0),
     hasRoom: (roomId) => server.rooms.get(roomId) !== undefined,
-    onLost: (roomId) => server.rooms.get(roomId)?.close('room_closed', 'this consultation now continues on another server; please rejoin'),
+    onLost: (roomId) => server.rooms.get(roomId)?.close('room_moved', 'this consultation now continues on another server; reconnecting…'),
     memoryMs: config.jwt.maxTtlSeconds * 1000,
     log: log.child({ component: 'cluster' }),
   });

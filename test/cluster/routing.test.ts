@@ -147,7 +147,7 @@ describe('a lapsed lease', () => {
     const { owner, client } = await liveRoom(room);
     const ended = client.next('sessionEnded', () => true, 8000);
     await directory.set(new ClusterKeys(namespace).roomOwner(room), 'node-elsewhere|999', 'PX', 10_000);
-    expect((await ended).reason).toBe('room_closed');
+    expect((await ended).reason).toBe('room_moved');
     expect(owner.rooms.get(room)).toBeUndefined();
   });
 });

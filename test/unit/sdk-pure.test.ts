@@ -3,7 +3,7 @@
  * tracks reconciled after a resume (with a fake media session and fake MediaStreamTracks), and the
  * reconnect policy and retry loop (with fake timers).
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   ProtocolError,
   type ChatMessage,
@@ -15,7 +15,7 @@ import {
 import { RoomModel } from '../../client-sdk/src/RoomModel.js';
 import { RemoteTracks, type RemoteTrack, type TrackListener } from '../../client-sdk/src/RemoteTracks.js';
 import type { MediaSession } from '../../client-sdk/src/MediaSession.js';
-import { defaultReconnectPolicy, retryUntilResumed, type ReconnectPolicy } from '../../client-sdk/src/reconnect.js';
+import { defaultReconnectPolicy } from '../../client-sdk/src/reconnect.js';
 
 function person(id: string, displayName = `Dr ${id}`): ParticipantInfo {
   return {
@@ -413,96 +413,5 @@ describe('defaultReconnectPolicy', () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.999);
     expect(defaultReconnectPolicy.nextDelayMs(8, 29_900, 30_000)).toBe(100);
     expect(defaultReconnectPolicy.nextDelayMs(1, 29_999, 30_000)).toBe(1);
-  });
-});
-
-describe('retryUntilResumed', () => {
-  beforeEach(() => vi.useFakeTimers({ now: 1_000_000 }));
-  afterEach(() => vi.useRealTimers());
-
-  const everySecond: ReconnectPolicy = { nextDelayMs: (attempt) => (attempt <= 10 ? 1000 : null) };
-  const unavailable = () => new ProtocolError('UNAVAILABLE', 'server restarting');
-
-  it("waits the policy's delay before each attempt, and stops at the first success", async () => {
-    const attempts: number[] = [];
-    const attempt = vi.fn(async () => {
-      attempts.push(Date.now() - 1_000_000);
-      if (attempts.length < 3) throw unavailable();
-    });
-    const done = retryUntilResumed(everySecond, 30_000, () => true, attempt);
-    await vi.advanceTimersByTimeAsync(999);
-    expect(attempt).not.toHaveBeenCalled();
-    await vi.advanceTimersByTimeAsync(10_000);
-    await expect(done).resolves.toBe('resumed');
-    expect(attempts).toEqual([1000, 2000, 3000]);
-  });
-
-  it('asks the policy with the attempt number, the time since the loss and the grace period', async () => {
-    const asked: [number, number, number][] = [];
-    const policy: ReconnectPolicy = { nextDelayMs: (n, elapsed, grace) => (asked.push([n, elapsed, grace]), n < 3 ? 500 * n : null) };
-    const done = retryUntilResumed(
-      policy,
-      20_000,
-      () => true,
-      async () => {
-        throw new Error('network down');
-      },
-    );
-    await vi.advanceTimersByTimeAsync(10_000);
-    const outcome = await done;
-    expect(asked).toEqual([
-      [1, 0, 20_000],
-      [2, 500, 20_000],
-      [3, 1500, 20_000],
-    ]);
-    expect(outcome).toBeInstanceOf(Error);
-    expect((outcome as Error).message).toMatch(/connection to the media server was lost/);
-  });
-
-  it('keeps trying through network errors and UNAVAILABLE, but stops at once when the server refuses', async () => {
-    const refusal = new ProtocolError('FORBIDDEN', 'you were removed from this room');
-    const errors: unknown[] = [new Error('xhr poll error'), unavailable(), refusal];
-    const attempt = vi.fn(async () => {
-      throw errors.shift();
-    });
-    const done = retryUntilResumed(everySecond, 30_000, () => true, attempt);
-    await vi.advanceTimersByTimeAsync(20_000);
-    await expect(done).resolves.toBe(refusal);
-    expect(attempt).toHaveBeenCalledTimes(3);
-  });
-
-  it('makes no attempt when the policy gives up at once', async () => {
-    const attempt = vi.fn(async () => {});
-    const outcome = await retryUntilResumed({ nextDelayMs: () => null }, 30_000, () => true, attempt);
-    expect(outcome).toBeInstanceOf(Error);
-    expect(attempt).not.toHaveBeenCalled();
-  });
-
-  it('stops when it is no longer wanted (the user left)', async () => {
-    let active = true;
-    const attempt = vi.fn(async () => {
-      active = false;
-      throw unavailable();
-    });
-    const done = retryUntilResumed(everySecond, 30_000, () => active, attempt);
-    await vi.advanceTimersByTimeAsync(20_000);
-    expect(await done).toBeInstanceOf(Error);
-    expect(attempt).toHaveBeenCalledTimes(1);
-
-    const never = vi.fn(async () => {});
-    expect(await retryUntilResumed(everySecond, 30_000, () => false, never)).toBeInstanceOf(Error);
-    expect(never).not.toHaveBeenCalled();
-  });
-
-  // Once, a user who left during the back-off still got one more attempt (and was resumed).
-  it('makes no further attempt once it is no longer wanted, even in the middle of a wait', async () => {
-    let active = true;
-    const attempt = vi.fn(async () => {});
-    const done = retryUntilResumed(everySecond, 30_000, () => active, attempt);
-    await vi.advanceTimersByTimeAsync(500);
-    active = false; // leave() while waiting for the first retry
-    await vi.advanceTimersByTimeAsync(5_000);
-    expect(attempt).not.toHaveBeenCalled();
-    expect(await done).not.toBe('resumed');
   });
 });

@@ -6,6 +6,12 @@
  * lists the track's segments and the gaps), and one that cannot be kept alive is reported (`error`),
  * never allowed to take the server down. The media worker under the room dying ends the recording
  * as `interrupted`, with the reason.
+ *
+ * A track whose producer closes, or whose recording stops, while its recorder is still starting simply
+ * ends: `addTrack` rejects with `TrackEndedEarly`, logged at info, with nothing in the trail (its
+ * `published`/`unpublished` events already say the track came and went) and no `error` event. A
+ * recorder that did start before the end is kept as any track and described in the manifest; `stop`
+ * waits for the starts in progress, so none outlives the manifest.
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
@@ -30,7 +36,9 @@ import {
 } from './Manifest.js';
 import type { PortRange } from './ports.js';
 import { assembleTrack, describeExit, finalizeSegment, finalizeTrack } from './finalize.js';
-import { TrackRecorder, type RestartLimit, type SegmentInfo } from './TrackRecorder.js';
+import { TrackEndedEarly, TrackRecorder, type RestartLimit, type SegmentInfo } from './TrackRecorder.js';
+
+export { TrackEndedEarly };
 
 export interface RecordingSessionOptions {
   router: types.Router;
@@ -114,6 +122,8 @@ export class RecordingSession extends EventEmitter<RecordingSessionEvents> {
   readonly #finished = new Map<string, Promise<ManifestTrack>>();
   /** Per track, each ended segment's description (hashing may still run). */
   readonly #segmentsDone = new Map<string, Map<number, Promise<ManifestSegment>>>();
+  /** Tracks whose recorder is starting, by producer id: `stop` waits for them (settled, never rejects). */
+  readonly #starting = new Map<string, Promise<unknown>>();
   #stopping: Promise<RecordingManifest> | undefined;
   /** Set when a failure, not a person or the room closing, ends the recording. */
   #interruption: { at: string; reason: string } | undefined;
@@ -188,13 +198,30 @@ export class RecordingSession extends EventEmitter<RecordingSessionEvents> {
     if (this.#journal.state !== 'stopped') this.#saveJournal();
   }
 
-  /** Starts recording one producer; resolves with the journal entry once media flows to the file. */
+  /**
+   * Starts recording one producer; resolves with the journal entry once media flows to the file.
+   * Rejects with `TrackEndedEarly` when the producer closed or the recording stopped first.
+   */
   async addTrack(input: TrackInput): Promise<JournalTrack> {
-    if (this.#journal.state !== 'recording') throw new Error('this recording has stopped');
-    for (const r of this.#recorders.values()) {
-      if (r.producerId === input.producer.id) throw new Error(`producer ${input.producer.id} is already being recorded`);
+    if (this.#journal.state !== 'recording') throw new TrackEndedEarly('the recording has stopped');
+    const producerId = input.producer.id;
+    if (this.#starting.has(producerId) || [...this.#recorders.values()].some((r) => r.producerId === producerId)) {
+      throw new Error(`producer ${producerId} is already being recorded`);
     }
     this.addParticipant(input.owner);
+    const adding = this.#addTrack(input);
+    this.#starting.set(
+      producerId,
+      adding.catch(() => undefined),
+    );
+    try {
+      return await adding;
+    } finally {
+      this.#starting.delete(producerId);
+    }
+  }
+
+  async #addTrack(input: TrackInput): Promise<JournalTrack> {
     const recorder = await TrackRecorder.start({
       router: this.#options.router,
       producer: input.producer,
@@ -203,10 +230,18 @@ export class RecordingSession extends EventEmitter<RecordingSessionEvents> {
       dir: this.dir,
       ffmpegPath: this.#ffmpeg.ffmpeg,
       log: this.#log,
+      wanted: () => this.#journal.state === 'recording',
       ...(this.#options.portRange ? { portRange: this.#options.portRange } : {}),
       ...(this.#options.keyFrameDelaysMs ? { keyFrameDelaysMs: this.#options.keyFrameDelaysMs } : {}),
       ...(this.#options.restartLimit ? { restartLimit: this.#options.restartLimit } : {}),
     }).catch((err: unknown) => {
+      if (err instanceof TrackEndedEarly) {
+        this.#log.info(
+          { producer: input.producer.id, source: input.source, reason: err.reason },
+          'track ended before its recording started',
+        );
+        throw err;
+      }
       const error = toError(err);
       this.#log.error({ err: error, producer: input.producer.id }, 'track recording could not start');
       this.#audit('recording_error', null, {
@@ -218,10 +253,8 @@ export class RecordingSession extends EventEmitter<RecordingSessionEvents> {
       });
       throw error;
     });
-    if (this.#journal.state !== 'recording') {
-      await recorder.stop(); // stop() began while FFmpeg was starting: do not leave it running
-      throw new Error('this recording has stopped');
-    }
+    // Started although the recording is stopping (the stop came after the consumer's resume): kept as
+    // a track like the others, so its file is in the manifest; `stop` waited for this and stops it.
     const entry: JournalTrack = {
       trackId: recorder.trackId,
       producerId: recorder.producerId,
@@ -280,6 +313,8 @@ export class RecordingSession extends EventEmitter<RecordingSessionEvents> {
     this.#journal.stoppedBy = stoppedBy;
     this.#saveJournal();
     this.#audit('recording_stopped', stoppedBy, { sessionId: this.id });
+    // Starts in progress give up (or finish and are registered) first: no recorder outlives the manifest.
+    await Promise.all(this.#starting.values());
     await Promise.all([...this.#recorders.values()].map((r) => r.stop()));
     // Each 'ended' handler has registered its description by now; wait for them all.
     const tracks = await Promise.all(

@@ -10,10 +10,18 @@
  * writing a new file (segment 2, 3, …), on a new feed (new port pair, new paused consumer, fresh
  * key-frame requests, so the new file starts decodable). At most `restartLimit.max` restarts per
  * `restartLimit.windowMs` (default 5 per minute): beyond that the track ends as failed.
+ *
+ * A track can end while its recorder is still starting: the producer closes (a participant publishes
+ * and unpublishes at once), the router closes, or the recording stops. mediasoup then refuses the
+ * start-up's calls on objects that are gone ("Channel request handler with ID … not found",
+ * WorkerClosedError, NotFoundError). That is no failure: the start gives up with `TrackEndedEarly`,
+ * having closed its feed, stopped FFmpeg and removed the files of the attempt (no media reached them:
+ * the consumer was never resumed). The same error while the producer, router and recording all live
+ * stays a real error.
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { types } from 'mediasoup';
 import type { MediaSource } from '../signaling/protocol/index.js';
@@ -46,6 +54,29 @@ export interface TrackRecorderOptions {
   /** How long FFmpeg may take to open its socket. */
   bindTimeoutMs?: number;
   restartLimit?: RestartLimit;
+  /** False once the recording no longer wants the track (it is stopping): a start in progress gives up. */
+  wanted?: () => boolean;
+}
+
+/**
+ * The track ended before its recorder started (or before a restart took over): nothing was recorded
+ * and nothing failed. `reason` says what ended it; `cause` is mediasoup's refusal, if one came first.
+ */
+export class TrackEndedEarly extends Error {
+  readonly reason: string;
+  constructor(reason: string, options?: ErrorOptions) {
+    super(`the track ended before its recording started: ${reason}`, options);
+    this.name = 'TrackEndedEarly';
+    this.reason = reason;
+  }
+}
+
+/** Why the track can no longer be recorded, or null while it can. */
+function goneReason(options: TrackRecorderOptions): string | null {
+  if (options.producer.closed) return 'its producer closed';
+  if (options.router.closed) return "the room's router closed";
+  if (options.wanted && !options.wanted()) return 'the recording stopped';
+  return null;
 }
 
 export type TrackRecorderState = 'recording' | 'stopping' | 'ended' | 'failed';
@@ -165,6 +196,8 @@ export class TrackRecorder extends EventEmitter<TrackRecorderEvents> {
     this.#done = new Promise((resolve) => (this.#resolveDone = resolve));
     options.producer.observer.once('close', this.#onProducerClose);
     this.#adopt(init.first);
+    // Closed in the instant between the consumer's resume and this constructor: its 'close' was missed.
+    if (options.producer.closed) void this.stop();
   }
 
   static async start(options: TrackRecorderOptions): Promise<TrackRecorder> {
@@ -173,7 +206,14 @@ export class TrackRecorder extends EventEmitter<TrackRecorderEvents> {
     const trackId = randomUUID();
     const base = `${options.source}-${safeSegment(options.owner.identity)}-${trackId.slice(0, 8)}`;
     const names: FileNames = { base, used: 0 };
-    const first = await openSegment(options, container, names, 1);
+    let first: Segment;
+    try {
+      first = await openSegment(options, container, names, 1);
+    } catch (error) {
+      // mediasoup refusing a call on the closed producer's consumer is the track ending, not a fault.
+      const reason = error instanceof TrackEndedEarly ? null : goneReason(options);
+      throw reason ? new TrackEndedEarly(reason, { cause: error }) : error;
+    }
     const track = new TrackRecorder(options, { trackId, container, first, names });
     track.#log.info(
       { file: first.file, pid: first.recorder.pid, port: first.feed.ports.rtpPort, codec: track.codec },
@@ -244,6 +284,8 @@ export class TrackRecorder extends EventEmitter<TrackRecorderEvents> {
     segment.feed.consumer.observer.once('close', () => {
       if (!segment.closing) void this.stop();
     });
+    if (segment.feed.consumer.closed && !segment.closing) void this.stop(); // closed before the listener
+
     // A promise, not an event: a recorder that died while being adopted is still noticed.
     void segment.recorder.exited.then((exit) => this.#onSegmentExit(segment, exit));
   }
@@ -266,8 +308,7 @@ export class TrackRecorder extends EventEmitter<TrackRecorderEvents> {
 
   /** Opens a new segment while the recording wants one and the budget allows; else the track ends. */
   async #restart(lastExit: RecorderExit): Promise<void> {
-    const { producer, router } = this.#options;
-    for (let attempt = 1; this.#state === 'recording' && !producer.closed && !router.closed; attempt++) {
+    for (let attempt = 1; this.#state === 'recording' && !goneReason(this.#options); attempt++) {
       if (!this.#takeRestart()) {
         const { max, windowMs } = this.#restartLimit;
         this.#log.error({ max, windowMs }, `track recorder not restarted: ${max} restarts within ${windowMs / 1000} s already`);
@@ -284,7 +325,7 @@ export class TrackRecorder extends EventEmitter<TrackRecorderEvents> {
         return;
       } catch (err) {
         // The producer or the recording ending meanwhile is why it failed: nothing to report.
-        if (this.#state !== 'recording' || producer.closed || router.closed) break;
+        if (this.#state !== 'recording' || err instanceof TrackEndedEarly || goneReason(this.#options)) break;
         this.#log.error({ err: toError(err), attempt }, 'track recorder could not be restarted');
         await new Promise((r) => setTimeout(r, RESTART_BACKOFF_MS * attempt));
       }
@@ -336,7 +377,7 @@ async function openSegment(options: TrackRecorderOptions, container: Container, 
       return await openSegmentOnce(options, container, index, `${name}${container.extension}`, `${name}.sdp`);
     } catch (error) {
       // Another process took the port between our bind test and FFmpeg's bind: try another pair.
-      if (error instanceof PortTakenError && attempt < BIND_ATTEMPTS) continue;
+      if (error instanceof PortTakenError && attempt < BIND_ATTEMPTS && !goneReason(options)) continue;
       throw error;
     }
   }
@@ -350,6 +391,8 @@ async function openSegmentOnce(
   sdpFile: string,
 ): Promise<Segment> {
   const { router, producer, dir } = options;
+  // Gone already: open nothing (mediasoup would refuse the consumer anyway).
+  throwIfGone(options);
   const feed = await PlainFeed.open({
     router,
     producerId: producer.id,
@@ -368,12 +411,35 @@ async function openSegmentOnce(
       if (/address already in use|bind failed/i.test(exit.stderrTail)) throw new PortTakenError(exit.stderrTail);
       throw new Error(`the recorder did not start: ${exit.stderrTail || 'no listening socket after waiting'}`);
     }
+    throwIfGone(options); // ended while FFmpeg was starting: do not resume a consumer for nobody
     await feed.start(options.keyFrameDelaysMs);
     // Its time starts now: the consumer is resumed and the first key frame is on its way.
     return new Segment(index, file, sdpFile, feed, rec);
   } catch (error) {
     feed.close();
     if (recorder?.running) await recorder.stop({ graceMs: 500 });
+    if (error instanceof TrackEndedEarly || goneReason(options)) removeUnusedFiles(dir, [sdpFile, file]);
     throw error;
+  }
+}
+
+function throwIfGone(options: TrackRecorderOptions): void {
+  const reason = goneReason(options);
+  if (reason) throw new TrackEndedEarly(reason);
+}
+
+/**
+ * An attempt given up because the track ended never had its consumer resumed, so no media reached
+ * its file (FFmpeg creates it only once packets arrive): leave no SDP or empty file that no manifest
+ * describes. A file with content is kept (never expected; then it is evidence, not litter).
+ */
+function removeUnusedFiles(dir: string, files: string[]): void {
+  for (const name of files) {
+    const file = path.join(dir, name);
+    try {
+      if (name.endsWith('.sdp') || statSync(file).size === 0) rmSync(file, { force: true });
+    } catch {
+      // not there: nothing to remove
+    }
   }
 }

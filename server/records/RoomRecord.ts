@@ -17,6 +17,7 @@ import {
   AuditTrail,
   RecordingSession,
   recordingEntry,
+  TrackEndedEarly,
   type AuditSealKey,
   type CaseRecordEntry,
   type ManifestParticipant,
@@ -235,6 +236,11 @@ export class RoomRecord implements RoomCaseRecord {
     try {
       await session.addTrack(input);
     } catch (err) {
+      // Unpublished (or the recording stopped) while its recorder was starting: nothing to report.
+      if (err instanceof TrackEndedEarly) {
+        this.#log.debug({ producer: input.producer.id, reason: err.reason }, 'a track ended before it could be recorded');
+        return;
+      }
       this.#log.error({ err }, 'a track could not be recorded');
       this.#tellModerators(
         session.id,

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# `npm run cluster:local`: a three-node cluster on this machine, to try what README "Several nodes"
+# describes: a redis-server on loopback (nothing persisted) and three servers on 127.0.0.1:3001-3003
+# (media ports 41000, 42000, 43000), sharing one random JWT secret, in development mode so that
+# /dev/token works on each. Open http://127.0.0.1:3001/ and http://127.0.0.1:3002/ in two browsers
+# with the same room: both end up on the node that owns it. Ctrl-C stops everything it started.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+. scripts/lib.sh
+bash scripts/setup.sh
+apt_install redis-server
+use_project_node
+require_node
+
+redis_port="${CLUSTER_LOCAL_REDIS_PORT:-6390}"
+secret="$(node -e "console.log(require('node:crypto').randomBytes(32).toString('hex'))")"
+data="$(mktemp -d -t telemed-cluster-XXXXXX)"
+pids=()
+stop() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  log "cluster stopped (data kept in $data)"
+}
+trap stop EXIT INT TERM
+
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no >"$data/redis.log" 2>&1 &
+pids+=($!)
+for i in 1 2 3; do
+  mkdir -p "$data/node-$i"
+  APP_MODE=development JWT_SECRETS="$secret" HTTP_PORT="300$i" MEDIA_PORT="4${i}000" MEDIA_WORKERS=1 \
+    REDIS_URL="redis://127.0.0.1:$redis_port" CLUSTER_NODE_ID="node-$i" CLUSTER_ROUTE="http://127.0.0.1:300$i" \
+    DATA_DIR="$data/node-$i" DRAIN_DEADLINE_SECONDS=30 node dist/server/main.js >"$data/node-$i.log" 2>&1 &
+  pids+=($!)
+done
+for i in 1 2 3; do
+  for _ in $(seq 1 60); do
+    if node -e "fetch('http://127.0.0.1:300$i/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))" 2>/dev/null; then break; fi
+    sleep 0.5
+  done
+done
+log "cluster up: http://127.0.0.1:3001  http://127.0.0.1:3002  http://127.0.0.1:3003 (redis 127.0.0.1:$redis_port; logs in $data)"
+log "try: kill -TERM <a node's pid> to drain it; Ctrl-C to stop all (pids: ${pids[*]})"
+wait

@@ -33,6 +33,8 @@ afterAll(async () => {
 
 /** Starts the server, joins a publishing lead in Chromium and starts recording; returns the session id. */
 async function recordingStarted(identity: string, room: string): Promise<{ sessionId: string; close(): Promise<void> }> {
+  // A server left by the test before (restarted after its crash) is stopped first: never orphaned.
+  await server?.stop();
   server = await startServerProcess(sinks(), path.join(dataDir, 'server.log'));
   const page = await openSdkPage(browser, server.url);
   expect(

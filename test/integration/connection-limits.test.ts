@@ -41,7 +41,8 @@ describe('connection limits', () => {
   it('one address: at most 8 sockets whoever they are', async () => {
     await until(() => env.server.transportCount === 0, 3000);
     const clients: TestClient[] = [];
-    for (let i = 0; i < 8; i++) clients.push(await connect(env.server.url, token({ room: 'limits-address', sub: `doc-${i}`, name: `医生${i}` })));
+    for (let i = 0; i < 8; i++)
+      clients.push(await connect(env.server.url, token({ room: 'limits-address', sub: `doc-${i}`, name: `医生${i}` })));
     const ninth = await refusalOf(connect(env.server.url, token({ room: 'limits-address', sub: 'doc-9', name: '马丽' })));
     expect(ninth?.code).toBe('TOO_MANY_REQUESTS');
     expect(ninth?.message).toMatch(/network address/);

@@ -203,3 +203,17 @@ describe('RTP structures at the signaling edge', () => {
     expect(details['rtpParameters.codecs.0.parameters']).toContain('"x??m=audio"');
   });
 });
+
+describe('payload outline', () => {
+  it('a deeply nested or very wide payload is refused before any schema or mediasoup walks it', () => {
+    let deep: Record<string, unknown> = {};
+    const root = deep;
+    for (let i = 0; i < 3000; i++) deep = deep['x'] = {};
+    const produce = { transportId: 't', kind: 'audio', source: 'microphone', rtpParameters: { codecs: [], extra: root } };
+    expect(() => parseRequest('produce', produce)).toThrow(/nested deeper than 12 levels/);
+    const wide = { rtpCapabilities: { codecs: [], extra: Array.from({ length: 6000 }, () => ({})) } };
+    expect(() => parseRequest('join', wide)).toThrow(/more than 5000 objects/);
+    // Real payloads are far inside the bounds.
+    expect(() => parseRequest('setRoomLocked', { locked: true })).not.toThrow();
+  });
+});

@@ -183,7 +183,9 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 
   async #start(index: number): Promise<void> {
     const { listenIp, announcedAddress, port, logLevel, health } = this.#options;
-    const worker = await mediasoup.createWorker({ logLevel, logTags: ['ice', 'dtls', 'rtp', 'srtp', 'rtcp', 'bwe'] });
+    const worker = await withoutSignalHandlers(() =>
+      mediasoup.createWorker({ logLevel, logTags: ['ice', 'dtls', 'rtp', 'srtp', 'rtcp', 'bwe'] }),
+    );
     try {
       const listenInfo = { ip: listenIp, announcedAddress, port: port + index };
       const webRtcServer = await worker.createWebRtcServer({
@@ -336,5 +338,22 @@ class Heartbeat {
       this.stop();
       this.#onHung(Date.now() - sentAt);
     });
+  }
+}
+
+/**
+ * mediasoup (3.2x) closes each worker by itself on SIGTERM/SIGINT. Our shutdown must finish every
+ * recording first (files ended, hashed, archived) and close the workers last, so the handlers it
+ * adds while creating a worker are taken off again; the process's own handlers (server/main.ts) stay.
+ */
+async function withoutSignalHandlers<T>(create: () => Promise<T>): Promise<T> {
+  const signals = ['SIGTERM', 'SIGINT'] as const;
+  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
+  try {
+    return await create();
+  } finally {
+    for (const signal of signals) {
+      for (const listener of process.listeners(signal)) if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+    }
   }
 }

@@ -47,7 +47,8 @@ interface Held {
 /** Writes a room's memory only while `holder` still owns the room: a fenced-off node writes nothing. */
 const SAVE_MEMORY = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[2], 'banned', ARGV[2], 'ended', ARGV[3], 'locked', ARGV[4], 'epoch', ARGV[5], 'owner', ARGV[7], 'live', ARGV[8])
+redis.call('HSET', KEYS[2], 'banned', ARGV[2], 'ended', ARGV[3], 'locked', ARGV[4], 'epoch', ARGV[5])
+redis.call('HSET', KEYS[2], 'owner', ARGV[7], 'live', ARGV[8], 'mutes', ARGV[9])
 redis.call('PEXPIRE', KEYS[2], ARGV[6])
 return 1`;
 
@@ -150,6 +151,12 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
     const fields = await this.#redis.hgetall(this.#keys.roomMemory(roomId));
     for (const identity of JSON.parse(fields['banned'] ?? '[]') as string[]) memory.banned.add(identity);
     if (fields['ended'] === '1') memory.ended = true;
+    const mutes = JSON.parse(fields['mutes'] ?? '{}') as Record<string, ('microphone' | 'camera')[]>;
+    for (const [identity, sources] of Object.entries(mutes)) {
+      const held = memory.mutes.get(identity) ?? new Set();
+      for (const source of sources) held.add(source);
+      memory.mutes.set(identity, held);
+    }
   }
 
   save(roomId: string, snapshot: DurableSnapshot): void {
@@ -222,6 +229,7 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
         this.#options.memoryMs,
         holder.nodeId,
         snapshot.live ? '1' : '0',
+        JSON.stringify(snapshot.mutes),
       );
       if (this.#unsaved.get(roomId) === snapshot) this.#unsaved.delete(roomId);
       if (written !== 1) this.#options.log.error({ room: roomId, epoch: holder.epoch }, 'room memory refused: the lease moved on');

@@ -27,6 +27,7 @@ export class Moderation {
       if (newly) target.allowUnmute(source);
       throw error;
     }
+    this.#room.rememberMute(target.info.identity, source, true);
     target.notify('mutedByModerator', { source, by: actorOf(by) });
     this.#room.auditFact('muted', by, target, { source });
   }
@@ -35,6 +36,7 @@ export class Moderation {
     if (!target.isMutedByModerator(source)) throw badRequest(`${target.info.displayName}'s ${source} is not muted by a moderator`);
     this.#room.audit('unmute_allowed', by, target, { source });
     target.allowUnmute(source);
+    this.#room.rememberMute(target.info.identity, source, false);
     target.notify('unmuteAllowed', { source, by: actorOf(by) });
   }
 

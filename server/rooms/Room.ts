@@ -41,7 +41,7 @@ import { GraceTimers } from './GraceTimers.js';
 import { Lobby } from './Lobby.js';
 import { Moderation } from './Moderation.js';
 import type { DurableSnapshot, RoomMemory } from './RoomMemory.js';
-import type { Participant, ParticipantChannel, PublishedTrack } from './Participant.js';
+import type { MutableSource, Participant, ParticipantChannel, PublishedTrack } from './Participant.js';
 import { RoomMedia, type MediaLimits } from './RoomMedia.js';
 import { pseudonym } from '../pseudonym.js';
 
@@ -196,7 +196,14 @@ export class Room extends EventEmitter<RoomEvents> {
 
   /** What must outlive this room (and, clustered, this node): bans, the end, the lock. */
   durableSnapshot(): DurableSnapshot {
-    return { banned: [...this.#memory.banned], ended: this.#memory.ended, locked: this.#locked && !this.#closed, live: !this.#closed };
+    const mutes = Object.fromEntries([...this.#memory.mutes].map(([identity, sources]) => [identity, [...sources]]));
+    return {
+      banned: [...this.#memory.banned],
+      ended: this.#memory.ended,
+      locked: this.#locked && !this.#closed,
+      mutes,
+      live: !this.#closed,
+    };
   }
 
   get locked(): boolean {
@@ -318,6 +325,19 @@ export class Room extends EventEmitter<RoomEvents> {
     const participant = this.#takeWaiting(id);
     this.auditFact('lobby_declined', by, participant);
     participant.close('declined', `${by.info.displayName} did not admit you to this consultation`);
+  }
+
+  /**
+   * A moderator's mute holds for the person, not the connection: leaving and rejoining (or the room
+   * moving to another node) does not lift it; only `allowUnmute` does.
+   */
+  rememberMute(identity: string, source: MutableSource, muted: boolean): void {
+    const sources = this.#memory.mutes.get(identity) ?? new Set<MutableSource>();
+    if (muted) sources.add(source);
+    else sources.delete(source);
+    if (sources.size > 0) this.#memory.mutes.set(identity, sources);
+    else this.#memory.mutes.delete(identity);
+    this.emit('memoryChanged');
   }
 
   /** Removes a participant; `ban` keeps their identity out of this room from now on. */
@@ -525,6 +545,7 @@ export class Room extends EventEmitter<RoomEvents> {
       if (this.#participants.size === 0) this.#lingerOrClose(); // it may have replaced the only one
       throw error;
     }
+    for (const source of this.#memory.mutes.get(participant.info.identity) ?? []) participant.markMuted(source);
     this.#participants.set(participant.id, participant);
     this.#stopLingering();
     participant.once('closed', (reason) => this.#onParticipantClosed(participant, reason));

@@ -16,6 +16,8 @@ export interface RoomMemory {
   readonly lastAsked: Map<string, number>;
   /** Per identity: how fast they may (re)join this room. */
   readonly joins: JoinThrottle;
+  /** Per identity: sources a moderator muted and has not allowed again (held across rejoins). */
+  readonly mutes: Map<string, Set<'microphone' | 'camera'>>;
 }
 
 export interface JoinLimits {
@@ -54,7 +56,14 @@ export class JoinThrottle {
 }
 
 export function newRoomMemory(joinLimits: JoinLimits = DEFAULT_JOIN_LIMITS): RoomMemory {
-  return { banned: new Set(), ended: false, chatTimes: new Map(), lastAsked: new Map(), joins: new JoinThrottle(joinLimits) };
+  return {
+    banned: new Set(),
+    ended: false,
+    chatTimes: new Map(),
+    lastAsked: new Map(),
+    joins: new JoinThrottle(joinLimits),
+    mutes: new Map(),
+  };
 }
 
 export class RoomMemories {
@@ -86,6 +95,8 @@ export interface DurableSnapshot {
   banned: string[];
   ended: boolean;
   locked: boolean;
+  /** Per identity: the sources a moderator muted. */
+  mutes: Record<string, ('microphone' | 'camera')[]>;
   /** The room is open (a lapsed lease then means its owner may have died, not that it closed). */
   live: boolean;
 }

@@ -240,7 +240,10 @@ describe('room memory outlives the node that served the room', () => {
     const banRoom = 'mdt-cluster-ban';
     const lead = await joinRoom(banRoom, 'lead-ban', '王芳', 'lead_specialist');
     const doctor = await joinRoom(banRoom, 'zhao-lei', '赵磊', 'specialist');
+    const nurse = await joinRoom(banRoom, 'chen-jing', '陈静', 'specialist');
     ok(await lead.client.request('removeParticipant', { participantId: doctor.self.id }));
+    ok(await lead.client.request('muteParticipant', { participantId: nurse.self.id, source: 'microphone' }));
+    nurse.client.close();
     lead.client.close();
     const endRoom = 'mdt-cluster-ended';
     const chair = await joinRoom(endRoom, 'lead-end', '马丽', 'lead_specialist');
@@ -264,5 +267,10 @@ describe('room memory outlives the node that served the room', () => {
     const { client: late } = await connectVia(survivor, token({ room: endRoom, sub: 'late', name: '李强', role: 'specialist' }));
     const ended = await late.request('join', { rtpCapabilities });
     expect(ended.ok ? 'joined' : ended.error.code).toBe('WRONG_STATE');
+
+    // A moderator's mute holds for the person on the next node too.
+    const { client: muted } = await connectVia(survivor, token({ room: banRoom, sub: 'chen-jing', name: '陈静', role: 'specialist' }));
+    const rejoined = ok(await muted.request('join', { rtpCapabilities }));
+    expect(rejoined.status === 'joined' && rejoined.mutedByModerator).toEqual(['microphone']);
   });
 });

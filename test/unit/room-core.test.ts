@@ -474,6 +474,19 @@ describe('moderation', () => {
     expect(record.one('muted')).toMatchObject({ actor: { name: '王芳' }, subject: { name: '赵磊' }, data: { source: 'microphone' } });
   });
 
+  it('a mute holds for the person: leaving and joining again does not lift it; allowUnmute does', async () => {
+    const { room, wang, zhao } = await consultation();
+    await room.moderation.mute(zhao.p, 'microphone', wang.p);
+    zhao.p.close('left');
+    const again = enter(room, ZHAO);
+    expect(again.p.mutedSources()).toEqual(['microphone']);
+    expect(room.snapshotFor(again.p).mutedByModerator).toEqual(['microphone']);
+    expect(codeOf(() => again.p.mayResume('microphone'))).toBe('FORBIDDEN');
+    room.moderation.allowUnmute(again.p, 'microphone', wang.p);
+    again.p.close('left');
+    expect(enter(room, ZHAO).p.mutedSources()).toEqual([]);
+  });
+
   it('a muted source may not be resumed by its owner: FORBIDDEN, and the producer stays paused', async () => {
     const { room, wang, zhao, ma } = await consultation();
     const mic = publish(room, zhao.p, 'microphone');

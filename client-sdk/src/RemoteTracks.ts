@@ -32,8 +32,12 @@ export interface TrackListener {
 
 export class RemoteTracks {
   readonly #tracks = new Map<string, RemoteTrack>();
-  /** Producers being subscribed to right now, so a reconcile does not subscribe twice. */
-  readonly #pending = new Set<string>();
+  /**
+   * Subscriptions in flight, by producer (so a reconcile does not subscribe twice), with the paused
+   * state last heard for it meanwhile: a pause announced while the consumer is being made must not be
+   * lost (the consume answer may predate it).
+   */
+  readonly #pending = new Map<string, boolean | undefined>();
   readonly #media: MediaSession;
   readonly #participant: (id: string) => ParticipantInfo | undefined;
   readonly #listener: TrackListener;
@@ -53,11 +57,12 @@ export class RemoteTracks {
 
   receive(producer: ProducerInfo): void {
     if (this.#pending.has(producer.id) || this.list().some((t) => t.producerId === producer.id)) return;
-    this.#pending.add(producer.id);
+    this.#pending.set(producer.id, undefined);
     const session = this.#session;
     this.#media.consume(producer.id).then(
       ({ consumer, info }) => {
         if (session !== this.#session) return consumer.close();
+        const heard = this.#pending.get(producer.id);
         this.#pending.delete(producer.id);
         const participant = this.#participant(info.participantId);
         if (this.#closed || !participant) return consumer.close();
@@ -68,7 +73,7 @@ export class RemoteTracks {
           kind: info.kind,
           source: info.source,
           mediaStreamTrack: consumer.track,
-          paused: info.producerPaused,
+          paused: heard ?? info.producerPaused,
         };
         this.#tracks.set(track.id, track);
         this.#listener.added(track);
@@ -122,6 +127,7 @@ export class RemoteTracks {
   }
 
   setPaused(producerId: string, paused: boolean): void {
+    if (this.#pending.has(producerId)) this.#pending.set(producerId, paused);
     for (const track of this.#tracks.values()) {
       if (track.producerId !== producerId || track.paused === paused) continue;
       track.paused = paused;

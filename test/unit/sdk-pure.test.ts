@@ -307,6 +307,15 @@ describe('RemoteTracks', () => {
     expect(events.log.slice(1)).toEqual(['paused p1', 'resumed p1']);
   });
 
+  it('a pause announced while the subscription is in flight is kept (the consume answer may predate it)', async () => {
+    const { media, events, tracks } = setup();
+    tracks.receive(producer('p1'));
+    tracks.setPaused('p1', true); // heard before the consume answer, which says "not paused"
+    await media.answer(producer('p1'));
+    expect(tracks.list().map((t) => t.paused)).toEqual([true]);
+    expect(events.log).toEqual(['added p1 wang camera paused']); // added paused, no separate change
+  });
+
   it('after dropAll() (leaving), a subscription that completes late is closed, not shown', async () => {
     const { media, events, tracks } = setup();
     tracks.receive(producer('p1'));

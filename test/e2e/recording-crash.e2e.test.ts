@@ -86,8 +86,11 @@ describe('crash during a recording', () => {
     const archived = JSON.parse(readFileSync(path.join(dataDir, 'case-records', CASE, id, 'entry.json'), 'utf8')) as CaseRecordEntry;
     expect(archived.manifest?.status).toBe('interrupted');
     expect(archived.auditTrail.map((e) => e.type)).toEqual(expect.arrayContaining(['recording_started', 'recording_interrupted']));
-    // The room's own audit trail, never closed by the dead process, is handed over too.
-    expect([...webhook.entries.keys()].some((k) => k.startsWith('audit-'))).toBe(true);
+    // The room's own audit trail, never closed by the dead process, is handed over too (the outbox
+    // delivers it after the recording entry: wait for it within the same bound).
+    const hasTrail = () => [...webhook.entries.keys()].some((k) => k.startsWith('audit-'));
+    while (!hasTrail() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    expect(hasTrail()).toBe(true);
   });
 
   it('SIGTERM mid-recording: recordings are finished cleanly and delivered before the process exits', async () => {

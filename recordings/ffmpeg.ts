@@ -49,17 +49,25 @@ export function buildSdp(kind: types.MediaKind, codec: types.RtpCodecParameters,
   return sdpSession('telemed-sfu recording', [{ kind, codec, rtpPort, rtcpPort }]);
 }
 
-/** Arguments for one recorder. `-localaddr` keeps the listening socket on loopback only. */
+/**
+ * How every FFmpeg of ours starts: quiet, reading only the SDP file and RTP, and listening on
+ * loopback only (`-localaddr`), whatever the SDP says.
+ */
+export const LOOPBACK_RTP_INPUT: readonly string[] = [
+  '-hide_banner',
+  '-nostats',
+  '-loglevel',
+  'warning',
+  '-protocol_whitelist',
+  'file,udp,rtp',
+  '-localaddr',
+  '127.0.0.1',
+];
+
+/** Arguments for one recorder. */
 export function recorderArgs(sdpFile: string, outFile: string, container: Container): string[] {
   return [
-    '-hide_banner',
-    '-nostats',
-    '-loglevel',
-    'warning',
-    '-protocol_whitelist',
-    'file,udp,rtp',
-    '-localaddr',
-    '127.0.0.1',
+    ...LOOPBACK_RTP_INPUT,
     // FFmpeg holds packets in memory (no file yet) until it knows the stream: wait up to 5 s for a
     // key frame (requested as soon as the consumer resumes), but do not also measure the frame rate
     // (-fpsprobesize 0), which cost ~1.5 s of media that a crash would lose. +genpts fills the few

@@ -31,6 +31,7 @@ const JournalSegment = z.object({
   startedAt: z.string(),
   endedAt: z.string().nullable(),
   startOffsetMs: z.number(),
+  /** The FFmpeg process and where it listens, so recovery can end one left running by a dead server. */
   pid: z.number().nullable(),
   rtpPort: z.number().nullable(),
   ssrc: z.number().nullable(),
@@ -44,26 +45,15 @@ export type JournalSegment = z.infer<typeof JournalSegment>;
  * `pid`, `rtpPort` and `ssrc` its current recorder's; `segments` (absent in journals written before
  * recorders were restarted: then the track is one segment) lists them all.
  */
-const JournalTrack = z.object({
+const JournalTrack = JournalSegment.omit({ index: true }).extend({
   trackId: z.string(),
   producerId: z.string(),
-  file: z.string(),
-  sdpFile: z.string(),
   contentType: z.string(),
   mediaType: MediaKind,
   source: MediaSource,
   codec: z.string(),
   participantId: z.string(),
   identity: z.string(),
-  startedAt: z.string(),
-  endedAt: z.string().nullable(),
-  startOffsetMs: z.number(),
-  /** The FFmpeg process and where it listens, so recovery can end one left running by a dead server. */
-  pid: z.number().nullable(),
-  rtpPort: z.number().nullable(),
-  ssrc: z.number().nullable(),
-  state: z.enum(['recording', 'ended', 'failed']),
-  error: z.string().optional(),
   segments: z.array(JournalSegment).optional(),
 });
 export type JournalTrack = z.infer<typeof JournalTrack>;

@@ -161,11 +161,6 @@ export class MediaServer {
     }
   }
 
-  /** Clustered and asked to drain: this node takes no new rooms. */
-  get draining(): boolean {
-    return this.#routing.draining;
-  }
-
   /**
    * Drain (clustered): no new rooms here; the rooms here run until they empty or `deadlineMs` passes,
    * then move — their participants are told (`room_moved`) and the SDK rejoins through its entry URL,

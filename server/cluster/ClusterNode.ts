@@ -95,10 +95,6 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
     return node;
   }
 
-  get nodeId(): string {
-    return this.#options.nodeId;
-  }
-
   async route(roomId: string, hops: number): Promise<RouteDecision> {
     const held = this.#held.get(roomId);
     if (held && this.#state === 'draining' && !this.#options.hasRoom(roomId)) {

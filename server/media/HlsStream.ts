@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { wrongState } from '../../signaling/protocol/index.js';
-import { DEFAULT_FFMPEG, FfmpegRecorder } from '../../recordings/ffmpeg.js';
+import { DEFAULT_FFMPEG, FfmpegRecorder, LOOPBACK_RTP_INPUT } from '../../recordings/ffmpeg.js';
 import { PlainFeed, recorderCapabilities } from '../../recordings/plainFeed.js';
 import { sdpSession } from '../../recordings/sdp.js';
 import type { Logger } from '../logger.js';
@@ -135,14 +135,7 @@ export class HlsStream extends EventEmitter<HlsEvents> {
 
 function hlsArgs(sdpFile: string, dir: string, withAudio: boolean): string[] {
   return [
-    '-hide_banner',
-    '-nostats',
-    '-loglevel',
-    'warning',
-    '-protocol_whitelist',
-    'file,udp,rtp',
-    '-localaddr',
-    '127.0.0.1',
+    ...LOOPBACK_RTP_INPUT,
     '-analyzeduration',
     '3000000',
     '-probesize',

@@ -15,7 +15,6 @@ import type { Room } from '../rooms/Room.js';
  * connection, so this one speaks for no one any more.
  */
 export type ConnectionState = 'none' | 'waiting' | 'joined' | 'replaced';
-export const CONNECTION_STATES = ['none', 'waiting', 'joined', 'replaced'] as const satisfies readonly ConnectionState[];
 
 export interface Joined {
   participant: Participant;

@@ -15,7 +15,6 @@ import {
   recordingEntry,
   recoverRecordings,
   RecordingSession,
-  type ManifestParticipant,
   type RecordingError,
   type RecordingManifest,
   type RecordingSessionOptions,
@@ -24,26 +23,7 @@ import {
 import { readJournal } from '../../recordings/journal.js';
 import { decodeErrors, nextEvent, removeTempDirs, sha256OfFile, sleep, tempDir, testLog } from './helpers/files.js';
 import { startMediaSource, type MediaSource } from './helpers/media.js';
-
-const wangFang: ManifestParticipant = {
-  participantId: 'p-wangfang',
-  identity: 'staff-30871',
-  name: '王芳',
-  role: 'lead_specialist',
-  siteId: 'prov-zl',
-  siteName: '省肿瘤医院',
-  siteLevel: 'tertiary_hospital',
-};
-
-const zhaoLei: ManifestParticipant = {
-  participantId: 'p-zhaolei',
-  identity: 'staff-61204',
-  name: '赵磊',
-  role: 'clinic_doctor',
-  siteId: 'anping-xy',
-  siteName: '安平县医院',
-  siteLevel: 'county_hospital',
-};
+import { wangFang, zhaoLei } from './helpers/people.js';
 
 const workers: types.Worker[] = [];
 const sources: MediaSource[] = [];

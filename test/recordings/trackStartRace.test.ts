@@ -24,7 +24,6 @@ import {
   RecordingSession,
   TrackEndedEarly,
   type JournalTrack,
-  type ManifestParticipant,
   type RecordingError,
   type RecordingManifest,
   type RecordingSessionOptions,
@@ -32,26 +31,7 @@ import {
 import { readJournal } from '../../recordings/journal.js';
 import { removeTempDirs, sleep, tempDir } from './helpers/files.js';
 import { startMediaSource, type MediaSource } from './helpers/media.js';
-
-const wangFang: ManifestParticipant = {
-  participantId: 'p-wangfang',
-  identity: 'staff-30871',
-  name: '王芳',
-  role: 'lead_specialist',
-  siteId: 'prov-zl',
-  siteName: '省肿瘤医院',
-  siteLevel: 'tertiary_hospital',
-};
-
-const maLi: ManifestParticipant = {
-  participantId: 'p-mali',
-  identity: 'village-0093',
-  name: '马丽',
-  role: 'clinic_doctor',
-  siteId: 'hongqi-wss',
-  siteName: '红旗村卫生室',
-  siteLevel: 'village_clinic',
-};
+import { wangFang, maLi } from './helpers/people.js';
 
 let worker: types.Worker;
 let router: types.Router;

@@ -20,3 +20,33 @@ export const li: ManifestParticipant = {
   siteName: 'Anping County Hospital',
   siteLevel: 'county_hospital',
 };
+
+export const wangFang: ManifestParticipant = {
+  participantId: 'p-wangfang',
+  identity: 'staff-30871',
+  name: '王芳',
+  role: 'lead_specialist',
+  siteId: 'prov-zl',
+  siteName: '省肿瘤医院',
+  siteLevel: 'tertiary_hospital',
+};
+
+export const zhaoLei: ManifestParticipant = {
+  participantId: 'p-zhaolei',
+  identity: 'staff-61204',
+  name: '赵磊',
+  role: 'clinic_doctor',
+  siteId: 'anping-xy',
+  siteName: '安平县医院',
+  siteLevel: 'county_hospital',
+};
+
+export const maLi: ManifestParticipant = {
+  participantId: 'p-mali',
+  identity: 'village-0093',
+  name: '马丽',
+  role: 'clinic_doctor',
+  siteId: 'hongqi-wss',
+  siteName: '红旗村卫生室',
+  siteLevel: 'village_clinic',
+};

@@ -124,6 +124,11 @@ export interface RecordingManifest {
   roomKind: RoomKind;
   caseId: string | null;
   startedBy: AuditActor | null;
+  /**
+   * The recording this one continues: the room moved to another server mid-recording (its server died
+   * or was drained) and recording went on there as a new part. Follow the links for the whole session.
+   */
+  continues?: string;
   stoppedBy: AuditActor | null;
   startedAt: string;
   stoppedAt: string;

@@ -48,6 +48,11 @@ export interface RecordingSessionOptions {
   roomKind: RoomKind;
   caseId: string | null;
   startedBy: AuditActor | null;
+  /**
+   * The session this one continues: the room moved to another server (its owner died or was drained)
+   * while it was recording, so the recording goes on here as a new part linked to the earlier one.
+   */
+  continues?: string | null;
   /** Who is in the room when recording starts; later joiners are added with addParticipant. */
   participants?: ManifestParticipant[];
   /** The room's trail: the session writes recording_started / _stopped / _error / _track_* there. */
@@ -152,6 +157,7 @@ export class RecordingSession extends EventEmitter<RecordingSessionEvents> {
       roomKind: options.roomKind,
       caseId: options.caseId,
       startedBy: options.startedBy,
+      ...(options.continues ? { continues: options.continues } : {}),
       stoppedBy: null,
       startedAt: startedAt.toISOString(),
       updatedAt: startedAt.toISOString(),
@@ -175,7 +181,8 @@ export class RecordingSession extends EventEmitter<RecordingSessionEvents> {
     mkdirSync(dir, { recursive: true, mode: 0o750 });
     const session = new RecordingSession(options, id, dir, startedAt);
     writeJournal(dir, session.#journal);
-    session.#audit('recording_started', options.startedBy, { sessionId: id, caseId: options.caseId });
+    const link = options.continues ? { continues: options.continues } : {};
+    session.#audit('recording_started', options.startedBy, { sessionId: id, caseId: options.caseId, ...link });
     // The room closing (last person left, worker died) ends the recording with it.
     options.router.once('workerclose', session.#onWorkerClose);
     options.router.observer.once('close', session.#onRouterClose);
@@ -329,6 +336,7 @@ export class RecordingSession extends EventEmitter<RecordingSessionEvents> {
       roomKind: this.#journal.roomKind,
       caseId: this.#journal.caseId,
       startedBy: this.#journal.startedBy,
+      ...(this.#journal.continues ? { continues: this.#journal.continues } : {}),
       stoppedBy,
       startedAt: this.#journal.startedAt,
       stoppedAt: stoppedAt.toISOString(),

@@ -65,6 +65,8 @@ export const SessionJournal = z.object({
   roomKind: RoomKind,
   caseId: z.string().nullable(),
   startedBy: Actor.nullable(),
+  /** The session this one continues after the room moved to another server. */
+  continues: z.string().optional(),
   stoppedBy: Actor.nullable(),
   startedAt: z.string(),
   updatedAt: z.string(),

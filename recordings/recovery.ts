@@ -116,6 +116,7 @@ async function recoverSession(
     roomKind: journal.roomKind,
     caseId: journal.caseId,
     startedBy: journal.startedBy,
+    ...(journal.continues ? { continues: journal.continues } : {}),
     stoppedBy: journal.stoppedBy,
     startedAt: journal.startedAt,
     stoppedAt: stoppedAt.toISOString(),

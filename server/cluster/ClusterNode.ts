@@ -15,7 +15,7 @@ import { NodeRegistry, placeRoom, type NodeInfo } from './NodeRegistry.js';
 import { connectRedis, whenReady } from './redis.js';
 import { RoomLeases, type LeaseHolder } from './RoomLease.js';
 import type { RoomRouting, RouteDecision } from './routing.js';
-import type { DurableRoomMemory, DurableSnapshot, RoomMemory } from '../rooms/RoomMemory.js';
+import type { CarriedState, DurableRoomMemory, DurableSnapshot, RoomMemory } from '../rooms/RoomMemory.js';
 
 export interface ClusterNodeOptions {
   redisUrl: string;
@@ -47,7 +47,7 @@ interface Held {
 /** Writes a room's memory only while `holder` still owns the room: a fenced-off node writes nothing. */
 const SAVE_MEMORY = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[2], 'banned', ARGV[2], 'ended', ARGV[3], 'locked', ARGV[4], 'epoch', ARGV[5])
+redis.call('HSET', KEYS[2], 'banned', ARGV[2], 'ended', ARGV[3], 'carry', ARGV[4], 'epoch', ARGV[5])
 redis.call('HSET', KEYS[2], 'owner', ARGV[7], 'live', ARGV[8], 'mutes', ARGV[9])
 redis.call('PEXPIRE', KEYS[2], ARGV[6])
 return 1`;
@@ -147,6 +147,8 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
     const fields = await this.#redis.hgetall(this.#keys.roomMemory(roomId));
     for (const identity of JSON.parse(fields['banned'] ?? '[]') as string[]) memory.banned.add(identity);
     if (fields['ended'] === '1') memory.ended = true;
+    // The lock and the recording of a room that was live elsewhere (its node died) or moved from there.
+    memory.carried = fields['carry'] ? (JSON.parse(fields['carry']) as CarriedState) : null;
     const mutes = JSON.parse(fields['mutes'] ?? '{}') as Record<string, ('microphone' | 'camera')[]>;
     for (const [identity, sources] of Object.entries(mutes)) {
       const held = memory.mutes.get(identity) ?? new Set();
@@ -220,7 +222,7 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
         `${holder.nodeId}|${holder.epoch}`,
         JSON.stringify(snapshot.banned),
         snapshot.ended ? '1' : '0',
-        snapshot.locked ? '1' : '0',
+        snapshot.carry ? JSON.stringify(snapshot.carry) : '',
         holder.epoch,
         this.#options.memoryMs,
         holder.nodeId,

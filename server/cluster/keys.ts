@@ -21,7 +21,7 @@ export class ClusterKeys {
     return `${this.namespace}:room:{${roomId}}:owner`;
   }
 
-  /** Hash: what must outlive the room's owner (bans, ended, lock), written only by the lease holder. */
+  /** Hash: what must outlive the room's owner (bans, ended, mutes, lock, recording), written only by the lease holder. */
   roomMemory(roomId: string): string {
     return `${this.namespace}:room:{${roomId}}:memory`;
   }

@@ -111,8 +111,8 @@ export class RoomRecord implements RoomCaseRecord {
     if (session) void this.#addTrack(session, { producer, source, owner: person(owner) });
   }
 
-  /** Starts recording every track of the room; `by` null means by the server's policy. */
-  async start(by: Participant | null): Promise<RecordingInfo> {
+  /** Starts recording every track of the room; `by` null means by the server (policy, or `continues` a part). */
+  async start(by: Participant | null, continues: string | null = null): Promise<RecordingInfo> {
     if (this.#session) throw wrongState('this consultation is already being recorded');
     // A recording the trail cannot note, or the disk cannot hold, is refused before anything starts.
     this.#ensureTrail('recording was not started');
@@ -122,7 +122,7 @@ export class RoomRecord implements RoomCaseRecord {
       if (error instanceof ProtocolError) this.#tellModeratorsRecordingRefused(error.message, by);
       throw error;
     }
-    const session = this.#startSession(by);
+    const session = this.#startSession(by, continues);
     this.#session = session;
     session.on('error', (error) => this.#tellModerators(session.id, error.message));
     session.on('trackRestarted', (r) =>
@@ -132,10 +132,16 @@ export class RoomRecord implements RoomCaseRecord {
           `after a gap of ${(r.gapMs / 1000).toFixed(1)} s`,
       ),
     );
-    const info: RecordingInfo = { sessionId: session.id, startedAt: session.startedAt.toISOString(), startedBy: by ? actorOf(by) : null };
+    const info: RecordingInfo = {
+      sessionId: session.id,
+      startedAt: session.startedAt.toISOString(),
+      startedBy: by ? actorOf(by) : null,
+      continues,
+    };
     this.#info = info;
     const room = this.#room;
     room.notifyOthers(null, 'recordingStarted', { recording: info });
+    room.recordingChanged();
     // The recording is on from here whatever happens to single tracks: a track that cannot start is
     // reported to the moderators (and audited by the session), not turned into a failed request.
     await Promise.all(
@@ -151,7 +157,7 @@ export class RoomRecord implements RoomCaseRecord {
   }
 
   /** Creates the session's folder and journal; a disk that refuses them is UNAVAILABLE, not INTERNAL. */
-  #startSession(by: Participant | null): RecordingSession {
+  #startSession(by: Participant | null, continues: string | null): RecordingSession {
     const room = this.#room;
     try {
       return RecordingSession.start({
@@ -161,6 +167,7 @@ export class RoomRecord implements RoomCaseRecord {
         roomKind: room.kind,
         caseId: room.caseId ?? null,
         startedBy: by ? actorFromParticipant(by.info) : null,
+        continues,
         participants: room.participants().map(person),
         audit: this.trail,
         log: this.#log,
@@ -184,7 +191,10 @@ export class RoomRecord implements RoomCaseRecord {
     if (!session) throw wrongState('this consultation is not being recorded');
     this.#session = undefined;
     this.#info = null;
-    if (!this.#room.closed) this.#room.notifyOthers(null, 'recordingStopped', { sessionId: session.id, by: by ? actorOf(by) : null });
+    if (!this.#room.closed) {
+      this.#room.notifyOthers(null, 'recordingStopped', { sessionId: session.id, by: by ? actorOf(by) : null });
+      this.#room.recordingChanged();
+    }
     const handOff = session
       .stop(by ? actorFromParticipant(by.info) : null)
       // Sealed as handed over, so the archived copy of the trail so far verifies on its own.
@@ -287,8 +297,10 @@ export class RoomRecord implements RoomCaseRecord {
 
   participantJoined(participant: Participant): void {
     this.#session?.addParticipant(person(participant));
-    if (this.#deps.autoRecord && !this.#session && !this.#finished) {
-      this.start(null).catch((err: unknown) => {
+    // The room moved here while it was recording: recording goes on at once, as a part linked to the last.
+    const continues = this.#room.takeRecordingToContinue();
+    if ((continues || this.#deps.autoRecord) && !this.#session && !this.#finished) {
+      this.start(null, continues).catch((err: unknown) => {
         // Refused for lack of space or of a trail: the moderators were told; anything else is a fault.
         if (err instanceof ProtocolError) this.#log.warn({ reason: err.message }, 'automatic recording skipped');
         else this.#log.error({ err }, 'automatic recording could not start');

@@ -40,7 +40,8 @@ import { FanOut } from './FanOut.js';
 import { GraceTimers } from './GraceTimers.js';
 import { Lobby } from './Lobby.js';
 import { Moderation } from './Moderation.js';
-import type { DurableSnapshot, RoomMemory } from './RoomMemory.js';
+import type { CarriedState, DurableSnapshot, RoomMemory } from './RoomMemory.js';
+import { RoomLock } from './RoomLock.js';
 import type { MutableSource, Participant, ParticipantChannel, PublishedTrack } from './Participant.js';
 import { RoomMedia, type MediaLimits } from './RoomMedia.js';
 import { pseudonym } from '../pseudonym.js';
@@ -129,7 +130,11 @@ export class Room extends EventEmitter<RoomEvents> {
   #activeSpeakerId: string | null = null;
   /** Set while the room is empty and waiting to close. */
   #lingerTimer: NodeJS.Timeout | undefined;
-  #locked = false;
+  readonly #lock = new RoomLock();
+  /** Clustered: the recording this room had on its previous node, to go on here (see `carried`). */
+  #recordingToContinue: string | null = null;
+  /** Set when the room closes to move to another node: what that node takes over. */
+  #movedWith: CarriedState | null = null;
   #closed = false;
   #admitting = false;
 
@@ -164,6 +169,7 @@ export class Room extends EventEmitter<RoomEvents> {
     // Once the room is whole: the record reads the room it belongs to. If it cannot be opened, there
     // is no room, so nothing below may have been wired yet.
     this.caseRecord = deps.openCaseRecord(this);
+    this.#takeOver(memory);
     router.observer.once('close', () => this.close('room_closed', 'the media server process for this room stopped; please rejoin'));
   }
 
@@ -194,20 +200,50 @@ export class Room extends EventEmitter<RoomEvents> {
     return this.#participants.size;
   }
 
-  /** What must outlive this room (and, clustered, this node): bans, the end, the lock. */
+  /** What must outlive this room (and, clustered, this node): bans, the end, mutes; the lock and recording while it runs. */
   durableSnapshot(): DurableSnapshot {
     const mutes = Object.fromEntries([...this.#memory.mutes].map(([identity, sources]) => [identity, [...sources]]));
     return {
       banned: [...this.#memory.banned],
       ended: this.#memory.ended,
-      locked: this.#locked && !this.#closed,
       mutes,
       live: !this.#closed,
+      carry: this.#closed ? this.#movedWith : this.#carried(),
     };
   }
 
+  #carried(): CarriedState {
+    return { lock: this.#lock.state(), recording: this.recording?.sessionId ?? this.#recordingToContinue };
+  }
+
+  /**
+   * The room ran on another node until it died or handed it over: the lock holds (those inside come
+   * back in, newcomers wait) and a recording that was running goes on as a new part linked to it,
+   * started when the first participant is back (`takeRecordingToContinue`).
+   */
+  #takeOver(memory: RoomMemory): void {
+    const carried = memory.carried;
+    memory.carried = null; // once: a later opening of the room starts afresh
+    if (!carried) return;
+    this.#lock.restore(carried.lock);
+    this.#recordingToContinue = carried.recording;
+    this.#log.info({ locked: carried.lock.locked, recording: carried.recording }, 'room taken over from another node');
+  }
+
+  /** The earlier part's session id if this room must go on recording it (asked once, by the case record). */
+  takeRecordingToContinue(): string | null {
+    const sessionId = this.#recordingToContinue;
+    this.#recordingToContinue = null;
+    return sessionId;
+  }
+
+  /** The case record started or stopped a recording: part of what the next node must know. */
+  recordingChanged(): void {
+    this.emit('memoryChanged');
+  }
+
   get locked(): boolean {
-    return this.#locked;
+    return this.#lock.locked;
   }
 
   get activeSpeakerId(): string | null {
@@ -262,7 +298,7 @@ export class Room extends EventEmitter<RoomEvents> {
         .map((p) => p.info),
       producers: this.producerInfos(participant),
       activeSpeakerId: this.#activeSpeakerId,
-      roomLocked: this.#locked,
+      roomLocked: this.#lock.locked,
       raisedHands: this.participants()
         .filter((p) => p.handRaised)
         .map((p) => p.id),
@@ -290,7 +326,7 @@ export class Room extends EventEmitter<RoomEvents> {
     // No consultation without its trail: while it cannot be written, nobody is let in.
     this.caseRecord.ensureWritable?.();
     this.#lobby.findIdentity(participant.info.identity)?.close('replaced', 'you joined this room from another window or device');
-    if (this.#locked && !participant.can('bypass_lobby')) {
+    if (!this.#lock.lets(participant.info.identity) && !participant.can('bypass_lobby')) {
       this.audit('lobby_waiting', participant);
       this.#lobby.add(participant);
       return 'waiting';
@@ -300,9 +336,10 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   setLocked(locked: boolean, by: Participant): void {
-    if (this.#locked === locked) return;
+    if (this.#lock.locked === locked) return;
     this.audit(locked ? 'room_locked' : 'room_unlocked', by);
-    this.#locked = locked;
+    if (locked) this.#lock.lock(this.participants().map((p) => p.info.identity));
+    else this.#lock.unlock();
     this.emit('memoryChanged');
     this.notifyOthers(null, 'roomLocked', { locked, by: actorOf(by) });
   }
@@ -318,6 +355,8 @@ export class Room extends EventEmitter<RoomEvents> {
       this.#lobby.add(participant); // their joining could not be written: they wait on
       throw error;
     }
+    this.#lock.admit(participant.info.identity);
+    this.emit('memoryChanged');
     participant.notify('admitted', this.snapshotFor(participant));
   }
 
@@ -513,6 +552,8 @@ export class Room extends EventEmitter<RoomEvents> {
   /** Ends the room for everyone (a moderator's "end consultation", shutdown, or a dead worker). */
   close(reason: LeaveReason = 'room_closed', message = 'the room was closed', by?: Participant): void {
     if (this.#closed) return;
+    // Taken before anything stops: the lock and the recording as they were go with the room.
+    if (reason === 'room_moved') this.#movedWith = this.#carried();
     this.#closed = true;
     clearTimeout(this.#lingerTimer);
     if (reason === 'room_ended') {

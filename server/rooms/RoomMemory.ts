@@ -6,6 +6,7 @@
  * Everything here is keyed by the token's identity, never by the per-join participant id.
  */
 import { ProtocolError } from '../../signaling/protocol/index.js';
+import type { LockState } from './RoomLock.js';
 
 export interface RoomMemory {
   readonly banned: Set<string>;
@@ -18,6 +19,18 @@ export interface RoomMemory {
   readonly joins: JoinThrottle;
   /** Per identity: sources a moderator muted and has not allowed again (held across rejoins). */
   readonly mutes: Map<string, Set<'microphone' | 'camera'>>;
+  /**
+   * Set (clustered) when another node served this room until it died or handed it over: its lock and
+   * recording, taken over once by the room opened here.
+   */
+  carried: CarriedState | null;
+}
+
+/** What a room that moves to another node takes with it besides bans, the end and the mutes. */
+export interface CarriedState {
+  lock: LockState;
+  /** The recording that was running (its session id): it goes on here as a new, linked part. */
+  recording: string | null;
 }
 
 export interface JoinLimits {
@@ -63,6 +76,7 @@ export function newRoomMemory(joinLimits: JoinLimits = DEFAULT_JOIN_LIMITS): Roo
     lastAsked: new Map(),
     joins: new JoinThrottle(joinLimits),
     mutes: new Map(),
+    carried: null,
   };
 }
 
@@ -94,11 +108,15 @@ export class RoomMemories {
 export interface DurableSnapshot {
   banned: string[];
   ended: boolean;
-  locked: boolean;
   /** Per identity: the sources a moderator muted. */
   mutes: Record<string, ('microphone' | 'camera')[]>;
   /** The room is open (a lapsed lease then means its owner may have died, not that it closed). */
   live: boolean;
+  /**
+   * While the room is open, or when it closed to move to another node: what the next node takes over
+   * (null once it closed for good — the next opening starts unlocked and unrecorded).
+   */
+  carry: CarriedState | null;
 }
 
 /**

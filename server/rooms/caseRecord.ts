@@ -34,8 +34,11 @@ export interface RoomCaseRecord {
   ensureWritable?(): void;
   /** The recording in progress, if any. */
   readonly recording: RecordingInfo | null;
-  /** Starts recording every track; `by` null means by the server's policy. */
-  start(by: Participant | null): Promise<RecordingInfo>;
+  /**
+   * Starts recording every track; `by` null means by the server itself (policy, or a recording that
+   * `continues` an earlier part from before the room moved here).
+   */
+  start(by: Participant | null, continues?: string | null): Promise<RecordingInfo>;
   /** Stops the recording; the files are handed to the case record in the background. */
   stop(by: Participant | null): void;
   /** Informed consent: `participant` was told this consultation is recorded. */

@@ -162,6 +162,15 @@ describe('drain', () => {
     const { rtpCapabilities } = ok(await lead.request('getRouterRtpCapabilities', {}));
     ok(await lead.request('join', { rtpCapabilities }));
     expect(drained.rooms.get(room)).toBeDefined();
+    // Locked, with the village nurse let in from the lobby, and recorded: all of it moves with the room.
+    ok(await lead.request('setRoomLocked', { locked: true }));
+    const nurseToken = token({ room, sub: 'nurse-drain', name: '马丽', role: 'care_team' });
+    const nurse = await connect(drained.url, nurseToken, { hops: 1 });
+    clients.push(nurse);
+    const waiting = ok(await nurse.request('join', { rtpCapabilities }));
+    expect(waiting.status).toBe('waiting');
+    ok(await lead.request('admit', { participantId: waiting.self.id }));
+    const part1 = ok(await lead.request('startRecording', {}));
     const moved = lead.next('sessionEnded', () => true, 8000);
 
     const draining = drained.drain(1500);
@@ -180,7 +189,19 @@ describe('drain', () => {
     // Rejoining through the same entry URL (what the SDK does) reaches another node.
     const back = await connectVia(drained, token({ room, sub: 'lead-drain', name: '王芳', role: 'lead_specialist' }));
     expect(back.url).not.toBe(drained.url);
+    const part2 = back.client.next('recordingStarted', (r) => r.recording.continues === part1.sessionId);
     expect(ok(await back.client.request('join', { rtpCapabilities })).status).toBe('joined');
+    // Recording goes on by itself as a new part linked to the first, and the lead is told again.
+    const { recording } = await part2;
+    expect(recording).toMatchObject({ startedBy: null, continues: part1.sessionId });
+    expect(recording.sessionId).not.toBe(part1.sessionId);
+    // Still locked: the admitted nurse walks back in, a newcomer waits.
+    const nurseBack = await connectVia(drained, nurseToken);
+    const rejoined = ok(await nurseBack.client.request('join', { rtpCapabilities }));
+    expect(rejoined.status).toBe('joined');
+    expect(rejoined.status === 'joined' && rejoined.roomLocked && rejoined.recording?.sessionId).toBe(recording.sessionId);
+    const newcomer = await connectVia(drained, token({ room, sub: 'rehab-drain', name: '孙悦', role: 'care_team' }));
+    expect(ok(await newcomer.client.request('join', { rtpCapabilities })).status).toBe('waiting');
     await drained.close();
     nodes.splice(nodes.indexOf(drained), 1);
   });

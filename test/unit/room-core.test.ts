@@ -379,6 +379,55 @@ describe('entering', () => {
     expect(codeOf(() => room.admitFromLobby(ma.p.id, wang.p))).toBe('WRONG_STATE');
   });
 
+  it('a locked room lets back in whoever was inside or admitted from the lobby; a newcomer still waits', async () => {
+    const { room } = await openRoom();
+    const wang = enter(room, WANG);
+    const zhao = enter(room, ZHAO);
+    room.setLocked(true, wang.p);
+    const ma = enter(room, MA);
+    expect(ma.result).toBe('waiting');
+    room.admitFromLobby(ma.p.id, wang.p);
+    // Both leave (a reloaded page, a lost connection past its grace) and come back: no second wait.
+    room.remove(zhao.p, 'left');
+    room.remove(ma.p, 'left');
+    expect(enter(room, ZHAO).result).toBe('joined');
+    expect(enter(room, MA).result).toBe('joined');
+    expect(enter(room, principal('staff-3002', '孙悦', 'care_team', VILLAGE)).result).toBe('waiting');
+    // Unlocking forgets who was inside: locked again with nobody but 王芳, 马丽 would wait again.
+    room.setLocked(false, wang.p);
+    expect(room.durableSnapshot().carry?.lock).toEqual({ locked: false, admitted: [] });
+  });
+
+  it('a room moving to another node takes its lock and recording along; the next room takes them over once', async () => {
+    const { room } = await openRoom();
+    const wang = enter(room, WANG);
+    enter(room, ZHAO);
+    room.setLocked(true, wang.p);
+    const lock = { locked: true, admitted: [WANG.sub, ZHAO.sub] };
+    expect(room.durableSnapshot()).toMatchObject({ live: true, carry: { lock, recording: null } });
+    room.close('room_moved', 'this consultation continues on another server');
+    expect(room.durableSnapshot()).toMatchObject({ live: false, carry: { lock, recording: null } });
+
+    // A room that closes for good (last one out) carries nothing: the next opening starts afresh.
+    const { room: other } = await openRoom();
+    const li = enter(other, LI);
+    other.setLocked(true, li.p);
+    other.remove(li.p, 'left');
+    expect(other.durableSnapshot()).toMatchObject({ live: false, carry: null });
+
+    // The next node: its memory read from Redis says what the room had when it moved.
+    const memory = newRoomMemory();
+    memory.carried = { lock, recording: 'session-part-1' };
+    const { room: next } = await openRoom('consultation', OPTIONS, memory);
+    expect(memory.carried).toBeNull();
+    expect(next.locked).toBe(true);
+    expect(enter(next, ZHAO).result).toBe('joined');
+    expect(enter(next, MA).result).toBe('waiting');
+    expect(next.durableSnapshot().carry?.recording).toBe('session-part-1');
+    expect(next.takeRecordingToContinue()).toBe('session-part-1');
+    expect(next.takeRecordingToContinue()).toBeNull();
+  });
+
   it("declineFromLobby: the waiter's session ends as declined, they never join", async () => {
     const { room, record } = await openRoom();
     const wang = enter(room, WANG);

@@ -196,11 +196,17 @@ export interface JoinResult {
   reconnectGraceSeconds: number;
 }
 
-/** A recording in progress. `startedBy` is null when the server records this kind of room by policy. */
+/**
+ * A recording in progress. `startedBy` is null when the server started it by itself: by policy for
+ * this kind of room, or because it `continues` the recording of this consultation that was running
+ * when the room moved to another server (the earlier part's session id): the same consultation,
+ * recorded on, in a new part everyone is told about again.
+ */
 export interface RecordingInfo {
   sessionId: string;
   startedAt: string;
   startedBy: Actor | null;
+  continues: string | null;
 }
 
 /** `join` either enters the room or waits in the lobby of a locked room until admitted. */

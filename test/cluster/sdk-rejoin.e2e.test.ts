@@ -6,6 +6,10 @@
  * again through A — which takes the room over with a new epoch once B's lease expired — republishes
  * its camera and microphone (and a shared image the lead had paused, still paused), and decodes the
  * other's video and hears the other's audio again (WebRTC getStats on the new tracks), within 20 s.
+ * What the room was goes with it: the person the lead removed is still refused, the lock holds (the
+ * two come back in, a newcomer waits), and the recording goes on as a new part linked to the first
+ * (both pages told again). When B comes back on its data folder, the part it was recording when it
+ * died reaches the hospital's webhook, once.
  */
 import { build } from 'esbuild';
 import { Redis } from 'ioredis';
@@ -15,7 +19,8 @@ import { launchChromium } from '../../bench/lib/browser.js';
 import { pathStats, sdkJoin, waitForStats, type PathStats } from '../../bench/lib/sdkPage.js';
 import { ClusterKeys } from '../../server/cluster/keys.js';
 import { startLocalCluster, type LocalCluster, type NodeProcess } from '../helpers/clusterProcesses.js';
-import { connect, type TestClient } from '../helpers/signalingClient.js';
+import { webhookReceiver, type WebhookReceiver } from '../helpers/caseRecordReceivers.js';
+import { connect, ok, type TestClient } from '../helpers/signalingClient.js';
 
 const ROOM = 'mdt-rejoin-hcc-0107';
 const WANG = {
@@ -39,6 +44,7 @@ let claim: TestClient | undefined;
 let sdkBundle = '';
 let nodeA: NodeProcess;
 let nodeB: NodeProcess;
+let webhook: WebhookReceiver | undefined;
 
 beforeAll(async () => {
   // The SDK as the script tag serves it, built from the sources under test (no build step needed).
@@ -53,7 +59,15 @@ beforeAll(async () => {
     logLevel: 'silent',
   });
   sdkBundle = bundle.outputFiles[0]!.text;
-  cluster = await startLocalCluster(['node-a', 'node-b'], { ROOM_EMPTY_LINGER_SECONDS: '0' });
+  webhook = await webhookReceiver();
+  await webhook.start();
+  cluster = await startLocalCluster(['node-a', 'node-b'], {
+    ROOM_EMPTY_LINGER_SECONDS: '0',
+    CASE_RECORD_SINKS: 'filesystem,webhook',
+    WEBHOOK_URL: webhook.url,
+    WEBHOOK_SECRET: webhook.secret,
+    OUTBOX_RETRY_BASE_MS: '100',
+  });
   [nodeA, nodeB] = cluster.nodes as [NodeProcess, NodeProcess];
   redis = new Redis(cluster.redis.url, { maxRetriesPerRequest: 1 });
   browser = await launchChromium();
@@ -64,6 +78,7 @@ afterAll(async () => {
   await browser?.close();
   redis?.disconnect();
   await cluster?.stop(); // both nodes (the killed one's leftovers too) and redis-server
+  await webhook?.stop();
 });
 
 /** The room's owner lease in Redis: "<node>|<epoch>". */
@@ -72,6 +87,27 @@ async function owner(): Promise<{ node: string; epoch: number } | null> {
   if (!value) return null;
   const [node, epoch] = value.split('|');
   return { node: node!, epoch: Number(epoch) };
+}
+
+/** An access token for this consultation, minted by node A's development endpoint (any node's secret is the cluster's). */
+async function mint(identity: string, name: string, role: string, site: { id: string; name: string; level: string }): Promise<string> {
+  const response = await fetch(`${nodeA.url}/dev/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ identity, name, role, room: ROOM, kind: 'consultation', caseId: 'CASE-HCC-0107', site }),
+  });
+  return ((await response.json()) as { token: string }).token;
+}
+
+const VILLAGE = { id: 'hq', name: '红旗村卫生室', level: 'village_clinic' };
+
+/** What the page's SDK knows of the room: its lock and the recording in progress. */
+function roomState(page: Page): Promise<{ locked: boolean; recording: { sessionId: string; continues: string | null } | null }> {
+  return page.evaluate(() => {
+    type Client = { roomLocked: boolean; recording: { current: { sessionId: string; continues: string | null } | null } };
+    const client = (window as unknown as { t: { client: Client } }).t.client;
+    return { locked: client.roomLocked, recording: client.recording.current };
+  });
 }
 
 /** A page of node A (the entry) whose SDK script is the bundle built above. */
@@ -176,26 +212,14 @@ async function expectFlowing(page: Page, other: string): Promise<void> {
 }
 
 describe('the node serving the room is killed', () => {
-  it('both participants are joined again on the survivor by the SDK, republish, and see and hear each other within 20 s', async () => {
+  it('both rejoin on the survivor and decode each other within 20 s; ban, lock and recording survive; the dead part arrives once', async () => {
     // The room starts on B: a connection that already followed a redirect (hops 1) claims it there,
     // so the entry (A) outlives the owner — in production the entry is a load balancer or DNS name.
-    const minted = (await (
-      await fetch(`${nodeA.url}/dev/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          identity: 'ma-li',
-          name: '马丽',
-          role: 'observer',
-          room: ROOM,
-          kind: 'consultation',
-          caseId: 'CASE-HCC-0107',
-          site: { id: 'hq', name: '红旗村卫生室', level: 'village_clinic' },
-        }),
-      })
-    ).json()) as { token: string };
-    claim = await connect(nodeB.url, minted.token, { hops: 1 });
+    const maLi = await mint('ma-li', '马丽', 'observer', VILLAGE);
+    claim = await connect(nodeB.url, maLi, { hops: 1 });
     expect(await owner()).toMatchObject({ node: 'node-b' });
+    const { rtpCapabilities } = ok(await claim.request('getRouterRtpCapabilities', {}));
+    const observer = ok(await claim.request('join', { rtpCapabilities }));
 
     const pages = [await openPage(), await openPage()] as const;
     const people = [WANG, ZHAO] as const;
@@ -213,6 +237,21 @@ describe('the node serving the room is killed', () => {
     ];
     await pages[1].waitForFunction(() => (window as unknown as { t: { client: { tracks: unknown[] } } }).t.client.tracks.length === 3);
     await expect.poll(() => received(pages[1]), { timeout: 5000 }).toEqual(zhaoReceives); // the pause may land just after the track
+    // The lead removes the observer, locks the room and records: all of it must survive the node.
+    await pages[0].evaluate(async (id) => {
+      type Client = {
+        moderation: { removeParticipant(id: string): Promise<void>; lockRoom(): Promise<void> };
+        recording: { start(): Promise<unknown> };
+      };
+      const client = (window as unknown as { t: { client: Client } }).t.client;
+      await client.moderation.removeParticipant(id);
+      await client.moderation.lockRoom();
+    }, observer.self.id);
+    const part1 = await pages[0].evaluate(async () => {
+      const client = (window as unknown as { t: { client: { recording: { start(): Promise<{ sessionId: string }> } } } }).t.client;
+      return (await client.recording.start()).sessionId;
+    });
+    await new Promise((r) => setTimeout(r, 2500)); // a few seconds of both people on record
     const before = await Promise.all(pages.map(view));
     const servedBy = await owner();
     expect(servedBy?.node).toBe('node-b');
@@ -265,5 +304,33 @@ describe('the node serving the room is killed', () => {
     }
     // Republished as it was: the shared image is still paused for the other side.
     await expect.poll(() => received(pages[1]), { timeout: 5000 }).toEqual(zhaoReceives); // the pause may land just after the track
-  }, 90_000);
+
+    // Still locked, still recording — in a new part linked to the first, which both pages were told of.
+    for (const page of pages) {
+      await expect.poll(() => roomState(page).then((s) => s.recording?.continues), { timeout: 5000 }).toBe(part1);
+      expect((await roomState(page)).locked).toBe(true);
+    }
+    const part2 = (await roomState(pages[0])).recording!.sessionId;
+    expect(part2).not.toBe(part1);
+    // The removed observer is still refused; a newcomer waits in the lobby.
+    const refused = await connect(nodeA.url, maLi);
+    const again = await refused.request('join', { rtpCapabilities });
+    refused.close();
+    expect(again.ok ? 'joined' : again.error.code).toBe('FORBIDDEN');
+    const newcomer = await connect(nodeA.url, await mint('sun-yue', '孙悦', 'care_team', VILLAGE));
+    const waits = await newcomer.request('join', { rtpCapabilities });
+    newcomer.close();
+    expect(waits.ok && waits.data.status).toBe('waiting');
+
+    // B comes back on its data folder: the part it was recording reaches the webhook, marked interrupted.
+    nodeB = await cluster!.restart(nodeB);
+    const delivered = (id: string) => expect.poll(() => webhook!.entries.get(id)?.manifest?.status, { timeout: 30_000, interval: 250 });
+    await delivered(`rec-${part1}`).toBe('interrupted');
+    // The room ends on A: the second part is delivered, linked to the first; the first arrived once.
+    for (const page of pages) await page.context().close();
+    await delivered(`rec-${part2}`).toBe('complete');
+    expect(webhook!.entries.get(`rec-${part2}`)?.manifest?.continues).toBe(part1);
+    expect(webhook!.deliveries.get(`rec-${part1}`)).toBe(1);
+    expect(webhook!.deliveries.get(`rec-${part2}`)).toBe(1);
+  }, 150_000);
 });

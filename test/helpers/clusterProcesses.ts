@@ -19,6 +19,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 
 export interface NodeProcess {
   readonly id: string;
+  /** Its data folder (recordings, trails, outbox): a node restarted on it picks up what was left. */
+  readonly dataDir: string;
   readonly url: string;
   readonly pid: number;
   readonly logFile: string;
@@ -36,6 +38,11 @@ export interface LocalCluster {
   /** Signs the tokens every node accepts (the nodes of a cluster share their keys). */
   readonly secret: string;
   readonly nodes: NodeProcess[];
+  /**
+   * Starts `node` again (after a kill) with the same id, settings and data folder, as a machine that
+   * comes back would; it replaces the old one in `nodes` (new ports) and is stopped by `stop()`.
+   */
+  restart(node: NodeProcess): Promise<NodeProcess>;
   stop(): Promise<void>;
 }
 
@@ -93,7 +100,12 @@ function exited(child: ChildProcess): Promise<void> {
   });
 }
 
-async function startNode(id: string, env: Record<string, string>, logDir: string): Promise<NodeProcess> {
+async function startNode(
+  id: string,
+  env: Record<string, string>,
+  logDir: string,
+  dataDir = mkdtempSync(path.join(os.tmpdir(), `telemed-${id}-`)),
+): Promise<NodeProcess> {
   const [httpPort, mediaPort] = [await freeMediaPorts(1), await freeMediaPorts(1)];
   const logFile = path.join(logDir, `${id}.log`);
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'server', 'main.ts')], {
@@ -108,7 +120,7 @@ async function startNode(id: string, env: Record<string, string>, logDir: string
       MEDIA_PORT: String(mediaPort),
       MEDIA_WORKERS: '1',
       CLUSTER_NODE_ID: id,
-      DATA_DIR: mkdtempSync(path.join(os.tmpdir(), `telemed-${id}-`)),
+      DATA_DIR: dataDir,
       LOG_LEVEL: 'warn',
       ...env,
     },
@@ -145,6 +157,7 @@ async function startNode(id: string, env: Record<string, string>, logDir: string
   };
   return {
     id,
+    dataDir,
     url,
     pid: child.pid!,
     logFile,
@@ -180,12 +193,18 @@ export async function startLocalCluster(ids: string[], env: Record<string, strin
     await Promise.all(nodes.map((n) => n.stop()));
     await redis.stop();
   };
+  const nodeEnv = { REDIS_URL: redis.url, CLUSTER_NAMESPACE: namespace, JWT_SECRETS: secret, ...env };
   try {
-    for (const id of ids)
-      nodes.push(await startNode(id, { REDIS_URL: redis.url, CLUSTER_NAMESPACE: namespace, JWT_SECRETS: secret, ...env }, logDir));
+    for (const id of ids) nodes.push(await startNode(id, nodeEnv, logDir));
   } catch (error) {
     await stop();
     throw error;
   }
-  return { redis, namespace, secret, nodes, stop };
+  const restart = async (node: NodeProcess) => {
+    await node.stop(); // already dead after a kill; never two processes on one data folder
+    const again = await startNode(node.id, nodeEnv, logDir, node.dataDir);
+    nodes.splice(nodes.indexOf(node), 1, again);
+    return again;
+  };
+  return { redis, namespace, secret, nodes, restart, stop };
 }

@@ -102,6 +102,8 @@ export class MediaServer {
         log,
       });
       const hls = new HlsService(path.join(config.dataDir, 'hls'), log);
+      // The admin API's drain acts on the server built below, once it exists.
+      const built: { server?: MediaServer } = {};
       const app = createApp({
         pool,
         rooms,
@@ -109,6 +111,11 @@ export class MediaServer {
         records,
         verifier,
         draining: () => routing.draining,
+        admin: {
+          clustered: config.cluster !== undefined,
+          drain: async () => built.server?.drain((config.cluster?.drainDeadlineSeconds ?? 0) * 1000),
+          log: log.child({ component: 'admin' }),
+        },
         devTokens: keys.devSigningSecret
           ? {
               secret: keys.devSigningSecret,
@@ -141,6 +148,7 @@ export class MediaServer {
         httpServer.listen(config.http.port, config.http.host, () => resolve());
       });
       const server = new MediaServer(config, pool, rooms, hls, records, httpServer, io, log);
+      built.server = server;
       server.#routing = routing;
       if (cluster && config.cluster) cluster.ready(await joinCluster(config, config.cluster, server, log));
       log.info(

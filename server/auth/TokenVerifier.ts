@@ -4,7 +4,7 @@
  * audience, an expiry and the claims the server relies on.
  */
 import jwt from 'jsonwebtoken';
-import { AccessClaims, issuesToDetails, ProtocolError, RecordingAccessClaims } from '../../signaling/protocol/index.js';
+import { AccessClaims, AdminClaims, issuesToDetails, ProtocolError, RecordingAccessClaims } from '../../signaling/protocol/index.js';
 
 export interface TokenVerifierOptions {
   algorithms: jwt.Algorithm[];
@@ -53,6 +53,13 @@ export class TokenVerifier {
     const claims = RecordingAccessClaims.safeParse(this.#verifiedPayload(token).payload);
     if (!claims.success)
       throw unauthenticated('this token does not grant access to recordings (scope recordings:read and a caseId are required)');
+    return claims.data;
+  }
+
+  /** Verifies an operator's token for the admin API (scope `admin`). */
+  verifyAdmin(token: unknown): AdminClaims {
+    const claims = AdminClaims.safeParse(this.#verifiedPayload(token).payload);
+    if (!claims.success) throw unauthenticated('this token does not grant access to the admin API (scope admin is required)');
     return claims.data;
   }
 

@@ -13,6 +13,7 @@ import type { TokenVerifier } from '../auth/TokenVerifier.js';
 import type { CaseRecordService } from '../records/CaseRecordService.js';
 import { devTokenRouter, type DevTokenOptions } from './devTokens.js';
 import { recordingsRouter } from './recordingsRouter.js';
+import { adminRouter, type AdminDeps } from './adminRouter.js';
 
 const repoRoot = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -33,6 +34,8 @@ export interface AppDeps {
   verifier: TokenVerifier;
   /** A draining node (clustered) takes no new rooms: load balancers should send new clients elsewhere. */
   draining: () => boolean;
+  /** The operators' API (`/admin`): what it may do to this node. */
+  admin: Pick<AdminDeps, 'clustered' | 'drain' | 'log'>;
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -101,6 +104,7 @@ export function createApp(deps: AppDeps): express.Express {
 
   if (deps.devTokens) app.use(devTokenRouter(deps.devTokens));
   app.use(recordingsRouter(deps.records.archive.root, deps.verifier));
+  app.use(adminRouter({ ...deps.admin, verifier: deps.verifier, draining: deps.draining, rooms: () => deps.rooms.size }));
   app.use(HLS_URL_PREFIX, express.static(deps.hlsDir, { index: false, dotfiles: 'deny', maxAge: 0 }));
   app.use('/sdk', express.static(SDK_DIST_DIR, { fallthrough: true, maxAge: '5m' }));
   app.use('/', express.static(DEMO_DIR, { index: 'index.html', maxAge: 0 }));

@@ -8,6 +8,7 @@ export * from './schemas/index.js';
 // carries both meanings, and the type is the very same one.
 export {
   AccessClaims,
+  AdminClaims,
   ChatMessage,
   MediaKind,
   MediaSource,

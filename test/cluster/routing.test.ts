@@ -14,7 +14,7 @@ import type { WireError } from '../../signaling/protocol/index.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { startTestServer } from '../helpers/server.js';
 import { connect, ok, type TestClient } from '../helpers/signalingClient.js';
-import { token } from '../helpers/tokens.js';
+import { adminToken, token } from '../helpers/tokens.js';
 
 let redis: RedisServer;
 let namespace = '';
@@ -204,6 +204,40 @@ describe('drain', () => {
     expect(ok(await newcomer.client.request('join', { rtpCapabilities })).status).toBe('waiting');
     await drained.close();
     nodes.splice(nodes.indexOf(drained), 1);
+  });
+});
+
+describe('admin drain', () => {
+  it('an admin token drains a node through the API (an access token cannot); its rooms move at the deadline', async () => {
+    const node = await startTestServer({
+      REDIS_URL: redis.url,
+      CLUSTER_NODE_ID: 'node-maintenance',
+      CLUSTER_NAMESPACE: namespace,
+      ROOM_EMPTY_LINGER_SECONDS: '0',
+      DRAIN_DEADLINE_SECONDS: '1',
+    });
+    try {
+      const room = 'mdt-cluster-admin-drain';
+      const lead = await connect(node.url, token({ room, sub: 'lead-maint', name: '王芳', role: 'lead_specialist' }), { hops: 1 });
+      clients.push(lead);
+      const { rtpCapabilities } = ok(await lead.request('getRouterRtpCapabilities', {}));
+      ok(await lead.request('join', { rtpCapabilities }));
+      const drain = (bearer: string) =>
+        fetch(`${node.url}/admin/drain`, { method: 'POST', headers: { authorization: `Bearer ${bearer}` } });
+      expect((await drain(token({ room, sub: 'lead-maint', role: 'lead_specialist' }))).status).toBe(401);
+      expect((await fetch(`${node.url}/readyz`)).status).toBe(200);
+
+      const moved = lead.next('sessionEnded', () => true, 8000);
+      const accepted = await drain(adminToken());
+      expect(accepted.status).toBe(202);
+      expect(await accepted.json()).toMatchObject({ state: 'draining', clustered: true });
+      expect((await fetch(`${node.url}/readyz`)).status).toBe(503);
+      expect((await moved).reason).toBe('room_moved');
+      const back = await connectVia(node, token({ room, sub: 'lead-maint', name: '王芳', role: 'lead_specialist' }));
+      expect(back.url).not.toBe(node.url);
+    } finally {
+      await node.close();
+    }
   });
 });
 

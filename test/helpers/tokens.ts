@@ -38,3 +38,8 @@ export function claims(spec: TokenSpec = {}): Record<string, unknown> {
 export function token(spec: TokenSpec = {}, options: jwt.SignOptions = {}, secret = TEST_SECRET): string {
   return jwt.sign(claims(spec), secret, { algorithm: 'HS256', audience: TEST_AUDIENCE, expiresIn: 600, ...options });
 }
+
+/** An operator's token for the admin API (scope `admin`), signed like access tokens. */
+export function adminToken(sub = 'ops-zhou-min', options: jwt.SignOptions = {}): string {
+  return jwt.sign({ sub, scope: 'admin' }, TEST_SECRET, { algorithm: 'HS256', audience: TEST_AUDIENCE, expiresIn: 600, ...options });
+}

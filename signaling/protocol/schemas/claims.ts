@@ -35,7 +35,11 @@ export const RecordingAccessClaims = z.object({
 });
 export type RecordingAccessClaims = T.RecordingAccessClaims;
 
+export const AdminClaims = z.object({ sub: Identifier, scope: z.literal('admin') });
+export type AdminClaims = T.AdminClaims;
+
 type _Checks = [
   Assert<Matches<typeof AccessClaims, T.AccessClaims>>,
   Assert<Matches<typeof RecordingAccessClaims, T.RecordingAccessClaims>>,
+  Assert<Matches<typeof AdminClaims, T.AdminClaims>>,
 ];

@@ -28,3 +28,12 @@ export interface RecordingAccessClaims {
   caseId: string;
   scope: 'recordings:read';
 }
+
+/**
+ * A token for the operators' HTTP API (`/admin/…`): signed with the same keys, but its scope makes it
+ * useless for joining a room, and an access token (no scope) is useless here.
+ */
+export interface AdminClaims {
+  sub: string;
+  scope: 'admin';
+}

@@ -1,0 +1,63 @@
+/**
+ * The operators' HTTP API, under `/admin`: authenticated by an admin token (scope `admin`, the
+ * cluster's keys; an access token is refused). Today it shows the node's state and drains it for
+ * maintenance; each action is logged with who asked.
+ */
+import express from 'express';
+import { ProtocolError } from '../../signaling/protocol/index.js';
+import type { TokenVerifier } from '../auth/TokenVerifier.js';
+import type { Logger } from '../logger.js';
+
+export interface AdminDeps {
+  verifier: TokenVerifier;
+  /** Whether this node is in a cluster (a single node has nowhere to move its rooms). */
+  clustered: boolean;
+  draining: () => boolean;
+  rooms: () => number;
+  /** Starts draining; resolves once the node's rooms have emptied or moved. */
+  drain: () => Promise<void>;
+  log: Logger;
+}
+
+const bearer = (req: express.Request): string | undefined => {
+  const header = req.headers.authorization;
+  return header?.startsWith('Bearer ') ? header.slice('Bearer '.length) : undefined;
+};
+
+export function adminRouter(deps: AdminDeps): express.Router {
+  const router = express.Router();
+  const fail = (res: express.Response, error: ProtocolError) => res.status(error.status).json({ error: error.toWire() });
+  const state = () => ({ state: deps.draining() ? 'draining' : 'serving', rooms: deps.rooms(), clustered: deps.clustered });
+
+  router.use('/admin', (req, res, next) => {
+    try {
+      res.locals['admin'] = deps.verifier.verifyAdmin(bearer(req)).sub;
+      res.setHeader('Cache-Control', 'no-store');
+      next();
+    } catch (error) {
+      fail(res, error instanceof ProtocolError ? error : new ProtocolError('UNAUTHENTICATED', 'admin token rejected'));
+    }
+  });
+
+  router.get('/admin/node', (_req, res) => {
+    res.json(state());
+  });
+
+  /**
+   * Drain for maintenance: no new rooms or viewers here; rooms run on until they empty or the drain
+   * deadline, then move (their clients reconnect to another node by themselves). Answers at once.
+   */
+  router.post('/admin/drain', (_req, res) => {
+    if (!deps.clustered)
+      return fail(
+        res,
+        new ProtocolError('WRONG_STATE', 'a single node has no other node to move its rooms to; stop it with SIGTERM instead'),
+      );
+    const by = String(res.locals['admin']);
+    deps.log.warn({ admin: by, rooms: deps.rooms() }, 'drain requested through the admin API');
+    deps.drain().catch((err: unknown) => deps.log.error({ err, admin: by }, 'drain failed'));
+    res.status(202).json({ ...state(), state: 'draining' });
+  });
+
+  return router;
+}

@@ -13,6 +13,7 @@
  */
 import { build } from 'esbuild';
 import { Redis } from 'ioredis';
+import jwt from 'jsonwebtoken';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../bench/lib/browser.js';
@@ -67,6 +68,7 @@ beforeAll(async () => {
     WEBHOOK_URL: webhook.url,
     WEBHOOK_SECRET: webhook.secret,
     OUTBOX_RETRY_BASE_MS: '100',
+    DRAIN_DEADLINE_SECONDS: '2',
   });
   [nodeA, nodeB] = cluster.nodes as [NodeProcess, NodeProcess];
   redis = new Redis(cluster.redis.url, { maxRetriesPerRequest: 1 });
@@ -82,19 +84,25 @@ afterAll(async () => {
 });
 
 /** The room's owner lease in Redis: "<node>|<epoch>". */
-async function owner(): Promise<{ node: string; epoch: number } | null> {
-  const value = await redis!.get(new ClusterKeys(cluster!.namespace).roomOwner(ROOM));
+async function owner(room = ROOM): Promise<{ node: string; epoch: number } | null> {
+  const value = await redis!.get(new ClusterKeys(cluster!.namespace).roomOwner(room));
   if (!value) return null;
   const [node, epoch] = value.split('|');
   return { node: node!, epoch: Number(epoch) };
 }
 
 /** An access token for this consultation, minted by node A's development endpoint (any node's secret is the cluster's). */
-async function mint(identity: string, name: string, role: string, site: { id: string; name: string; level: string }): Promise<string> {
+async function mint(
+  identity: string,
+  name: string,
+  role: string,
+  site: { id: string; name: string; level: string },
+  room = ROOM,
+): Promise<string> {
   const response = await fetch(`${nodeA.url}/dev/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ identity, name, role, room: ROOM, kind: 'consultation', caseId: 'CASE-HCC-0107', site }),
+    body: JSON.stringify({ identity, name, role, room, kind: 'consultation', caseId: 'CASE-HCC-0107', site }),
   });
   return ((await response.json()) as { token: string }).token;
 }
@@ -333,4 +341,63 @@ describe('the node serving the room is killed', () => {
     expect(webhook!.deliveries.get(`rec-${part1}`)).toBe(1);
     expect(webhook!.deliveries.get(`rec-${part2}`)).toBe(1);
   }, 150_000);
+});
+
+describe('the node serving the room is drained', () => {
+  it('through the admin API: at the deadline both pages move to the other node and decode each other again within 5 s', async () => {
+    const room = 'mdt-drain-hcc-0108';
+    // Served by B (claimed by a connection that already followed a redirect), entered through A.
+    const observer = await connect(nodeB.url, await mint('li-qiang', '李强', 'observer', VILLAGE, room), { hops: 1 });
+    try {
+      const { rtpCapabilities } = ok(await observer.request('getRouterRtpCapabilities', {}));
+      ok(await observer.request('join', { rtpCapabilities }));
+      expect(await owner(room)).toMatchObject({ node: 'node-b' });
+      const pages = [await openPage(), await openPage()] as const;
+      const people = [WANG, ZHAO] as const;
+      for (const [i, page] of pages.entries()) {
+        expect(await sdkJoin(page, { ...people[i]!, room, caseId: 'CASE-HCC-0107', url: nodeA.url, camera: CAMERA })).toBe('joined');
+        await watch(page);
+      }
+      for (const [i, page] of pages.entries()) await waitForStats(page, hearsAndSees(people[1 - i]!.name), 20_000);
+
+      const admin = jwt.sign({ sub: 'ops-zhou-min', scope: 'admin' }, cluster!.secret, { audience: 'telemed-sfu', expiresIn: 300 });
+      const drained = await fetch(`${nodeB.url}/admin/drain`, { method: 'POST', headers: { authorization: `Bearer ${admin}` } });
+      expect(drained.status).toBe(202);
+      // Each page: 'moving' at the deadline, then connected on A and decoding the other's new tracks.
+      // Both pages at once (the gap of one must not include the time spent checking the other).
+      const mediaBack = async (page: Page, other: string): Promise<number> => {
+        await page.waitForFunction(
+          () => (window as unknown as { t: { log: unknown[][] } }).t.log.some((e) => e[1] === 'moving'),
+          undefined,
+          { timeout: 15_000, polling: 100 },
+        );
+        const log = (await view(page)).log;
+        const movingAt = log.find((e) => e[1] === 'moving')![2];
+        // The media stopped when the room ended there (its tracks were removed just before 'moving').
+        const stoppedAt = Math.min(movingAt, ...log.filter((e) => e[0] === 'trackRemoved' && e[2] >= movingAt - 2000).map((e) => e[2]));
+        // The new session's audio and video here: only those count.
+        await page.waitForFunction(
+          (since) => {
+            const added = (window as unknown as { t: { log: [string, string, number][] } }).t.log.filter((e) => e[0] === 'trackAdded');
+            return added.filter((e) => e[2] >= since).length >= 2;
+          },
+          movingAt,
+          { timeout: 10_000, polling: 100 },
+        );
+        await waitForStats(page, hearsAndSees(other), 10_000);
+        return Date.now() - stoppedAt;
+      };
+      const gaps = await Promise.all(pages.map((page, i) => mediaBack(page, people[1 - i]!.name)));
+      for (const [i, page] of pages.entries()) await expectFlowing(page, people[1 - i]!.name);
+      console.log(`[sdk-rejoin] drain: media back ${gaps.join(' / ')} ms after the room moved`);
+      expect(Math.max(...gaps)).toBeLessThanOrEqual(5000);
+      expect(await owner(room)).toMatchObject({ node: 'node-a' });
+      for (const page of pages) {
+        expect((await view(page)).state).toBe('connected');
+        await page.context().close();
+      }
+    } finally {
+      observer.close();
+    }
+  }, 60_000);
 });

@@ -11,10 +11,13 @@ const form = $('join-form');
 const demo = { client: null, joined: false, error: null };
 window.demo = demo;
 
+// An id from a name, keeping every letter of every script: 赵磊 and 王芳 must stay two people (an
+// ASCII-only id made every Chinese name the same person, and each join replaced the one before).
 const slug = (text) =>
   text
+    .normalize('NFKC')
     .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/[^\p{L}\p{N}]+/gu, '-')
     .replace(/^-|-$/g, '')
     .slice(0, 60) || 'site';
 

@@ -1,12 +1,14 @@
 /**
- * The demo page as a person uses it: the lead locks the room with its button, a clinic doctor who
- * follows a deep link waits in the lobby, the lead clicks Admit, they chat, the lead mutes the clinic
- * doctor from the tile and the clinic doctor sees why.
+ * The demo page as a person uses it (Chinese names and sites, as its users have): the lead locks the
+ * room with its button, a clinic doctor who follows a deep link waits in the lobby, the lead clicks
+ * Admit, a third clinician joins and all three see and hear each other, they chat, the lead mutes
+ * the clinic doctor from the tile and the clinic doctor sees why.
  */
 import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { waitForStats, type PathStats } from '../../bench/lib/sdkPage.js';
 import { useTestEnvironment } from '../helpers/fixture.js';
 
 const env = useTestEnvironment({ browser: true });
@@ -24,9 +26,9 @@ const joinedOn = (page: Page) =>
 describe('demo page: chaired consultation', () => {
   it('lock, lobby, admit, chat and mute through the UI', async () => {
     const lead = await open({
-      name: 'Prof. Zhao Lei',
+      name: '赵磊',
       role: 'lead_specialist',
-      site: 'Provincial Cancer Hospital',
+      site: '省肿瘤医院',
       siteLevel: 'tertiary_hospital',
     });
     await lead.waitForFunction(() => (window as unknown as { demo: { joined: boolean } }).demo.joined);
@@ -34,29 +36,49 @@ describe('demo page: chaired consultation', () => {
     await lead.waitForSelector('#lock-state:has-text("Locked")');
 
     const clinic = await open({
-      name: 'Dr. Ma Li',
+      name: '马丽',
       role: 'clinic_doctor',
-      site: 'Heping Township Health Centre',
+      site: '和平乡卫生院',
       siteLevel: 'township_health_centre',
     });
     await clinic.waitForSelector('#lobby-wait:not([hidden])');
-    await lead.waitForSelector('#lobby-list li:has-text("Dr. Ma Li")');
-    expect(await lead.locator('#lobby-list li').innerText()).toContain('Heping Township Health Centre');
+    await lead.waitForSelector('#lobby-list li:has-text("马丽")');
+    expect(await lead.locator('#lobby-list li').innerText()).toContain('和平乡卫生院');
     await lead.click('#lobby-list li button:has-text("Admit")');
     await clinic.waitForFunction(() => (window as unknown as { demo: { joined: boolean } }).demo.joined, undefined, { timeout: 20_000 });
-    await lead.waitForSelector('.tile .label:has-text("Dr. Ma Li")');
+    await lead.waitForSelector('.tile .label:has-text("马丽")');
+    // A third clinician: three Chinese names at three Chinese sites stay three people, each seeing
+    // and hearing the other two (ids derived from the names must not collapse into one).
+    const county = await open({ name: '王芳', role: 'specialist', site: '安平县医院', siteLevel: 'county_hospital' });
+    await joinedOn(county);
+    const people = [
+      { page: lead, name: '赵磊' },
+      { page: clinic, name: '马丽' },
+      { page: county, name: '王芳' },
+    ];
+    for (const { page, name } of people) {
+      const others = people.filter((p) => p.name !== name).map((p) => p.name);
+      const decodes = (stats: PathStats) =>
+        others.every(
+          (other) =>
+            stats.inbound.some((i) => i.name === other && i.kind === 'video' && i.framesDecoded > 0) &&
+            stats.inbound.some((i) => i.name === other && i.kind === 'audio' && i.totalAudioEnergy > 0),
+        );
+      await waitForStats(page, decodes, 20_000, 'demo');
+    }
+    await county.context().close();
 
-    await clinic.fill('#chat-form input', 'Patient is here, BP 130/85.');
+    await clinic.fill('#chat-form input', '患者已到，血压 130/85。');
     await clinic.click('#chat-form button');
-    await lead.waitForSelector('#chat-log li:has-text("BP 130/85")');
-    expect(await lead.locator('#chat-log li').last().innerText()).toContain('Dr. Ma Li (Heping Township Health Centre)');
+    await lead.waitForSelector('#chat-log li:has-text("血压 130/85")');
+    expect(await lead.locator('#chat-log li').last().innerText()).toContain('马丽 (和平乡卫生院)');
 
     await lead.click('#record');
-    await clinic.waitForSelector('#recording-banner:not([hidden]):has-text("started by Prof. Zhao Lei")', { timeout: 8000 });
+    await clinic.waitForSelector('#recording-banner:not([hidden]):has-text("started by 赵磊")', { timeout: 8000 });
     await clinic.click('#ack-recording');
     await clinic.waitForSelector('#ack-recording', { state: 'hidden', timeout: 8000 });
 
-    await lead.locator('.tile', { hasText: 'Dr. Ma Li' }).locator('button:has-text("Mute")').first().click();
+    await lead.locator('.tile', { hasText: '马丽' }).locator('button:has-text("Mute")').first().click();
     await clinic.waitForSelector('#notices:has-text("muted your microphone")');
     await clinic.click('#toggle-mic'); // pause: allowed
     await clinic.click('#toggle-mic'); // unpause: refused while muted by the moderator
@@ -64,7 +86,7 @@ describe('demo page: chaired consultation', () => {
     await clinic.screenshot({ path: process.env['DEMO_SCREENSHOT'] ?? path.join(os.tmpdir(), 'demo-chaired.png') });
     await lead.click('#record');
     await clinic.waitForSelector('#recording-banner', { state: 'hidden', timeout: 8000 });
-  });
+  }, 60_000);
 });
 
 describe('demo page: health-education broadcast', () => {
@@ -72,27 +94,27 @@ describe('demo page: health-education broadcast', () => {
     const common = { room: 'demo-broadcast', kind: 'broadcast', caseId: '' };
     const moderator = await open({
       ...common,
-      name: 'Prof. Lin',
+      name: '林教授',
       role: 'lead_specialist',
-      site: 'Provincial Hospital',
+      site: '省人民医院',
       siteLevel: 'tertiary_hospital',
     });
     await joinedOn(moderator);
-    const viewer = await open({ ...common, name: 'Mr. Zhou', role: 'viewer', site: 'Home', siteLevel: 'village_clinic' });
-    const other = await open({ ...common, name: 'Ms. Qian', role: 'viewer', site: 'Home', siteLevel: 'village_clinic' });
+    const viewer = await open({ ...common, name: '周建国', role: 'viewer', site: '家中', siteLevel: 'village_clinic' });
+    const other = await open({ ...common, name: '钱秀英', role: 'viewer', site: '家中', siteLevel: 'village_clinic' });
     await joinedOn(viewer);
     await joinedOn(other);
     await other.waitForSelector('#viewer-count:has-text("2 watching")');
     expect(await viewer.locator('.tile').count()).toBe(1); // the moderator's camera; no tiles for other viewers
 
-    await viewer.fill('#ask-form input', 'Is it safe to exercise after chemotherapy?');
+    await viewer.fill('#ask-form input', '化疗后可以运动吗？');
     await viewer.click('#ask-form button');
-    await moderator.waitForSelector('#questions li:has-text("exercise after chemotherapy")');
-    await moderator.click('#questions li:has-text("exercise after chemotherapy") button:has-text("Approve")');
-    await other.waitForSelector('#questions li:has-text("exercise after chemotherapy")');
+    await moderator.waitForSelector('#questions li:has-text("化疗后可以运动吗")');
+    await moderator.click('#questions li:has-text("化疗后可以运动吗") button:has-text("Approve")');
+    await other.waitForSelector('#questions li:has-text("化疗后可以运动吗")');
 
-    await moderator.click('#people li:has-text("Mr. Zhou") button:has-text("Bring on stage")');
+    await moderator.click('#people li:has-text("周建国") button:has-text("Bring on stage")');
     await viewer.waitForSelector('#notices:has-text("on stage")');
-    await other.waitForSelector('.tile .label:has-text("Mr. Zhou")', { timeout: 20_000 });
+    await other.waitForSelector('.tile .label:has-text("周建国")', { timeout: 20_000 });
   });
 });

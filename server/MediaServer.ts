@@ -214,7 +214,7 @@ export class MediaServer {
 /** This node's membership of the cluster: announced with its route, its media address and its load. */
 function joinCluster(config: Config, cluster: ClusterConfig, server: MediaServer, log: Logger): Promise<ClusterNode> {
   return ClusterNode.start({
-    redisUrl: cluster.redisUrl,
+    redis: cluster.redis,
     namespace: cluster.namespace,
     nodeId: cluster.nodeId,
     route: cluster.route ?? server.url,

@@ -12,13 +12,14 @@ import { ProtocolError } from '../../signaling/protocol/index.js';
 import type { Logger } from '../logger.js';
 import { ClusterKeys } from './keys.js';
 import { NodeRegistry, placeRoom, type NodeInfo } from './NodeRegistry.js';
-import { connectRedis, whenReady } from './redis.js';
+import { connectRedis, whenReady, type RedisTarget } from './redis.js';
 import { RoomLeases, type LeaseHolder } from './RoomLease.js';
 import type { RoomRouting, RouteDecision } from './routing.js';
 import type { DurableRoomMemory, DurableSnapshot, RoomMemory } from '../rooms/RoomMemory.js';
 
 export interface ClusterNodeOptions {
-  redisUrl: string;
+  /** Where Redis is: one URL or Sentinel. */
+  redis: RedisTarget;
   namespace: string;
   nodeId: string;
   route: string;
@@ -73,7 +74,7 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
     this.#options = { leaseTtlMs: 6000, heartbeatMs: 2000, claimGraceMs: 30_000, ...options };
     const keys = new ClusterKeys(options.namespace);
     this.#keys = keys;
-    this.#redis = connectRedis(options.redisUrl, options.log);
+    this.#redis = connectRedis(options.redis, options.log);
     this.#registry = new NodeRegistry(this.#redis, keys, { ttlMs: this.#options.leaseTtlMs, heartbeatMs: this.#options.heartbeatMs });
     this.#leases = new RoomLeases(this.#redis, keys, { ttlMs: this.#options.leaseTtlMs, epochTtlMs: options.memoryMs });
   }

@@ -8,7 +8,7 @@
  *    followed a redirect) → claim it; lost the race → MOVED to the winner. At most 2 hops.
  * Redis unreachable while a decision needs it: UNAVAILABLE with a retry hint, within the command timeout.
  */
-import { ProtocolError } from '../../signaling/protocol/index.js';
+import { ProtocolError, routeUrl } from '../../signaling/protocol/index.js';
 import type { Logger } from '../logger.js';
 import { ClusterKeys } from './keys.js';
 import { NodeRegistry, placeRoom, type NodeInfo } from './NodeRegistry.js';
@@ -282,10 +282,10 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
   }
 }
 
-/** A direct probe of a node: does its liveness endpoint answer within a second? */
+/** A direct probe of a node: does its liveness endpoint (`<route>/healthz`, prefix kept) answer within a second? */
 async function answers(route: string): Promise<boolean> {
   try {
-    const response = await fetch(new URL('/healthz', route), { signal: AbortSignal.timeout(1000) });
+    const response = await fetch(routeUrl(route, 'healthz'), { signal: AbortSignal.timeout(1000) });
     return response.ok;
   } catch {
     return false;

@@ -32,8 +32,9 @@ pids+=($!)
 redis_env=(REDIS_URL="redis://127.0.0.1:$redis_port")
 if [[ "${CLUSTER_LOCAL_SENTINEL:-0}" == 1 ]]; then
   replica_port=$((redis_port + 1)) sentinel_port=$((redis_port + 2))
+  # A replica writes the snapshot it receives to its folder, `--save ''` or not: the data folder, not here.
   redis-server --port "$replica_port" --bind 127.0.0.1 --save '' --appendonly no --replicaof 127.0.0.1 "$redis_port" \
-    >"$data/replica.log" 2>&1 &
+    --dir "$data" --dbfilename replica.rdb >"$data/replica.log" 2>&1 &
   pids+=($!)
   # Sentinel rewrites its configuration file as it learns: it gets one of its own in the data folder.
   printf '%s\n' "port $sentinel_port" 'bind 127.0.0.1' "dir $data" "sentinel monitor telemed 127.0.0.1 $redis_port 1" \

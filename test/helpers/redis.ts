@@ -39,10 +39,26 @@ async function spawnRedis(port: number, args: string[]): Promise<RedisServer> {
   return { url: `redis://127.0.0.1:${port}`, port, kill: () => exited(child, 'SIGKILL'), stop: () => exited(child, 'SIGTERM') };
 }
 
-/** `args`: more redis-server options, e.g. `['--replicaof', '127.0.0.1', '6390']` for a replica. */
+/** Runs `start` with a temporary folder of its own, removed once the server it started is stopped. */
+async function inTempDir(start: (dir: string) => Promise<RedisServer>): Promise<RedisServer> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'telemed-redis-'));
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  const server = await start(dir).catch((error: unknown) => {
+    removeDir();
+    throw error;
+  });
+  return { ...server, kill: () => server.kill().finally(removeDir), stop: () => server.stop().finally(removeDir) };
+}
+
+/**
+ * `args`: more redis-server options, e.g. `['--replicaof', '127.0.0.1', '6390']` for a replica. Its
+ * working folder is a temporary one: a replica writes the snapshot it receives there, `--save ''` or not.
+ */
 export async function startRedis(port?: number, args: string[] = []): Promise<RedisServer> {
   const p = port ?? (await freeMediaPorts(1));
-  return spawnRedis(p, ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args]);
+  return inTempDir((dir) =>
+    spawnRedis(p, ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...args]),
+  );
 }
 
 export interface SentinelOptions {
@@ -61,28 +77,23 @@ export interface SentinelOptions {
  */
 export async function startSentinel(options: SentinelOptions): Promise<RedisServer> {
   const port = await freeMediaPorts(1);
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'telemed-sentinel-'));
-  const file = path.join(dir, 'sentinel.conf');
   const { name, masterPort, downAfterMs = 1000, failoverTimeoutMs = 3000 } = options;
-  writeFileSync(
-    file,
-    [
-      `port ${port}`,
-      'bind 127.0.0.1',
-      `dir ${dir}`,
-      'sentinel announce-ip 127.0.0.1',
-      `sentinel monitor ${name} 127.0.0.1 ${masterPort} 1`,
-      `sentinel down-after-milliseconds ${name} ${downAfterMs}`,
-      `sentinel failover-timeout ${name} ${failoverTimeoutMs}`,
-      `sentinel parallel-syncs ${name} 1`,
-      '',
-    ].join('\n'),
-  );
-  const sentinel = await spawnRedis(port, [file, '--sentinel']);
-  const removeDir = () => rmSync(dir, { recursive: true, force: true });
-  return {
-    ...sentinel,
-    kill: () => sentinel.kill().finally(removeDir),
-    stop: () => sentinel.stop().finally(removeDir),
-  };
+  return inTempDir((dir) => {
+    const file = path.join(dir, 'sentinel.conf');
+    writeFileSync(
+      file,
+      [
+        `port ${port}`,
+        'bind 127.0.0.1',
+        `dir ${dir}`,
+        'sentinel announce-ip 127.0.0.1',
+        `sentinel monitor ${name} 127.0.0.1 ${masterPort} 1`,
+        `sentinel down-after-milliseconds ${name} ${downAfterMs}`,
+        `sentinel failover-timeout ${name} ${failoverTimeoutMs}`,
+        `sentinel parallel-syncs ${name} 1`,
+        '',
+      ].join('\n'),
+    );
+    return spawnRedis(port, [file, '--sentinel']);
+  });
 }

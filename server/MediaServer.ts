@@ -13,6 +13,7 @@ import { ClusterNode } from './cluster/ClusterNode.js';
 import { deferredCluster, SINGLE_NODE, type RoomRouting } from './cluster/routing.js';
 import type { ClusterConfig, Config } from './config.js';
 import { createApp } from './http/app.js';
+import { servePathPrefix } from './http/pathPrefix.js';
 import { resolveKeys } from './keys.js';
 import type { Logger } from './logger.js';
 import { MEDIA_CODECS } from './media/codecs.js';
@@ -21,6 +22,7 @@ import { CaseRecordService } from './records/CaseRecordService.js';
 import { WorkerPool } from './media/WorkerPool.js';
 import { RoomRegistry } from './rooms/RoomRegistry.js';
 import { ConnectionLimits } from './signaling/ConnectionLimits.js';
+import { routePrefix } from '../signaling/protocol/index.js';
 
 export class MediaServer {
   readonly config: Config;
@@ -143,6 +145,8 @@ export class MediaServer {
         requestTimeoutMs: config.signaling.requestTimeoutMs,
         log,
       });
+      // A route with a path (one public host for every node): served under it too, Socket.IO included.
+      if (config.cluster?.route) servePathPrefix(httpServer, routePrefix(config.cluster.route));
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);
         httpServer.listen(config.http.port, config.http.host, () => resolve());
@@ -222,7 +226,7 @@ export class MediaServer {
 /** This node's membership of the cluster: announced with its route, its media address and its load. */
 function joinCluster(config: Config, cluster: ClusterConfig, server: MediaServer, log: Logger): Promise<ClusterNode> {
   return ClusterNode.start({
-    redisUrl: cluster.redisUrl,
+    redis: cluster.redis,
     namespace: cluster.namespace,
     nodeId: cluster.nodeId,
     route: cluster.route ?? server.url,

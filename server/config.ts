@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { derivedKeyId } from '../recordings/trailChain.js';
+import type { RedisTarget, SentinelAddress } from './cluster/redis.js';
 import { issuesToDetails, ROOM_KINDS, type RoomKind } from '../signaling/protocol/index.js';
 
 const ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256'] as const;
@@ -90,6 +91,11 @@ const EnvSchema = z.object({
     .string()
     .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
     .optional(),
+  // …or through Redis Sentinel: "host:port,host:port" of the sentinels and the master's name there.
+  REDIS_SENTINELS: z.string().optional(),
+  REDIS_SENTINEL_NAME: z.string().min(1).optional(),
+  REDIS_PASSWORD: z.string().min(1).optional(),
+  REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
   CLUSTER_NODE_ID: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,64}$/)
@@ -135,7 +141,7 @@ export interface Config {
   rooms: { emptyLingerSeconds: number; joinBurst: number; joinIntervalSeconds: number; chatMessagesOnJoin: number };
   broadcast: { consumersPerRouter: number; keyFrameRequestDelayMs: number };
   records: RecordsConfig;
-  /** Set when nodes share rooms through Redis (REDIS_URL). */
+  /** Set when nodes share rooms through Redis (REDIS_URL, or REDIS_SENTINELS + REDIS_SENTINEL_NAME). */
   cluster: ClusterConfig | undefined;
   logLevel: string;
   dataDir: string;
@@ -164,7 +170,7 @@ export interface RecordsConfig {
 }
 
 export interface ClusterConfig {
-  redisUrl: string;
+  redis: RedisTarget;
   nodeId: string;
   /** Where clients reach this node (its public URL); defaults to the HTTP listen address. */
   route: string | undefined;
@@ -215,9 +221,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   for (const variable of ['WEBHOOK_URL', 'FHIR_BASE_URL', 'PUBLIC_URL', 'CLUSTER_ROUTE'] as const)
     requireSecureTransport(e.APP_MODE, variable, e[variable]);
   const records = recordsConfig(e);
-  if (e.REDIS_URL && secrets.length === 0 && publicKeyFiles.length === 0) {
+  const redis = redisTarget(e);
+  if (redis && secrets.length === 0 && publicKeyFiles.length === 0) {
     // Every node must accept every token: an ephemeral per-process secret cannot be shared.
-    throw new ConfigError('REDIS_URL (a cluster) needs JWT_SECRETS or JWT_PUBLIC_KEY_FILES shared by all nodes');
+    throw new ConfigError('REDIS_URL or REDIS_SENTINELS (a cluster) needs JWT_SECRETS or JWT_PUBLIC_KEY_FILES shared by all nodes');
   }
   return {
     mode: e.APP_MODE,
@@ -265,9 +272,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       chatMessagesOnJoin: e.CHAT_MESSAGES_ON_JOIN,
     },
     records,
-    cluster: e.REDIS_URL
+    cluster: redis
       ? {
-          redisUrl: e.REDIS_URL,
+          redis,
           nodeId: e.CLUSTER_NODE_ID ?? `${os.hostname()}-${process.pid}`,
           route: e.CLUSTER_ROUTE,
           namespace: e.CLUSTER_NAMESPACE,
@@ -278,6 +285,35 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     dataDir: path.resolve(e.DATA_DIR),
   };
+}
+
+/** The cluster's Redis: at one URL, or found through Sentinel; undefined for a single node. */
+function redisTarget(e: z.infer<typeof EnvSchema>): RedisTarget | undefined {
+  const sentinels = e.REDIS_SENTINELS === undefined ? undefined : parseSentinels(e.REDIS_SENTINELS);
+  if (e.REDIS_URL && (sentinels || e.REDIS_SENTINEL_NAME))
+    throw new ConfigError('REDIS_URL and REDIS_SENTINELS/REDIS_SENTINEL_NAME are two ways to reach Redis: set one of them');
+  if (e.REDIS_URL) return { url: e.REDIS_URL, password: e.REDIS_PASSWORD };
+  if (!sentinels && !e.REDIS_SENTINEL_NAME) {
+    if (e.REDIS_PASSWORD || e.REDIS_SENTINEL_PASSWORD)
+      throw new ConfigError('REDIS_PASSWORD/REDIS_SENTINEL_PASSWORD are set but no Redis is (REDIS_URL or REDIS_SENTINELS)');
+    return undefined;
+  }
+  if (!sentinels) throw new ConfigError('REDIS_SENTINEL_NAME is set: REDIS_SENTINELS (host:port of the sentinels) is required too');
+  if (!e.REDIS_SENTINEL_NAME)
+    throw new ConfigError('REDIS_SENTINELS is set: REDIS_SENTINEL_NAME (the master name the sentinels monitor) is required too');
+  return { sentinels, name: e.REDIS_SENTINEL_NAME, password: e.REDIS_PASSWORD, sentinelPassword: e.REDIS_SENTINEL_PASSWORD };
+}
+
+/** "host:port,host:port" → addresses (an IPv6 host in brackets: "[fd00::5]:26379"). */
+function parseSentinels(value: string): SentinelAddress[] {
+  const entries = list(value);
+  if (entries.length === 0) throw new ConfigError('REDIS_SENTINELS: give the sentinels as host:port, comma-separated');
+  return entries.map((entry) => {
+    const match = /^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]+):(\d{1,5})$/.exec(entry);
+    const port = Number(match?.[2]);
+    if (!match?.[1] || port < 1 || port > 65535) throw new ConfigError(`REDIS_SENTINELS: "${entry}" is not host:port`);
+    return { host: match[1].replace(/^\[|\]$/g, ''), port };
+  });
 }
 
 function recordsConfig(e: z.infer<typeof EnvSchema>): RecordsConfig {

@@ -11,6 +11,7 @@ import {
   MAX_ROUTE_HOPS,
   PROTOCOL_VERSION,
   ProtocolError,
+  socketEndpoint,
   type Ack,
   type ClientToServerEvents,
   type HandshakeAuth,
@@ -112,8 +113,12 @@ export class SignalingConnection extends TypedEmitter<NotificationEvents> {
     this.#socket?.removeAllListeners().close();
     const auth: HandshakeAuth = { token: this.#token, protocolVersion: PROTOCOL_VERSION, hops };
     const url = this.#url;
+    // A URL with a path (a node behind one public host, `https://consult.example.cn/n2`) is reached
+    // at that path's Socket.IO endpoint; a relative entry URL is resolved against the page.
+    const { origin, path } = socketEndpoint(url, globalThis.location?.href);
     // Reconnection is decided above (a new socket must resume its participant), not by socket.io.
-    const socket: ClientSocket = io(url, {
+    const socket: ClientSocket = io(origin, {
+      path,
       auth,
       reconnection: false,
       forceNew: true,

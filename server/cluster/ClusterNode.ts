@@ -8,17 +8,18 @@
  *    followed a redirect) → claim it; lost the race → MOVED to the winner. At most 2 hops.
  * Redis unreachable while a decision needs it: UNAVAILABLE with a retry hint, within the command timeout.
  */
-import { ProtocolError } from '../../signaling/protocol/index.js';
+import { ProtocolError, routeUrl } from '../../signaling/protocol/index.js';
 import type { Logger } from '../logger.js';
 import { ClusterKeys } from './keys.js';
 import { NodeRegistry, placeRoom, type NodeInfo } from './NodeRegistry.js';
-import { connectRedis, whenReady } from './redis.js';
+import { connectRedis, whenReady, type RedisTarget } from './redis.js';
 import { RoomLeases, type LeaseHolder } from './RoomLease.js';
 import type { RoomRouting, RouteDecision } from './routing.js';
 import type { CarriedState, DurableRoomMemory, DurableSnapshot, RoomMemory } from '../rooms/RoomMemory.js';
 
 export interface ClusterNodeOptions {
-  redisUrl: string;
+  /** Where Redis is: one URL or Sentinel. */
+  redis: RedisTarget;
   namespace: string;
   nodeId: string;
   route: string;
@@ -73,7 +74,7 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
     this.#options = { leaseTtlMs: 6000, heartbeatMs: 2000, claimGraceMs: 30_000, ...options };
     const keys = new ClusterKeys(options.namespace);
     this.#keys = keys;
-    this.#redis = connectRedis(options.redisUrl, options.log);
+    this.#redis = connectRedis(options.redis, options.log);
     this.#registry = new NodeRegistry(this.#redis, keys, { ttlMs: this.#options.leaseTtlMs, heartbeatMs: this.#options.heartbeatMs });
     this.#leases = new RoomLeases(this.#redis, keys, { ttlMs: this.#options.leaseTtlMs, epochTtlMs: options.memoryMs });
   }
@@ -283,10 +284,10 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
   }
 }
 
-/** A direct probe of a node: does its liveness endpoint answer within a second? */
+/** A direct probe of a node: does its liveness endpoint (`<route>/healthz`, prefix kept) answer within a second? */
 async function answers(route: string): Promise<boolean> {
   try {
-    const response = await fetch(new URL('/healthz', route), { signal: AbortSignal.timeout(1000) });
+    const response = await fetch(routeUrl(route, 'healthz'), { signal: AbortSignal.timeout(1000) });
     return response.ok;
   } catch {
     return false;

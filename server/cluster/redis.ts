@@ -1,23 +1,67 @@
 /**
  * The Redis connection of a node, set up for outages: commands fail fast instead of queueing (a
  * join must be refused within seconds, not hang), an `error` event never crashes the process, and
- * the client keeps reconnecting in the background.
+ * the client keeps reconnecting in the background. Redis is reached either at one URL or through
+ * Sentinel, which names the current master and promotes a replica when the master dies.
  */
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 
 export interface RedisLogger {
   warn(fields: Record<string, unknown>, message: string): void;
 }
 
-export function connectRedis(url: string, log: RedisLogger, commandTimeoutMs = 1500): Redis {
-  const redis = new Redis(url, {
+export interface SentinelAddress {
+  host: string;
+  port: number;
+}
+
+/** Where a node's Redis is: one URL, or a master found through Sentinel by its name. */
+export type RedisTarget =
+  | { url: string; password?: string | undefined }
+  | {
+      sentinels: SentinelAddress[];
+      /** The master group name Sentinel monitors (`sentinel monitor <name> …`). */
+      name: string;
+      /** Of the master and its replicas. */
+      password?: string | undefined;
+      /** Of the sentinels themselves (`requirepass` in sentinel.conf), if they have one. */
+      sentinelPassword?: string | undefined;
+    };
+
+const backoff = (times: number) => Math.min(times * 200, 2000);
+
+function options(target: RedisTarget, commandTimeoutMs: number): RedisOptions {
+  const outage: RedisOptions = {
     lazyConnect: false,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     commandTimeout: commandTimeoutMs,
     connectTimeout: commandTimeoutMs,
-    retryStrategy: (times) => Math.min(times * 200, 2000),
-  });
+    retryStrategy: backoff,
+    // A server that answers READONLY was demoted to a replica (a failover): reconnect, which asks
+    // Sentinel for the master again. The failed command is not resent: its caller decides (fail fast).
+    reconnectOnError: (err) => err.message.startsWith('READONLY'),
+  };
+  if ('url' in target) return { ...outage, password: target.password };
+  return {
+    ...outage,
+    sentinels: target.sentinels,
+    name: target.name,
+    password: target.password,
+    sentinelPassword: target.sentinelPassword,
+    sentinelCommandTimeout: commandTimeoutMs,
+    // No sentinel answering is an outage like any other: keep asking in the background.
+    sentinelRetryStrategy: backoff,
+    // Told of a promotion by the sentinels (+switch-master), the client leaves the old master at once,
+    // even one still running and accepting writes behind a partition: two masters would mean two
+    // owners of a room.
+    failoverDetector: true,
+  };
+}
+
+export function connectRedis(target: RedisTarget, log: RedisLogger, commandTimeoutMs = 1500): Redis {
+  // A password inside the URL wins over `password` (ioredis fills only what the URL leaves unset).
+  const redis = 'url' in target ? new Redis(target.url, options(target, commandTimeoutMs)) : new Redis(options(target, commandTimeoutMs));
   let warned = false;
   redis.on('error', (err: Error) => {
     // Once per outage: a retry loop must not flood the log.

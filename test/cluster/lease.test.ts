@@ -18,7 +18,7 @@ let server: RedisServer;
 const clients: Redis[] = [];
 let readyClients: Promise<void>[] = [];
 const client = (): Redis => {
-  const c = connectRedis(server.url, quiet);
+  const c = connectRedis({ url: server.url }, quiet);
   clients.push(c);
   readyClients.push(whenReady(c));
   return c;
@@ -154,7 +154,7 @@ describe('node registry', () => {
 describe('Redis outage', () => {
   it('calls fail within the command timeout while Redis is down, and work again when it returns', async () => {
     const own = await startRedis();
-    const redis = connectRedis(own.url, quiet, 500);
+    const redis = connectRedis({ url: own.url }, quiet, 500);
     try {
       await whenReady(redis);
       const lease = new RoomLeases(redis, new ClusterKeys('outage'), { ttlMs: 5000, epochTtlMs: 60_000 });

@@ -106,7 +106,7 @@ describe('one owner per room across the nodes', () => {
 
 describe('a lapsed lease', () => {
   beforeAll(async () => {
-    directory = connectRedis(redis.url, { warn: () => undefined });
+    directory = connectRedis({ url: redis.url }, { warn: () => undefined });
     await whenReady(directory);
   });
 

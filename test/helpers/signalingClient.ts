@@ -15,6 +15,7 @@ import type {
   WireError,
   WireRtpParameters,
 } from '../../signaling/protocol/index.js';
+import { socketEndpoint } from '../../signaling/protocol/index.js';
 
 export interface TestClient {
   socket: Socket;
@@ -29,7 +30,10 @@ export interface TestClient {
 
 /** `auth`: more handshake fields (e.g. `hops`, the MOVED answers already followed in a cluster). */
 export function connect(url: string, token: string | undefined, auth: Record<string, unknown> = {}): Promise<TestClient> {
-  const socket = io(url, {
+  // A URL with a path (a node's route behind one public host) is reached at `<path>/socket.io`.
+  const { origin, path } = socketEndpoint(url);
+  const socket = io(origin, {
+    path,
     auth: token === undefined ? auth : { ...auth, token },
     transports: ['websocket'],
     reconnection: false,

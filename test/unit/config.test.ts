@@ -80,4 +80,34 @@ describe('loadConfig', () => {
   it('names the offending variable', () => {
     expect(() => loadConfig({ HTTP_PORT: 'eighty' })).toThrow(/HTTP_PORT/);
   });
+
+  it('reaches the cluster Redis at one URL or through Sentinel, never both, and needs both Sentinel variables', () => {
+    expect(loadConfig(PROD).cluster).toBeUndefined();
+    expect(loadConfig({ ...PROD, REDIS_URL: 'redis://10.0.0.7:6379' }).cluster?.redis).toEqual({ url: 'redis://10.0.0.7:6379' });
+    const sentinel = {
+      ...PROD,
+      REDIS_SENTINELS: '10.0.0.7:26379, sentinel-2.slzl-hospital.example:26379,[fd00::9]:26380',
+      REDIS_SENTINEL_NAME: 'telemed',
+      REDIS_PASSWORD: 'redis-pass',
+    };
+    expect(loadConfig(sentinel).cluster?.redis).toEqual({
+      sentinels: [
+        { host: '10.0.0.7', port: 26379 },
+        { host: 'sentinel-2.slzl-hospital.example', port: 26379 },
+        { host: 'fd00::9', port: 26380 },
+      ],
+      name: 'telemed',
+      password: 'redis-pass',
+    });
+    expect(() => loadConfig({ ...PROD, REDIS_SENTINELS: '10.0.0.7:26379' })).toThrow(/REDIS_SENTINEL_NAME .*required/);
+    expect(() => loadConfig({ ...PROD, REDIS_SENTINEL_NAME: 'telemed' })).toThrow(/REDIS_SENTINELS .*required/);
+    expect(() => loadConfig({ ...sentinel, REDIS_URL: 'redis://10.0.0.7:6379' })).toThrow(/set one of them/);
+    expect(() => loadConfig({ ...sentinel, REDIS_SENTINELS: '10.0.0.7' })).toThrow(/REDIS_SENTINELS: "10.0.0.7" is not host:port/);
+    expect(() => loadConfig({ ...sentinel, REDIS_SENTINELS: '10.0.0.7:99999' })).toThrow(/is not host:port/);
+    expect(() => loadConfig({ ...PROD, REDIS_PASSWORD: 'redis-pass' })).toThrow(/no Redis is/);
+    // Every node must accept every token: development's ephemeral secret cannot be shared.
+    expect(() => loadConfig({ ...DEV, REDIS_SENTINELS: '10.0.0.7:26379', REDIS_SENTINEL_NAME: 'telemed' })).toThrow(
+      /REDIS_SENTINELS \(a cluster\) needs JWT_SECRETS/,
+    );
+  });
 });

@@ -11,4 +11,5 @@ export * from './requests.js';
 export * from './notifications.js';
 export * from './claims.js';
 export * from './socketEvents.js';
+export * from './routes.js';
 export * from './version.js';

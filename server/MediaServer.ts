@@ -83,6 +83,7 @@ export class MediaServer {
       const records = await CaseRecordService.start(config.records, log.child({ component: 'case-record' }));
       // Clustered, the node announces its route once it listens; until then connections wait for it.
       const cluster = config.cluster ? deferredCluster() : undefined;
+      let clusterNode: ClusterNode | undefined;
       const routing = cluster?.routing ?? SINGLE_NODE;
       const rooms = new RoomRegistry({
         durable: cluster?.durable,
@@ -109,6 +110,7 @@ export class MediaServer {
         records,
         verifier,
         draining: () => routing.draining,
+        cluster: () => clusterNode?.stats,
         devTokens: keys.devSigningSecret
           ? {
               secret: keys.devSigningSecret,
@@ -142,7 +144,7 @@ export class MediaServer {
       });
       const server = new MediaServer(config, pool, rooms, hls, records, httpServer, io, log);
       server.#routing = routing;
-      if (cluster && config.cluster) cluster.ready(await joinCluster(config, config.cluster, server, log));
+      if (cluster && config.cluster) cluster.ready((clusterNode = await joinCluster(config, config.cluster, server, log)));
       log.info(
         {
           url: server.url,

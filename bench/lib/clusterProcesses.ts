@@ -1,10 +1,11 @@
 /**
- * Cluster nodes as separate server processes on one real redis-server, for tests that kill a node
- * the way a crash would (SIGKILL). Each node runs the real entry point (`server/main.ts`, from source
- * through tsx, so the test needs no build) on loopback with its own HTTP and media ports and data
- * folder, the cluster's shared JWT secret and namespace, and writes its log to a file of its own.
- * Every process started here (and anything it started: mediasoup workers, tsx's esbuild) is killed
- * by `stop()`, and by this process's exit if a test runner dies before its afterAll.
+ * Cluster nodes as separate server processes on one real redis-server, for tests and benchmarks that
+ * kill a node the way a crash would (SIGKILL). Each node runs the real entry point (`server/main.ts`
+ * from source through tsx, so a test needs no build; or the built `dist/server/main.js`, measured by
+ * the benchmarks) on loopback with its own HTTP and media ports and data folder, the cluster's shared
+ * JWT secret and namespace, and writes its log to a file of its own. Every process started here (and
+ * anything it started: mediasoup workers, tsx's esbuild) is killed by `stop()`, and by this
+ * process's exit if a test runner dies before its afterAll.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -13,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freeMediaPorts } from './ports.js';
-import { startRedis, type RedisServer } from './redis.js';
+import { startRedis, type RedisServer } from './redisServer.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -22,6 +23,8 @@ export interface NodeProcess {
   readonly url: string;
   readonly pid: number;
   readonly logFile: string;
+  /** False once the node process has exited, whatever the reason. */
+  readonly alive: boolean;
   /** SIGKILL of the node and of every process it started, at once: a machine lost. */
   kill(): Promise<void>;
   /** SIGTERM (a clean shutdown), SIGKILL after 5 s; then whatever it left behind. */
@@ -93,10 +96,16 @@ function exited(child: ChildProcess): Promise<void> {
   });
 }
 
-async function startNode(id: string, env: Record<string, string>, logDir: string): Promise<NodeProcess> {
+export interface ClusterOptions {
+  /** Run the built server (`npm run build` first) instead of the sources through tsx. */
+  built?: boolean;
+}
+
+async function startNode(id: string, env: Record<string, string>, logDir: string, options: ClusterOptions): Promise<NodeProcess> {
   const [httpPort, mediaPort] = [await freeMediaPorts(1), await freeMediaPorts(1)];
   const logFile = path.join(logDir, `${id}.log`);
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'server', 'main.ts')], {
+  const entry = options.built ? [path.join(root, 'dist', 'server', 'main.js')] : ['--import', 'tsx', path.join(root, 'server', 'main.ts')];
+  const child = spawn(process.execPath, entry, {
     cwd: root,
     env: {
       ...process.env,
@@ -149,6 +158,9 @@ async function startNode(id: string, env: Record<string, string>, logDir: string
     pid: child.pid!,
     logFile,
     logTail,
+    get alive() {
+      return child.exitCode === null && child.signalCode === null;
+    },
     async kill() {
       known = [...known, ...descendants(child.pid!)];
       const done = exited(child);
@@ -170,9 +182,13 @@ async function startNode(id: string, env: Record<string, string>, logDir: string
 }
 
 /** A redis-server and one node process per id, all sharing the namespace and the JWT secret. */
-export async function startLocalCluster(ids: string[], env: Record<string, string> = {}): Promise<LocalCluster> {
+export async function startLocalCluster(
+  ids: string[],
+  env: Record<string, string> = {},
+  options: ClusterOptions = {},
+): Promise<LocalCluster> {
   const redis = await startRedis();
-  const namespace = `rejoin${Date.now()}`;
+  const namespace = `cluster${Date.now()}`;
   const secret = randomBytes(32).toString('hex');
   const logDir = mkdtempSync(path.join(os.tmpdir(), 'telemed-cluster-'));
   const nodes: NodeProcess[] = [];
@@ -182,7 +198,7 @@ export async function startLocalCluster(ids: string[], env: Record<string, strin
   };
   try {
     for (const id of ids)
-      nodes.push(await startNode(id, { REDIS_URL: redis.url, CLUSTER_NAMESPACE: namespace, JWT_SECRETS: secret, ...env }, logDir));
+      nodes.push(await startNode(id, { REDIS_URL: redis.url, CLUSTER_NAMESPACE: namespace, JWT_SECRETS: secret, ...env }, logDir, options));
   } catch (error) {
     await stop();
     throw error;

@@ -1,4 +1,4 @@
-/** A real redis-server (Debian's) on a free loopback port, nothing persisted, stopped by the test. */
+/** A real redis-server (Debian's) on a free loopback port, nothing persisted, stopped by whoever started it (a test, a benchmark). */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { freeMediaPorts, listening } from './ports.js';
 

@@ -39,6 +39,8 @@ export interface LocalCluster {
   /** Signs the tokens every node accepts (the nodes of a cluster share their keys). */
   readonly secret: string;
   readonly nodes: NodeProcess[];
+  /** Starts one more node (e.g. in place of a killed one); stopped with the others. */
+  add(id: string): Promise<NodeProcess>;
   stop(): Promise<void>;
 }
 
@@ -196,12 +198,16 @@ export async function startLocalCluster(
     await Promise.all(nodes.map((n) => n.stop()));
     await redis.stop();
   };
+  const add = async (id: string) => {
+    const node = await startNode(id, { REDIS_URL: redis.url, CLUSTER_NAMESPACE: namespace, JWT_SECRETS: secret, ...env }, logDir, options);
+    nodes.push(node);
+    return node;
+  };
   try {
-    for (const id of ids)
-      nodes.push(await startNode(id, { REDIS_URL: redis.url, CLUSTER_NAMESPACE: namespace, JWT_SECRETS: secret, ...env }, logDir, options));
+    for (const id of ids) await add(id);
   } catch (error) {
     await stop();
     throw error;
   }
-  return { redis, namespace, secret, nodes, stop };
+  return { redis, namespace, secret, nodes, add, stop };
 }

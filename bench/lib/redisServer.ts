@@ -1,4 +1,7 @@
-/** A real redis-server (Debian's) on a free loopback port, nothing persisted, stopped by whoever started it (a test, a benchmark). */
+/**
+ * A real redis-server (Debian's) on a free loopback port, nothing persisted, stopped by whoever
+ * started it (a test, a benchmark) — or killed when this process exits without having stopped it.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { freeMediaPorts, listening } from './ports.js';
 
@@ -24,6 +27,10 @@ export async function startRedis(port?: number): Promise<RedisServer> {
   const child = spawn('/usr/bin/redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Not left behind if this process exits first (an error, an interrupted benchmark).
+  const onExit = () => child.kill('SIGKILL');
+  process.once('exit', onExit);
+  child.once('exit', () => process.off('exit', onExit));
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));

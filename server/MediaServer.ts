@@ -85,6 +85,7 @@ export class MediaServer {
       const records = await CaseRecordService.start(config.records, log.child({ component: 'case-record' }));
       // Clustered, the node announces its route once it listens; until then connections wait for it.
       const cluster = config.cluster ? deferredCluster() : undefined;
+      let clusterNode: ClusterNode | undefined;
       const routing = cluster?.routing ?? SINGLE_NODE;
       const rooms = new RoomRegistry({
         durable: cluster?.durable,
@@ -118,6 +119,7 @@ export class MediaServer {
           drain: async () => built.server?.drain((config.cluster?.drainDeadlineSeconds ?? 0) * 1000),
           log: log.child({ component: 'admin' }),
         },
+        cluster: () => clusterNode?.stats,
         devTokens: keys.devSigningSecret
           ? {
               secret: keys.devSigningSecret,
@@ -154,7 +156,7 @@ export class MediaServer {
       const server = new MediaServer(config, pool, rooms, hls, records, httpServer, io, log);
       built.server = server;
       server.#routing = routing;
-      if (cluster && config.cluster) cluster.ready(await joinCluster(config, config.cluster, server, log));
+      if (cluster && config.cluster) cluster.ready((clusterNode = await joinCluster(config, config.cluster, server, log)));
       log.info(
         {
           url: server.url,

@@ -40,6 +40,21 @@ export interface ClusterNodeOptions {
   log: Logger;
 }
 
+/** What `/metrics` shows of this node's part in the cluster (read-only figures). */
+export interface ClusterStats {
+  /** Whether Redis answered this node's last heartbeat (and the connection is up now). */
+  redisUp: boolean;
+  draining: boolean;
+  /** Room leases this node holds. */
+  roomsHeld: number;
+  /** Leases of rooms served here that had lapsed and were claimed again (Redis was out of reach). */
+  leaseReasserts: number;
+  /** Connections sent to another node (MOVED answers). */
+  redirects: number;
+  /** Rooms this node took over from an owner that was gone (lapsed lease, owner not answering). */
+  takeovers: number;
+}
+
 interface Held {
   holder: LeaseHolder;
   claimedAt: number;
@@ -49,7 +64,7 @@ interface Held {
 const SAVE_MEMORY = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[2], 'banned', ARGV[2], 'ended', ARGV[3], 'carry', ARGV[4], 'epoch', ARGV[5])
-redis.call('HSET', KEYS[2], 'owner', ARGV[7], 'live', ARGV[8], 'mutes', ARGV[9])
+redis.call('HSET', KEYS[2], 'owner', ARGV[7], 'live', ARGV[8], 'mutes', ARGV[9], 'route', ARGV[10])
 redis.call('PEXPIRE', KEYS[2], ARGV[6])
 return 1`;
 
@@ -69,6 +84,9 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
   readonly #keys: ClusterKeys;
   #state: NodeInfo['state'] = 'serving';
   #leaseTimer: NodeJS.Timeout | undefined;
+  /** Whether Redis answered the last heartbeat (undefined: no heartbeat yet). */
+  #lastBeatOk: boolean | undefined;
+  readonly #counters = { leaseReasserts: 0, redirects: 0, takeovers: 0 };
 
   private constructor(options: ClusterNodeOptions) {
     this.#options = { leaseTtlMs: 6000, heartbeatMs: 2000, claimGraceMs: 30_000, ...options };
@@ -88,6 +106,7 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
       .start(
         () => node.#info(),
         (err) => node.#beatFailed(err),
+        () => (node.#lastBeatOk = true),
       )
       .catch((err: unknown) => node.#beatFailed(err));
     node.#leaseTimer = setInterval(() => void node.#keepLeases().catch((err: unknown) => node.#beatFailed(err)), node.#options.heartbeatMs);
@@ -97,6 +116,21 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
   }
 
   async route(roomId: string, hops: number): Promise<RouteDecision> {
+    const decision = await this.#decide(roomId, hops);
+    if (!decision.here) this.#counters.redirects++;
+    return decision;
+  }
+
+  get stats(): ClusterStats {
+    return {
+      redisUp: this.#lastBeatOk === true && this.#redis.status === 'ready',
+      draining: this.draining,
+      roomsHeld: this.#held.size,
+      ...this.#counters,
+    };
+  }
+
+  async #decide(roomId: string, hops: number): Promise<RouteDecision> {
     const held = this.#held.get(roomId);
     if (held && this.#state === 'draining' && !this.#options.hasRoom(roomId)) {
       // Its room has closed here (moved by the drain): give it up at once so it opens elsewhere.
@@ -111,8 +145,13 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
         const placed = placeRoom(await this.#registry.serving());
         if (placed && placed.id !== this.#options.nodeId) return { here: false, route: placed.route };
       }
-      await this.#refuseIfOwnerAlive(roomId);
+      const last = await this.#lastOwner(roomId);
+      if (last?.answers) return { here: false, route: last.route };
       const { claimed, owner: winner } = await this.#leases.claim(roomId, this.#options.nodeId);
+      if (claimed && last) {
+        this.#counters.takeovers++;
+        this.#options.log.warn({ room: roomId, epoch: winner.epoch }, 'took over a room whose owner is gone');
+      }
       return claimed ? this.#keep(roomId, winner) : this.#movedTo(winner.nodeId);
     } catch (error) {
       if (error instanceof ProtocolError) throw error;
@@ -164,7 +203,7 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.#unsaved.keys()].map((roomId) => this.#flush(roomId)));
+    await this.#flushAll();
     this.#registry.stop();
     clearInterval(this.#leaseTimer);
     const releases = [...this.#held].map(([roomId, { holder }]) => this.#leases.release(roomId, holder).catch(() => false));
@@ -189,18 +228,20 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
 
   /**
    * A room whose lease lapsed while it was live elsewhere is taken over only if its last owner does
-   * not answer a direct probe: an owner that merely lost its Redis link for a while still serves its
-   * participants, and will claim its room again at its next heartbeat.
+   * not answer a direct probe: an owner that merely lost its Redis link still serves its
+   * participants (it is sent the connection) and claims its room again once it reaches Redis. Its
+   * route comes from the room's memory: a node cut off from Redis for longer than the TTL has lost
+   * its registration too, and must not be mistaken for a dead one. Undefined: not live elsewhere.
    */
-  async #refuseIfOwnerAlive(roomId: string): Promise<void> {
+  async #lastOwner(roomId: string): Promise<{ route: string; answers: boolean } | undefined> {
     const memory = await this.#redis.hgetall(this.#keys.roomMemory(roomId));
     const last = memory['owner'];
-    if (memory['live'] !== '1' || !last || last === this.#options.nodeId) return;
-    const node = (await this.#registry.nodes()).find((n) => n.id === last);
-    if (node && (await answers(node.route))) {
-      this.#options.log.warn({ room: roomId, owner: last }, 'lease lapsed but its owner still answers: no takeover');
-      throw unavailable();
-    }
+    if (memory['live'] !== '1' || !last || last === this.#options.nodeId) return undefined;
+    const route = (await this.#registry.nodes()).find((n) => n.id === last)?.route ?? memory['route'];
+    if (!route) return { route: '', answers: false };
+    const alive = await answers(route);
+    if (alive) this.#options.log.warn({ room: roomId, owner: last }, 'lease lapsed but its owner still answers: no takeover');
+    return { route, answers: alive };
   }
 
   /** Writes the latest memory of `roomId` if this node still holds the room; kept for a retry if Redis failed. */
@@ -229,17 +270,30 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
         holder.nodeId,
         snapshot.live ? '1' : '0',
         JSON.stringify(snapshot.mutes),
+        // Where the owner is probed before a takeover, even once its registration has lapsed.
+        this.#options.route,
       );
-      if (this.#unsaved.get(roomId) === snapshot) this.#unsaved.delete(roomId);
-      if (written !== 1) this.#options.log.error({ room: roomId, epoch: holder.epoch }, 'room memory refused: the lease moved on');
+      if (written === 1) {
+        if (this.#unsaved.get(roomId) === snapshot) this.#unsaved.delete(roomId);
+        return;
+      }
+      // Our lease lapsed (Redis was out of reach) or moved on: kept until the heartbeat claims the
+      // room again (then it is written with the new epoch) or finds it lost (then it is dropped).
+      this.#options.log.warn(
+        { room: roomId, epoch: holder.epoch },
+        'room memory refused: the lease lapsed; written once the room is claimed again',
+      );
     } catch (err) {
       this.#beatFailed(err); // kept in #unsaved: the next heartbeat writes it
     }
   }
 
-  /** Every heartbeat: write memory still unsaved, extend the leases of rooms still here, give up the others. */
+  /**
+   * Every heartbeat: write memory still unsaved (a closed room's last word goes before its lease),
+   * extend the leases of rooms still here, give up the others, then write what a lapsed lease refused.
+   */
   async #keepLeases(): Promise<void> {
-    await Promise.all([...this.#unsaved.keys()].map((roomId) => this.#flush(roomId)));
+    await this.#flushAll();
     const now = Date.now();
     for (const [roomId, held] of [...this.#held]) {
       const inUse = this.#options.hasRoom(roomId) || now - held.claimedAt < this.#options.claimGraceMs;
@@ -252,6 +306,11 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
       }
       await this.#reassert(roomId, held);
     }
+    await this.#flushAll();
+  }
+
+  async #flushAll(): Promise<void> {
+    await Promise.all([...this.#unsaved.keys()].map((roomId) => this.#flush(roomId)));
   }
 
   /**
@@ -263,6 +322,7 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
     const again = await this.#leases.claim(roomId, this.#options.nodeId);
     if (again.claimed || again.owner.nodeId === this.#options.nodeId) {
       this.#held.set(roomId, { holder: again.owner, claimedAt: held.claimedAt });
+      this.#counters.leaseReasserts++;
       this.#options.log.warn({ room: roomId, epoch: again.owner.epoch }, 'lease of a served room lapsed; claimed again');
       return;
     }
@@ -280,7 +340,10 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
   }
 
   #beatFailed(err: unknown): void {
-    this.#options.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'cluster heartbeat failed; retrying');
+    // Once per outage (every failed command lands here): a cut link must not flood the log.
+    if (this.#lastBeatOk !== false)
+      this.#options.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'cluster heartbeat failed; retrying');
+    this.#lastBeatOk = false;
   }
 }
 

@@ -59,12 +59,16 @@ export class NodeRegistry {
       .exec();
   }
 
-  /** Announces now and then every heartbeat; `current` is read at each beat (load, state change). */
-  start(current: () => NodeInfo, onError: (error: unknown) => void): Promise<void> {
+  /**
+   * Announces now and then every heartbeat; `current` is read at each beat (load, state change);
+   * each beat ends in `onAnnounced` or `onError` (whether Redis is reachable, for the metrics).
+   */
+  start(current: () => NodeInfo, onError: (error: unknown) => void, onAnnounced: () => void = () => undefined): Promise<void> {
     this.stop();
-    this.#timer = setInterval(() => void this.announce(current()).catch(onError), this.#options.heartbeatMs);
+    const beat = () => this.announce(current()).then(onAnnounced);
+    this.#timer = setInterval(() => void beat().catch(onError), this.#options.heartbeatMs);
     this.#timer.unref();
-    return this.announce(current());
+    return beat();
   }
 
   stop(): void {

@@ -11,6 +11,7 @@ import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import { HLS_URL_PREFIX } from '../media/HlsService.js';
 import type { TokenVerifier } from '../auth/TokenVerifier.js';
 import type { CaseRecordService } from '../records/CaseRecordService.js';
+import type { ClusterStats } from '../cluster/ClusterNode.js';
 import { devTokenRouter, type DevTokenOptions } from './devTokens.js';
 import { recordingsRouter } from './recordingsRouter.js';
 import { adminRouter, type AdminDeps } from './adminRouter.js';
@@ -36,6 +37,8 @@ export interface AppDeps {
   draining: () => boolean;
   /** The operators' API (`/admin`): what it may do to this node. */
   admin: Pick<AdminDeps, 'clustered' | 'drain' | 'log'>;
+  /** This node's part in the cluster (undefined on a single node, or before it has joined). */
+  cluster: () => ClusterStats | undefined;
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -97,6 +100,7 @@ export function createApp(deps: AppDeps): express.Express {
           '# TYPE telemed_storage_faults_total counter',
           ...[...deps.records.storage.faults].map(([kind, n]) => `telemed_storage_faults_total{kind="${kind}"} ${n}`),
           ...dataDiskFree(deps.records.storage.freeBytes()),
+          ...clusterMetrics(deps.cluster()),
           '',
         ].join('\n'),
       );
@@ -117,5 +121,34 @@ function dataDiskFree(bytes: number | undefined): string[] {
     '# HELP telemed_data_disk_free_bytes Free space on the data disk (DATA_DIR) for this server.',
     '# TYPE telemed_data_disk_free_bytes gauge',
     `telemed_data_disk_free_bytes ${bytes}`,
+  ];
+}
+
+/** The cluster's figures, shown only when this node is part of one. */
+function clusterMetrics(stats: ClusterStats | undefined): string[] {
+  if (!stats) return [];
+  const flag = (on: boolean) => (on ? 1 : 0);
+  const metric = (name: string, type: 'gauge' | 'counter', help: string, value: number) => [
+    `# HELP telemed_cluster_${name} ${help}`,
+    `# TYPE telemed_cluster_${name} ${type}`,
+    `telemed_cluster_${name} ${value}`,
+  ];
+  return [
+    ...metric(
+      'redis_up',
+      'gauge',
+      'Whether Redis answered this node (1) or is out of reach (0); running rooms do not need it.',
+      flag(stats.redisUp),
+    ),
+    ...metric('node_draining', 'gauge', 'Whether this node is draining (takes no new rooms).', flag(stats.draining)),
+    ...metric('rooms_held', 'gauge', 'Room leases this node holds.', stats.roomsHeld),
+    ...metric(
+      'lease_reasserts_total',
+      'counter',
+      'Lapsed leases of rooms served here claimed again (after Redis was out of reach).',
+      stats.leaseReasserts,
+    ),
+    ...metric('redirects_total', 'counter', 'Connections sent to the node that serves their room (MOVED).', stats.redirects),
+    ...metric('takeovers_total', 'counter', 'Rooms taken over from an owner that was gone.', stats.takeovers),
   ];
 }

@@ -111,7 +111,7 @@ describe('routes as path prefixes behind one public host', () => {
     }
   });
 
-  it("a node's liveness is probed at <route>/healthz: a lapsed lease is not taken over while its owner answers there", async () => {
+  it("a node's liveness is probed at <route>/healthz: a lapsed lease is not taken over while its owner answers there (MOVED to it)", async () => {
     expect((await fetch(`${proxy!.url}/n2/healthz`)).status).toBe(200);
     expect((await fetch(`${proxy!.url}/healthz`)).status).toBe(404); // only the prefixes lead to nodes
     expect((await fetch(`${nodes[1]!.url}/healthz`)).status).toBe(200); // and the node's own address still works
@@ -124,9 +124,10 @@ describe('routes as path prefixes behind one public host', () => {
       hops: 1,
     }).then(
       (c) => (clients.push(c), 'connected'),
-      (error: { wire?: WireError }) => error.wire?.code,
+      (error: { wire?: WireError }) => `${error.wire?.code} ${error.wire?.details?.['route']}`,
     );
-    expect(answer).toBe('UNAVAILABLE');
+    // The owner answers: the join is sent to it (at its prefix), never taken over.
+    expect(answer).toBe(`MOVED ${proxy!.url}/n2`);
     expect(nodes[0]!.rooms.get(ROOM)).toBeUndefined();
     expect(probes()).toBeGreaterThan(before); // node-1 asked node-2 at its prefix
   });

@@ -1,22 +1,39 @@
 /**
- * A loopback TCP proxy in front of the server's HTTP/Socket.IO port, so a test can cut a browser's
- * signaling connection (as a proxy restart or a network blip would) while media keeps its own path.
+ * A loopback TCP proxy in front of a server's port (the media server's HTTP/Socket.IO, or Redis), so
+ * a test can cut one link (as a proxy restart, a network blip or a partition would) while every other
+ * path between the same processes keeps working.
  */
 import net from 'node:net';
 
+/**
+ * How new connections fare while the link is cut: `refuse` closes them at once (a peer that resets),
+ * `blackhole` accepts them and never answers (a partition: the client must time out by itself).
+ */
+export type CutMode = 'refuse' | 'blackhole';
+
 export interface TcpProxy {
   url: string;
-  /** Drops every open connection and refuses new ones until `restore()`. */
-  cut(): void;
+  port: number;
+  /** Drops every open connection; new ones are refused or blackholed until `restore()`. */
+  cut(mode?: CutMode): void;
+  /** Forwards new connections again; connections held by a blackhole are dropped (their peer reconnects). */
   restore(): void;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
-  let refusing = false;
+  /** Connections accepted during a blackhole cut: never forwarded, dropped when the link returns. */
+  const held = new Set<net.Socket>();
+  let cut: CutMode | undefined;
   const server = net.createServer((client) => {
-    if (refusing) return client.destroy();
+    if (cut === 'refuse') return client.destroy();
+    if (cut === 'blackhole') {
+      held.add(client);
+      client.on('close', () => held.delete(client));
+      client.on('error', () => undefined);
+      return;
+    }
     const upstream = net.connect(targetPort, '127.0.0.1');
     for (const s of [client, upstream]) {
       sockets.add(s);
@@ -29,18 +46,23 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as net.AddressInfo).port;
+  const dropAll = () => {
+    for (const s of [...sockets, ...held]) s.destroy();
+  };
   return {
     url: `http://127.0.0.1:${port}`,
-    cut() {
-      refusing = true;
-      for (const s of sockets) s.destroy();
+    port,
+    cut(mode = 'refuse') {
+      cut = mode;
+      dropAll();
     },
     restore() {
-      refusing = false;
+      cut = undefined;
+      for (const s of held) s.destroy();
     },
     close: () =>
       new Promise((resolve) => {
-        for (const s of sockets) s.destroy();
+        dropAll();
         server.close(() => resolve());
       }),
   };

@@ -187,3 +187,43 @@ export async function waitForStats(page: Page, check: (s: PathStats) => boolean,
   }
   throw new Error(`stats condition not met: ${JSON.stringify(last)}`);
 }
+
+/**
+ * Starts watching, every 100 ms inside the page, the frames decoded over every remote video the
+ * client holds; `longestFrameGap` then says the longest time no new frame was decoded (a receiver's
+ * media gap), measured in the page, free of the test process's own pauses.
+ */
+export function watchFrames(page: Page, holder = 't'): Promise<void> {
+  return page.evaluate((holder) => {
+    type Client = { getStats(): Promise<RTCStatsReport[]> };
+    const w = window as unknown as Record<string, { client: Client; frameWatch?: { longest: number; timer: number } }>;
+    const state = { longest: 0, timer: 0 };
+    let frames = -1;
+    let at = performance.now();
+    state.timer = window.setInterval(() => {
+      void w[holder]!.client.getStats().then((reports) => {
+        let sum = 0;
+        for (const report of reports)
+          report.forEach((s: Record<string, unknown>) => {
+            if (s['type'] === 'inbound-rtp' && s['kind'] === 'video') sum += Number(s['framesDecoded'] ?? 0);
+          });
+        const now = performance.now();
+        if (sum > frames) {
+          if (frames >= 0) state.longest = Math.max(state.longest, now - at);
+          frames = sum;
+          at = now;
+        } else state.longest = Math.max(state.longest, now - at);
+      });
+    }, 100);
+    w[holder]!.frameWatch = state;
+  }, holder);
+}
+
+/** The longest stretch (ms) without a newly decoded remote frame since `watchFrames`; stops watching. */
+export function longestFrameGap(page: Page, holder = 't'): Promise<number> {
+  return page.evaluate((holder) => {
+    const watch = (window as unknown as Record<string, { frameWatch?: { longest: number; timer: number } }>)[holder]!.frameWatch!;
+    clearInterval(watch.timer);
+    return Math.round(watch.longest);
+  }, holder);
+}

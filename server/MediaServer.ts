@@ -3,6 +3,7 @@
  * tears them down in the reverse order. Tests start it in-process exactly as `npm start` does.
  */
 import http from 'node:http';
+import https from 'node:https';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { version as mediasoupVersion } from 'mediasoup';
@@ -129,7 +130,8 @@ export class MediaServer {
             }
           : undefined,
       });
-      const httpServer = http.createServer(app);
+      const tls = config.http.tls;
+      const httpServer = tls ? https.createServer({ cert: tls.cert, key: tls.key }, app) : http.createServer(app);
       const io: SignalingIo = new IoServer(httpServer, {
         cors: { origin: config.http.corsOrigins === '*' ? true : config.http.corsOrigins },
         maxHttpBufferSize: 64 * 1024,
@@ -165,6 +167,7 @@ export class MediaServer {
           mediaPorts: `${config.media.port}-${config.media.port + pool.size - 1}`,
           node: process.versions.node,
           mediasoup: mediasoupVersion,
+          ...(config.http.tls ? { tls: { subject: config.http.tls.subject, validTo: config.http.tls.validTo } } : {}),
         },
         'media server listening',
       );
@@ -199,7 +202,7 @@ export class MediaServer {
 
   get url(): string {
     const host = this.config.http.host.includes(':') ? `[${this.config.http.host}]` : this.config.http.host;
-    return `http://${host}:${this.port}`;
+    return `${this.config.http.tls ? 'https' : 'http'}://${host}:${this.port}`;
   }
 
   /** Rooms and recordings still being finished (shutdown progress). */

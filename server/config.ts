@@ -8,6 +8,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { derivedKeyId } from '../recordings/trailChain.js';
 import type { RedisTarget, SentinelAddress } from './cluster/redis.js';
+import { readTls, type TlsMaterial } from './http/tls.js';
 import { issuesToDetails, ROOM_KINDS, type RoomKind } from '../signaling/protocol/index.js';
 
 const ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256'] as const;
@@ -24,6 +25,9 @@ const EnvSchema = z.object({
   APP_MODE: z.enum(['development', 'production']).default('production'),
   HTTP_HOST: z.string().default('127.0.0.1'),
   HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** HTTPS served by the node itself: a PEM certificate (chain) and its private key. */
+  TLS_CERT_FILE: z.string().min(1).optional(),
+  TLS_KEY_FILE: z.string().min(1).optional(),
   CORS_ORIGINS: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MEDIA_WORKERS: z.coerce.number().int().min(1).max(64).default(os.availableParallelism()),
@@ -110,7 +114,7 @@ const EnvSchema = z.object({
 
 export interface Config {
   mode: 'development' | 'production';
-  http: { host: string; port: number; corsOrigins: string[] | '*' };
+  http: { host: string; port: number; corsOrigins: string[] | '*'; tls: TlsMaterial | undefined };
   media: {
     workers: number;
     listenIp: string;
@@ -232,6 +236,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       host: e.HTTP_HOST,
       port: e.HTTP_PORT,
       corsOrigins: corsOrigins(e.APP_MODE, e.CORS_ORIGINS),
+      tls: tlsConfig(e.TLS_CERT_FILE, e.TLS_KEY_FILE),
     },
     media: {
       workers: e.MEDIA_WORKERS,
@@ -402,4 +407,15 @@ function corsOrigins(mode: Config['mode'], value: string | undefined): string[] 
       throw new ConfigError(`CORS_ORIGINS: "${origin}" is not an origin (scheme://host[:port], no path or trailing slash)`);
   }
   return origins;
+}
+
+/** Both TLS files or neither; read and checked now (see readTls). */
+function tlsConfig(certFile: string | undefined, keyFile: string | undefined): TlsMaterial | undefined {
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile || !keyFile) throw new ConfigError('TLS_CERT_FILE and TLS_KEY_FILE go together: set both (or neither, for plain HTTP)');
+  try {
+    return readTls(certFile, keyFile);
+  } catch (error) {
+    throw new ConfigError(error instanceof Error ? error.message : String(error), { cause: error });
+  }
 }

@@ -23,6 +23,8 @@ export interface SdkJoinSpec {
   iceTransportPolicy?: 'all' | 'relay';
   /** Camera constraints (tests that run many pages on two cores ask for less than 720p). */
   camera?: MediaTrackConstraints;
+  /** An access token to use instead of minting one at the page's /dev/token (loopback host names only). */
+  token?: string;
 }
 
 export async function openSdkPage(browser: Browser, serverUrl: string): Promise<Page> {
@@ -41,19 +43,21 @@ export function sdkJoin(page: Page, spec: SdkJoinSpec): Promise<'joined' | 'wait
     };
     const t: Record<string, unknown> = { events: [] as unknown[][], waiting: false };
     w.t = t;
-    const res = await fetch('/dev/token', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        identity: spec.identity,
-        name: spec.name,
-        role: spec.role,
-        room: spec.room,
-        kind: spec.kind ?? 'consultation',
-        ...(spec.caseId === null ? {} : { caseId: spec.caseId ?? 'CASE-E2E' }),
-        site: spec.site ?? { id: 'site', name: 'Test Hospital', level: 'county_hospital' },
-      }),
-    });
+    const res = spec.token
+      ? new Response(JSON.stringify({ token: spec.token }))
+      : await fetch('/dev/token', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            identity: spec.identity,
+            name: spec.name,
+            role: spec.role,
+            room: spec.room,
+            kind: spec.kind ?? 'consultation',
+            ...(spec.caseId === null ? {} : { caseId: spec.caseId ?? 'CASE-E2E' }),
+            site: spec.site ?? { id: 'site', name: 'Test Hospital', level: 'county_hospital' },
+          }),
+        });
     const minted = (await res.json()) as { token?: string; error?: { message: string } };
     if (!minted.token) throw new Error(`dev token refused: ${minted.error?.message ?? res.status}`);
     const token = minted.token;

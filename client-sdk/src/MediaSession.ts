@@ -4,7 +4,7 @@
  * What the user publishes (track, options, paused) is remembered apart from the producers, so that
  * after a rejoin on another node (`reset()`) the same tracks can be published again.
  */
-import { Device } from 'mediasoup-client';
+import { detectDeviceAsync, Device } from 'mediasoup-client';
 import type { types } from 'mediasoup-client';
 import { ProtocolError, type ConsumeResult, type MediaSource, type TransportOptions } from '../../signaling/protocol/types/index.js';
 import type { SignalingConnection } from './SignalingConnection.js';
@@ -15,6 +15,22 @@ const CAMERA_ENCODINGS: RTCRtpEncodingParameters[] = [
   { scaleResolutionDownBy: 2, maxBitrate: 500_000 },
   { scaleResolutionDownBy: 1, maxBitrate: 1_200_000 },
 ];
+
+/**
+ * The browser's capture devices. They exist only on a secure page (https://, or localhost): on a
+ * hospital intranet host name over plain http:// `navigator.mediaDevices` is simply absent, which
+ * would surface as "cannot read properties of undefined" — say what to do instead.
+ */
+function mediaDevices(): MediaDevices {
+  if (typeof navigator !== 'undefined' && navigator.mediaDevices) return navigator.mediaDevices;
+  const insecure = typeof window !== 'undefined' && !window.isSecureContext;
+  throw new ProtocolError(
+    'FORBIDDEN',
+    insecure
+      ? 'the browser gives camera and microphone only to secure pages: open this page over https:// (请通过 https:// 打开本页面)'
+      : 'this browser gives no access to a camera or microphone',
+  );
+}
 
 /** How media reaches the server on restrictive hospital networks. */
 export interface NetworkOptions {
@@ -116,17 +132,17 @@ export class MediaSession {
 
   async publishCamera(options: PublishOptions & { constraints?: MediaTrackConstraints } = {}): Promise<MediaStreamTrack> {
     const video = options.constraints ?? { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 25 } };
-    return this.#publishFirst(await navigator.mediaDevices.getUserMedia({ video }), 'camera', options);
+    return this.#publishFirst(await mediaDevices().getUserMedia({ video }), 'camera', options);
   }
 
   async publishMicrophone(
     audio: MediaTrackConstraints = { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
   ): Promise<MediaStreamTrack> {
-    return this.#publishFirst(await navigator.mediaDevices.getUserMedia({ audio }), 'microphone');
+    return this.#publishFirst(await mediaDevices().getUserMedia({ audio }), 'microphone');
   }
 
   async publishScreen(): Promise<MediaStreamTrack> {
-    return this.#publishFirst(await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false }), 'screen');
+    return this.#publishFirst(await mediaDevices().getDisplayMedia({ video: true, audio: false }), 'screen');
   }
 
   /** Publishes the stream's first track; stops the capture if the server refuses it. */
@@ -261,8 +277,23 @@ export class MediaSession {
   }
 }
 
+/**
+ * mediasoup-client reads Chromium's version from `navigator.userAgentData`, which pages that are not
+ * secure contexts do not have; its user-agent fallback then misses some Chromium builds
+ * ("HeadlessChrome/…", embedded browsers). Such a page can still receive (a viewer needs no camera),
+ * so the version is read here from the user agent.
+ */
+async function handlerFor(options: MediaOptions): Promise<types.BuiltinHandlerName | undefined> {
+  if (options.handlerName) return options.handlerName;
+  const detected = await detectDeviceAsync();
+  if (detected) return detected;
+  const major = Number(/Chrom(?:e|ium)\/(\d+)/.exec(typeof navigator === 'undefined' ? '' : navigator.userAgent)?.[1] ?? 0);
+  return major >= 111 ? 'Chrome111' : major >= 74 ? 'Chrome74' : undefined;
+}
+
 async function loadDevice(signaling: SignalingConnection, options: MediaOptions): Promise<Device> {
-  const device = new Device(options.handlerName ? { handlerName: options.handlerName } : undefined);
+  const handlerName = await handlerFor(options);
+  const device = new Device(handlerName ? { handlerName } : undefined);
   const { rtpCapabilities } = await signaling.request('getRouterRtpCapabilities', {});
   await device.load({ routerRtpCapabilities: rtpCapabilities });
   return device;

@@ -238,6 +238,16 @@ form.addEventListener('submit', (event) => {
   );
 });
 
+// Camera and microphone exist only on secure pages: on an intranet host name over http:// say so
+// plainly instead of failing later with "device not supported" (viewers can still watch).
+if (!window.isSecureContext) {
+  showError(
+    '请通过 https:// 打开本页面：浏览器只在安全页面上提供摄像头和麦克风（观众仍可观看）。' +
+      ' Open this page over https:// — browsers give camera and microphone only to secure pages (viewers can still watch).',
+  );
+  demo.insecure = true;
+}
+
 // Deep links join at once: ?token=… (a token from the hospital system), or in development
 // ?room=…&name=…&role=…&site=… (optional siteLevel, kind, caseId, identity, priorVisit).
 const params = new URLSearchParams(location.search);

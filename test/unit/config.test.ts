@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../server/config.js';
 
@@ -7,6 +11,27 @@ const DEV = { APP_MODE: 'development' } as const;
 const PROD = { JWT_SECRETS: SECRET, AUDIT_SEAL_KEY: SECRET, CORS_ORIGINS: 'https://consult.slzl-hospital.example' } as const;
 
 describe('loadConfig', () => {
+  it('HTTPS: both TLS files or neither; each read and checked at start, with the variable at fault named', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'telemed-tls-unit-'));
+    const f = (name: string) => path.join(dir, name);
+    const selfSigned = (name: string) =>
+      execFileSync('openssl', [
+        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+        '-keyout', f(`${name}.key`), '-out', f(`${name}.crt`), '-subj', '/CN=consult.hospital.test',
+      ], { stdio: 'ignore' }); // prettier-ignore
+    selfSigned('a');
+    selfSigned('b');
+    writeFileSync(f('junk.crt'), 'not a certificate');
+    const tls = (cert: string, key: string) => loadConfig({ ...DEV, TLS_CERT_FILE: f(cert), TLS_KEY_FILE: f(key) }).http.tls;
+    expect(tls('a.crt', 'a.key')?.subject).toContain('consult.hospital.test');
+    expect(loadConfig(DEV).http.tls).toBeUndefined();
+    expect(() => loadConfig({ ...DEV, TLS_CERT_FILE: f('a.crt') })).toThrow(/TLS_CERT_FILE and TLS_KEY_FILE go together/);
+    expect(() => tls('a.crt', 'b.key')).toThrow(/^TLS_KEY_FILE: .*b\.key does not belong to the certificate/);
+    expect(() => tls('junk.crt', 'a.key')).toThrow(/^TLS_CERT_FILE: .*junk\.crt is not a PEM certificate/);
+    expect(() => tls('missing.crt', 'a.key')).toThrow(/^TLS_CERT_FILE: cannot read .*missing\.crt \(ENOENT\)/);
+    expect(() => tls('a.crt', 'junk.crt')).toThrow(ConfigError);
+  });
+
   it('has safe single-machine defaults', () => {
     const c = loadConfig(PROD);
     expect(c.mode).toBe('production');

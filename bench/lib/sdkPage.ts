@@ -103,6 +103,7 @@ export function sdkJoin(page: Page, spec: SdkJoinSpec): Promise<'joined' | 'wait
         'handRaised',
         'roomLocked',
         'unpublished',
+        'tokenExpiring',
       ]) {
         c.on(e, (...args: unknown[]) => (t['events'] as unknown[][]).push([e, ...args.map((a) => JSON.parse(JSON.stringify(a ?? null)))]));
       }

@@ -34,6 +34,7 @@ import { recoverSession } from './recovery.js';
 import { RemoteTracks, type RemoteTrack } from './RemoteTracks.js';
 import { RoomModel } from './RoomModel.js';
 import { SignalingConnection } from './SignalingConnection.js';
+import { readToken, TokenClock } from './TokenClock.js';
 import { TypedEmitter } from './TypedEmitter.js';
 
 export interface JoinOptions extends NetworkOptions {
@@ -92,6 +93,12 @@ export interface ClientEvents {
    * e.g. FORBIDDEN: removed meanwhile; WRONG_STATE: the consultation was ended).
    */
   disconnected: [info: { reason: LeaveReason | 'connection_lost'; message: string; code?: ErrorCode }];
+  /**
+   * The access token expires soon (60 s ahead, or at once if less is left). The session does not end
+   * then, but a reconnect after it would be refused: get a fresh token for the same person and room
+   * from the hospital system and pass it to `updateToken()`.
+   */
+  tokenExpiring: [expiresAt: Date];
   /** A background operation failed (e.g. receiving one track); the session goes on. */
   error: [error: Error];
 }
@@ -118,6 +125,7 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
   #graceMs: number;
   #state: ConnectionState = 'connected';
   #waiting: ParticipantInfo[] = [];
+  readonly #tokenClock = new TokenClock((expiresAt) => this.emit('tokenExpiring', expiresAt));
 
   private constructor(signaling: SignalingConnection, media: MediaSession, snapshot: JoinResult, options: JoinOptions) {
     super();
@@ -298,7 +306,21 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
       throw new ProtocolError('FORBIDDEN', `your role (${this.self.role}) may not ${what} in this room`);
   }
 
+  /**
+   * A fresh access token for this person and room (e.g. on `tokenExpiring`): used by every reconnect,
+   * resume and rejoin from now on, so a consultation longer than one token's lifetime survives them.
+   * A token for someone else or another room is refused here (BAD_REQUEST).
+   */
+  updateToken(token: string): void {
+    const facts = readToken(token);
+    if (facts.sub !== this.#self.identity || facts.room !== this.room.id)
+      throw new ProtocolError('BAD_REQUEST', 'updateToken needs a token for the same person and room as this session');
+    this.#signaling.useToken(token);
+    this.#tokenClock.watch(token);
+  }
+
   #start(snapshot: JoinResult): void {
+    this.#tokenClock.watch(this.#options.token);
     this.#applySnapshot(snapshot);
     const s = this.#signaling;
     const who = (id: string) => this.#model.participants.get(id);
@@ -423,7 +445,7 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
         resume: async () =>
           this.#applySnapshot(await this.#signaling.request('resume', { participantId: this.self.id, resumeToken: this.#resumeToken })),
         rejoin: () => this.#rejoin(),
-        refreshToken: getToken && (async () => this.#signaling.useToken(await getToken())),
+        refreshToken: getToken && (async () => this.updateToken(await getToken())),
         moving: () => this.#setState('moving'),
         active: () => this.#recovering,
       },
@@ -472,6 +494,7 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
 
   #end(reason: LeaveReason | 'connection_lost', message: string, code?: ErrorCode): void {
     if (this.#state === 'disconnected') return;
+    this.#tokenClock.stop();
     this.#setState('disconnected');
     this.#tracks.dropAll();
     this.#media.close();

@@ -16,6 +16,7 @@ import { launchChromium } from './lib/browser.js';
 import { measure } from './lib/procstat.js';
 import { startServerProcess, type ServerHandle } from './lib/serverProcess.js';
 import { median, mib, p95, table } from './lib/stats.js';
+import { JOIN_PHASES } from '../client-sdk/src/JoinTimeline.js';
 
 const { values } = parseArgs({
   options: {
@@ -33,6 +34,8 @@ const ROOM = 'bench-join';
 interface JoinTiming {
   joinedMs: number;
   firstFrameMs: number;
+  /** The SDK's own timeline of this join (client.timings): ms from join() to each phase. */
+  phases: Record<string, number>;
 }
 
 async function openPage(browser: Browser, server: ServerHandle): Promise<Page> {
@@ -61,6 +64,7 @@ function joinInPage(page: Page, role: string, name: string, publish: boolean): P
       const { token } = (await res.json()) as { token: string };
       type Track = { kind: string; mediaStreamTrack: MediaStreamTrack };
       type Client = {
+        timings: Record<string, number>;
         on(e: string, f: (t: Track) => void): void;
         publishCamera(): Promise<unknown>;
         publishMicrophone(): Promise<unknown>;
@@ -73,7 +77,7 @@ function joinInPage(page: Page, role: string, name: string, publish: boolean): P
       if (publish) {
         await client.publishCamera();
         await client.publishMicrophone();
-        return { joinedMs, firstFrameMs: 0 };
+        return { joinedMs, firstFrameMs: 0, phases: client.timings };
       }
       const firstFrame = new Promise<number>((resolve) => {
         client.on('trackAdded', (t) => {
@@ -90,7 +94,7 @@ function joinInPage(page: Page, role: string, name: string, publish: boolean): P
         firstFrame,
         new Promise<number>((_, rej) => setTimeout(() => rej(new Error('no frame in 20 s')), 20_000)),
       ]);
-      return { joinedMs, firstFrameMs };
+      return { joinedMs, firstFrameMs, phases: client.timings };
     },
     { role, name, publish, room: ROOM },
   );
@@ -139,6 +143,15 @@ async function main(): Promise<void> {
           ['connect → first decoded remote video frame', median(frame), p95(frame), Math.min(...frame), Math.max(...frame)],
         ],
       ),
+    );
+    // The SDK's timeline: where the time to the first picture goes (each phase from join()).
+    const phaseRows = JOIN_PHASES.map((phase) => {
+      const values = timings.map((t) => t.phases[phase]).filter((v): v is number => v !== undefined);
+      return [phase, median(values), p95(values), values.length];
+    });
+    console.log(`\nWhere the time goes (client.timings: ms from join() to each phase; the page's token fetch not included)\n`);
+    console.log(
+      table(['phase', 'median ms', 'p95 ms', 'n'], [...phaseRows, ['first decoded frame (page)', median(frame), p95(frame), frame.length]]),
     );
     const participants = (n: number) => 2 + n;
     console.log(`\nServer cost (Node + mediasoup workers, ${WINDOW_MS / 1000} s windows; % of one core)\n`);

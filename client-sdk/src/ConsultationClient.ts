@@ -35,6 +35,7 @@ import { RemoteTracks, type RemoteTrack } from './RemoteTracks.js';
 import { RoomModel } from './RoomModel.js';
 import { SignalingConnection } from './SignalingConnection.js';
 import { readToken, TokenClock } from './TokenClock.js';
+import { JoinTimeline, type JoinTimings } from './JoinTimeline.js';
 import { TypedEmitter } from './TypedEmitter.js';
 
 export interface JoinOptions extends NetworkOptions {
@@ -126,9 +127,17 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
   #state: ConnectionState = 'connected';
   #waiting: ParticipantInfo[] = [];
   readonly #tokenClock = new TokenClock((expiresAt) => this.emit('tokenExpiring', expiresAt));
+  readonly #timeline: JoinTimeline;
 
-  private constructor(signaling: SignalingConnection, media: MediaSession, snapshot: JoinResult, options: JoinOptions) {
+  private constructor(
+    signaling: SignalingConnection,
+    media: MediaSession,
+    snapshot: JoinResult,
+    options: JoinOptions,
+    timeline: JoinTimeline,
+  ) {
     super();
+    this.#timeline = timeline;
     this.#signaling = signaling;
     this.#media = media;
     this.#options = options;
@@ -142,7 +151,10 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     this.#graceMs = snapshot.reconnectGraceSeconds * 1000;
     this.#policy = options.reconnectPolicy ?? defaultReconnectPolicy;
     this.#tracks = new RemoteTracks(media, (id) => this.#model.participants.get(id), {
-      added: (t) => this.emit('trackAdded', t),
+      added: (t) => {
+        this.#timeline.mark('firstTrack');
+        this.emit('trackAdded', t);
+      },
       removed: (t) => this.emit('trackRemoved', t),
       paused: (t) => this.emit(t.paused ? 'trackPaused' : 'trackResumed', t),
       error: (e) => this.emit('error', e),
@@ -151,11 +163,14 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
 
   /** Connects with the token, joins its room (after the lobby, if locked) and starts receiving. */
   static async join(options: JoinOptions): Promise<ConsultationClient> {
+    const timeline = new JoinTimeline();
     const signaling = await SignalingConnection.connect({ url: options.url, token: options.token });
+    timeline.mark('socketOpen');
     try {
-      const media = await MediaSession.create(signaling, options);
+      const media = await MediaSession.create(signaling, options, timeline);
       const snapshot = await enterRoom(signaling, media, options);
-      const client = new ConsultationClient(signaling, media, snapshot, options);
+      timeline.mark('joined');
+      const client = new ConsultationClient(signaling, media, snapshot, options, timeline);
       client.#start(snapshot);
       return client;
     } catch (error) {
@@ -175,6 +190,15 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
 
   get tracks(): RemoteTrack[] {
     return this.#tracks.list();
+  }
+
+  /**
+   * Where the join's time went: ms from `join()` to the socket open, the router's capabilities, the
+   * device loaded, the join answered, the receive transport made, it connected (ICE + DTLS) and the
+   * first remote track (first occurrences; see JoinTimeline).
+   */
+  get timings(): JoinTimings {
+    return this.#timeline.timings;
   }
 
   get connectionState(): ConnectionState {

@@ -7,6 +7,7 @@
 import { detectDeviceAsync, Device } from 'mediasoup-client';
 import type { types } from 'mediasoup-client';
 import { ProtocolError, type ConsumeResult, type MediaSource, type TransportOptions } from '../../signaling/protocol/types/index.js';
+import type { JoinTimeline } from './JoinTimeline.js';
 import type { SignalingConnection } from './SignalingConnection.js';
 
 /** Simulcast for cameras: a thumbnail, a mid and a full layer, so weak uplinks still serve everyone. */
@@ -66,15 +67,17 @@ export class MediaSession {
   readonly #published = new Map<MediaSource, { track: MediaStreamTrack; options: PublishOptions; producer: types.Producer }>();
   readonly #consumers = new Map<string, types.Consumer>();
   readonly #options: MediaOptions;
+  readonly #timeline: JoinTimeline | undefined;
 
-  private constructor(device: Device, signaling: SignalingConnection, options: MediaOptions) {
+  private constructor(device: Device, signaling: SignalingConnection, options: MediaOptions, timeline?: JoinTimeline) {
     this.#device = device;
     this.#signaling = signaling;
     this.#options = options;
+    this.#timeline = timeline;
   }
 
-  static async create(signaling: SignalingConnection, options: MediaOptions = {}): Promise<MediaSession> {
-    return new MediaSession(await loadDevice(signaling, options), signaling, options);
+  static async create(signaling: SignalingConnection, options: MediaOptions = {}, timeline?: JoinTimeline): Promise<MediaSession> {
+    return new MediaSession(await loadDevice(signaling, options, timeline), signaling, options, timeline);
   }
 
   get device(): Device {
@@ -250,6 +253,7 @@ export class MediaSession {
       direction === 'send'
         ? this.device.createSendTransport({ ...options, ...network })
         : this.device.createRecvTransport({ ...options, ...network });
+    if (direction === 'recv') this.#timeline?.mark('recvTransport');
     transport.on('connect', ({ dtlsParameters }, callback, errback) => {
       this.#signaling.request('connectTransport', { transportId: transport.id, dtlsParameters }).then(() => callback(), errback);
     });
@@ -269,6 +273,7 @@ export class MediaSession {
       });
     }
     transport.on('connectionstatechange', (state) => {
+      if (state === 'connected' && direction === 'recv') this.#timeline?.mark('transportConnected');
       // A network change or a lost path: ask the server for fresh ICE credentials and try again.
       // (If signaling is down too, restartFailedIce() runs once it is back.)
       if (state === 'failed' && !transport.closed) this.#restartIce(transport).catch(() => undefined);
@@ -291,10 +296,12 @@ async function handlerFor(options: MediaOptions): Promise<types.BuiltinHandlerNa
   return major >= 111 ? 'Chrome111' : major >= 74 ? 'Chrome74' : undefined;
 }
 
-async function loadDevice(signaling: SignalingConnection, options: MediaOptions): Promise<Device> {
+async function loadDevice(signaling: SignalingConnection, options: MediaOptions, timeline?: JoinTimeline): Promise<Device> {
   const handlerName = await handlerFor(options);
   const device = new Device(handlerName ? { handlerName } : undefined);
   const { rtpCapabilities } = await signaling.request('getRouterRtpCapabilities', {});
+  timeline?.mark('routerCapabilities');
   await device.load({ routerRtpCapabilities: rtpCapabilities });
+  timeline?.mark('deviceLoaded');
   return device;
 }

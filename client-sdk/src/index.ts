@@ -7,6 +7,7 @@ export type { Audience, AudienceEvents } from './Audience.js';
 export type { Moderation } from './Moderation.js';
 export type { Recording, RecordingEvents } from './Recording.js';
 export type { PublishOptions } from './MediaSession.js';
+export { JOIN_PHASES, type JoinPhase, type JoinTimings } from './JoinTimeline.js';
 export {
   ProtocolError,
   ROLE_LABELS,

@@ -97,6 +97,16 @@ describe('three-site consultation in real browsers', () => {
         expect(after, `${me.name} decoding ${other.name}`).toBeGreaterThanOrEqual(before + 10);
       }
 
+      // The SDK's join timeline has every phase, in the order a join goes through them.
+      const t = await page.evaluate(
+        () => (window as unknown as { demo: { client: { timings: Record<string, number> } } }).demo.client.timings,
+      );
+      const chain = ['socketOpen', 'routerCapabilities', 'deviceLoaded', 'joined', 'recvTransport', 'transportConnected'];
+      for (const [a, b] of chain.slice(1).map((phase, k) => [chain[k]!, phase] as const))
+        expect(t[a], `${a} ≤ ${b}`).toBeLessThanOrEqual(t[b]!);
+      expect(t['joined']).toBeLessThanOrEqual(t['firstTrack']!);
+      expect(t['socketOpen']).toBeGreaterThan(0);
+
       // Tiles: one per participant, labelled with name, role and site.
       const labels = await page.locator('.tile .label').allInnerTexts();
       expect(labels).toHaveLength(3);

@@ -1,14 +1,14 @@
 /**
  * The node serving a consultation dies (`kill -9`, its mediasoup worker with it) and the SDK brings
- * both participants back by itself: two cluster nodes as separate server processes on a real
- * redis-server, two headless Chromium pages using the SDK bundle, both joined through node A's URL
+ * every participant back by itself: two cluster nodes as separate server processes on a real
+ * redis-server, three headless Chromium pages using the SDK bundle, all joined through node A's URL
  * (the entry) while the room is served by node B. After B is killed, each page shows 'moving', joins
  * again through A — which takes the room over with a new epoch once B's lease expired — republishes
  * its camera and microphone (and a shared image the lead had paused, still paused), and decodes the
- * other's video and hears the other's audio again (WebRTC getStats on the new tracks), within 20 s.
+ * others' video and hears the others' audio again (WebRTC getStats on the new tracks), within 20 s.
  * What the room was goes with it: the person the lead removed is still refused, the lock holds (the
  * two come back in, a newcomer waits), and the recording goes on as a new part linked to the first
- * (both pages told again). When B comes back on its data folder, the part it was recording when it
+ * (every page told again). When B comes back on its data folder, the part it was recording when it
  * died reaches the hospital's webhook, once.
  */
 import { build } from 'esbuild';
@@ -35,6 +35,12 @@ const ZHAO = {
   name: '赵磊',
   role: 'clinic_doctor',
   site: { id: 'apx', name: '安平县医院', level: 'county_hospital' },
+} as const;
+const LI = {
+  identity: 'li-qiang',
+  name: '李强',
+  role: 'specialist',
+  site: { id: 'slzl', name: '省肿瘤医院', level: 'tertiary_hospital' },
 } as const;
 const CAMERA = { width: 320, height: 240, frameRate: 15 };
 
@@ -158,12 +164,19 @@ function sharePausedImage(page: Page): Promise<void> {
   });
 }
 
-/** The sources a page receives from the other, with their paused state. */
-function received(page: Page): Promise<{ source: string; paused: boolean }[]> {
-  return page.evaluate(() =>
-    (window as unknown as { t: { client: { tracks: { source: string; paused: boolean }[] } } }).t.client.tracks
-      .map((t) => ({ source: t.source, paused: t.paused }))
-      .sort((a, b) => a.source.localeCompare(b.source)),
+/** The sources a page receives from `from`, with their paused state. */
+function received(page: Page, from: string): Promise<{ source: string; paused: boolean }[]> {
+  return page.evaluate(
+    (from) =>
+      (
+        window as unknown as {
+          t: { client: { tracks: { source: string; paused: boolean; participant: { displayName: string } }[] } };
+        }
+      ).t.client.tracks
+        .filter((t) => t.participant.displayName === from)
+        .map((t) => ({ source: t.source, paused: t.paused }))
+        .sort((a, b) => a.source.localeCompare(b.source)),
+    from,
   );
 }
 
@@ -220,7 +233,7 @@ async function expectFlowing(page: Page, other: string): Promise<void> {
 }
 
 describe('the node serving the room is killed', () => {
-  it('both rejoin on the survivor and decode each other within 20 s; ban, lock and recording survive; the dead part arrives once', async () => {
+  it('all three rejoin on the survivor and decode each other within 20 s; ban, lock and recording survive; the dead part arrives once', async () => {
     // The room starts on B: a connection that already followed a redirect (hops 1) claims it there,
     // so the entry (A) outlives the owner — in production the entry is a load balancer or DNS name.
     const maLi = await mint('ma-li', '马丽', 'observer', VILLAGE);
@@ -229,22 +242,24 @@ describe('the node serving the room is killed', () => {
     const { rtpCapabilities } = ok(await claim.request('getRouterRtpCapabilities', {}));
     const observer = ok(await claim.request('join', { rtpCapabilities }));
 
-    const pages = [await openPage(), await openPage()] as const;
-    const people = [WANG, ZHAO] as const;
+    const pages = [await openPage(), await openPage(), await openPage()] as const;
+    const people = [WANG, ZHAO, LI] as const;
+    const othersOf = (i: number) => people.filter((_, k) => k !== i).map((p) => p.name);
+    const hearsAndSeesAll = (i: number) => (s: PathStats) => othersOf(i).every((other) => hearsAndSees(other)(s));
     for (const [i, page] of pages.entries()) {
       const p = people[i]!;
       expect(await sdkJoin(page, { ...p, room: ROOM, caseId: 'CASE-HCC-0107', url: nodeA.url, camera: CAMERA })).toBe('joined');
       await watch(page);
     }
-    for (const [i, page] of pages.entries()) await waitForStats(page, hearsAndSees(people[1 - i]!.name), 20_000);
+    for (const [i, page] of pages.entries()) await waitForStats(page, hearsAndSeesAll(i), 20_000);
     await sharePausedImage(pages[0]);
-    const zhaoReceives = [
+    const fromWang = [
       { source: 'camera', paused: false },
       { source: 'microphone', paused: false },
       { source: 'screen', paused: true },
     ];
-    await pages[1].waitForFunction(() => (window as unknown as { t: { client: { tracks: unknown[] } } }).t.client.tracks.length === 3);
-    await expect.poll(() => received(pages[1]), { timeout: 5000 }).toEqual(zhaoReceives); // the pause may land just after the track
+    await pages[1].waitForFunction(() => (window as unknown as { t: { client: { tracks: unknown[] } } }).t.client.tracks.length === 5);
+    await expect.poll(() => received(pages[1], WANG.name), { timeout: 5000 }).toEqual(fromWang); // the pause may land just after the track
     // The lead removes the observer, locks the room and records: all of it must survive the node.
     await pages[0].evaluate(async (id) => {
       type Client = {
@@ -259,7 +274,7 @@ describe('the node serving the room is killed', () => {
       const client = (window as unknown as { t: { client: { recording: { start(): Promise<{ sessionId: string }> } } } }).t.client;
       return (await client.recording.start()).sessionId;
     });
-    await new Promise((r) => setTimeout(r, 2500)); // a few seconds of both people on record
+    await new Promise((r) => setTimeout(r, 2500)); // a few seconds of everyone on record
     const before = await Promise.all(pages.map(view));
     const servedBy = await owner();
     expect(servedBy?.node).toBe('node-b');
@@ -283,7 +298,7 @@ describe('the node serving the room is killed', () => {
     }
     const decodingAt: number[] = [];
     for (const [i, page] of pages.entries()) {
-      await waitForStats(page, hearsAndSees(people[1 - i]!.name), Math.max(1000, killedAt + 20_000 - Date.now()));
+      await waitForStats(page, hearsAndSeesAll(i), Math.max(1000, killedAt + 20_000 - Date.now()));
       decodingAt.push(Date.now() - killedAt);
     }
     console.log(
@@ -291,7 +306,7 @@ describe('the node serving the room is killed', () => {
     );
     expect(Math.max(...decodingAt)).toBeLessThan(20_000);
 
-    // A took the room over with a new epoch; both are there once, as new participants.
+    // A took the room over with a new epoch; all three are there once, as new participants.
     const takenOver = await owner();
     expect(takenOver?.node).toBe('node-a');
     expect(takenOver!.epoch).toBeGreaterThan(servedBy!.epoch);
@@ -299,21 +314,21 @@ describe('the node serving the room is killed', () => {
       const v = await view(page);
       expect(v.state).toBe('connected');
       expect(v.selfId).not.toBe(before[i]!.selfId);
-      expect(v.participants).toEqual([people[1 - i]!.name]);
+      expect(v.participants.sort()).toEqual(othersOf(i).sort());
       const states = v.log.filter((e) => e[0] === 'state').map((e) => e[1]);
       expect(states).toContain('moving');
       expect(states).not.toContain('disconnected');
       expect(v.log.some((e) => e[0] === 'disconnected')).toBe(false);
-      // The old session's tracks ended, the new session's came (赵磊 also gets 王芳's shared image).
-      const kinds = i === 0 ? ['audio', 'video'] : ['audio', 'video', 'video'];
+      // The old session's tracks ended, the new session's came (the others also get 王芳's shared image).
+      const kinds = i === 0 ? ['audio', 'audio', 'video', 'video'] : ['audio', 'audio', 'video', 'video', 'video'];
       expect(kindsSince(v.log, 'trackRemoved', killedAt)).toEqual(kinds);
       expect(kindsSince(v.log, 'trackAdded', killedAt)).toEqual(kinds);
-      await expectFlowing(page, people[1 - i]!.name);
+      for (const other of othersOf(i)) await expectFlowing(page, other);
     }
-    // Republished as it was: the shared image is still paused for the other side.
-    await expect.poll(() => received(pages[1]), { timeout: 5000 }).toEqual(zhaoReceives); // the pause may land just after the track
+    // Republished as it was: the shared image is still paused for the others.
+    for (const page of pages.slice(1)) await expect.poll(() => received(page, WANG.name), { timeout: 5000 }).toEqual(fromWang);
 
-    // Still locked, still recording — in a new part linked to the first, which both pages were told of.
+    // Still locked, still recording — in a new part linked to the first, which every page was told of.
     for (const page of pages) {
       await expect.poll(() => roomState(page).then((s) => s.recording?.continues), { timeout: 5000 }).toBe(part1);
       expect((await roomState(page)).locked).toBe(true);

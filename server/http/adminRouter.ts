@@ -1,15 +1,19 @@
 /**
  * The operators' HTTP API, under `/admin`: authenticated by an admin token (scope `admin`, the
- * cluster's keys; an access token is refused). Today it shows the node's state and drains it for
- * maintenance; each action is logged with who asked.
+ * cluster's keys; an access token is refused). It shows the node's state and drains it for
+ * maintenance, and lists, inspects, closes rooms and removes participants (adminRooms.ts); each action
+ * is logged with who asked, and those on a room are written to its audit trail.
  */
 import express from 'express';
 import { ProtocolError } from '../../signaling/protocol/index.js';
 import type { TokenVerifier } from '../auth/TokenVerifier.js';
 import type { Logger } from '../logger.js';
+import type { RoomRegistry } from '../rooms/RoomRegistry.js';
+import { adminRoomsRouter } from './adminRooms.js';
 
 export interface AdminDeps {
   verifier: TokenVerifier;
+  registry: RoomRegistry;
   /** Whether this node is in a cluster (a single node has nowhere to move its rooms). */
   clustered: boolean;
   draining: () => boolean;
@@ -38,6 +42,8 @@ export function adminRouter(deps: AdminDeps): express.Router {
       fail(res, error instanceof ProtocolError ? error : new ProtocolError('UNAUTHENTICATED', 'admin token rejected'));
     }
   });
+
+  router.use(adminRoomsRouter(deps.registry, deps.log));
 
   router.get('/admin/node', (_req, res) => {
     res.json(state());

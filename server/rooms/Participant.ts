@@ -314,6 +314,15 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     return this.#consumers.size;
   }
 
+  /** Their media objects as they are now, to read statistics from (operators' view); not to change. */
+  media(): { transports: types.WebRtcTransport[]; producers: types.Producer[]; consumers: types.Consumer[] } {
+    return {
+      transports: [...this.#transports.values()],
+      producers: [...this.#producers.values()].map((t) => t.producer),
+      consumers: [...this.#consumers.values()],
+    };
+  }
+
   consumer(id: string): types.Consumer {
     const consumer = this.#consumers.get(id);
     if (!consumer) throw notFound(`no consumer ${id} for this participant`);

@@ -120,6 +120,8 @@ export class Room extends EventEmitter<RoomEvents> {
   readonly options: RoomOptions;
   /** The room's case record: its audit trail and recordings. */
   readonly caseRecord: RoomCaseRecord;
+  /** When the room opened on this node. */
+  readonly openedAt = new Date();
   #hlsUrl: string | null = null;
   readonly #participants = new Map<string, Participant>();
   readonly #lobby = new Lobby(() => this.#notifyModerators('lobbyChanged', { waiting: this.#lobby.list() }));
@@ -550,7 +552,7 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   /** Ends the room for everyone (a moderator's "end consultation", shutdown, or a dead worker). */
-  close(reason: LeaveReason = 'room_closed', message = 'the room was closed', by?: Participant): void {
+  close(reason: LeaveReason = 'room_closed', message = 'the room was closed', by?: Participant, note?: AuditData): void {
     if (this.#closed) return;
     // Taken before anything stops: the lock and the recording as they were go with the room.
     if (reason === 'room_moved') this.#movedWith = this.#carried();
@@ -562,7 +564,7 @@ export class Room extends EventEmitter<RoomEvents> {
     }
     this.audience.close();
     this.fanOut?.close();
-    this.auditFact(reason === 'room_ended' ? 'room_ended' : 'room_closed', by, undefined, { message });
+    this.auditFact(reason === 'room_ended' ? 'room_ended' : 'room_closed', by, undefined, { message, ...note });
     for (const p of [...this.#lobby.all(), ...this.#participants.values()]) p.close(reason, message);
     this.#grace.cancelAll();
     this.router.close();

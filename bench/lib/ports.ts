@@ -1,4 +1,5 @@
 /** Finds a port free for both UDP and TCP on loopback, so each test server gets its own media port. */
+import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { udpFree } from '../../recordings/ports.js';
 
@@ -27,4 +28,22 @@ export function listening(port: number): Promise<boolean> {
     s.once('connect', () => (s.destroy(), resolve(true)));
     s.once('error', () => resolve(false));
   });
+}
+
+/**
+ * Waits until `child` (a server just spawned: redis-server, coturn) accepts connections on `port`,
+ * polling every `pollMs`; kills it and throws with the end of its output if it exits or takes over 10 s.
+ */
+export async function untilListening(child: ChildProcess, port: number, name: string, pollMs = 50): Promise<void> {
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const deadline = Date.now() + 10_000;
+  while (!(await listening(port))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${name} did not start:\n${output.slice(-2000)}`);
+    }
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
 }

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freeMediaPorts, listening } from './ports.js';
+import { freeMediaPorts, untilListening } from './ports.js';
 
 export interface RedisServer {
   url: string;
@@ -33,17 +33,7 @@ async function spawnRedis(port: number, args: string[]): Promise<RedisServer> {
   const onExit = () => child.kill('SIGKILL');
   process.once('exit', onExit);
   child.once('exit', () => process.off('exit', onExit));
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const deadline = Date.now() + 10_000;
-  while (!(await listening(port))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`redis-server did not start:\n${output.slice(-2000)}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await untilListening(child, port, 'redis-server');
   return { url: `redis://127.0.0.1:${port}`, port, kill: () => exited(child, 'SIGKILL'), stop: () => exited(child, 'SIGTERM') };
 }
 

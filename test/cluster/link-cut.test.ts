@@ -20,6 +20,8 @@ import { startTestServer } from '../helpers/server.js';
 import { connect, ok, type TestClient } from '../helpers/signalingClient.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcpProxy.js';
 import { token } from '../helpers/tokens.js';
+import { expectChatAndModeration } from '../helpers/roomChecks.js';
+import { sleep, until } from '../helpers/until.js';
 
 const CUT_MS = Number(process.env['CLUSTER_LINK_CUT_SECONDS'] ?? '30') * 1000;
 const ROOM = 'mdt-link-cut';
@@ -51,18 +53,6 @@ afterAll(async () => {
   await proxy?.close();
   await redis?.stop();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await sleep(200);
-  }
-}
 
 /** Who holds the room's lease now, as Redis says ("<node>|<epoch>"), or null when it has lapsed. */
 const lease = async (): Promise<{ node: string; epoch: number } | null> => {
@@ -121,12 +111,7 @@ it(
       }
       expect(b.rooms.get(ROOM), `round ${round}`).toBeUndefined();
       // The participants on A notice nothing: chat, and the chair's moderation.
-      const text = `第${round}次讨论`;
-      expect(ok(await lead.client.request('sendChat', { text })).message.text).toBe(text);
-      const told = doctor.client.next('mutedByModerator', () => true, 3000);
-      ok(await lead.client.request('muteParticipant', { participantId: doctor.self.id, source: 'microphone' }));
-      await told;
-      ok(await lead.client.request('allowUnmute', { participantId: doctor.self.id, source: 'microphone' }));
+      await expectChatAndModeration(lead.client, { client: doctor.client, id: doctor.self.id }, round);
       // Redis' view: the lease lapses (nobody extends it), but nobody claims the room either.
       if ((await lease()) === null) lapsed = true;
       expect(await directory.get(keys.roomEpoch(ROOM))).toBe(epochBefore);

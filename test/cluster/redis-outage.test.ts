@@ -16,6 +16,8 @@ import { scrapeMetrics } from '../helpers/metrics.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { connect, ok, type TestClient } from '../helpers/signalingClient.js';
 import { TEST_AUDIENCE, token, type TokenSpec } from '../helpers/tokens.js';
+import { expectChatAndModeration } from '../helpers/roomChecks.js';
+import { sleep, until } from '../helpers/until.js';
 
 const OUTAGE_MS = Number(process.env['CLUSTER_REDIS_OUTAGE_SECONDS'] ?? '30') * 1000;
 const ROOM = 'mdt-redis-outage';
@@ -37,18 +39,7 @@ afterAll(async () => {
   await restarted?.stop();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const jwt = (spec: TokenSpec) => token(spec, {}, cluster.secret);
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await sleep(100);
-  }
-}
 
 async function joined(url: string, spec: TokenSpec, hops: number) {
   const client = await connect(url, jwt(spec), { hops });
@@ -112,12 +103,7 @@ it(
     expect(Date.now() - started).toBeLessThan(3000);
     let round = 0;
     for (; Date.now() - killedAt < OUTAGE_MS; round++) {
-      const text = `第${round}次讨论`;
-      expect(ok(await lead.client.request('sendChat', { text })).message.text).toBe(text);
-      const told = doctor.client.next('mutedByModerator', () => true, 3000);
-      ok(await lead.client.request('muteParticipant', { participantId: doctor.self.id, source: 'microphone' }));
-      await told;
-      ok(await lead.client.request('allowUnmute', { participantId: doctor.self.id, source: 'microphone' }));
+      await expectChatAndModeration(lead.client, { client: doctor.client, id: doctor.self.id }, round);
       for (const node of cluster.nodes) {
         expect(node.alive, `${node.id} still runs:\n${node.logTail()}`).toBe(true);
         expect((await fetch(`${node.url}/healthz`)).status).toBe(200);

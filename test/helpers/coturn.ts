@@ -1,7 +1,7 @@
 /** A real coturn (Debian `turnserver`) on loopback with the TURN REST API shared secret. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { freeMediaPorts, listening } from './ports.js';
+import { freeMediaPorts, untilListening } from '../../bench/lib/ports.js';
 
 export interface Coturn {
   url: string;
@@ -36,17 +36,7 @@ export async function startCoturn(): Promise<Coturn> {
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const deadline = Date.now() + 10_000;
-  while (!(await listening(port))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`coturn did not start:\n${output.slice(-2000)}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await untilListening(child, port, 'coturn', 100);
   return {
     url: `turn:127.0.0.1:${port}`,
     secret,

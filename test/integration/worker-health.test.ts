@@ -13,6 +13,7 @@ import type { MediaServer } from '../../server/MediaServer.js';
 import { connect, err, ok, type TestClient } from '../helpers/signalingClient.js';
 import { startTestServer } from '../helpers/server.js';
 import { token, type TokenSpec } from '../helpers/tokens.js';
+import { until } from '../helpers/until.js';
 
 const WANG_FANG: TokenSpec = {
   sub: 'wang-fang',
@@ -49,17 +50,6 @@ async function readiness(server: MediaServer): Promise<{ code: number; body: Rea
 
 async function metrics(server: MediaServer): Promise<string> {
   return (await fetch(`${server.url}/metrics`)).text();
-}
-
-/** Polls `probe` every 25 ms until it returns a value, or fails naming `what` after `timeoutMs`. */
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 8000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 function workerPid(server: MediaServer): number {

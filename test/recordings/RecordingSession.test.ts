@@ -3,7 +3,7 @@
  * tone are produced into a router, recorded track by track, and the files checked with ffprobe and
  * a full decode.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
@@ -21,6 +21,7 @@ import { readJournal } from '../../recordings/journal.js';
 import { decodeErrors, nextEvent, probeStream, removeTempDirs, sha256OfFile, sleep, tempDir, testLog } from './helpers/files.js';
 import { startMediaSource, type MediaSource } from './helpers/media.js';
 import { li, wang } from './helpers/people.js';
+import { until } from '../helpers/until.js';
 
 let worker: types.Worker;
 let router: types.Router;
@@ -77,8 +78,9 @@ describe('RecordingSession', () => {
     expect(udp).not.toContain(`00000000:${hex}`);
 
     await sleep(3000);
-    const manifest = await session.stop(wang);
+    // Taken before stopping: closing the files (slow on a loaded machine) is not recorded time.
     const recordedSeconds = (Date.now() - started) / 1000;
+    const manifest = await session.stop(wang);
 
     expect(manifest).toMatchObject({ status: 'complete', roomId: 'hep-mdt-1', caseId: 'CASE-HEP-0042', startedBy: wang, stoppedBy: wang });
     expect(manifest.participants.map((p) => p.identity).sort()).toEqual([li.identity, wang.identity].sort());
@@ -161,7 +163,13 @@ describe('RecordingSession', () => {
     // Restarts are test/recordings/continuity.test.ts's subject; here the recorder stays dead.
     const session = startSession(undefined, { max: 0, windowMs: 60_000 });
     const t = await session.addTrack({ producer: src.video!, source: 'screen', owner: li });
-    await sleep(1500);
+    // Killed once it has written some media (FFmpeg may start late on a loaded machine).
+    await until(
+      'the recorder to write media',
+      () => (statSync(path.join(session.dir, t.file), { throwIfNoEntry: false })?.size ?? 0) > 20_000 || undefined,
+      15_000,
+    );
+    await sleep(500);
     const failed = nextEvent<[RecordingError]>((l) => session.once('error', l), 10_000, 'error event');
     process.kill(t.pid!, 'SIGKILL');
     const [error] = await failed;

@@ -9,8 +9,11 @@ export * from './schemas/index.js';
 export {
   AccessClaims,
   ChatMessage,
+  EdgeLinkClaims,
   MediaKind,
   MediaSource,
+  PipeEndpoint,
+  PipedProducer,
   ParticipantInfo,
   ProducerInfo,
   QuestionStatus,

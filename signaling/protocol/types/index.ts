@@ -12,3 +12,4 @@ export * from './notifications.js';
 export * from './claims.js';
 export * from './socketEvents.js';
 export * from './version.js';
+export * from './edgeLink.js';

@@ -234,7 +234,7 @@ function joinCluster(
     route: cluster.route ?? server.url,
     mediaAddresses: [config.media.announcedAddress ?? config.media.listenIp],
     version: mediasoupVersion,
-    load: () => server.rooms.rooms().reduce((n, room) => n + room.size, 0),
+    load: () => server.rooms.rooms().reduce((n, room) => n + room.size, 0) + (edges?.loadAdjustment() ?? 0),
     hasRoom: (roomId) => server.rooms.get(roomId) !== undefined,
     onLost: (roomId) => server.rooms.get(roomId)?.close('room_moved', 'this consultation now continues on another server; reconnecting…'),
     memoryMs: config.jwt.maxTtlSeconds * 1000,

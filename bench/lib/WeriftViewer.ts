@@ -120,6 +120,11 @@ export class WeriftViewer extends EventEmitter<ViewerEvents> {
     }
   }
 
+  /** What the server answered for each consumer still open (e.g. whether its producer was paused then). */
+  consumed(): ConsumeResult[] {
+    return [...this.#accounting.consumers.values()].filter((c) => !c.closed).map((c) => c.info);
+  }
+
   /** The signaling URL of the node this viewer ended up on (after any MOVED). */
   get url(): string {
     return this.#options.url;

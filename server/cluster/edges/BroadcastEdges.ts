@@ -67,6 +67,14 @@ export class BroadcastEdges {
     this.placement = { seats: new ViewerSeats(o.viewersPerNode), edges: this.#origin, relays: this.relays, choice };
   }
 
+  /**
+   * What this node's load figure must add to its rooms' participants: the viewers it relays for other
+   * origins, less its own rooms' viewers that edges host (they are participants here, but cost little).
+   */
+  loadAdjustment(): number {
+    return this.relays.viewerCount() - this.#origin.remoteViewers();
+  }
+
   close(): void {
     this.relays.closeAll();
     this.#origin.closeAll();

@@ -23,6 +23,13 @@ export class EdgeRooms {
     return room && !room.closed ? room.origin : undefined;
   }
 
+  /** Viewers this node hosts for other origins. */
+  viewerCount(): number {
+    let n = 0;
+    for (const room of this.#settled.values()) if (!room.closed) n += room.viewerCount;
+    return n;
+  }
+
   /** Hosts this viewer's connection here, as the edge of `origin` for its room. */
   async attach(socket: ViewerSocket, principal: Principal, token: string, origin: EdgeOrigin): Promise<void> {
     try {

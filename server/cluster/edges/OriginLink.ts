@@ -196,9 +196,8 @@ export class OriginLink {
     const viewer = this.#viewers.get(viewerId);
     if (!viewer) throw notFound('no such viewer on this link');
     if (EDGE_LOCAL_REQUESTS.has(name)) throw badRequest(`${name} is answered by the edge`);
-    const ack = await dispatch(HANDLERS, viewer.ctx, name, payload);
-    if (name === 'leave') this.#viewers.delete(viewerId);
-    return ack;
+    // A viewer who leaves stays known to the link (its connection may join again) until viewerClose.
+    return dispatch(HANDLERS, viewer.ctx, name, payload);
   }
 
   #viewerClose(viewerId: string): void {

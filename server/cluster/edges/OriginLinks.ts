@@ -58,6 +58,13 @@ export class OriginLinks {
     return n;
   }
 
+  /** Viewers of this node's rooms hosted on edges (all rooms, all edges). */
+  remoteViewers(): number {
+    let n = 0;
+    for (const link of this.#links) n += link.viewers;
+    return n;
+  }
+
   /** Whether viewers may be sent to `nodeId`: not if its link dropped lately (it may be dead). */
   usable(nodeId: string, now = Date.now()): boolean {
     const lost = this.#lost.get(nodeId);

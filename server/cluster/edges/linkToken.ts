@@ -1,8 +1,11 @@
 /**
- * The edge link's credentials: a short-lived JWT signed with the cluster's shared HMAC key for the
- * audience `<JWT_AUDIENCE>:edge`, naming the edge node and the one room. A client's access token is
- * for `<JWT_AUDIENCE>` and has a client role, so neither kind of token passes for the other.
+ * The edge link's credentials: a short-lived JWT naming the edge node and the one room, for the
+ * audience `<JWT_AUDIENCE>:edge`, signed with a key derived from the cluster's shared HMAC secret
+ * (HMAC-SHA256 of a fixed label). A client's access token is for `<JWT_AUDIENCE>`, has a client role
+ * and is signed with the secret itself, so neither kind of token passes for the other — not even one
+ * the hospital's token issuer (which holds the secret) shaped like a link token.
  */
+import { createHmac } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { EDGE_LINK_TOKEN_SECONDS, EdgeLinkClaims, ProtocolError } from '../../../signaling/protocol/index.js';
 
@@ -16,10 +19,11 @@ export interface LinkKeys {
 }
 
 const linkAudience = (keys: LinkKeys) => `${keys.audience}:edge`;
+const linkKey = (secret: string) => createHmac('sha256', secret).update('telemed-sfu edge link v1').digest('hex');
 
 export function signLinkToken(keys: LinkKeys, edgeNodeId: string, room: string): string {
   const claims: EdgeLinkClaims = { sub: edgeNodeId, role: 'edge', room };
-  return jwt.sign(claims, keys.secrets[0]!, {
+  return jwt.sign(claims, linkKey(keys.secrets[0]!), {
     algorithm: keys.algorithm,
     audience: linkAudience(keys),
     expiresIn: EDGE_LINK_TOKEN_SECONDS,
@@ -33,7 +37,7 @@ export function verifyLinkToken(keys: LinkKeys, token: unknown): EdgeLinkClaims 
   for (const secret of keys.secrets) {
     let payload: string | jwt.JwtPayload;
     try {
-      payload = jwt.verify(token, secret, {
+      payload = jwt.verify(token, linkKey(secret), {
         algorithms: [keys.algorithm],
         audience: linkAudience(keys),
         ...(keys.issuer ? { issuer: keys.issuer } : {}),

@@ -179,6 +179,7 @@ export class MediaServer {
     const deadline = Date.now() + deadlineMs;
     while (this.rooms.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
     for (const room of this.rooms.rooms()) room.close('room_moved', 'this consultation continues on another server; reconnecting…');
+    this.#edges?.relays.closeAll(); // the broadcasts relayed here: their viewers move too
   }
 
   /** Open Engine.IO transports, authenticated or not (for metrics and tests). */

@@ -135,7 +135,8 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
     const viewers = this.#options.viewers;
     if (!viewers) return this.route(roomId, hops);
     const relayedFrom = viewers.relays.originOf(roomId);
-    if (relayedFrom && !this.#held.has(roomId)) {
+    // A draining node takes no new viewers as an edge (the origin names only serving nodes).
+    if (relayedFrom && !this.#held.has(roomId) && this.#state === 'serving') {
       const seat = viewers.seats.tryTake();
       if (seat) return { here: true, edgeOf: relayedFrom, seat };
     }

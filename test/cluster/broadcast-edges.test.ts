@@ -348,4 +348,16 @@ describe('a broadcast across an origin and two edges', () => {
     const closedFor = (v: WeriftViewer) => (v.notifications.get('consumerClosed') as { producerId?: string } | undefined)?.producerId;
     await Promise.all(onB.map((v) => until(() => closedFor(v), presenter!.producerId, 5000, 'consumerClosed on the edge')));
   });
+
+  it('kill -9 of the origin: the edge tells its viewers the broadcast moved, so they rejoin through the entry', async () => {
+    const a = nodes[0]!;
+    const onEdges = viewers.filter((v) => nodeOf(v) !== a && !v.closed);
+    expect(onEdges.length).toBeGreaterThan(0);
+    const reasons = onEdges.map((v) => new Promise<string>((resolve) => v.once('closed', resolve)));
+    await a.kill();
+    const told = await Promise.all(
+      reasons.map((r) => Promise.race([r, new Promise<string>((res) => setTimeout(() => res('not told within 3 s'), 3000))])),
+    );
+    expect(new Set(told)).toEqual(new Set(['session ended: room_moved']));
+  });
 });

@@ -189,14 +189,15 @@ export class EdgeRoom extends EventEmitter<{ closed: [] }> {
     return piping;
   }
 
-  /** A request to the origin, answered within LINK_TIMEOUT_MS; its answer is validated before use. */
-  request<N extends EdgeLinkRequestName>(name: N, payload: EdgeLinkRequests[N]): Promise<EdgeLinkResponses[N]> {
+  /** A request to the origin, answered within `timeoutMs`; its answer is validated before use. */
+  request<N extends EdgeLinkRequestName>(
+    name: N,
+    payload: EdgeLinkRequests[N],
+    timeoutMs = LINK_TIMEOUT_MS,
+  ): Promise<EdgeLinkResponses[N]> {
     return new Promise((resolve, reject) => {
       if (this.#closed && name !== 'viewerClose') return reject(new ProtocolError('UNAVAILABLE', 'the broadcast link is closed'));
-      const timer = setTimeout(
-        () => reject(new ProtocolError('UNAVAILABLE', 'the broadcast origin did not answer in time')),
-        LINK_TIMEOUT_MS,
-      );
+      const timer = setTimeout(() => reject(new ProtocolError('UNAVAILABLE', 'the broadcast origin did not answer in time')), timeoutMs);
       const emit = this.#link.emit.bind(this.#link) as unknown as (event: string, payload: unknown, ack: (raw: unknown) => void) => void;
       emit(name, payload, (raw) => {
         clearTimeout(timer);

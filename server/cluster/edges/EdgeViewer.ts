@@ -111,9 +111,9 @@ export class EdgeViewer {
   async #dispatch(name: RequestName, raw: unknown): Promise<Ack<unknown>> {
     const timeoutMs = this.#deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     try {
-      return await this.#session.enqueue(async () => {
+      return await this.#session.enqueue(async (deadline) => {
         await this.#opened;
-        return this.#handle(name, raw);
+        return this.#handle(name, raw, deadline);
       }, timeoutMs);
     } catch (error) {
       if (error instanceof RequestTimedOut)
@@ -122,9 +122,9 @@ export class EdgeViewer {
     }
   }
 
-  async #handle(name: RequestName, raw: unknown): Promise<Ack<unknown>> {
+  async #handle(name: RequestName, raw: unknown, deadline: AbortSignal): Promise<Ack<unknown>> {
     const payload = parseRequest(name, raw);
-    if (!EDGE_LOCAL_REQUESTS.has(name)) return this.#forward(name, payload);
+    if (!EDGE_LOCAL_REQUESTS.has(name)) return this.#forward(name, payload, deadline);
     const ok = (data: unknown): Ack<unknown> => ({ ok: true, data });
     if (name === 'getRouterRtpCapabilities') return ok({ rtpCapabilities: this.#deps.services.routerCapabilities });
     if (name === 'resume') throw notFound('no session to resume on this server; join again');
@@ -166,10 +166,20 @@ export class EdgeViewer {
     }
   }
 
-  /** Answered by the origin; join and leave also open and close the viewer's media here. */
-  async #forward(name: RequestName, payload: unknown): Promise<Ack<unknown>> {
+  /**
+   * Answered by the origin; join and leave also open and close the viewer's media here. The origin
+   * answers within its own request bound; a join that comes back after this viewer was already
+   * answered UNAVAILABLE (its bound ran out here first) is undone there, so the retry is not refused
+   * as "already joined".
+   */
+  async #forward(name: RequestName, payload: unknown, deadline: AbortSignal): Promise<Ack<unknown>> {
     if (name === 'join' && this.#participant && !this.#participant.closed) throw wrongState('already joined; leave first');
-    const ack = await this.#room.request('viewerRequest', { viewerId: this.id, name, payload });
+    const bound = (this.#deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS) + 1000;
+    const ack = await this.#room.request('viewerRequest', { viewerId: this.id, name, payload }, bound);
+    if (name === 'join' && ack.ok && deadline.aborted) {
+      void this.#room.request('viewerRequest', { viewerId: this.id, name: 'leave', payload: {} }).catch(() => undefined);
+      return ack; // reaches no one: the client had its answer
+    }
     if (name === 'join' && ack.ok) {
       const result = ack.data as { status?: unknown };
       const participant = new Participant(this.#session.principal, this.#channel);

@@ -112,6 +112,7 @@ export class MediaServer {
         records,
         verifier,
         draining: () => routing.draining,
+        edges: () => edges?.figures(),
         devTokens: keys.devSigningSecret
           ? {
               secret: keys.devSigningSecret,

@@ -11,6 +11,7 @@ import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import { HLS_URL_PREFIX } from '../media/HlsService.js';
 import type { TokenVerifier } from '../auth/TokenVerifier.js';
 import type { CaseRecordService } from '../records/CaseRecordService.js';
+import type { EdgeFigures } from '../cluster/edges/BroadcastEdges.js';
 import { devTokenRouter, type DevTokenOptions } from './devTokens.js';
 import { recordingsRouter } from './recordingsRouter.js';
 
@@ -33,6 +34,8 @@ export interface AppDeps {
   verifier: TokenVerifier;
   /** A draining node (clustered) takes no new rooms: load balancers should send new clients elsewhere. */
   draining: () => boolean;
+  /** Clustered: broadcasts across nodes (undefined on a single node). */
+  edges?: () => EdgeFigures | undefined;
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -94,6 +97,7 @@ export function createApp(deps: AppDeps): express.Express {
           '# TYPE telemed_storage_faults_total counter',
           ...[...deps.records.storage.faults].map(([kind, n]) => `telemed_storage_faults_total{kind="${kind}"} ${n}`),
           ...dataDiskFree(deps.records.storage.freeBytes()),
+          ...edgeMetrics(deps.edges?.()),
           '',
         ].join('\n'),
       );
@@ -113,5 +117,26 @@ function dataDiskFree(bytes: number | undefined): string[] {
     '# HELP telemed_data_disk_free_bytes Free space on the data disk (DATA_DIR) for this server.',
     '# TYPE telemed_data_disk_free_bytes gauge',
     `telemed_data_disk_free_bytes ${bytes}`,
+  ];
+}
+
+function edgeMetrics(figures: EdgeFigures | undefined): string[] {
+  if (!figures) return [];
+  return [
+    '# HELP telemed_broadcast_viewer_seats Broadcast viewers this node hosts before new ones go to edge nodes.',
+    '# TYPE telemed_broadcast_viewer_seats gauge',
+    `telemed_broadcast_viewer_seats ${figures.seats}`,
+    '# HELP telemed_broadcast_viewer_seats_taken Broadcast viewers connected to this node (its rooms and those it relays).',
+    '# TYPE telemed_broadcast_viewer_seats_taken gauge',
+    `telemed_broadcast_viewer_seats_taken ${figures.seatsTaken}`,
+    '# HELP telemed_edge_links Links from edge nodes to this node’s broadcasts (one per room and edge).',
+    '# TYPE telemed_edge_links gauge',
+    `telemed_edge_links ${figures.links}`,
+    '# HELP telemed_edge_piped_producers Producers of this node’s broadcasts piped to edge nodes.',
+    '# TYPE telemed_edge_piped_producers gauge',
+    `telemed_edge_piped_producers ${figures.piped}`,
+    '# HELP telemed_edge_relayed_viewers Viewers this node hosts as an edge of other nodes’ broadcasts.',
+    '# TYPE telemed_edge_relayed_viewers gauge',
+    `telemed_edge_relayed_viewers ${figures.relayedViewers}`,
   ];
 }

@@ -62,6 +62,32 @@ function viewerToken(i: number): string {
 
 const nodeOf = (viewer: WeriftViewer): NodeProcess => nodes.find((n) => n.url === viewer.url)!;
 
+/** A viewer that joins through `entry` (following MOVED) and consumes nothing. */
+async function joinIdleViewer(entry: NodeProcess): Promise<TestClient> {
+  const jwt = viewerToken(999);
+  let url = entry.url;
+  for (let hops = 0; ; hops++) {
+    try {
+      const client = await connect(url, jwt, { hops });
+      const { rtpCapabilities } = ok(await client.request('getRouterRtpCapabilities', {}));
+      expect(ok(await client.request('join', { rtpCapabilities })).status).toBe('joined');
+      return client;
+    } catch (error) {
+      const route = (error as { wire?: { code?: string; details?: Record<string, string> } }).wire?.details?.['route'];
+      if (!route || hops >= 2) throw error;
+      url = route;
+    }
+  }
+}
+
+/** One figure of a node's /metrics. */
+async function metric(node: NodeProcess, name: string): Promise<number> {
+  const text = await (await fetch(`${node.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  if (!line) throw new Error(`${name} not in ${node.id}'s /metrics`);
+  return Number(line.slice(name.length + 1));
+}
+
 /** Resolves once `read` gives `want`, or rejects with what it gave after `timeoutMs`. */
 async function until<T>(read: () => T, want: T, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -148,11 +174,26 @@ afterAll(async () => {
 describe('a broadcast across an origin and two edges', () => {
   it('places viewers on A, then B and C; all receive; whole-room count; Q&A reaches the origin', async () => {
     // A few at a time, through random entries, as an audience arrives.
-    for (let i = 0; i < VIEWERS; i += 3) {
-      const batch = await Promise.all([i, i + 1, i + 2].filter((j) => j < VIEWERS).map((j) => joinViewer(j, nodes)));
-      viewers.push(...batch);
-    }
     const [a, b, c] = nodes as [NodeProcess, NodeProcess, NodeProcess];
+    const joinUpTo = async (end: number) => {
+      for (let i = viewers.length; i < end; i += 3) {
+        const batch = await Promise.all([i, i + 1, i + 2].filter((j) => j < end).map((j) => joinViewer(j, nodes)));
+        viewers.push(...batch);
+      }
+    };
+    await joinUpTo(SEATS);
+    // A is full. A viewer that joins but consumes nothing opens an edge: a link and its pipe pair,
+    // and nothing piped over it (producers are piped when an edge viewer first consumes them).
+    const idle = await joinIdleViewer(a);
+    expect(await metric(a, 'telemed_edge_links')).toBe(1);
+    expect(await metric(a, 'telemed_edge_piped_producers')).toBe(0);
+    ok(await idle.request('leave', {}));
+    idle.close();
+    await joinUpTo(VIEWERS);
+    // One link (and pipe pair) per edge; the camera piped once to each.
+    expect(await metric(a, 'telemed_edge_links')).toBe(2);
+    expect(await metric(a, 'telemed_edge_piped_producers')).toBe(2);
+    expect(await metric(b, 'telemed_edge_relayed_viewers')).toBeGreaterThan(0);
     const on = (node: NodeProcess) => viewers.filter((v) => nodeOf(v) === node).length;
     expect(on(a) + on(b) + on(c)).toBe(VIEWERS);
     expect(on(a), 'the origin keeps viewers up to its seats').toBe(SEATS);

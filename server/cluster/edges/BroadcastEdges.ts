@@ -32,6 +32,18 @@ export interface BroadcastEdgesOptions {
   log: Logger;
 }
 
+/** Broadcasts across nodes, as /metrics shows them. */
+export interface EdgeFigures {
+  /** Viewer seats of this node, and those taken (its rooms' viewers and those it relays). */
+  seats: number;
+  seatsTaken: number;
+  /** As an origin: links open to edges, and producers piped over them. */
+  links: number;
+  piped: number;
+  /** As an edge: viewers hosted for other origins. */
+  relayedViewers: number;
+}
+
 /** How long an edge room without viewers waits for the next one before it closes its link. */
 const EDGE_LINGER_MS = 10_000;
 
@@ -73,6 +85,12 @@ export class BroadcastEdges {
    */
   loadAdjustment(): number {
     return this.relays.viewerCount() - this.#origin.remoteViewers();
+  }
+
+  /** For /metrics. */
+  figures(): EdgeFigures {
+    const { seats } = this.placement;
+    return { seats: seats.capacity, seatsTaken: seats.taken, ...this.#origin.figures(), relayedViewers: this.relays.viewerCount() };
   }
 
   close(): void {

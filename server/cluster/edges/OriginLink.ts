@@ -101,6 +101,11 @@ export class OriginLink {
     room.once('closed', () => setTimeout(() => socket.disconnect(true), 200).unref());
   }
 
+  /** Producers piped to the edge now. */
+  get piped(): number {
+    return this.#pipeConsumers.size;
+  }
+
   /** Viewers of this room hosted on the edge (joined or waiting here). */
   get viewers(): number {
     return this.#viewers.size;

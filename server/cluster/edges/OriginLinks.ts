@@ -65,6 +65,13 @@ export class OriginLinks {
     return n;
   }
 
+  /** Links open to edges, and the producers piped over them. */
+  figures(): { links: number; piped: number } {
+    let piped = 0;
+    for (const link of this.#links) piped += link.piped;
+    return { links: this.#links.size, piped };
+  }
+
   /** Whether viewers may be sent to `nodeId`: not if its link dropped lately (it may be dead). */
   usable(nodeId: string, now = Date.now()): boolean {
     const lost = this.#lost.get(nodeId);

@@ -63,7 +63,7 @@ function viewerToken(i: number): string {
 const nodeOf = (viewer: WeriftViewer): NodeProcess => nodes.find((n) => n.url === viewer.url)!;
 
 /** A viewer that joins through `entry` (following MOVED) and consumes nothing. */
-async function joinIdleViewer(entry: NodeProcess): Promise<TestClient> {
+async function joinIdleViewer(entry: NodeProcess): Promise<{ client: TestClient; url: string }> {
   const jwt = viewerToken(999);
   let url = entry.url;
   for (let hops = 0; ; hops++) {
@@ -71,7 +71,7 @@ async function joinIdleViewer(entry: NodeProcess): Promise<TestClient> {
       const client = await connect(url, jwt, { hops });
       const { rtpCapabilities } = ok(await client.request('getRouterRtpCapabilities', {}));
       expect(ok(await client.request('join', { rtpCapabilities })).status).toBe('joined');
-      return client;
+      return { client, url };
     } catch (error) {
       const route = (error as { wire?: { code?: string; details?: Record<string, string> } }).wire?.details?.['route'];
       if (!route || hops >= 2) throw error;
@@ -184,9 +184,17 @@ describe('a broadcast across an origin and two edges', () => {
     await joinUpTo(SEATS);
     // A is full. A viewer that joins but consumes nothing opens an edge: a link and its pipe pair,
     // and nothing piped over it (producers are piped when an edge viewer first consumes them).
-    const idle = await joinIdleViewer(a);
+    const { client: idle, url: idleOn } = await joinIdleViewer(a);
+    expect(idleOn).not.toBe(a.url);
     expect(await metric(a, 'telemed_edge_links')).toBe(1);
     expect(await metric(a, 'telemed_edge_piped_producers')).toBe(0);
+    // On the edge, requests pass the same gates: the schema there, the origin's permissions for the rest.
+    const code = (ack: { ok: boolean; error?: { code: string } }) => (ack.ok ? 'ok' : ack.error!.code);
+    expect(code(await idle.raw('consume', { producerId: 5, transportId: 'x' }))).toBe('BAD_REQUEST');
+    expect(code(await idle.raw('takeOver', {}))).toBe('BAD_REQUEST');
+    expect(code(await idle.request('createTransport', { direction: 'send' }))).toBe('FORBIDDEN');
+    expect(code(await idle.request('sendChat', { text: '我也想说话' }))).toBe('FORBIDDEN');
+    expect(code(await idle.request('endRoom', {}))).toBe('FORBIDDEN');
     ok(await idle.request('leave', {}));
     idle.close();
     await joinUpTo(VIEWERS);

@@ -11,6 +11,7 @@ import type { Socket } from 'socket.io';
 import {
   badRequest,
   forbidden,
+  isRequestName,
   notFound,
   parseRequest,
   ProtocolError,
@@ -105,6 +106,12 @@ export class EdgeViewer {
         void this.#dispatch(name, payload).then((response) => (ack as (r: Ack<unknown>) => void)(response));
       });
     }
+    this.#socket.onAny((event: unknown, ...args: unknown[]) => {
+      if (isRequestName(event)) return;
+      const ack = args.at(-1);
+      const error = new ProtocolError('BAD_REQUEST', `unknown request "${String(event).slice(0, 64)}"`);
+      if (typeof ack === 'function') (ack as (r: Ack<never>) => void)({ ok: false, error: error.toWire() });
+    });
     return this.#opened;
   }
 

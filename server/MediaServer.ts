@@ -267,6 +267,7 @@ function broadcastEdges(
     viewersPerNode: config.broadcast.viewersPerNode,
     consumersPerRouter: config.broadcast.consumersPerRouter,
     initialOutgoingBitrate: config.media.initialOutgoingBitrate,
+    maxIncomingBitrate: config.media.maxIncomingBitrate,
     pipeListen: { ip: config.media.listenIp, announcedAddress: config.media.announcedAddress },
     requestTimeoutMs: config.signaling.requestTimeoutMs,
     log,

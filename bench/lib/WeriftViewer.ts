@@ -120,9 +120,12 @@ export class WeriftViewer extends EventEmitter<ViewerEvents> {
     }
   }
 
-  /** What the server answered for each consumer still open (e.g. whether its producer was paused then). */
-  consumed(): ConsumeResult[] {
-    return [...this.#accounting.consumers.values()].filter((c) => !c.closed).map((c) => c.info);
+  /**
+   * What the server answered for each consumer still open (e.g. whether its producer was paused
+   * then), with the RTP packets received on it so far.
+   */
+  consumed(): (ConsumeResult & { packets: number })[] {
+    return [...this.#accounting.consumers.values()].filter((c) => !c.closed).map((c) => ({ ...c.info, packets: c.seq.received }));
   }
 
   /** The signaling URL of the node this viewer ended up on (after any MOVED). */

@@ -258,6 +258,26 @@ describe('a broadcast across an origin and two edges', () => {
     await expect.poll(async () => decoded(await pathStats(page!)), { timeout: 15_000, interval: 300 }).toBeGreaterThan(first + 5);
   }, 120_000);
 
+  it('the SDK viewer on an edge, brought on stage, is seen everywhere; sent back, its camera closes everywhere', async () => {
+    const a = nodes[0]!;
+    type T = { t: { client: { self: { id: string }; can(p: string): boolean; publishCamera(o: object): Promise<unknown> } } };
+    const stageId = await page!.evaluate(() => (window as unknown as T).t.client.self.id);
+    ok(await moderator!.request('setOnStage', { participantId: stageId, onStage: true }));
+    await page!.waitForFunction(() => (window as unknown as T).t.client.can('publish_video'), undefined, { timeout: 5000 });
+    // Published on its edge, piped to the origin, published there as the viewer's, and relayed on.
+    await page!.evaluate(() =>
+      (window as unknown as T).t.client.publishCamera({ constraints: { width: 320, height: 240, frameRate: 15 } }),
+    );
+    // A werift viewer on each node: on A, on the SDK viewer's edge and on the other edge.
+    const sample = nodes.map((n) => viewers.find((v) => nodeOf(v) === n && !v.closed)!);
+    expect(sample.every(Boolean)).toBe(true);
+    const stageCamera = (v: WeriftViewer) => v.consumed().find((c) => c.participantId === stageId && c.kind === 'video');
+    await Promise.all(sample.map((v) => until(() => (stageCamera(v)?.packets ?? 0) > 20, true, 15_000, `stage camera on ${nodeOf(v).id}`)));
+    expect(nodeOf(sample[0]!)).toBe(a);
+    ok(await moderator!.request('setOnStage', { participantId: stageId, onStage: false }));
+    await Promise.all(sample.map((v) => until(() => stageCamera(v), undefined, 5000, `stage camera gone on ${nodeOf(v).id}`)));
+  }, 30_000);
+
   it('the /edge link takes only link tokens, and a link token opens no client session', async () => {
     const a = nodes[0]!;
     const keys = { secrets: [cluster!.secret], algorithm: 'HS256' as const, audience: 'telemed-sfu', issuer: undefined };

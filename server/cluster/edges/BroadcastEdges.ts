@@ -23,6 +23,7 @@ export interface BroadcastEdgesOptions {
   viewersPerNode: number;
   consumersPerRouter: number;
   initialOutgoingBitrate: number;
+  maxIncomingBitrate: number;
   pipeListen: { ip: string; announcedAddress: string | undefined };
   pool: WorkerPool;
   rooms: RoomRegistry;
@@ -74,7 +75,13 @@ export class BroadcastEdges {
         lingerMs: EDGE_LINGER_MS,
         log,
       },
-      { services: o.services, initialOutgoingBitrate: o.initialOutgoingBitrate, requestTimeoutMs: o.requestTimeoutMs, log },
+      {
+        services: o.services,
+        initialOutgoingBitrate: o.initialOutgoingBitrate,
+        maxIncomingBitrate: o.maxIncomingBitrate,
+        requestTimeoutMs: o.requestTimeoutMs,
+        log,
+      },
     );
     this.placement = { seats: new ViewerSeats(o.viewersPerNode), edges: this.#origin, relays: this.relays, choice };
   }

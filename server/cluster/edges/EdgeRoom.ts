@@ -10,25 +10,27 @@
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import { io, type Socket } from 'socket.io-client';
+import type { z } from 'zod';
 import {
   badRequest,
   EdgeLinkNotificationSchemas,
   LinkAck,
-  PipedProducer as PipedProducerSchema,
-  PipeEndpoint as PipeEndpointSchema,
+  EdgeLinkResponseSchemas,
   ProtocolError,
   type EdgeLinkRequestName,
   type EdgeLinkRequests,
   type EdgeLinkResponses,
   type EdgeToOriginEvents,
   type LeaveReason,
+  type MediaSource,
+  type WireRtpParameters,
   type OriginToEdgeEvents,
   type PipedProducer,
 } from '../../../signaling/protocol/index.js';
 import type { Logger } from '../../logger.js';
 import { MEDIA_CODECS } from '../../media/codecs.js';
 import type { WorkerPool } from '../../media/WorkerPool.js';
-import { FanOut } from '../../rooms/FanOut.js';
+import { FanOut, type MediaHome } from '../../rooms/FanOut.js';
 import type { EdgeOrigin } from '../routing.js';
 import { signLinkToken, type LinkKeys } from './linkToken.js';
 
@@ -64,10 +66,14 @@ export class EdgeRoom extends EventEmitter<{ closed: [] }> {
   readonly id: string;
   readonly origin: EdgeOrigin;
   readonly fanOut: FanOut;
+  /** The feed router and its worker's WebRtcServer: where a viewer on stage sends from. */
+  readonly feedHome: MediaHome;
   readonly #link: LinkClient;
   readonly #feed: types.Router;
   readonly #pipe: types.PipeTransport;
   readonly #piped = new Map<string, Promise<PipedTrack>>();
+  /** Producers of viewers on stage here, piped to the origin (by id): viewers here consume them as they are. */
+  readonly #staged = new Map<string, PipedTrack>();
   readonly #viewers = new Map<string, EdgeRoomViewer>();
   readonly #deps: EdgeRoomDeps;
   readonly #log: Logger;
@@ -81,6 +87,7 @@ export class EdgeRoom extends EventEmitter<{ closed: [] }> {
     feed: types.Router,
     pipe: types.PipeTransport,
     fanOut: FanOut,
+    feedHome: MediaHome,
     deps: EdgeRoomDeps,
   ) {
     super();
@@ -90,6 +97,7 @@ export class EdgeRoom extends EventEmitter<{ closed: [] }> {
     this.#feed = feed;
     this.#pipe = pipe;
     this.fanOut = fanOut;
+    this.feedHome = feedHome;
     this.#deps = deps;
     this.#log = deps.log.child({ room: id, origin: origin.nodeId });
     this.#listen();
@@ -115,13 +123,9 @@ export class EdgeRoom extends EventEmitter<{ closed: [] }> {
         timeout: LINK_TIMEOUT_MS,
       }) as LinkClient;
       await connected(link);
-      const fanOut = new FanOut(
-        { router: feed, webRtcServer: host.webRtcServer, workerIndex: host.index },
-        deps.pool,
-        deps.consumersPerRouter,
-        deps.log,
-      );
-      const room = new EdgeRoom(id, origin, link, feed, pipe, fanOut, deps);
+      const feedHome: MediaHome = { router: feed, webRtcServer: host.webRtcServer, workerIndex: host.index };
+      const fanOut = new FanOut(feedHome, deps.pool, deps.consumersPerRouter, deps.log);
+      const room = new EdgeRoom(id, origin, link, feed, pipe, fanOut, feedHome, deps);
       const remote = await room.request('openPipe', {
         ip: announcedAddress ?? pipe.tuple.localAddress ?? ip,
         port: pipe.tuple.localPort,
@@ -171,6 +175,8 @@ export class EdgeRoom extends EventEmitter<{ closed: [] }> {
 
   /** The origin's producer on the feed router, piped on first demand (once per link). */
   producer(producerId: string): Promise<PipedTrack> {
+    const staged = this.#staged.get(producerId);
+    if (staged) return Promise.resolve(staged);
     let piping = this.#piped.get(producerId);
     if (!piping) {
       piping = this.request('pipeProducer', { producerId }).then(async (info) => {
@@ -187,6 +193,32 @@ export class EdgeRoom extends EventEmitter<{ closed: [] }> {
       piping.catch(() => this.#piped.delete(producerId));
     }
     return piping;
+  }
+
+  /**
+   * A viewer on stage published `producer` here: piped to the origin (this pipe pair, the other way),
+   * which publishes it as the viewer's by the room's rules; refused there, nothing is kept. It closes
+   * here when it closes there (sent off stage, screen share stopped, closed by the viewer).
+   */
+  async stage(viewerId: string, participantId: string, producer: types.Producer, source: MediaSource): Promise<void> {
+    const consumer = await this.#pipe.consume({ producerId: producer.id });
+    const info: PipedProducer = {
+      producerId: producer.id,
+      participantId,
+      kind: producer.kind,
+      source,
+      rtpParameters: consumer.rtpParameters as WireRtpParameters,
+      paused: producer.paused,
+    };
+    try {
+      const { kind, rtpParameters, paused } = info;
+      await this.request('stageProduce', { viewerId, producerId: producer.id, kind, source, rtpParameters, paused });
+    } catch (error) {
+      consumer.close();
+      throw error;
+    }
+    this.#staged.set(producer.id, { producer, info });
+    producer.observer.once('close', () => this.#staged.delete(producer.id));
   }
 
   /** A request to the origin, answered within `timeoutMs`; its answer is validated before use. */
@@ -251,7 +283,10 @@ export class EdgeRoom extends EventEmitter<{ closed: [] }> {
         },
         () => undefined,
       );
-      if (state === 'closed') this.#piped.delete(producerId);
+      if (state === 'closed') {
+        this.#piped.delete(producerId);
+        this.#staged.get(producerId)?.producer.close();
+      }
     });
     // The origin died, or ended or moved the room: the viewers rejoin through the entry, which finds
     // the room where it is now.
@@ -275,15 +310,6 @@ function connected(link: LinkClient): Promise<void> {
 
 /** The answer's data, checked against what `name` must return; undefined if it does not fit. */
 function validAnswer<N extends EdgeLinkRequestName>(name: N, data: unknown): EdgeLinkResponses[N] | undefined {
-  const schema =
-    name === 'openPipe'
-      ? PipeEndpointSchema
-      : name === 'pipeProducer'
-        ? PipedProducerSchema
-        : name === 'viewerRequest'
-          ? LinkAck
-          : undefined;
-  if (!schema) return {} as EdgeLinkResponses[N];
-  const parsed = schema.safeParse(data);
+  const parsed = (EdgeLinkResponseSchemas[name] as z.ZodType).safeParse(data);
   return parsed.success ? (parsed.data as EdgeLinkResponses[N]) : undefined;
 }

@@ -15,12 +15,15 @@ import {
   notFound,
   parseRequest,
   ProtocolError,
+  publishPermission,
+  PUBLISH_PERMISSIONS,
   REQUEST_NAMES,
   wrongState,
   type Ack,
   type ClientToServerEvents,
   type ConsumeResult,
   type LeaveReason,
+  type Permission,
   type RequestName,
   type RequestPayload,
   type ServerToClientEvents,
@@ -42,6 +45,8 @@ export type ViewerSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
 export interface EdgeViewerDeps {
   services: SignalingServices;
   initialOutgoingBitrate: number;
+  /** Cap on what a viewer on stage may send (MEDIA_MAX_INCOMING_BITRATE). */
+  maxIncomingBitrate: number;
   requestTimeoutMs: number | undefined;
   log: Logger;
 }
@@ -57,6 +62,8 @@ export class EdgeViewer {
   readonly #log: Logger;
   /** The viewer's media on this node (transports, consumers); made at join. */
   #participant: Participant | undefined;
+  /** The viewer's participant id in the origin's room (what everyone else knows it by). */
+  #originId = '';
   /** Whether the origin has the viewer in the room (not only in its lobby). */
   #inRoom = false;
   #placement: Placement | undefined;
@@ -167,9 +174,10 @@ export class EdgeViewer {
         );
         return ok({});
       }
+      case 'produce':
+        return ok(await this.#produce(me, payload as RequestPayload<'produce'>));
       default:
-        // produce: a viewer brought on stage presents through the origin, not through an edge.
-        throw forbidden('this server relays the broadcast to its audience; presenting happens on the broadcast’s own server');
+        throw badRequest(`${name} is not answered here`);
     }
   }
 
@@ -188,7 +196,8 @@ export class EdgeViewer {
       return ack; // reaches no one: the client had its answer
     }
     if (name === 'join' && ack.ok) {
-      const result = ack.data as { status?: unknown };
+      const result = ack.data as { status?: unknown; self?: { id?: unknown } };
+      this.#originId = typeof result.self?.id === 'string' ? result.self.id : '';
       const participant = new Participant(this.#session.principal, this.#channel);
       participant.setRtpCapabilities((payload as RequestPayload<'join'>).rtpCapabilities as types.RtpCapabilities);
       participant.admit();
@@ -199,19 +208,23 @@ export class EdgeViewer {
     return ack;
   }
 
+  /** Receive transports on the viewer's seat; a send transport (on stage) on the feed router, which pipes to the origin. */
   async #createTransport(me: Participant, { direction, forceTcp }: RequestPayload<'createTransport'>) {
-    if (direction === 'send') throw forbidden('this server relays the broadcast to its audience; nothing is sent from here');
+    if (direction === 'send' && !PUBLISH_PERMISSIONS.some((p) => me.can(p)))
+      throw forbidden(`a ${me.info.role} may not publish media in a ${me.principal.kind} room unless brought on stage`);
     if (me.transportCount >= MAX_TRANSPORTS)
       throw new ProtocolError('TOO_MANY_REQUESTS', `at most ${MAX_TRANSPORTS} transports per participant`);
-    const home = (await this.#seat(me)).home;
-    const transport = await home.router.createWebRtcTransport({
+    const home = direction === 'send' ? this.#room.feedHome : (await this.#seat(me)).home;
+    const transport = await home.router.createWebRtcTransport<{ direction: 'send' | 'recv' }>({
       webRtcServer: home.webRtcServer,
       enableUdp: !(forceTcp ?? false),
       enableTcp: true,
       preferUdp: true,
       initialAvailableOutgoingBitrate: this.#deps.initialOutgoingBitrate,
+      appData: { direction },
     });
     try {
+      if (direction === 'send') await transport.setMaxIncomingBitrate(this.#deps.maxIncomingBitrate);
       me.addTransport(transport);
     } catch (error) {
       transport.close();
@@ -226,9 +239,28 @@ export class EdgeViewer {
     };
   }
 
+  /** On stage: produced here, then piped to the origin, which publishes it by the room's rules. */
+  async #produce(me: Participant, { transportId, kind, source, rtpParameters, paused }: RequestPayload<'produce'>) {
+    if (!me.can(publishPermission(source))) throw forbidden(`a ${me.info.role} may not publish ${source} unless brought on stage`);
+    const transport = me.transport(transportId);
+    if ((transport.appData as { direction?: string }).direction !== 'send') throw badRequest('produce needs a send transport');
+    const producer = await clientCall('produce', () =>
+      transport.produce({ kind, rtpParameters: rtpParameters as types.RtpParameters, paused: paused ?? false }),
+    );
+    try {
+      await this.#room.stage(this.id, this.#originId, producer, source);
+      me.addProducer(producer, source);
+    } catch (error) {
+      producer.close();
+      throw error;
+    }
+    return { producerId: producer.id };
+  }
+
   async #consume(me: Participant, { producerId, transportId }: RequestPayload<'consume'>): Promise<ConsumeResult> {
     me.mayConsume(producerId);
     const transport = me.transport(transportId);
+    if ((transport.appData as { direction?: string }).direction !== 'recv') throw badRequest('consume needs a receive transport');
     const placement = await this.#seat(me);
     const { info } = await this.#room.producer(producerId).catch((error: unknown) => {
       throw error instanceof ProtocolError ? error : notFound(`producer ${producerId} is not in this room (it may have just closed)`);
@@ -280,6 +312,12 @@ export class EdgeViewer {
   #fromOrigin(name: string, payload: unknown): void {
     // Let in from the origin's lobby: media may be set up from now on.
     if (name === 'admitted') this.#inRoom = true;
+    // Brought on stage (or sent back): what this viewer may send from here follows the origin's grant.
+    if (name === 'permissionsChanged' && this.#participant) {
+      const { permissions } = payload as { permissions: Permission[] };
+      this.#participant.revokeGrants();
+      this.#participant.grant(permissions);
+    }
     (this.#socket.emit as (event: string, payload: unknown) => boolean)(name, payload);
   }
 

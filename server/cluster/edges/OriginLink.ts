@@ -11,9 +11,12 @@ import type { types } from 'mediasoup';
 import type { Socket } from 'socket.io';
 import {
   EdgeLinkRequestSchemas,
+  forbidden,
   notFound,
   ProtocolError,
+  publishPermission,
   badRequest,
+  wrongState,
   type Ack,
   type EdgeLinkRequestName,
   type EdgeLinkRequests,
@@ -92,6 +95,7 @@ export class OriginLink {
     this.#on('pipeProducer', ({ producerId }) => this.#pipeProducer(producerId));
     this.#on('viewerOpen', ({ viewerId, token }) => this.#viewerOpen(viewerId, token));
     this.#on('viewerRequest', ({ viewerId, name, payload }) => this.#viewerRequest(viewerId, name, payload));
+    this.#on('stageProduce', (request) => this.#stageProduce(request));
     this.#on('viewerClose', ({ viewerId }) => {
       this.#viewerClose(viewerId);
       return {};
@@ -180,6 +184,31 @@ export class OriginLink {
       rtpParameters: consumer.rtpParameters as WireRtpParameters,
       paused: consumer.producerPaused,
     };
+  }
+
+  /**
+   * An edge viewer on stage published on its edge: produced here from the pipe, under its id, as the
+   * viewer's own, by the same rules as any participant's produce (permission, source, moderator
+   * mute). Closed here (off stage, stopped by a moderator, closed by the viewer): the edge is told.
+   */
+  async #stageProduce(request: EdgeLinkRequests['stageProduce']): Promise<{ producerId: string }> {
+    const { viewerId, producerId, kind, source, rtpParameters, paused } = request;
+    const pipe = this.#pipe;
+    if (!pipe || pipe.closed) throw new ProtocolError('WRONG_STATE', 'open the pipe first');
+    const session = this.#viewers.get(viewerId)?.session;
+    const current = session?.current;
+    if (!current || session.state !== 'joined') throw wrongState('join the room first');
+    const me = current.participant;
+    if (!me.can(publishPermission(source))) throw forbidden(`a ${me.info.role} may not publish ${source} here unless on stage`);
+    const producer = await current.room.media.publishFrom(me, kind, source, (appData) =>
+      pipe.produce<ProducerAppData>({ id: producerId, kind, rtpParameters: rtpParameters as types.RtpParameters, paused, appData }),
+    );
+    producer.observer.once('close', () => {
+      if (!this.#closed) this.#socket.emit('producerState', { producerId, state: 'closed' });
+    });
+    // It lives on the pipe, not on a transport of the participant's: it goes when they do.
+    me.once('closed', () => producer.close());
+    return { producerId: producer.id };
   }
 
   #viewerOpen(viewerId: string, token: string): Record<string, never> {

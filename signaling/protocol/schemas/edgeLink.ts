@@ -48,6 +48,16 @@ export const EdgeLinkRequestSchemas = {
   viewerOpen: z.object({ viewerId: Id, token: z.string().min(1).max(8192) }).strict(),
   viewerRequest: z.object({ viewerId: Id, name: RequestNameSchema, payload: z.unknown() }).strict(),
   viewerClose: z.object({ viewerId: Id }).strict(),
+  stageProduce: z
+    .object({
+      viewerId: Id,
+      producerId: Id,
+      kind: z.enum(MEDIA_KINDS),
+      source: z.enum(MEDIA_SOURCES),
+      rtpParameters: WireRtpParametersSchema,
+      paused: z.boolean(),
+    })
+    .strict(),
 } as const;
 
 const NOTIFICATION_NAMES = [
@@ -117,7 +127,19 @@ export const LinkAck = z.union([
   z.object({ ok: z.literal(false), error: WireErrorSchema }).strict(),
 ]);
 
+/** What the origin answers, per request: checked by the edge before it uses an answer. */
+export const EdgeLinkResponseSchemas = {
+  openPipe: PipeEndpoint,
+  pipeProducer: PipedProducer,
+  viewerOpen: z.object({}).strict(),
+  viewerRequest: LinkAck,
+  viewerClose: z.object({}).strict(),
+  stageProduce: z.object({ producerId: Id }).strict(),
+} as const;
+
 type _Checks = [
+  Assert<Equals<keyof typeof EdgeLinkResponseSchemas, T.EdgeLinkRequestName>>,
+  Assert<Matches<(typeof EdgeLinkResponseSchemas)['stageProduce'], T.EdgeLinkResponses['stageProduce']>>,
   Assert<Matches<typeof EdgeLinkClaims, T.EdgeLinkClaims>>,
   Assert<Matches<typeof PipeEndpoint, T.PipeEndpoint>>,
   Assert<Matches<typeof PipedProducer, T.PipedProducer>>,
@@ -125,6 +147,7 @@ type _Checks = [
   Assert<Matches<(typeof EdgeLinkRequestSchemas)['pipeProducer'], T.EdgeLinkRequests['pipeProducer']>>,
   Assert<Matches<(typeof EdgeLinkRequestSchemas)['viewerOpen'], T.EdgeLinkRequests['viewerOpen']>>,
   Assert<Matches<(typeof EdgeLinkRequestSchemas)['viewerClose'], T.EdgeLinkRequests['viewerClose']>>,
+  Assert<Matches<(typeof EdgeLinkRequestSchemas)['stageProduce'], T.EdgeLinkRequests['stageProduce']>>,
   Assert<Equals<z.output<(typeof EdgeLinkRequestSchemas)['viewerRequest']>['name'], RequestName>>,
   Assert<Equals<(typeof NOTIFICATION_NAMES)[number], NotificationName>>,
   Assert<Equals<(typeof LEAVE_REASONS)[number], LeaveReason>>,

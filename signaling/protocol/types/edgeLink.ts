@@ -60,6 +60,18 @@ export interface EdgeLinkRequests {
   viewerRequest: { viewerId: string; name: RequestName; payload: unknown };
   /** The viewer's connection to the edge ended. */
   viewerClose: { viewerId: string };
+  /**
+   * A viewer on stage published on the edge: the edge pipes it to the origin (the same pipe pair, the
+   * other way), where it is published as that viewer's, by the room's rules, under the same id.
+   */
+  stageProduce: {
+    viewerId: string;
+    producerId: string;
+    kind: MediaKind;
+    source: MediaSource;
+    rtpParameters: WireRtpParameters;
+    paused: boolean;
+  };
 }
 
 export interface EdgeLinkResponses {
@@ -69,6 +81,7 @@ export interface EdgeLinkResponses {
   /** The origin's answer to the viewer's request, passed on to the viewer as it is. */
   viewerRequest: Ack<unknown>;
   viewerClose: Record<string, never>;
+  stageProduce: { producerId: string };
 }
 
 export type EdgeLinkRequestName = keyof EdgeLinkRequests;
@@ -79,7 +92,7 @@ export interface EdgeLinkNotifications {
   viewerNotify: { viewerIds: string[]; name: NotificationName; payload: unknown };
   /** The origin ended this viewer's session (removed, room ended, replaced…). */
   viewerEnd: { viewerId: string; reason: LeaveReason; message: string };
-  /** A piped producer was paused, resumed or closed on the origin. */
+  /** A piped producer was paused, resumed or closed on the origin (or a stage producer closed there). */
   producerState: { producerId: string; state: 'paused' | 'resumed' | 'closed' };
 }
 

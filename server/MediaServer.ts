@@ -11,6 +11,7 @@ import { Server as IoServer } from 'socket.io';
 import { TokenVerifier } from './auth/TokenVerifier.js';
 import { attachSignaling, type SignalingIo } from './signaling/SignalingServer.js';
 import { ClusterNode } from './cluster/ClusterNode.js';
+import { BroadcastEdges, type BroadcastEdgesOptions } from './cluster/edges/BroadcastEdges.js';
 import { deferredCluster, SINGLE_NODE, type RoomRouting } from './cluster/routing.js';
 import type { ClusterConfig, Config } from './config.js';
 import { createApp } from './http/app.js';
@@ -36,6 +37,8 @@ export class MediaServer {
   readonly #log: Logger;
   #closing: Promise<void> | undefined;
   #routing: RoomRouting = SINGLE_NODE;
+  /** Clustered: broadcasts across nodes (this node as an origin and as an edge). */
+  #edges: BroadcastEdges | undefined;
 
   private constructor(
     config: Config,
@@ -121,6 +124,7 @@ export class MediaServer {
           log: log.child({ component: 'admin' }),
         },
         cluster: () => clusterNode?.stats,
+        edges: () => edges?.figures(),
         devTokens: keys.devSigningSecret
           ? {
               secret: keys.devSigningSecret,
@@ -140,12 +144,15 @@ export class MediaServer {
         // A transport that never presents a token (joins no namespace) is closed after this.
         connectTimeout: 5_000,
       });
+      const services = { routerCapabilities, turn: config.turn, hls };
+      const edges = config.cluster ? broadcastEdges(config, config.cluster, { io, pool, rooms, verifier, services }, log) : undefined;
       attachSignaling(io, {
         verifier,
         rooms,
         routing,
+        edges: edges?.relays,
         limits: new ConnectionLimits(config.signaling.connectionLimits),
-        services: { routerCapabilities, turn: config.turn, hls },
+        services,
         requestTimeoutMs: config.signaling.requestTimeoutMs,
         log,
       });
@@ -158,7 +165,8 @@ export class MediaServer {
       const server = new MediaServer(config, pool, rooms, hls, records, httpServer, io, log);
       built.server = server;
       server.#routing = routing;
-      if (cluster && config.cluster) cluster.ready((clusterNode = await joinCluster(config, config.cluster, server, log)));
+      server.#edges = edges;
+      if (cluster && config.cluster) cluster.ready((clusterNode = await joinCluster(config, config.cluster, server, edges, log)));
       log.info(
         {
           url: server.url,
@@ -189,6 +197,7 @@ export class MediaServer {
     const deadline = Date.now() + deadlineMs;
     while (this.rooms.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
     for (const room of this.rooms.rooms()) room.close('room_moved', 'this consultation continues on another server; reconnecting…');
+    this.#edges?.relays.closeAll(); // the broadcasts relayed here: their viewers move too
   }
 
   /** Open Engine.IO transports, authenticated or not (for metrics and tests). */
@@ -217,6 +226,7 @@ export class MediaServer {
       // Recordings are finished and handed to the case record before anything else goes away.
       this.rooms.closeAll();
       await this.records.close();
+      this.#edges?.close();
       // Leases are given up only once the rooms are gone: another node may take them from here.
       await this.#routing.close();
       await new Promise<void>((resolve) => void this.#io.close(() => resolve()));
@@ -229,7 +239,13 @@ export class MediaServer {
 }
 
 /** This node's membership of the cluster: announced with its route, its media address and its load. */
-function joinCluster(config: Config, cluster: ClusterConfig, server: MediaServer, log: Logger): Promise<ClusterNode> {
+function joinCluster(
+  config: Config,
+  cluster: ClusterConfig,
+  server: MediaServer,
+  edges: BroadcastEdges | undefined,
+  log: Logger,
+): Promise<ClusterNode> {
   return ClusterNode.start({
     redis: cluster.redis,
     namespace: cluster.namespace,
@@ -237,10 +253,40 @@ function joinCluster(config: Config, cluster: ClusterConfig, server: MediaServer
     route: cluster.route ?? server.url,
     mediaAddresses: [config.media.announcedAddress ?? config.media.listenIp],
     version: mediasoupVersion,
-    load: () => server.rooms.rooms().reduce((n, room) => n + room.size, 0),
+    load: () => server.rooms.rooms().reduce((n, room) => n + room.size, 0) + (edges?.loadAdjustment() ?? 0),
     hasRoom: (roomId) => server.rooms.get(roomId) !== undefined,
     onLost: (roomId) => server.rooms.get(roomId)?.close('room_moved', 'this consultation now continues on another server; reconnecting…'),
     memoryMs: config.jwt.maxTtlSeconds * 1000,
+    viewers: edges?.placement,
     log: log.child({ component: 'cluster' }),
+  });
+}
+
+/**
+ * Broadcasts across nodes need link tokens signed with the cluster's shared HMAC key; with public
+ * keys only, each node keeps its own rooms' viewers.
+ */
+function broadcastEdges(
+  config: Config,
+  cluster: ClusterConfig,
+  parts: Pick<BroadcastEdgesOptions, 'io' | 'pool' | 'rooms' | 'verifier' | 'services'>,
+  log: Logger,
+): BroadcastEdges | undefined {
+  const algorithm = config.jwt.algorithms.find((a): a is 'HS256' | 'HS384' | 'HS512' => a.startsWith('HS'));
+  if (!algorithm || config.jwt.secrets.length === 0) {
+    log.warn('no shared HMAC key (JWT_SECRETS): broadcast viewers are not spread over edge nodes');
+    return undefined;
+  }
+  return new BroadcastEdges({
+    ...parts,
+    nodeId: cluster.nodeId,
+    keys: { secrets: config.jwt.secrets, algorithm, audience: config.jwt.audience, issuer: config.jwt.issuer },
+    viewersPerNode: config.broadcast.viewersPerNode,
+    consumersPerRouter: config.broadcast.consumersPerRouter,
+    initialOutgoingBitrate: config.media.initialOutgoingBitrate,
+    maxIncomingBitrate: config.media.maxIncomingBitrate,
+    pipeListen: { ip: config.media.listenIp, announcedAddress: config.media.announcedAddress },
+    requestTimeoutMs: config.signaling.requestTimeoutMs,
+    log,
   });
 }

@@ -69,6 +69,8 @@ const EnvSchema = z.object({
   CHAT_MESSAGES_ON_JOIN: z.coerce.number().int().min(0).max(500).default(50),
   BROADCAST_CONSUMERS_PER_ROUTER: z.coerce.number().int().min(1).max(100_000).default(400),
   BROADCAST_KEYFRAME_DELAY_MS: z.coerce.number().int().min(0).max(10_000).default(1000),
+  /** Clustered: viewers one node hosts before new ones go to edge nodes; 0 = MEDIA_WORKERS × BROADCAST_CONSUMERS_PER_ROUTER ÷ 2. */
+  BROADCAST_VIEWERS_PER_NODE: z.coerce.number().int().min(0).max(1_000_000).default(0),
   DATA_DIR: z.string().default('data'),
   /** Below this much free space on DATA_DIR's disk no recording starts and readiness is degraded. */
   DATA_MIN_FREE_MB: z.coerce.number().min(0).max(10_000_000).default(512),
@@ -143,7 +145,8 @@ export interface Config {
   shutdownGraceSeconds: number;
   /** Limits per identity and room that survive rejoining, and how long an empty room stays open. */
   rooms: { emptyLingerSeconds: number; joinBurst: number; joinIntervalSeconds: number; chatMessagesOnJoin: number };
-  broadcast: { consumersPerRouter: number; keyFrameRequestDelayMs: number };
+  /** `viewersPerNode`: clustered, the viewers one node hosts before new ones go to edge nodes. */
+  broadcast: { consumersPerRouter: number; keyFrameRequestDelayMs: number; viewersPerNode: number };
   records: RecordsConfig;
   /** Set when nodes share rooms through Redis (REDIS_URL, or REDIS_SENTINELS + REDIS_SENTINEL_NAME). */
   cluster: ClusterConfig | undefined;
@@ -286,7 +289,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           drainDeadlineSeconds: e.DRAIN_DEADLINE_SECONDS,
         }
       : undefined,
-    broadcast: { consumersPerRouter: e.BROADCAST_CONSUMERS_PER_ROUTER, keyFrameRequestDelayMs: e.BROADCAST_KEYFRAME_DELAY_MS },
+    broadcast: {
+      consumersPerRouter: e.BROADCAST_CONSUMERS_PER_ROUTER,
+      keyFrameRequestDelayMs: e.BROADCAST_KEYFRAME_DELAY_MS,
+      // A viewer mostly receives a presenter's camera and microphone: two consumers.
+      viewersPerNode: e.BROADCAST_VIEWERS_PER_NODE || Math.max(1, Math.floor((e.MEDIA_WORKERS * e.BROADCAST_CONSUMERS_PER_ROUTER) / 2)),
+    },
     logLevel: e.LOG_LEVEL,
     dataDir: path.resolve(e.DATA_DIR),
   };

@@ -22,7 +22,18 @@ import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { RtpCapabilities } from 'mediasoup-client/types';
 import type { MediaStreamTrack, RTCPeerConnection } from 'werift';
-import type { ConsumeResult, JoinResult, NotificationMap, ProducerInfo, TransportOptions } from '../../signaling/protocol/index.js';
+import {
+  MAX_ROUTE_HOPS,
+  type ConsumeResult,
+  type JoinResult,
+  type NotificationMap,
+  type ProducerInfo,
+  type RequestName,
+  type RequestPayload,
+  type ResponseMap,
+  type TransportOptions,
+  type WireError,
+} from '../../signaling/protocol/index.js';
 import { loopbackStunUrl } from './loopbackStun.js';
 import { ReceiveAccounting, type ConsumerState } from './viewerAccounting.js';
 import { Negotiation } from './viewerNegotiation.js';
@@ -50,10 +61,12 @@ export class WeriftViewer extends EventEmitter<ViewerEvents> {
   #transportConnectedAt: number | undefined;
   #closed = false;
   #pliTimer: NodeJS.Timeout | undefined;
+  /** The latest payload of each notification the server sent (e.g. `viewerCount`). */
+  readonly notifications = new Map<string, unknown>();
   /** The last warnings (also emitted as 'warning' events), including those raised during `join`. */
   readonly warnings: string[] = [];
 
-  private constructor(options: WeriftViewerOptions) {
+  private constructor(options: WeriftViewerOptions, hops = 0) {
     super();
     this.on('warning', (message) => {
       this.warnings.push(message);
@@ -74,6 +87,7 @@ export class WeriftViewer extends EventEmitter<ViewerEvents> {
       token: options.token,
       requestTimeoutMs: this.#options.requestTimeoutMs,
       log: this.#options.log,
+      hops,
     });
     this.#negotiation = new Negotiation({
       signaling: this.#signaling,
@@ -84,16 +98,44 @@ export class WeriftViewer extends EventEmitter<ViewerEvents> {
     });
   }
 
-  /** Connects, joins, creates the receive transport and consumes what is already published. */
+  /**
+   * Connects, joins, creates the receive transport and consumes what is already published. In a
+   * cluster, a node that does not serve the viewer answers MOVED with the route of one that does: it
+   * is followed (at most MAX_ROUTE_HOPS times), as the SDK does.
+   */
   static async join(options: WeriftViewerOptions): Promise<WeriftViewer> {
-    const viewer = new WeriftViewer(options);
-    try {
-      await timeout(viewer.#start(), viewer.#options.joinTimeoutMs, 'viewer join');
-      return viewer;
-    } catch (error) {
-      await viewer.close();
-      throw error;
+    let url = options.url;
+    for (let hops = 0; ; hops++) {
+      const viewer = new WeriftViewer({ ...options, url }, hops);
+      try {
+        await timeout(viewer.#start(), viewer.#options.joinTimeoutMs, 'viewer join');
+        return viewer;
+      } catch (error) {
+        await viewer.close();
+        const wire = (error as { wire?: WireError }).wire;
+        const route = wire?.code === 'MOVED' ? wire.details?.['route'] : undefined;
+        if (!route || hops >= MAX_ROUTE_HOPS) throw error;
+        url = route;
+      }
     }
+  }
+
+  /**
+   * What the server answered for each consumer still open (e.g. whether its producer was paused
+   * then), with the RTP packets received on it so far.
+   */
+  consumed(): (ConsumeResult & { packets: number })[] {
+    return [...this.#accounting.consumers.values()].filter((c) => !c.closed).map((c) => ({ ...c.info, packets: c.seq.received }));
+  }
+
+  /** The signaling URL of the node this viewer ended up on (after any MOVED). */
+  get url(): string {
+    return this.#options.url;
+  }
+
+  /** Any request of the protocol (e.g. `askQuestion`), answered or rejected with the server's ProtocolError. */
+  request<N extends RequestName>(name: N, payload: RequestPayload<N>): Promise<ResponseMap[N]> {
+    return this.#signaling.request(name, payload);
   }
 
   get participantId(): string | undefined {
@@ -178,6 +220,7 @@ export class WeriftViewer extends EventEmitter<ViewerEvents> {
   #wireNotifications(): void {
     const socket = this.#signaling.socket;
     const consumers = this.#accounting.consumers;
+    socket.onAny((name: string, payload: unknown) => this.notifications.set(name, payload));
     socket.on('producerAdded', ({ producer }) => {
       this.#toConsume.set(producer.id, producer);
       this.#scheduleBatch();

@@ -33,6 +33,8 @@ export interface ViewerSignalingOptions {
   token: string;
   requestTimeoutMs: number;
   log: (line: string) => void;
+  /** MOVED answers already followed (a cluster redirects at most twice). */
+  hops?: number;
 }
 
 export class ViewerSignaling {
@@ -47,7 +49,7 @@ export class ViewerSignaling {
   constructor(options: ViewerSignalingOptions) {
     this.#options = options;
     this.socket = io(options.url, {
-      auth: { token: options.token, protocolVersion: PROTOCOL_VERSION },
+      auth: { token: options.token, protocolVersion: PROTOCOL_VERSION, hops: options.hops ?? 0 },
       transports: ['websocket'],
       reconnection: false,
       forceNew: true,
@@ -63,7 +65,10 @@ export class ViewerSignaling {
   connect(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.socket.once('connect', () => resolve());
-      this.socket.once('connect_error', (error) => reject(new Error(`signaling connect failed: ${error.message}`)));
+      // The server's refusal (e.g. MOVED with the route of the node serving the room) rides along as `wire`.
+      this.socket.once('connect_error', (error: Error & { data?: unknown }) =>
+        reject(Object.assign(new Error(`signaling connect failed: ${error.message}`), { wire: error.data })),
+      );
     });
   }
 

@@ -8,13 +8,14 @@
  *    followed a redirect) → claim it; lost the race → MOVED to the winner. At most 2 hops.
  * Redis unreachable while a decision needs it: UNAVAILABLE with a retry hint, within the command timeout.
  */
-import { ProtocolError, routeUrl } from '../../signaling/protocol/index.js';
+import { MAX_ROUTE_HOPS, ProtocolError, routeUrl } from '../../signaling/protocol/index.js';
 import type { Logger } from '../logger.js';
 import { ClusterKeys } from './keys.js';
 import { NodeRegistry, placeRoom, type NodeInfo } from './NodeRegistry.js';
 import { connectRedis, whenReady, type RedisTarget } from './redis.js';
 import { RoomLeases, type LeaseHolder } from './RoomLease.js';
 import type { RoomRouting, RouteDecision } from './routing.js';
+import type { ViewerPlacementDeps } from './edges/placement.js';
 import type { CarriedState, DurableRoomMemory, DurableSnapshot, RoomMemory } from '../rooms/RoomMemory.js';
 
 export interface ClusterNodeOptions {
@@ -33,6 +34,8 @@ export interface ClusterNodeOptions {
   onLost: (roomId: string) => void;
   /** Longest token lifetime: how long a room's epoch counter is kept. */
   memoryMs: number;
+  /** Broadcasts across nodes: this node's viewer seats, its edges (as an origin) and relays (as an edge). */
+  viewers?: ViewerPlacementDeps | undefined;
   leaseTtlMs?: number;
   heartbeatMs?: number;
   /** A claimed room that is not opened within this time is given up. */
@@ -68,13 +71,16 @@ redis.call('HSET', KEYS[2], 'owner', ARGV[7], 'live', ARGV[8], 'mutes', ARGV[9],
 redis.call('PEXPIRE', KEYS[2], ARGV[6])
 return 1`;
 
+/** How long an edge stays named for a room after the origin last sent it a viewer. */
+const EDGE_NAMING_MS = 10 * 60_000;
+
 const unavailable = () =>
   new ProtocolError('UNAVAILABLE', 'the cluster directory cannot be reached right now; please retry in a few seconds', {
     retryAfterSeconds: '3',
   });
 
 export class ClusterNode implements RoomRouting, DurableRoomMemory {
-  readonly #options: Required<Omit<ClusterNodeOptions, 'log'>> & { log: Logger };
+  readonly #options: Required<Omit<ClusterNodeOptions, 'log' | 'viewers'>> & Pick<ClusterNodeOptions, 'log' | 'viewers'>;
   readonly #redis;
   readonly #registry: NodeRegistry;
   readonly #leases: RoomLeases;
@@ -158,6 +164,67 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
       this.#options.log.warn({ err: error instanceof Error ? error.message : String(error), room: roomId }, 'cluster routing failed');
       throw unavailable();
     }
+  }
+
+  /**
+   * A broadcast or training viewer. The origin (the room's owner) keeps it while it has a free seat,
+   * else sends it to an edge it names in Redis (the edge serves only viewers it was named for, or of
+   * a room it relays already). An edge node serves viewers of a room it relays while it has seats.
+   */
+  async routeViewer(roomId: string, hops: number): Promise<RouteDecision> {
+    const viewers = this.#options.viewers;
+    if (!viewers) return this.route(roomId, hops);
+    const relayedFrom = viewers.relays.originOf(roomId);
+    // A draining node takes no new viewers as an edge (the origin names only serving nodes).
+    if (relayedFrom && !this.#held.has(roomId) && this.#state === 'serving') {
+      const seat = viewers.seats.tryTake();
+      if (seat) return { here: true, edgeOf: relayedFrom, seat };
+    }
+    // Sent here (hops > 0) by the origin, which named this node an edge for the room.
+    if (!this.#held.has(roomId) && hops > 0) {
+      const edgeOf = await this.#namedEdgeOf(roomId);
+      if (edgeOf) return { here: true, edgeOf, seat: viewers.seats.take() };
+    }
+    const decision = await this.route(roomId, hops);
+    if (!decision.here) return decision;
+    const seat = viewers.seats.tryTake();
+    if (seat) return { here: true, seat };
+    if (hops < MAX_ROUTE_HOPS) {
+      const edge = await this.#placeOnEdge(roomId, viewers).catch((err: unknown) => {
+        this.#options.log.warn(
+          { err: err instanceof Error ? err.message : String(err), room: roomId },
+          'edge placement failed; viewer kept',
+        );
+        return undefined;
+      });
+      if (edge) return { here: false, route: edge.route };
+    }
+    return { here: true, seat: viewers.seats.take() };
+  }
+
+  /** The room's origin if its owner is another node that named this one an edge for it. */
+  async #namedEdgeOf(roomId: string): Promise<{ nodeId: string; route: string } | undefined> {
+    try {
+      const [owner, named] = await Promise.all([
+        this.#leases.owner(roomId),
+        this.#redis.hexists(this.#keys.roomEdges(roomId), this.#options.nodeId),
+      ]);
+      if (!owner || owner.nodeId === this.#options.nodeId || named !== 1) return undefined;
+      const node = (await this.#registry.nodes()).find((n) => n.id === owner.nodeId);
+      return node ? { nodeId: node.id, route: node.route } : undefined;
+    } catch (error) {
+      this.#options.log.warn({ err: error instanceof Error ? error.message : String(error), room: roomId }, 'cluster routing failed');
+      throw unavailable();
+    }
+  }
+
+  /** Names an edge for one more viewer of a room held here (in Redis, so the edge accepts it). */
+  async #placeOnEdge(roomId: string, viewers: ViewerPlacementDeps): Promise<NodeInfo | undefined> {
+    const edge = viewers.choice.choose(roomId, await this.#registry.serving(), this.#options.nodeId, viewers);
+    if (!edge) return undefined;
+    const key = this.#keys.roomEdges(roomId);
+    await this.#redis.multi().hset(key, edge.id, String(Date.now())).pexpire(key, EDGE_NAMING_MS).exec();
+    return edge;
   }
 
   get draining(): boolean {

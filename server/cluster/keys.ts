@@ -30,4 +30,9 @@ export class ClusterKeys {
   roomEpoch(roomId: string): string {
     return `${this.namespace}:room:{${roomId}}:epoch`;
   }
+
+  /** Hash: edge node id → when the origin last placed a viewer there; the edge serves only if named. */
+  roomEdges(roomId: string): string {
+    return `${this.namespace}:room:{${roomId}}:edges`;
+  }
 }

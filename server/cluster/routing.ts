@@ -4,11 +4,26 @@ import type { DurableRoomMemory } from '../rooms/RoomMemory.js';
  * Where a connection for a room is served. A single node serves every room itself; a cluster node
  * serves the rooms it owns (or claims) and sends every other connection to the owner's route.
  */
-export type RouteDecision = { here: true } | { here: false; route: string };
+export type RouteDecision = { here: true; edgeOf?: EdgeOrigin; seat?: () => void } | { here: false; route: string };
+
+/**
+ * A broadcast's origin, as an edge node hosting some of its viewers knows it. `edgeOf` in a decision:
+ * the viewer is served here as an edge of that origin. `seat`: the viewer seat taken here for this
+ * connection, to be given back when it closes.
+ */
+export interface EdgeOrigin {
+  nodeId: string;
+  route: string;
+}
 
 export interface RoomRouting {
   /** Decides at connect time; `hops` = MOVED answers the client already followed. */
   route(roomId: string, hops: number): Promise<RouteDecision>;
+  /**
+   * The same for a broadcast or training viewer: the origin keeps viewers while it has seats, then
+   * sends them to edge nodes (clustered); an edge the origin chose serves them itself.
+   */
+  routeViewer(roomId: string, hops: number): Promise<RouteDecision>;
   /** Stops announcing this node and gives its rooms up (shutdown). */
   close(): Promise<void>;
   /** Stops taking new rooms (clustered: they go to other nodes); rooms here go on. */
@@ -19,6 +34,7 @@ export interface RoomRouting {
 /** The embedded default: one node, every room is here, nothing to ask. */
 export const SINGLE_NODE: RoomRouting = {
   route: () => Promise.resolve({ here: true }),
+  routeViewer: () => Promise.resolve({ here: true }),
   close: () => Promise.resolve(),
   // A single node has nowhere to send rooms: shutting down is its only way out.
   drain: () => Promise.resolve(),
@@ -41,6 +57,7 @@ export function deferredCluster(): {
   return {
     routing: {
       route: async (roomId, hops) => (await node).route(roomId, hops),
+      routeViewer: async (roomId, hops) => (await node).routeViewer(roomId, hops),
       close: async () => (await node).close(),
       drain: async () => (await node).drain(),
       get draining() {

@@ -12,6 +12,7 @@ import { HLS_URL_PREFIX } from '../media/HlsService.js';
 import type { TokenVerifier } from '../auth/TokenVerifier.js';
 import type { CaseRecordService } from '../records/CaseRecordService.js';
 import type { ClusterStats } from '../cluster/ClusterNode.js';
+import type { EdgeFigures } from '../cluster/edges/BroadcastEdges.js';
 import { devTokenRouter, type DevTokenOptions } from './devTokens.js';
 import { recordingsRouter } from './recordingsRouter.js';
 import { adminRouter, type AdminDeps } from './adminRouter.js';
@@ -39,6 +40,8 @@ export interface AppDeps {
   admin: Pick<AdminDeps, 'clustered' | 'drain' | 'log'>;
   /** This node's part in the cluster (undefined on a single node, or before it has joined). */
   cluster: () => ClusterStats | undefined;
+  /** Clustered: broadcasts across nodes (undefined on a single node). */
+  edges?: () => EdgeFigures | undefined;
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -101,6 +104,7 @@ export function createApp(deps: AppDeps): express.Express {
           ...[...deps.records.storage.faults].map(([kind, n]) => `telemed_storage_faults_total{kind="${kind}"} ${n}`),
           ...dataDiskFree(deps.records.storage.freeBytes()),
           ...clusterMetrics(deps.cluster()),
+          ...edgeMetrics(deps.edges?.()),
           '',
         ].join('\n'),
       );
@@ -152,5 +156,27 @@ function clusterMetrics(stats: ClusterStats | undefined): string[] {
     ),
     ...metric('redirects_total', 'counter', 'Connections sent to the node that serves their room (MOVED).', stats.redirects),
     ...metric('takeovers_total', 'counter', 'Rooms taken over from an owner that was gone.', stats.takeovers),
+  ];
+}
+
+/** Broadcasts across nodes: seats, links and pipes as an origin, relayed viewers as an edge. */
+function edgeMetrics(figures: EdgeFigures | undefined): string[] {
+  if (!figures) return [];
+  return [
+    '# HELP telemed_broadcast_viewer_seats Broadcast viewers this node hosts before new ones go to edge nodes.',
+    '# TYPE telemed_broadcast_viewer_seats gauge',
+    `telemed_broadcast_viewer_seats ${figures.seats}`,
+    '# HELP telemed_broadcast_viewer_seats_taken Broadcast viewers connected to this node (its rooms and those it relays).',
+    '# TYPE telemed_broadcast_viewer_seats_taken gauge',
+    `telemed_broadcast_viewer_seats_taken ${figures.seatsTaken}`,
+    '# HELP telemed_edge_links Links from edge nodes to this node’s broadcasts (one per room and edge).',
+    '# TYPE telemed_edge_links gauge',
+    `telemed_edge_links ${figures.links}`,
+    '# HELP telemed_edge_piped_producers Producers of this node’s broadcasts piped to edge nodes.',
+    '# TYPE telemed_edge_piped_producers gauge',
+    `telemed_edge_piped_producers ${figures.piped}`,
+    '# HELP telemed_edge_relayed_viewers Viewers this node hosts as an edge of other nodes’ broadcasts.',
+    '# TYPE telemed_edge_relayed_viewers gauge',
+    `telemed_edge_relayed_viewers ${figures.relayedViewers}`,
   ];
 }

@@ -95,29 +95,43 @@ export class RoomMedia {
 
   async produce(participant: Participant, request: ProduceRequest): Promise<types.Producer> {
     const { kind, source } = request;
-    if (SOURCE_KIND[source] !== kind) throw badRequest(`${source} must be ${SOURCE_KIND[source]}, not ${kind}`);
-    if (participant.hasSource(source)) throw wrongState(`${source} is already published; close it first`);
-    participant.mayResume(source);
     const transport = participant.transport(request.transportId);
     if (directionOf(transport) !== 'send') throw badRequest('produce needs a send transport');
     const room = this.#room;
-    const producer = await clientCall('produce', () =>
+    return this.publishFrom(participant, kind, source, (appData) =>
       transport.produce<ProducerAppData>({
         kind,
         rtpParameters: request.rtpParameters,
         paused: request.paused ?? false,
-        appData: { participantId: participant.id, source },
+        appData,
         // A large audience must not flood the presenter's encoder with key-frame requests.
         ...(room.fanOut && kind === 'video' ? { keyFrameRequestDelay: room.options.keyFrameRequestDelayMs } : {}),
       }),
     );
+  }
+
+  /**
+   * The rules of publishing one source, whatever brings the media in: a WebRTC send transport here,
+   * or (a broadcast viewer on stage while on an edge node) the pipe from that edge. `make` creates the
+   * producer; what it is given must be its appData.
+   */
+  async publishFrom(
+    participant: Participant,
+    kind: MediaKind,
+    source: MediaSource,
+    make: (appData: ProducerAppData) => Promise<types.Producer<ProducerAppData>>,
+  ): Promise<types.Producer> {
+    if (SOURCE_KIND[source] !== kind) throw badRequest(`${source} must be ${SOURCE_KIND[source]}, not ${kind}`);
+    if (participant.hasSource(source)) throw wrongState(`${source} is already published; close it first`);
+    participant.mayResume(source);
+    const producer = await clientCall('produce', () => make({ participantId: participant.id, source }));
     // A moderator may have muted this source, or the participant left, while the producer was made.
     if (participant.closed || participant.isMutedByModerator(source)) {
       producer.close();
       if (participant.closed) throw wrongState('you left the room');
       participant.mayResume(source);
     }
-    room.publish(participant, producer, source);
+    this.#room.publish(participant, producer, source);
     return producer;
   }
 

@@ -21,11 +21,15 @@ import {
 } from '../../signaling/protocol/index.js';
 import type { ConnectionLimits } from './ConnectionLimits.js';
 import { Session } from './Session.js';
-import type { RoomRouting } from '../cluster/routing.js';
+import type { EdgeOrigin, RoomRouting } from '../cluster/routing.js';
+import type { EdgeRooms } from '../cluster/edges/EdgeRooms.js';
+import { isAudience } from '../cluster/edges/seats.js';
 import { pseudonym } from '../pseudonym.js';
 
 export interface SocketData {
   principal: Principal;
+  /** Set when this node hosts the viewer as an edge of the broadcast's origin (with the token it forwards). */
+  edge?: { origin: EdgeOrigin; token: string };
 }
 export type SignalingIo = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 type SignalingSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -36,6 +40,8 @@ export interface SignalingDeps {
   services: SignalingServices;
   /** Which node serves a room: this one, or (clustered) another one the client is sent to. */
   routing: RoomRouting;
+  /** Clustered: broadcasts relayed here for their origins (viewers placed on this node as an edge). */
+  edges?: EdgeRooms | undefined;
   /** Sockets per identity and per network address. */
   limits: ConnectionLimits;
   /** The bound on each request (the dispatcher's default when absent). */
@@ -70,10 +76,19 @@ async function admitConnection(socket: SignalingSocket, deps: SignalingDeps): Pr
   const principal = deps.verifier.verify(auth.token);
   const hops = typeof auth.hops === 'number' && Number.isInteger(auth.hops) && auth.hops >= 0 ? auth.hops : 0;
   if (hops > MAX_ROUTE_HOPS) throw new ProtocolError('UNAVAILABLE', 'the cluster could not settle where this room is served; please retry');
-  const decision = await deps.routing.route(principal.room, hops);
+  const routing = deps.routing;
+  const audience = isAudience(principal.kind, principal.role);
+  const decision = audience ? await routing.routeViewer(principal.room, hops) : await routing.route(principal.room, hops);
   if (!decision.here) throw new ProtocolError('MOVED', 'this room is served by another node', { route: decision.route });
-  socket.once('disconnect', deps.limits.admit(principal.sub, socket.handshake.address));
+  try {
+    socket.once('disconnect', deps.limits.admit(principal.sub, socket.handshake.address));
+  } catch (error) {
+    decision.seat?.();
+    throw error;
+  }
+  if (decision.seat) socket.once('disconnect', decision.seat);
   socket.data.principal = principal;
+  if (decision.edgeOf) socket.data.edge = { origin: decision.edgeOf, token: auth.token as string };
 }
 
 function refusal(socket: SignalingSocket, error: unknown, deps: SignalingDeps): Error {
@@ -87,6 +102,8 @@ function refusal(socket: SignalingSocket, error: unknown, deps: SignalingDeps): 
 
 function onConnection(socket: SignalingSocket, deps: SignalingDeps): void {
   const principal = socket.data.principal;
+  const edge = socket.data.edge;
+  if (edge && deps.edges) return void deps.edges.attach(socket, principal, edge.token, edge.origin);
   const log = deps.log.child({ socket: socket.id, identity: pseudonym(principal.sub), room: principal.room });
   const channel: ParticipantChannel = {
     notify: (name, payload) => {

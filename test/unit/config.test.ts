@@ -102,6 +102,13 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...PROD, HTTP_HOST: '0.0.0.0' }).http.host).toBe('0.0.0.0');
   });
 
+  it('derives the viewer seats of a node from its cores and router capacity unless set', () => {
+    const derived = loadConfig({ ...PROD, MEDIA_WORKERS: '4', BROADCAST_CONSUMERS_PER_ROUTER: '300' });
+    expect(derived.broadcast.viewersPerNode).toBe(600);
+    expect(loadConfig({ ...PROD, BROADCAST_VIEWERS_PER_NODE: '25' }).broadcast.viewersPerNode).toBe(25);
+    expect(() => loadConfig({ ...PROD, BROADCAST_VIEWERS_PER_NODE: '-1' })).toThrow(/BROADCAST_VIEWERS_PER_NODE/);
+  });
+
   it('names the offending variable', () => {
     expect(() => loadConfig({ HTTP_PORT: 'eighty' })).toThrow(/HTTP_PORT/);
   });

@@ -7,3 +7,4 @@ export * from './domain.js';
 export * from './requests.js';
 export * from './claims.js';
 export * from './validate.js';
+export * from './edgeLink.js';

@@ -170,6 +170,9 @@ export const RequestSchemas = {
 
 export const REQUEST_NAMES = Object.keys(RequestSchemas) as RequestName[];
 
+/** RTP parameters as a producer carries them (also what an origin pipes to an edge). */
+export const WireRtpParametersSchema = RtpParameters;
+
 /** The request names whose schema does not match their payload type (none, or `tsc` fails below). */
 type Drifted = { [N in RequestName]: Matches<(typeof RequestSchemas)[N], RequestPayloads[N]> extends true ? never : N }[RequestName];
 type _Checks = [

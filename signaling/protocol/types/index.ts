@@ -13,3 +13,4 @@ export * from './claims.js';
 export * from './socketEvents.js';
 export * from './routes.js';
 export * from './version.js';
+export * from './edgeLink.js';

@@ -6,6 +6,8 @@
  * 中文 / English switch re-renders the page, dynamic text included, and is remembered after a reload;
  * an error is told by its code in the page's language with the server's message as detail.
  */
+import os from 'node:os';
+import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { useTestEnvironment } from '../helpers/fixture.js';
@@ -163,6 +165,7 @@ describe.each(['zh-CN', 'en'] as const)('demo page in %s (from the browser langu
     await lead.waitForSelector('#chat-log li:has-text("血压 130/85")');
     const chat = '患者已到，血压 130/85。';
     for (const page of [lead, clinic]) expect(await foreignText(page, lang, [...allowed, chat])).toEqual([]);
+    await lead.screenshot({ path: path.join(os.tmpdir(), `demo-${lang}.png`) }); // for a person to look at
     await lead.click('#record');
     await clinic.waitForSelector('#recording-banner', { state: 'hidden', timeout: 8000 });
     await lead.context().close();

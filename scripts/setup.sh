@@ -27,10 +27,11 @@ require_node
 bash scripts/mediasoup-worker/install.sh
 
 # 3. System packages: FFmpeg records consultations and makes HLS; the tests also drive Chromium and
-#    coturn (TURN), Redis (the cluster tests) and openssl (the HTTPS test makes its own CA).
+#    coturn (TURN), Redis (the cluster tests), openssl (the HTTPS test makes its own CA) and a CJK
+#    font (the demo page is in Chinese: without one its screenshots show empty boxes).
 apt_install ffmpeg
 if [ "$with_tests" = 1 ]; then
-  apt_install chromium coturn redis-server openssl
+  apt_install chromium coturn redis-server openssl fonts-wqy-zenhei
   # The tests start their own redis-server on a free loopback port; the packaged service is not needed.
   if command -v service >/dev/null && service redis-server status >/dev/null 2>&1; then service redis-server stop >/dev/null 2>&1 || true; fi
 fi

@@ -1,7 +1,9 @@
 // Broadcast and training views: viewer count, Q&A (ask; approve, hide, answer), the stage, HLS.
+import { translate, translated } from './i18n.js';
+
 const $ = (id) => document.getElementById(id);
 
-export function setupAudience(client, { notice, tiles, publish }) {
+export function setupAudience(client, { notice, noticeError, tiles, publish }) {
   const a = client.audience;
   const manager = client.can('manage_questions');
   $('audience').hidden = false;
@@ -9,12 +11,12 @@ export function setupAudience(client, { notice, tiles, publish }) {
   $('hls-toggle').hidden = !client.can('moderate');
   $('people-panel').hidden = !client.can('moderate');
 
-  const showCount = () => ($('viewer-count').textContent = `· ${a.viewerCount} watching`);
+  const showCount = () => translate($('viewer-count'), 'audience.watching', { count: a.viewerCount });
   const showHls = () => {
     $('hls').hidden = !a.hlsUrl;
     $('hls-link').textContent = a.hlsUrl ?? '';
     $('hls-link').href = a.hlsUrl ?? '#';
-    $('hls-toggle').textContent = a.hlsUrl ? 'Stop HLS' : 'Start HLS';
+    translate($('hls-toggle'), a.hlsUrl ? 'audience.stopHls' : 'audience.startHls');
   };
   const renderQuestions = () => {
     const list = $('questions');
@@ -24,17 +26,17 @@ export function setupAudience(client, { notice, tiles, publish }) {
       const li = document.createElement('li');
       li.dataset.questionId = q.id;
       li.append(
-        `${q.askedBy.displayName}: ${q.text}`,
-        Object.assign(document.createElement('span'), { className: 'status', textContent: q.status }),
+        translated('span', 'question.entry', { name: q.askedBy.displayName, text: q.text }),
+        translated('span', `question.${q.status}`, undefined, { className: 'status' }),
       );
       if (manager) {
-        for (const [label, act] of [
-          ['Approve', 'approve'],
-          ['Hide', 'hide'],
-          ['Answered', 'markAnswered'],
+        for (const [key, act] of [
+          ['question.approve', 'approve'],
+          ['question.hide', 'hide'],
+          ['question.markAnswered', 'markAnswered'],
         ]) {
-          const b = Object.assign(document.createElement('button'), { type: 'button', className: 'small', textContent: label });
-          b.onclick = () => a[act](q.id).then(renderQuestions, (e) => notice(e.message));
+          const b = translated('button', key, undefined, { type: 'button', className: 'small' });
+          b.onclick = () => a[act](q.id).then(renderQuestions, noticeError);
           li.append(b);
         }
       }
@@ -49,13 +51,10 @@ export function setupAudience(client, { notice, tiles, publish }) {
       if (['presenter', 'lead_specialist'].includes(p.role)) continue;
       const onStage = a.onStage.includes(p.id);
       const li = document.createElement('li');
-      li.append(`${client.raisedHands.includes(p.id) ? '✋ ' : ''}${p.displayName} · ${p.site.name}`);
-      const b = Object.assign(document.createElement('button'), {
-        type: 'button',
-        className: 'small mod',
-        textContent: onStage ? 'Send back' : 'Bring on stage',
-      });
-      b.onclick = () => (onStage ? a.sendOffStage(p.id) : a.bringOnStage(p.id)).then(renderPeople, (e) => notice(e.message));
+      if (client.raisedHands.includes(p.id)) li.append('✋ ');
+      li.append(translated('span', 'stage.entry', { name: p.displayName, site: p.site.name }));
+      const b = translated('button', onStage ? 'stage.sendBack' : 'stage.bring', undefined, { type: 'button', className: 'small mod' });
+      b.onclick = () => (onStage ? a.sendOffStage(p.id) : a.bringOnStage(p.id)).then(renderPeople, noticeError);
       li.append(b);
       list.append(li);
     }
@@ -72,23 +71,20 @@ export function setupAudience(client, { notice, tiles, publish }) {
   for (const e of ['participantJoined', 'participantLeft', 'handRaised']) client.on(e, renderPeople);
   client.on('permissionsChanged', () => {
     if (client.can('publish_audio')) {
-      notice('You are on stage: your camera and microphone go to everyone.');
-      publish().catch((e) => notice(e.message));
+      notice('notice.onStage');
+      publish().catch(noticeError);
     } else {
-      notice('You are back in the audience.');
+      notice('notice.backInAudience');
       tiles.remove(`${client.self.id}`);
     }
   });
-  $('hls-toggle').onclick = () => (a.hlsUrl ? a.stopHls() : a.startHls()).then(showHls, (e) => notice(e.message));
+  $('hls-toggle').onclick = () => (a.hlsUrl ? a.stopHls() : a.startHls()).then(showHls, noticeError);
   $('ask-form').onsubmit = (event) => {
     event.preventDefault();
     const input = $('ask-form').elements.namedItem('text');
-    a.ask(input.value).then(
-      () => {
-        input.value = '';
-        notice('Thank you: your question goes to the moderator.');
-      },
-      (e) => notice(e.message),
-    );
+    a.ask(input.value).then(() => {
+      input.value = '';
+      notice('notice.questionSent');
+    }, noticeError);
   };
 }

@@ -1,5 +1,6 @@
 // Demo page: uses only the public SDK (window.TelemedSDK), like a clinic's own page would.
 import { setupAudience } from './audience.js';
+import { has, renderError, roleLabel, setupLanguageSwitch, t, translate, translated } from './i18n.js';
 import { setupRecording } from './recording.js';
 import { Tiles } from './tiles.js';
 
@@ -21,14 +22,23 @@ const slug = (text) =>
     .replace(/^-|-$/g, '')
     .slice(0, 60) || 'site';
 
-function showError(message) {
-  demo.error = message;
-  $('error').textContent = message;
+setupLanguageSwitch();
+
+/** Shows a failure: a sentence in the page's language for the error's code, the server's message as detail. */
+function showError(error, translation) {
+  demo.error = error?.message ?? t(translation.key);
+  renderError($('error'), error, translation);
   $('error').hidden = false;
 }
 
-function notice(text) {
-  $('notices').textContent = text;
+/** A one-line notice (`key` in the dictionaries) above the tiles. */
+function notice(key, params) {
+  translate($('notices'), key, params);
+}
+
+/** A failed action, said in the page's language by its error code. */
+function noticeError(error) {
+  renderError($('notices'), error);
 }
 
 async function devToken(fields) {
@@ -50,7 +60,9 @@ async function devToken(fields) {
           .map(([k, v]) => `${k}: ${v}`)
           .join('; ')
       : '';
-    throw new Error(`${json.error?.message ?? `token request failed (${res.status})`}${details ? ` — ${details}` : ''}`);
+    const message = `${json.error?.message ?? `token request failed (${res.status})`}${details ? ` — ${details}` : ''}`;
+    // The code (BAD_REQUEST, PRIOR_VISIT_REQUIRED…) picks the translated sentence.
+    throw Object.assign(new Error(message), { code: json.error?.code });
   }
   return json.token;
 }
@@ -60,13 +72,13 @@ function renderLobby(client) {
   list.replaceChildren();
   for (const p of client.waiting) {
     const li = document.createElement('li');
-    li.textContent = `${p.displayName} · ${p.role} · ${p.site.name}`;
-    for (const [label, act] of [
-      ['Admit', () => client.moderation.admit(p.id)],
-      ['Decline', () => client.moderation.decline(p.id)],
+    li.append(translated('span', 'lobby.entry', { name: p.displayName, role: roleLabel(p.role), site: p.site.name }));
+    for (const [key, act] of [
+      ['lobby.admit', () => client.moderation.admit(p.id)],
+      ['lobby.decline', () => client.moderation.decline(p.id)],
     ]) {
-      const b = Object.assign(document.createElement('button'), { type: 'button', className: 'small', textContent: label });
-      b.addEventListener('click', () => act().catch((e) => notice(e.message)));
+      const b = translated('button', key, undefined, { type: 'button', className: 'small' });
+      b.addEventListener('click', () => act().catch(noticeError));
       li.append(b);
     }
     list.append(li);
@@ -76,10 +88,7 @@ function renderLobby(client) {
 
 function renderChat(message) {
   const li = document.createElement('li');
-  const who = Object.assign(document.createElement('span'), {
-    className: 'who',
-    textContent: `${message.displayName} (${message.siteName}): `,
-  });
+  const who = translated('span', 'chat.who', { name: message.displayName, site: message.siteName }, { className: 'who' });
   li.append(who, document.createTextNode(message.text));
   $('chat-log').append(li);
   li.scrollIntoView({ block: 'end' });
@@ -98,38 +107,30 @@ function wireControls(client, tiles) {
     try {
       await client.setPublishedPaused(source, !paused[source]);
       paused[source] = !paused[source];
-      button.textContent = paused[source] ? on : off;
+      translate(button, paused[source] ? on : off);
     } catch (e) {
-      notice(e.message);
+      noticeError(e);
     }
   };
-  $('toggle-mic').onclick = toggle('microphone', $('toggle-mic'), 'Unmute mic', 'Mute mic');
-  $('toggle-cam').onclick = toggle('camera', $('toggle-cam'), 'Start camera', 'Stop camera');
+  $('toggle-mic').onclick = toggle('microphone', $('toggle-mic'), 'controls.unmuteMic', 'controls.muteMic');
+  $('toggle-cam').onclick = toggle('camera', $('toggle-cam'), 'controls.startCamera', 'controls.stopCamera');
   $('share-screen').onclick = () =>
-    client.publishScreen().then(
-      (t) => tiles.attach(client.self, { source: 'screen', mediaStreamTrack: t }, { self: true }),
-      (e) => notice(e.message),
-    );
+    client
+      .publishScreen()
+      .then((track) => tiles.attach(client.self, { source: 'screen', mediaStreamTrack: track }, { self: true }), noticeError);
   let hand = false;
   $('raise-hand').onclick = () =>
-    client.setHandRaised(!hand).then(
-      () => {
-        hand = !hand;
-        $('raise-hand').textContent = hand ? 'Lower hand' : 'Raise hand';
-      },
-      (e) => notice(e.message),
-    );
-  $('lock').onclick = () => client.moderation.lockRoom(!client.roomLocked).catch((e) => notice(e.message));
-  $('end').onclick = () =>
-    confirm('End the consultation for everyone?') && client.moderation.endConsultation().catch((e) => notice(e.message));
+    client.setHandRaised(!hand).then(() => {
+      hand = !hand;
+      translate($('raise-hand'), hand ? 'controls.lowerHand' : 'controls.raiseHand');
+    }, noticeError);
+  $('lock').onclick = () => client.moderation.lockRoom(!client.roomLocked).catch(noticeError);
+  $('end').onclick = () => confirm(t('confirm.end')) && client.moderation.endConsultation().catch(noticeError);
   $('leave').onclick = () => client.leave();
   $('chat-form').onsubmit = (event) => {
     event.preventDefault();
     const input = $('chat-form').elements.namedItem('text');
-    client.sendChat(input.value).then(
-      (m) => (renderChat(m), (input.value = '')),
-      (e) => notice(e.message),
-    );
+    client.sendChat(input.value).then((m) => (renderChat(m), (input.value = '')), noticeError);
   };
 }
 
@@ -139,9 +140,9 @@ function moderatorAction(client) {
     allowMic: (p) => client.moderation.allowUnmute(p.id, 'microphone'),
     stopScreen: (p) => client.moderation.stopScreenShare(p.id),
     lowerHand: (p) => client.moderation.lowerHand(p.id),
-    remove: (p) => confirm(`Remove ${p.displayName}?`) && client.moderation.removeParticipant(p.id),
+    remove: (p) => confirm(t('confirm.remove', { name: p.displayName })) && client.moderation.removeParticipant(p.id),
   };
-  return (name, participant) => Promise.resolve(acts[name](participant)).catch((e) => notice(e.message));
+  return (name, participant) => Promise.resolve(acts[name](participant)).catch(noticeError);
 }
 
 function enterRoom(client) {
@@ -150,11 +151,13 @@ function enterRoom(client) {
   $('lobby-wait').hidden = true;
   form.hidden = true;
   $('room').hidden = false;
-  $('room-title').textContent = `${client.room.kind} · ${client.room.id}${client.room.caseId ? ` · case ${client.room.caseId}` : ''}`;
-  $('status').textContent = `Connected as ${client.self.displayName}`;
+  const { kind, id: room, caseId } = client.room;
+  translate($('room-title'), caseId ? 'room.titleWithCase' : 'room.title', { kind: { key: `kind.${kind}` }, room, caseId });
+  const connected = () => translate($('status'), 'status.connectedAs', { name: client.self.displayName });
+  connected();
   const lockState = () => (
-    ($('lock-state').textContent = client.roomLocked ? 'Locked' : ''),
-    ($('lock').textContent = client.roomLocked ? 'Unlock room' : 'Lock room')
+    translate($('lock-state'), client.roomLocked ? 'room.locked' : null),
+    translate($('lock'), client.roomLocked ? 'controls.unlock' : 'controls.lock')
   );
   lockState();
 
@@ -166,7 +169,7 @@ function enterRoom(client) {
   for (const m of client.chatHistory) renderChat(m);
   client.on('participantJoined', (p) => audienceRoom || tiles.ensure(p));
   client.on('participantLeft', (p) => tiles.remove(p.id));
-  client.on('participantConnection', (p, state) => tiles.setState(p.id, state === 'reconnecting' ? 'reconnecting…' : ''));
+  client.on('participantConnection', (p, state) => tiles.setState(p.id, state === 'reconnecting' ? 'tile.reconnecting' : null));
   client.on('trackAdded', (t) => tiles.attach(t.participant, t));
   client.on('trackRemoved', (t) => tiles.detach(t));
   client.on('activeSpeaker', (p) => tiles.setSpeaking(p?.id));
@@ -174,41 +177,33 @@ function enterRoom(client) {
   client.on('chatMessage', renderChat);
   client.on('roomLocked', lockState);
   client.on('lobbyChanged', () => renderLobby(client));
-  client.on('mutedByModerator', (source, by) => notice(`${by.displayName} muted your ${source}. You can unmute when they allow it.`));
-  client.on('unmuteAllowed', (source, by) => notice(`${by.displayName} allowed you to unmute your ${source}.`));
-  client.on(
-    'unpublished',
-    (source, by) => (notice(`${by.displayName} stopped your ${source} share.`), tiles.remove(`${client.self.id}-screen`)),
-  );
-  client.on(
-    'connectionStateChanged',
-    (state) =>
-      ($('status').textContent =
-        state === 'connected'
-          ? `Connected as ${client.self.displayName}`
-          : state === 'reconnecting'
-            ? 'Connection lost — reconnecting…'
-            : state === 'moving'
-              ? '迁移到其他服务器… / Moving to another server…'
-              : 'Disconnected'),
+  const bySource = (key) => (source, by) => notice(key, { by: by.displayName, source: { key: `source.${source}` } });
+  client.on('mutedByModerator', bySource('notice.mutedBy'));
+  client.on('unmuteAllowed', bySource('notice.unmuteAllowed'));
+  client.on('unpublished', (source, by) => (bySource('notice.unpublished')(source, by), tiles.remove(`${client.self.id}-screen`)));
+  client.on('connectionStateChanged', (state) =>
+    state === 'connected'
+      ? connected()
+      : translate($('status'), { reconnecting: 'status.reconnecting', moving: 'status.moving' }[state] ?? 'status.disconnected'),
   );
   client.on('error', (e) => console.warn('[demo]', e));
-  client.on('disconnected', ({ message }) => {
-    $('status').textContent = `Disconnected: ${message}`;
+  client.on('disconnected', ({ reason, message }) => {
+    const because = has(`leave.${reason}`) ? { key: `leave.${reason}` } : message;
+    translate($('status'), 'status.disconnectedBecause', { reason: because });
     tiles.clear();
     $('room').hidden = true;
     form.hidden = false;
     demo.joined = false;
   });
   wireControls(client, tiles);
-  setupRecording(client, notice);
-  if (audienceRoom) setupAudience(client, { notice, tiles, publish: () => publishAll(client, tiles) });
+  setupRecording(client, { notice, noticeError });
+  if (audienceRoom) setupAudience(client, { notice, noticeError, tiles, publish: () => publishAll(client, tiles) });
   return tiles;
 }
 
 async function join(fields) {
   $('error').hidden = true;
-  $('status').textContent = 'Connecting…';
+  translate($('status'), 'status.connecting');
   // A token handed over by the hospital system (?token=…) is used as is; otherwise mint a dev token.
   const token = fields.token || (await devToken(fields));
   const client = await ConsultationClient.join({
@@ -217,7 +212,7 @@ async function join(fields) {
     onWaiting: () => {
       form.hidden = true;
       $('lobby-wait').hidden = false;
-      $('status').textContent = 'Waiting in the lobby';
+      translate($('status'), 'status.lobby');
     },
   });
   const tiles = enterRoom(client);
@@ -234,17 +229,14 @@ async function publishAll(client, tiles) {
 form.addEventListener('submit', (event) => {
   event.preventDefault();
   join(Object.fromEntries(new FormData(form).entries())).catch(
-    (e) => (($('lobby-wait').hidden = true), (form.hidden = false), showError(e.message ?? String(e))),
+    (e) => (($('lobby-wait').hidden = true), (form.hidden = false), showError(e)),
   );
 });
 
 // Camera and microphone exist only on secure pages: on an intranet host name over http:// say so
 // plainly instead of failing later with "device not supported" (viewers can still watch).
 if (!window.isSecureContext) {
-  showError(
-    '请通过 https:// 打开本页面：浏览器只在安全页面上提供摄像头和麦克风（观众仍可观看）。' +
-      ' Open this page over https:// — browsers give camera and microphone only to secure pages (viewers can still watch).',
-  );
+  showError(null, { key: 'error.insecure' });
   demo.insecure = true;
 }
 
@@ -258,5 +250,5 @@ if (params.get('token') || ['room', 'name', 'role', 'site'].every((k) => params.
     const input = form.elements.namedItem(k);
     if (input) input.value = v;
   }
-  join(fields).catch((e) => showError(e.message ?? String(e)));
+  join(fields).catch((e) => showError(e));
 }

@@ -1,30 +1,27 @@
 // Recording notice (informed consent): everyone sees when the consultation is recorded and by whom,
 // and confirms it; the lead starts and stops it.
+import { renderError, translate } from './i18n.js';
+
 const $ = (id) => document.getElementById(id);
 
-export function setupRecording(client, notice) {
+export function setupRecording(client, { notice, noticeError }) {
   const rec = client.recording;
   const show = () => {
     const current = rec.current;
     $('recording-banner').hidden = !current;
     if (current) {
-      const by = current.startedBy ? current.startedBy.displayName : 'the hospital policy';
-      $('recording-text').textContent =
-        `This consultation is being recorded for the patient's case record ` +
-        `(started by ${by} at ${new Date(current.startedAt).toLocaleTimeString()}).`;
+      const by = current.startedBy ? current.startedBy.displayName : { key: 'recording.byPolicy' };
+      translate($('recording-text'), 'recording.banner', { by, time: { time: current.startedAt } });
       $('ack-recording').hidden = false;
     }
-    $('record').textContent = current ? 'Stop recording' : 'Start recording';
+    translate($('record'), current ? 'recording.stop' : 'recording.start');
   };
   $('record').hidden = !client.can('record');
-  $('record').onclick = () => (rec.active ? rec.stop() : rec.start()).then(show, (e) => notice(e.message));
-  $('ack-recording').onclick = () =>
-    rec.acknowledge().then(
-      () => ($('ack-recording').hidden = true),
-      (e) => notice(e.message),
-    );
+  $('record').onclick = () => (rec.active ? rec.stop() : rec.start()).then(show, noticeError);
+  $('ack-recording').onclick = () => rec.acknowledge().then(() => ($('ack-recording').hidden = true), noticeError);
   rec.on('started', show);
-  rec.on('stopped', (_id, by) => (show(), notice(`Recording stopped${by ? ` by ${by.displayName}` : ''}.`)));
-  rec.on('error', (message) => notice(`Recording problem: ${message}`));
+  rec.on('stopped', (_id, by) => (show(), by ? notice('recording.stoppedBy', { by: by.displayName }) : notice('recording.stopped')));
+  // The server's message (English) stays as detail under the translated sentence.
+  rec.on('error', (message) => renderError($('notices'), { message }, { key: 'recording.problem' }));
   show();
 }

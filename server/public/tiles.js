@@ -1,5 +1,5 @@
 // Video tiles: one per participant (plus one per shared screen), labelled with name, role and site.
-const { ROLE_LABELS, SITE_LEVEL_LABELS } = window.TelemedSDK;
+import { roleLabel, siteLevelLabel, translate, translateAttribute, translated } from './i18n.js';
 
 export class Tiles {
   constructor(container, client, actions) {
@@ -20,15 +20,14 @@ export class Tiles {
     const audio = Object.assign(document.createElement('audio'), { autoplay: true });
     const label = document.createElement('div');
     label.className = 'label';
-    const name = document.createElement('span');
-    name.className = 'name';
-    const role = ROLE_LABELS[participant.role] ?? participant.role;
-    name.textContent = `${participant.displayName}${self ? ' (you)' : ''} · ${role}${screen ? ' · screen' : ''}`;
-    const site = document.createElement('span');
-    site.className = 'site';
-    site.textContent = `${participant.site.name} — ${SITE_LEVEL_LABELS[participant.site.level] ?? participant.site.level}`;
+    const nameKey = `tile.${screen ? 'screen' : 'name'}${self ? 'Self' : ''}`;
+    const name = translated('span', nameKey, { name: participant.displayName, role: roleLabel(participant.role) }, { className: 'name' });
+    const level = siteLevelLabel(participant.site.level);
+    const site = translated('span', 'tile.site', { site: participant.site.name, level }, { className: 'site' });
     label.append(name, site);
     const hand = Object.assign(document.createElement('span'), { className: 'hand', hidden: true, textContent: '✋' });
+    translateAttribute(hand, 'title', 'tile.handRaised');
+    translateAttribute(hand, 'aria-label', 'tile.handRaised');
     const state = Object.assign(document.createElement('span'), { className: 'state' });
     tile.append(video, audio, label, hand, state);
     if (!self && !screen && this.client.can('moderate')) tile.append(this.#controls(participant));
@@ -63,9 +62,10 @@ export class Tiles {
     if (hand) hand.hidden = !raised;
   }
 
-  setState(participantId, text) {
+  /** `key`: what the tile says about the participant's connection (null: nothing). */
+  setState(participantId, key) {
     const state = document.querySelector(`#tile-${participantId} .state`);
-    if (state) state.textContent = text;
+    if (state) translate(state, key);
   }
 
   setSpeaking(participantId) {
@@ -79,14 +79,14 @@ export class Tiles {
   #controls(participant) {
     const bar = document.createElement('div');
     bar.className = 'controls';
-    for (const [action, label] of [
-      ['muteMic', 'Mute'],
-      ['allowMic', 'Allow unmute'],
-      ['stopScreen', 'Stop screen'],
-      ['lowerHand', 'Lower hand'],
-      ['remove', 'Remove'],
+    for (const [action, key] of [
+      ['muteMic', 'mod.mute'],
+      ['allowMic', 'mod.allowUnmute'],
+      ['stopScreen', 'mod.stopScreen'],
+      ['lowerHand', 'mod.lowerHand'],
+      ['remove', 'mod.remove'],
     ]) {
-      const b = Object.assign(document.createElement('button'), { type: 'button', className: 'small mod', textContent: label });
+      const b = translated('button', key, undefined, { type: 'button', className: 'small mod' });
       b.addEventListener('click', () => this.actions(action, participant));
       bar.append(b);
     }

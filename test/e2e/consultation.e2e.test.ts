@@ -36,6 +36,7 @@ async function open(person: (typeof PEOPLE)[number]): Promise<Page> {
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error(`[${person.name}] page error`, e));
   const q = new URLSearchParams({
+    lang: 'en', // the role labels below are the English ones
     room: ROOM,
     name: person.name,
     role: person.role,

@@ -16,7 +16,9 @@ const env = useTestEnvironment({ browser: true });
 async function open(query: Record<string, string>): Promise<Page> {
   const page = await (await env.browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
   page.on('dialog', (d) => void d.accept());
-  await page.goto(`${env.server.url}/?${new URLSearchParams({ room: 'demo-chaired', kind: 'consultation', caseId: 'CASE-77', ...query })}`);
+  // English UI: the selectors below are its words (the Chinese UI has tests of its own, in i18n.e2e).
+  const q = new URLSearchParams({ lang: 'en', room: 'demo-chaired', kind: 'consultation', caseId: 'CASE-77', ...query });
+  await page.goto(`${env.server.url}/?${q}`);
   return page;
 }
 

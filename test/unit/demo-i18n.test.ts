@@ -1,0 +1,139 @@
+/**
+ * The demo page's dictionaries: zh-CN and en have the same keys, no empty text, the same parameters;
+ * every key the page uses (data-i18n* in index.html, keys in server/public/*.js, the families built
+ * at run time from protocol values: roles, room kinds, error codes…) exists in both languages.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import {
+  ERROR_CODES,
+  LABEL_LANGUAGES,
+  LABELS,
+  MEDIA_SOURCES,
+  QUESTION_STATUSES,
+  ROLES,
+  ROOM_KINDS,
+  SITE_LEVELS,
+  type LabelLanguage,
+  type LeaveReason,
+} from '../../signaling/protocol/types/index.js';
+
+const PUBLIC_DIR = path.resolve('server/public');
+type Messages = Record<LabelLanguage, Record<string, string>>;
+const { MESSAGES } = (await import(pathToFileURL(path.join(PUBLIC_DIR, 'i18n-messages.js')).href)) as { MESSAGES: Messages };
+
+/** What the page's t() resolves in `lang`: its dictionary plus the SDK's role and site-level labels (as i18n.js builds it). */
+function catalog(lang: LabelLanguage): Record<string, string> {
+  const dict = { ...MESSAGES[lang] };
+  for (const [role, label] of Object.entries(LABELS[lang].roles)) dict[`role.${role}`] = label;
+  for (const [level, label] of Object.entries(LABELS[lang].siteLevels)) dict[`siteLevel.${level}`] = label;
+  return dict;
+}
+
+// Every reason a session ends with, checked by the compiler: a new LeaveReason must be added here.
+const LEAVE_REASONS = Object.keys({
+  left: 1,
+  disconnected: 1,
+  replaced: 1,
+  removed: 1,
+  declined: 1,
+  room_ended: 1,
+  room_closed: 1,
+  off_stage: 1,
+  room_moved: 1,
+  connection_lost: 1,
+} satisfies Record<LeaveReason | 'connection_lost', 1>);
+
+/** Keys the page builds at run time (`prefix.${value}`), by prefix. */
+const FAMILIES: Record<string, readonly string[]> = {
+  role: ROLES,
+  siteLevel: SITE_LEVELS,
+  kind: ROOM_KINDS,
+  source: MEDIA_SOURCES,
+  question: QUESTION_STATUSES,
+  leave: LEAVE_REASONS,
+  error: [...Object.keys(ERROR_CODES), 'NotAllowedError', 'NotFoundError', 'NotReadableError'],
+  'error.reason': ['declined', 'removed', 'room_ended'],
+  tile: ['name', 'nameSelf', 'screen', 'screenSelf'],
+};
+
+const scripts = readdirSync(PUBLIC_DIR)
+  .filter((f) => f.endsWith('.js') && f !== 'i18n-messages.js')
+  .map((f) => ({ file: f, text: readFileSync(path.join(PUBLIC_DIR, f), 'utf8') }));
+const html = readFileSync(path.join(PUBLIC_DIR, 'index.html'), 'utf8');
+
+const matches = (text: string, pattern: RegExp) => [...text.matchAll(pattern)].map((m) => m[1]!);
+const placeholders = (text: string) => matches(text, /\{(\w+)\}/g).sort();
+
+describe('demo page dictionaries', () => {
+  it('zh-CN and en have exactly the same keys, no empty text and the same parameters', () => {
+    const [zh, en] = [MESSAGES['zh-CN'], MESSAGES.en];
+    expect(Object.keys(zh).sort()).toEqual(Object.keys(en).sort());
+    for (const lang of LABEL_LANGUAGES) {
+      for (const [key, text] of Object.entries(MESSAGES[lang])) {
+        expect(text.trim(), `${lang} ${key}`).not.toBe('');
+        expect(text, `${lang} ${key}`).not.toBe(key);
+      }
+    }
+    for (const key of Object.keys(zh)) expect(placeholders(zh[key]!), key).toEqual(placeholders(en[key]!));
+  });
+
+  it('the Chinese dictionary has no English words (parameters, https:// and sample ids like ENC-889 aside)', () => {
+    const english = Object.entries(MESSAGES['zh-CN']).filter(([, text]) =>
+      /[A-Za-z]{2,}/.test(text.replace(/\{\w+\}|https:\/\/|\b[A-Z]+-\d+\b/g, '')),
+    );
+    expect(english).toEqual([]);
+  });
+
+  it('role and site-level labels exist in both languages, Chinese ones in Chinese', () => {
+    for (const lang of LABEL_LANGUAGES) {
+      expect(Object.keys(LABELS[lang].roles).sort()).toEqual([...ROLES].sort());
+      expect(Object.keys(LABELS[lang].siteLevels).sort()).toEqual([...SITE_LEVELS].sort());
+    }
+    for (const label of [...Object.values(LABELS['zh-CN'].roles), ...Object.values(LABELS['zh-CN'].siteLevels)])
+      expect(label).toMatch(/^[\p{Script=Han} /]+$/u);
+    expect(LABELS['zh-CN'].siteLevels.village_clinic).toBe('村卫生室');
+    expect(LABELS.en.roles.clinic_doctor).toBe('Clinic doctor');
+  });
+
+  it('every data-i18n* key in index.html exists in both languages', () => {
+    const keys = matches(html, /\sdata-i18n(?:-(?!params)[a-z-]+)?="([^"]+)"/g);
+    expect(keys.length).toBeGreaterThan(30);
+    for (const lang of LABEL_LANGUAGES)
+      expect(
+        keys.filter((k) => !(k in catalog(lang))),
+        lang,
+      ).toEqual([]);
+  });
+
+  it('every key literal in server/public/*.js exists in both languages', () => {
+    // A key is a quoted 'namespace.name' literal (t('…'), translate(el, '…'), { key: '…' }, tables of keys).
+    const keys = scripts.flatMap(({ file, text }) =>
+      matches(text, /'([a-z][A-Za-z]*(?:\.[A-Za-z_]+)+)'/g)
+        .filter((k) => !/\.(js|css|html)$/.test(k))
+        .map((key) => ({ file, key })),
+    );
+    expect(keys.length).toBeGreaterThan(40);
+    for (const lang of LABEL_LANGUAGES) {
+      const dict = catalog(lang);
+      expect(
+        keys.filter(({ key }) => !(key in dict)).map(({ file, key }) => `${file}: ${key}`),
+        lang,
+      ).toEqual([]);
+    }
+  });
+
+  it('every key built at run time (`prefix.${…}`) belongs to a known family, complete in both languages', () => {
+    const prefixes = new Set(scripts.flatMap(({ text }) => matches(text, /`([a-z][A-Za-z]*(?:\.[A-Za-z_]+)*)\.\$\{/g)));
+    expect([...prefixes].filter((p) => !(p in FAMILIES))).toEqual([]);
+    for (const lang of LABEL_LANGUAGES) {
+      const dict = catalog(lang);
+      const missing = Object.entries(FAMILIES).flatMap(([prefix, values]) =>
+        values.map((v) => `${prefix}.${v}`).filter((k) => !(k in dict)),
+      );
+      expect(missing, lang).toEqual([]);
+    }
+  });
+});

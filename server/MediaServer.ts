@@ -118,6 +118,7 @@ export class MediaServer {
         records,
         verifier,
         draining: () => routing.draining,
+        embedOrigins: config.http.corsOrigins,
         admin: {
           clustered: config.cluster !== undefined,
           drain: async () => built.server?.drain((config.cluster?.drainDeadlineSeconds ?? 0) * 1000),

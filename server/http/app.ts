@@ -16,6 +16,7 @@ import type { EdgeFigures } from '../cluster/edges/BroadcastEdges.js';
 import { devTokenRouter, type DevTokenOptions } from './devTokens.js';
 import { recordingsRouter } from './recordingsRouter.js';
 import { adminRouter, type AdminDeps } from './adminRouter.js';
+import { embedRouter } from './embed.js';
 
 const repoRoot = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -36,6 +37,8 @@ export interface AppDeps {
   verifier: TokenVerifier;
   /** A draining node (clustered) takes no new rooms: load balancers should send new clients elsewhere. */
   draining: () => boolean;
+  /** Origins whose pages may frame the prebuilt consultation (`/embed`); '*' in development. */
+  embedOrigins: string[] | '*';
   /** The operators' API (`/admin`): what it may do to this node. */
   admin: Pick<AdminDeps, 'clustered' | 'drain' | 'log'>;
   /** This node's part in the cluster (undefined on a single node, or before it has joined). */
@@ -117,6 +120,7 @@ export function createApp(deps: AppDeps): express.Express {
   );
   app.use(HLS_URL_PREFIX, express.static(deps.hlsDir, { index: false, dotfiles: 'deny', maxAge: 0 }));
   app.use('/sdk', express.static(SDK_DIST_DIR, { fallthrough: true, maxAge: '5m' }));
+  app.use(embedRouter(DEMO_DIR, deps.embedOrigins));
   app.use('/', express.static(DEMO_DIR, { index: 'index.html', maxAge: 0 }));
   return app;
 }

@@ -3,6 +3,7 @@ import { setupAudience } from './audience.js';
 import { has, renderError, roleLabel, setupLanguageSwitch, t, translate, translated } from './i18n.js';
 import { setupRecording } from './recording.js';
 import { Tiles } from './tiles.js';
+import { setupEmbed } from './embed.js';
 
 const { ConsultationClient } = window.TelemedSDK;
 const $ = (id) => document.getElementById(id);
@@ -11,6 +12,8 @@ const form = $('join-form');
 /** State exposed for diagnostics and the end-to-end tests. */
 const demo = { client: null, joined: false, error: null };
 window.demo = demo;
+// Opened as /embed inside a clinic's page: talk to the host page (embed.js).
+const embed = location.pathname === '/embed' ? setupEmbed(demo, $) : null;
 
 // An id from a name, keeping every letter of every script: 赵磊 and 王芳 must stay two people (an
 // ASCII-only id made every Chinese name the same person, and each join replaced the one before).
@@ -103,6 +106,7 @@ function wireControls(client, tiles) {
   show('lock', client.can('moderate'));
   show('end', client.can('end_room'));
   const paused = { microphone: false, camera: false };
+  demo.paused = paused; // read by the embed bridge (setMicrophoneMuted / setCameraOff)
   const toggle = (source, button, on, off) => async () => {
     try {
       await client.setPublishedPaused(source, !paused[source]);
@@ -210,6 +214,7 @@ async function join(fields) {
     url: location.origin,
     token,
     onWaiting: () => {
+      embed?.waiting();
       form.hidden = true;
       $('lobby-wait').hidden = false;
       translate($('status'), 'status.lobby');
@@ -218,6 +223,7 @@ async function join(fields) {
   const tiles = enterRoom(client);
   await publishAll(client, tiles);
   demo.joined = true;
+  embed?.joined(client);
 }
 
 async function publishAll(client, tiles) {
@@ -250,5 +256,5 @@ if (params.get('token') || ['room', 'name', 'role', 'site'].every((k) => params.
     const input = form.elements.namedItem(k);
     if (input) input.value = v;
   }
-  join(fields).catch((e) => showError(e));
+  join(fields).catch((e) => (showError(e), embed?.failed(e)));
 }

@@ -17,6 +17,7 @@ import {
   publishPermission,
   type Actor,
   type ChatMessage,
+  type ConnectionQuality,
   type ErrorCode,
   type JoinResult,
   type LeaveReason,
@@ -75,6 +76,15 @@ export interface ClientEvents {
   trackPaused: [track: RemoteTrack];
   trackResumed: [track: RemoteTrack];
   activeSpeaker: [participant: ParticipantInfo | null];
+  /**
+   * How a participant's line (yours included) is doing, graded by the server from their streams'
+   * statistics: show it on their tile (not by colour alone) so a frozen image has a reason.
+   */
+  connectionQualityChanged: [
+    participant: ParticipantInfo,
+    quality: ConnectionQuality,
+    detail: { rttMs: number | null; lossPercent: number | null },
+  ];
   connectionStateChanged: [state: ConnectionState];
   roomLocked: [locked: boolean, by: Actor | null];
   /** Moderators: who waits in the lobby now. */
@@ -128,6 +138,7 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
   #waiting: ParticipantInfo[] = [];
   readonly #tokenClock = new TokenClock((expiresAt) => this.emit('tokenExpiring', expiresAt));
   readonly #timeline: JoinTimeline;
+  readonly #quality = new Map<string, ConnectionQuality>();
 
   private constructor(
     signaling: SignalingConnection,
@@ -199,6 +210,11 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
    */
   get timings(): JoinTimings {
     return this.#timeline.timings;
+  }
+
+  /** The last grade the server sent for a participant's line (yours: `self.id`); 'unknown' before one. */
+  connectionQuality(participantId: string): ConnectionQuality {
+    return this.#quality.get(participantId) ?? 'unknown';
   }
 
   get connectionState(): ConnectionState {
@@ -361,6 +377,12 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     s.on('consumerClosed', ({ consumerId }) => this.#tracks.drop(consumerId));
     s.on('producerPaused', ({ producerId }) => this.#tracks.setPaused(producerId, true));
     s.on('producerResumed', ({ producerId }) => this.#tracks.setPaused(producerId, false));
+    s.on('connectionQuality', ({ participantId, quality, rttMs, lossPercent }) => {
+      const p = participantId === this.self.id ? this.self : who(participantId);
+      if (!p) return;
+      this.#quality.set(participantId, quality);
+      this.emit('connectionQualityChanged', p, quality, { rttMs, lossPercent });
+    });
     s.on('activeSpeaker', ({ participantId }) =>
       this.emit('activeSpeaker', participantId === this.self.id ? this.self : participantId ? (who(participantId) ?? null) : null),
     );

@@ -177,6 +177,7 @@ function enterRoom(client) {
   client.on('trackAdded', (t) => tiles.attach(t.participant, t));
   client.on('trackRemoved', (t) => tiles.detach(t));
   client.on('activeSpeaker', (p) => tiles.setSpeaking(p?.id));
+  client.on('connectionQualityChanged', (p, quality) => tiles.setQuality(p.id, quality));
   client.on('handRaised', (p, raised) => tiles.setHand(p.id, raised));
   client.on('chatMessage', renderChat);
   client.on('roomLocked', lockState);

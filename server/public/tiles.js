@@ -29,7 +29,9 @@ export class Tiles {
     translateAttribute(hand, 'title', 'tile.handRaised');
     translateAttribute(hand, 'aria-label', 'tile.handRaised');
     const state = Object.assign(document.createElement('span'), { className: 'state' });
-    tile.append(video, audio, label, hand, state);
+    // The line's grade in words (a class adds colour, never the only cue).
+    const quality = Object.assign(document.createElement('span'), { className: 'quality', hidden: true });
+    tile.append(video, audio, label, hand, state, quality);
     if (!self && !screen && this.client.can('moderate')) tile.append(this.#controls(participant));
     this.container.append(tile);
     // Ask for the simulcast layer that fits the tile: thumbnails do not need full resolution.
@@ -66,6 +68,15 @@ export class Tiles {
   setState(participantId, key) {
     const state = document.querySelector(`#tile-${participantId} .state`);
     if (state) translate(state, key);
+  }
+
+  /** The server's grade of the participant's line: good, fair, poor (unknown: shown only once graded). */
+  setQuality(participantId, quality) {
+    const badge = document.querySelector(`#tile-${participantId} .quality`);
+    if (!badge) return;
+    badge.hidden = quality === 'unknown';
+    badge.dataset.quality = quality;
+    translate(badge, `tile.quality.${quality}`);
   }
 
   setSpeaking(participantId) {

@@ -42,6 +42,7 @@ import { Lobby } from './Lobby.js';
 import { Moderation } from './Moderation.js';
 import type { CarriedState, DurableSnapshot, RoomMemory } from './RoomMemory.js';
 import { RoomLock } from './RoomLock.js';
+import { QualityWatch } from './QualityWatch.js';
 import type { MutableSource, Participant, ParticipantChannel, PublishedTrack } from './Participant.js';
 import { RoomMedia, type MediaLimits } from './RoomMedia.js';
 import { pseudonym } from '../pseudonym.js';
@@ -133,6 +134,7 @@ export class Room extends EventEmitter<RoomEvents> {
   /** Set while the room is empty and waiting to close. */
   #lingerTimer: NodeJS.Timeout | undefined;
   readonly #lock = new RoomLock();
+  readonly #quality: QualityWatch;
   /** Clustered: the recording this room had on its previous node, to go on here (see `carried`). */
   #recordingToContinue: string | null = null;
   /** Set when the room closes to move to another node: what that node takes over. */
@@ -166,6 +168,8 @@ export class Room extends EventEmitter<RoomEvents> {
     this.moderation = new Moderation(this);
     const origin = { router, webRtcServer: host.webRtcServer, workerIndex: host.index };
     this.fanOut = FAN_OUT_KINDS.has(desc.kind) ? new FanOut(origin, pool, options.consumersPerRouter, log) : undefined;
+    // Everyone's line in a consultation; in a broadcast only those the audience depends on.
+    this.#quality = new QualityWatch(this, (p) => !this.fanOut || p.publishesByRole || p.can('moderate') || p.onStage);
     observer.on('dominantspeaker', ({ producer }) => this.#setActiveSpeaker((producer.appData as ProducerAppData).participantId));
     // A dead worker takes the router with it: the room cannot go on, so it ends for everyone.
     // Once the room is whole: the record reads the room it belongs to. If it cannot be opened, there
@@ -563,6 +567,7 @@ export class Room extends EventEmitter<RoomEvents> {
       this.emit('memoryChanged');
     }
     this.audience.close();
+    this.#quality.close();
     this.fanOut?.close();
     this.auditFact(reason === 'room_ended' ? 'room_ended' : 'room_closed', by, undefined, { message, ...note });
     for (const p of [...this.#lobby.all(), ...this.#participants.values()]) p.close(reason, message);

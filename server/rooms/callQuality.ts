@@ -5,9 +5,10 @@
  * hospital's video is breaking up, without reading RTCP.
  */
 import type { types } from 'mediasoup';
+import type { ConnectionQuality } from '../../signaling/protocol/index.js';
 import type { Participant } from './Participant.js';
 
-export type LineQuality = 'good' | 'fair' | 'poor' | 'unknown';
+export type LineQuality = ConnectionQuality;
 
 export interface CallQuality {
   /** Bits per second the participant sends to the server and receives from it. */

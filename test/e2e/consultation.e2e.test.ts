@@ -108,6 +108,12 @@ describe('three-site consultation in real browsers', () => {
       expect(t['joined']).toBeLessThanOrEqual(t['firstTrack']!);
       expect(t['socketOpen']).toBeGreaterThan(0);
 
+      // Every tile says how that person's line is doing, in words (graded by the server every 5 s).
+      await expect
+        .poll(async () => (await page.locator('.tile .quality:not([hidden])').allInnerTexts()).length, { timeout: 15_000 })
+        .toBe(3);
+      for (const text of await page.locator('.tile .quality').allInnerTexts()) expect(text).toMatch(/^(Good|Fair|Poor) connection$/);
+
       // Tiles: one per participant, labelled with name, role and site.
       const labels = await page.locator('.tile .label').allInnerTexts();
       expect(labels).toHaveLength(3);

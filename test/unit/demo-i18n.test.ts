@@ -16,6 +16,7 @@ import {
   ROLES,
   ROOM_KINDS,
   SITE_LEVELS,
+  type ConnectionQuality,
   type LabelLanguage,
   type LeaveReason,
 } from '../../signaling/protocol/types/index.js';
@@ -57,6 +58,7 @@ const FAMILIES: Record<string, readonly string[]> = {
   error: [...Object.keys(ERROR_CODES), 'NotAllowedError', 'NotFoundError', 'NotReadableError'],
   'error.reason': ['declined', 'removed', 'room_ended'],
   tile: ['name', 'nameSelf', 'screen', 'screenSelf'],
+  'tile.quality': ['good', 'fair', 'poor', 'unknown'] satisfies readonly ConnectionQuality[],
 };
 
 const scripts = readdirSync(PUBLIC_DIR)

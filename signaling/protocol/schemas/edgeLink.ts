@@ -90,6 +90,7 @@ const NOTIFICATION_NAMES = [
   'recordingError',
   'recordUnavailable',
   'recordRestored',
+  'connectionQuality',
 ] as const satisfies readonly NotificationName[];
 
 const LEAVE_REASONS = [

@@ -13,6 +13,9 @@ import type { JoinResult, RecordingInfo } from './requests.js';
 export type LeaveReason =
   'left' | 'disconnected' | 'replaced' | 'removed' | 'declined' | 'room_ended' | 'room_closed' | 'off_stage' | 'room_moved';
 
+/** A line graded for people: good (≤ 150 ms, ≤ 2 % loss), fair (≤ 400 ms, ≤ 8 %), poor; unknown before any report. */
+export type ConnectionQuality = 'good' | 'fair' | 'poor' | 'unknown';
+
 /** Who did it, as shown to the others. */
 export interface Actor {
   participantId: string;
@@ -29,6 +32,11 @@ export interface NotificationMap {
   consumerClosed: { consumerId: string; producerId: string };
   consumerLayersChanged: { consumerId: string; spatialLayer: number | null; temporalLayer: number | null };
   activeSpeaker: { participantId: string | null };
+  /**
+   * How a participant's line is doing, from the server's statistics of their streams (round trip and
+   * loss from RTCP, mediasoup's stream score), sent when the grade changes.
+   */
+  connectionQuality: { participantId: string; quality: ConnectionQuality; rttMs: number | null; lossPercent: number | null };
   /** Sent to a participant whose session ends for a reason other than its own leave. */
   sessionEnded: { reason: LeaveReason; message: string };
   roomLocked: { locked: boolean; by: Actor };

@@ -133,7 +133,7 @@ async function startNode(
       MEDIA_WORKERS: '1',
       CLUSTER_NODE_ID: id,
       DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: process.env['CLUSTER_NODE_LOG_LEVEL'] ?? 'warn', // 'debug' to see a failing cluster test's nodes
       ...env,
     },
     // A file, not our pipes: a killed node's orphans must not hold this process's output open.

@@ -8,6 +8,7 @@ export type { Moderation } from './Moderation.js';
 export type { Recording, RecordingEvents } from './Recording.js';
 export type { PublishOptions } from './MediaSession.js';
 export { JOIN_PHASES, type JoinPhase, type JoinTimings } from './JoinTimeline.js';
+export { SDK_VERSION } from './version.js';
 export {
   ProtocolError,
   ROLE_LABELS,
@@ -21,6 +22,7 @@ export {
   PROTOCOL_VERSION,
   type Actor,
   type ChatMessage,
+  type ConnectionQuality,
   type Question,
   type RecordingInfo,
   type ErrorCode,

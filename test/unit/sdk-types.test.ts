@@ -46,6 +46,7 @@ describe('client SDK type declarations', () => {
     sdk = path.join(modules, '@telemed', 'client-sdk');
     mkdirSync(sdk, { recursive: true });
     cpSync(path.join(root, 'client-sdk', 'package.json'), path.join(sdk, 'package.json'));
+    cpSync(path.join(root, 'client-sdk', 'global.d.ts'), path.join(sdk, 'global.d.ts'));
     for (const dep of ['mediasoup-client', 'socket.io-client'])
       symlinkSync(path.join(root, 'node_modules', dep), path.join(modules, dep), 'dir');
     types = path.join(sdk, 'dist', 'types');
@@ -65,6 +66,12 @@ describe('client SDK type declarations', () => {
     const protocol = files.map((f) => path.relative(types, f)).filter((f) => f.startsWith(path.join('signaling', 'protocol')));
     expect(protocol.length).toBeGreaterThan(0);
     expect(protocol.filter((f) => !f.startsWith(path.join('signaling', 'protocol', 'types') + path.sep))).toEqual([]);
+  });
+
+  it('SDK_VERSION is the package version', async () => {
+    const { SDK_VERSION } = await import('../../client-sdk/src/version.js');
+    const pkg = JSON.parse(readFileSync(path.join(root, 'client-sdk', 'package.json'), 'utf8')) as { version: string };
+    expect(SDK_VERSION).toBe(pkg.version);
   });
 
   it(

@@ -7,7 +7,17 @@ import globals from 'globals';
 
 export default tseslint.config(
   // client-sdk/global.d.ts describes the built package (dist/): test/unit/sdk-types.test.ts type-checks it as a consumer does.
-  { ignores: ['dist/**', 'client-sdk/dist/**', 'client-sdk/global.d.ts', 'node_modules/**', 'data/**', 'recordings/out/**', 'test/fixtures/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'client-sdk/dist/**',
+      'client-sdk/global.d.ts',
+      'node_modules/**',
+      'data/**',
+      'recordings/out/**',
+      'test/fixtures/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

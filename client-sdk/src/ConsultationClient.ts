@@ -37,6 +37,7 @@ import { RoomModel } from './RoomModel.js';
 import { SignalingConnection } from './SignalingConnection.js';
 import { readToken, TokenClock } from './TokenClock.js';
 import { JoinTimeline, type JoinTimings } from './JoinTimeline.js';
+import { listDevices, onDevice, type DeviceList } from './Devices.js';
 import { TypedEmitter } from './TypedEmitter.js';
 
 export interface JoinOptions extends NetworkOptions {
@@ -262,6 +263,24 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
   async publishCamera(options: PublishOptions & { constraints?: MediaTrackConstraints } = {}): Promise<MediaStreamTrack> {
     this.#require('publish_video', 'publish a camera');
     return this.#media.publishCamera(options);
+  }
+
+  /** Cameras, microphones and speakers of this computer (names once capture was allowed). */
+  devices(): Promise<DeviceList> {
+    return listDevices();
+  }
+
+  /**
+   * Another camera (`deviceId` from `devices()`), or the same one with other constraints, during the
+   * call without unpublishing: the others keep receiving, with no leave or join. Resolves with the new track.
+   */
+  switchCamera(deviceId?: string, constraints?: MediaTrackConstraints): Promise<MediaStreamTrack> {
+    return this.#media.switchSource('camera', onDevice(deviceId, constraints));
+  }
+
+  /** Another microphone during the call, the same way as `switchCamera`. */
+  switchMicrophone(deviceId?: string, constraints?: MediaTrackConstraints): Promise<MediaStreamTrack> {
+    return this.#media.switchSource('microphone', onDevice(deviceId, constraints));
   }
 
   async publishMicrophone(constraints?: MediaTrackConstraints): Promise<MediaStreamTrack> {

@@ -144,6 +144,28 @@ export class MediaSession {
     return this.#publishFirst(await mediaDevices().getUserMedia({ audio }), 'microphone');
   }
 
+  /**
+   * Replaces what a published camera or microphone captures (another device, other constraints)
+   * without unpublishing: the producer keeps its id, so others keep their consumer and see only a
+   * brief change, never a leave and join. The old capture is stopped; a rejoin republishes the new one.
+   */
+  async switchSource(source: 'camera' | 'microphone', constraints: MediaTrackConstraints): Promise<MediaStreamTrack> {
+    const entry = this.#published.get(source);
+    if (!entry) throw new ProtocolError('WRONG_STATE', `your ${source} is not published: publish it first`);
+    const stream = await mediaDevices().getUserMedia(source === 'camera' ? { video: constraints } : { audio: constraints });
+    const track = stream.getTracks()[0];
+    if (!track) throw new ProtocolError('NOT_FOUND', `no ${source} track available`);
+    try {
+      await entry.producer.replaceTrack({ track });
+    } catch (error) {
+      track.stop();
+      throw error;
+    }
+    entry.track.stop();
+    this.#published.set(source, { ...entry, track });
+    return track;
+  }
+
   async publishScreen(): Promise<MediaStreamTrack> {
     return this.#publishFirst(await mediaDevices().getDisplayMedia({ video: true, audio: false }), 'screen');
   }

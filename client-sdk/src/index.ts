@@ -9,6 +9,7 @@ export type { Recording, RecordingEvents } from './Recording.js';
 export type { PublishOptions } from './MediaSession.js';
 export { JOIN_PHASES, type JoinPhase, type JoinTimings } from './JoinTimeline.js';
 export { SDK_VERSION } from './version.js';
+export { listDevices, setSpeaker, type DeviceList } from './Devices.js';
 export {
   ProtocolError,
   ROLE_LABELS,

@@ -120,3 +120,39 @@ describe('demo page: health-education broadcast', () => {
     await other.waitForSelector('.tile .label:has-text("周建国")', { timeout: 20_000 });
   });
 });
+
+describe('demo page on a phone', () => {
+  it('at 390 px wide, in Chinese, a consultation and a broadcast fit the screen: no sideways scrolling', async () => {
+    const phone = async (query: Record<string, string>) => {
+      const page = await (await env.browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'zh-CN' })).newPage();
+      await page.goto(`${env.server.url}/?${new URLSearchParams({ kind: 'consultation', caseId: 'CASE-78', ...query })}`);
+      return page;
+    };
+    const overflow = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    const form = await phone({});
+    expect(await overflow(form)).toBe(0);
+    const doctor = await phone({
+      room: 'demo-phone',
+      name: '赵磊',
+      role: 'clinic_doctor',
+      site: '和平乡卫生院',
+      siteLevel: 'township_health_centre',
+    });
+    await joinedOn(doctor);
+    await doctor.waitForSelector('.tile');
+    expect(await overflow(doctor)).toBe(0);
+    await doctor.screenshot({ path: path.join(os.tmpdir(), 'demo-phone-390.png'), fullPage: true });
+    const patient = await phone({
+      room: 'demo-phone-broadcast',
+      kind: 'broadcast',
+      caseId: '',
+      name: '周建国',
+      role: 'viewer',
+      site: '家中',
+      siteLevel: 'village_clinic',
+    });
+    await joinedOn(patient);
+    expect(await overflow(patient)).toBe(0);
+    for (const page of [form, doctor, patient]) await page.context().close();
+  });
+});

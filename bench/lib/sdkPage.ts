@@ -104,6 +104,7 @@ export function sdkJoin(page: Page, spec: SdkJoinSpec): Promise<'joined' | 'wait
         'roomLocked',
         'unpublished',
         'tokenExpiring',
+        'connectionQualityChanged',
       ]) {
         c.on(e, (...args: unknown[]) => (t['events'] as unknown[][]).push([e, ...args.map((a) => JSON.parse(JSON.stringify(a ?? null)))]));
       }

@@ -1,7 +1,7 @@
 /**
- * A loopback TCP proxy in front of a server's port (the media server's HTTP/Socket.IO, or Redis), so
- * a test can cut one link (as a proxy restart, a network blip or a partition would) while every other
- * path between the same processes keeps working.
+ * A loopback TCP proxy in front of a server's port (the media server's HTTP/Socket.IO, Redis, a TURN
+ * server), so a test can cut one link (as a proxy restart, a network blip or a partition would) or
+ * slow it down, while every other path between the same processes keeps working.
  */
 import net from 'node:net';
 
@@ -18,6 +18,8 @@ export interface TcpProxy {
   cut(mode?: CutMode): void;
   /** Forwards new connections again; connections held by a blackhole are dropped (their peer reconnects). */
   restore(): void;
+  /** Holds every chunk this long in each direction (a long or congested path); 0 forwards at once. */
+  setDelay(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -26,6 +28,13 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   /** Connections accepted during a blackhole cut: never forwarded, dropped when the link returns. */
   const held = new Set<net.Socket>();
   let cut: CutMode | undefined;
+  let delayMs = 0;
+  /** Forwards `from` → `to`, each chunk after the current delay (equal delays keep the order). */
+  const forward = (from: net.Socket, to: net.Socket) =>
+    from.on('data', (chunk: Buffer) => {
+      if (delayMs === 0) to.write(chunk);
+      else setTimeout(() => to.writable && to.write(chunk), delayMs);
+    });
   const server = net.createServer((client) => {
     if (cut === 'refuse') return client.destroy();
     if (cut === 'blackhole') {
@@ -40,7 +49,8 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       s.on('close', () => sockets.delete(s));
       s.on('error', () => undefined);
     }
-    client.pipe(upstream).pipe(client);
+    forward(client, upstream);
+    forward(upstream, client);
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
   });
@@ -59,6 +69,9 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     restore() {
       cut = undefined;
       for (const s of held) s.destroy();
+    },
+    setDelay(ms) {
+      delayMs = ms;
     },
     close: () =>
       new Promise((resolve) => {

@@ -105,6 +105,8 @@ function wireControls(client, tiles) {
   show('raise-hand', client.can('raise_hand'));
   show('lock', client.can('moderate'));
   show('end', client.can('end_room'));
+  // Viewers who may not chat are not shown a chat box they cannot use (questions are their channel).
+  show('chat', client.can('chat'));
   const paused = { microphone: false, camera: false };
   demo.paused = paused; // read by the embed bridge (setMicrophoneMuted / setCameraOff)
   const toggle = (source, button, on, off) => async () => {

@@ -108,6 +108,9 @@ describe('demo page: health-education broadcast', () => {
     await joinedOn(other);
     await other.waitForSelector('#viewer-count:has-text("2 watching")');
     expect(await viewer.locator('.tile').count()).toBe(1); // the moderator's camera; no tiles for other viewers
+    // Viewers ask questions; they are not shown a chat box they may not use. The moderator is.
+    expect(await viewer.locator('#chat').isHidden()).toBe(true);
+    expect(await moderator.locator('#chat').isVisible()).toBe(true);
 
     await viewer.fill('#ask-form input', '化疗后可以运动吗？');
     await viewer.click('#ask-form button');

@@ -72,8 +72,14 @@ export class EdgeRoom extends EventEmitter<{ closed: [] }> {
   readonly #feed: types.Router;
   readonly #pipe: types.PipeTransport;
   readonly #piped = new Map<string, Promise<PipedTrack>>();
-  /** Producers of viewers on stage here, piped to the origin (by id): viewers here consume them as they are. */
-  readonly #staged = new Map<string, PipedTrack>();
+  /**
+   * Producers of viewers on stage here, piped to the origin (by id): viewers here consume them as they
+   * are. Each is registered before the origin is asked, settling with its answer: the origin announces
+   * the producer to the whole room (this edge's viewers too) before that answer is back here, and a
+   * consume arriving in between must wait for it, not ask the origin to pipe the producer back to this
+   * edge — which fails (its id is taken on the feed router) and left that viewer without the track.
+   */
+  readonly #staged = new Map<string, Promise<PipedTrack>>();
   readonly #viewers = new Map<string, EdgeRoomViewer>();
   readonly #deps: EdgeRoomDeps;
   readonly #log: Logger;
@@ -176,7 +182,7 @@ export class EdgeRoom extends EventEmitter<{ closed: [] }> {
   /** The origin's producer on the feed router, piped on first demand (once per link). */
   producer(producerId: string): Promise<PipedTrack> {
     const staged = this.#staged.get(producerId);
-    if (staged) return Promise.resolve(staged);
+    if (staged) return staged;
     let piping = this.#piped.get(producerId);
     if (!piping) {
       piping = this.request('pipeProducer', { producerId }).then(async (info) => {
@@ -210,15 +216,20 @@ export class EdgeRoom extends EventEmitter<{ closed: [] }> {
       rtpParameters: consumer.rtpParameters as WireRtpParameters,
       paused: producer.paused,
     };
+    const { kind, rtpParameters, paused } = info;
+    const accepted = this.request('stageProduce', { viewerId, producerId: producer.id, kind, source, rtpParameters, paused }).then(() => ({
+      producer,
+      info,
+    }));
+    this.#staged.set(producer.id, accepted);
+    producer.observer.once('close', () => this.#staged.delete(producer.id));
     try {
-      const { kind, rtpParameters, paused } = info;
-      await this.request('stageProduce', { viewerId, producerId: producer.id, kind, source, rtpParameters, paused });
+      await accepted;
     } catch (error) {
+      this.#staged.delete(producer.id);
       consumer.close();
       throw error;
     }
-    this.#staged.set(producer.id, { producer, info });
-    producer.observer.once('close', () => this.#staged.delete(producer.id));
   }
 
   /** A request to the origin, answered within `timeoutMs`; its answer is validated before use. */
@@ -285,7 +296,10 @@ export class EdgeRoom extends EventEmitter<{ closed: [] }> {
       );
       if (state === 'closed') {
         this.#piped.delete(producerId);
-        this.#staged.get(producerId)?.producer.close();
+        void this.#staged.get(producerId)?.then(
+          ({ producer }) => producer.close(),
+          () => undefined,
+        );
       }
     });
     // The origin died, or ended or moved the room: the viewers rejoin through the entry, which finds

@@ -80,6 +80,8 @@ export class OriginLink {
   readonly #log: Logger;
   readonly #viewers = new Map<string, EdgeViewer>();
   readonly #pipeConsumers = new Map<string, types.Consumer>();
+  /** Producers that came from the edge over this pipe (its viewers on stage): they live there already. */
+  readonly #fromEdge = new Set<string>();
   #pipe: types.PipeTransport | undefined;
   /** Notifications of this tick, grouped while consecutive ones carry the same payload (see #relay). */
   #batch: { name: NotificationName; payload: unknown; viewerIds: string[] }[] = [];
@@ -164,6 +166,8 @@ export class OriginLink {
     const pipe = this.#pipe;
     if (!pipe || pipe.closed) throw new ProtocolError('WRONG_STATE', 'open the pipe first');
     if (this.#pipeConsumers.has(producerId)) throw new ProtocolError('WRONG_STATE', `producer ${producerId} is piped already`);
+    // Piped back, it would loop through the pipe and clash with itself on the edge's feed router.
+    if (this.#fromEdge.has(producerId)) throw new ProtocolError('WRONG_STATE', `producer ${producerId} comes from this edge`);
     const found = this.room.findProducer(producerId);
     if (!found) throw notFound(`producer ${producerId} is not in this room (it may have just closed)`);
     const consumer = await pipe.consume({ producerId });
@@ -203,7 +207,9 @@ export class OriginLink {
     const producer = await current.room.media.publishFrom(me, kind, source, (appData) =>
       pipe.produce<ProducerAppData>({ id: producerId, kind, rtpParameters: rtpParameters as types.RtpParameters, paused, appData }),
     );
+    this.#fromEdge.add(producerId);
     producer.observer.once('close', () => {
+      this.#fromEdge.delete(producerId);
       if (!this.#closed) this.#socket.emit('producerState', { producerId, state: 'closed' });
     });
     // It lives on the pipe, not on a transport of the participant's: it goes when they do.

@@ -14,7 +14,7 @@
  * the camera there, and the edge it is on is the one killed; the SDK's own recovery (its entry is A)
  * must have it decoding again within 5 s.
  *
- * BROADCAST_EDGE_VIEWERS sets the number of werift viewers (default 18; the issue's figure is 60).
+ * BROADCAST_EDGE_VIEWERS sets the number of werift viewers (default 60, the issue's figure; fewer for a quick run).
  */
 import { build } from 'esbuild';
 import jwt from 'jsonwebtoken';
@@ -30,7 +30,7 @@ import { startLocalCluster, type LocalCluster, type NodeProcess } from '../helpe
 import { startPresenter, type PresenterProcess } from '../helpers/presenterProcess.js';
 import { connect, ok, type TestClient } from '../helpers/signalingClient.js';
 
-const VIEWERS = Number(process.env['BROADCAST_EDGE_VIEWERS'] ?? 18);
+const VIEWERS = Number(process.env['BROADCAST_EDGE_VIEWERS'] ?? 60);
 /** About a third of the audience per node, and a spare: A fills first, then B and C share the rest. */
 const SEATS = Math.ceil(VIEWERS / 3) + 1;
 const ROOM = 'jiankang-jiangtang-2026-11-30';

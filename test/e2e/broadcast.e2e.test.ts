@@ -111,7 +111,9 @@ describe('broadcast to viewers on every core', () => {
     const { url } = ok(await lead.request('startHls', {}));
     expect(url).toMatch(/^\/hls\/e2e-broadcast-[0-9a-f]{24}\/index\.m3u8$/);
     const playlist = `${env.server.url}${url}`;
-    const deadline = Date.now() + 25_000;
+    // FFmpeg starts, waits for a key frame and writes 1 s segments: seconds when idle, far more on a
+    // loaded 2-core machine (it once wrote none within 25 s there).
+    const deadline = Date.now() + 45_000;
     let segments = 0;
     while (Date.now() < deadline && segments < 2) {
       const res = await fetch(playlist).catch(() => undefined);
@@ -131,5 +133,5 @@ describe('broadcast to viewers on every core', () => {
 
     ok(await lead.request('stopHls', {}));
     expect((await fetch(playlist)).status).toBe(404);
-  });
+  }, 90_000);
 });

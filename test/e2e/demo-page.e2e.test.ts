@@ -157,5 +157,5 @@ describe('demo page on a phone', () => {
     await joinedOn(patient);
     expect(await overflow(patient)).toBe(0);
     for (const page of [form, doctor, patient]) await page.context().close();
-  });
+  }, 60_000);
 });

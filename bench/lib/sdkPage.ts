@@ -3,7 +3,8 @@
  * SDK bundle from the server, mints a development token and joins. State for assertions is kept on
  * `window.t` (client, events seen, errors).
  */
-import type { Browser, Page } from 'playwright-core';
+import { build } from 'esbuild';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { RoomKind, SiteLevel } from '../../signaling/protocol/index.js';
 
 export interface SdkJoinSpec {
@@ -232,4 +233,28 @@ export function longestFrameGap(page: Page, holder = 't'): Promise<number> {
     clearInterval(watch.timer);
     return Math.round(watch.longest);
   }, holder);
+}
+
+/** Built once per process. */
+let sourceBundle: Promise<string> | undefined;
+
+/**
+ * A browser context whose pages get the SDK's script-tag bundle built from the sources now (not the
+ * server's client-sdk/dist), so a test of node processes needs no build step and tests this code.
+ */
+export async function contextWithSourceSdk(browser: Browser): Promise<BrowserContext> {
+  sourceBundle ??= build({
+    entryPoints: ['client-sdk/src/index.ts'],
+    bundle: true,
+    format: 'iife',
+    globalName: 'TelemedSDK',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    logLevel: 'silent',
+  }).then((bundle) => bundle.outputFiles[0]!.text);
+  const body = await sourceBundle;
+  const context = await browser.newContext();
+  await context.route('**/sdk/telemed-sdk.iife.js', (route) => route.fulfill({ status: 200, contentType: 'application/javascript', body }));
+  return context;
 }

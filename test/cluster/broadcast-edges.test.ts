@@ -16,13 +16,12 @@
  *
  * BROADCAST_EDGE_VIEWERS sets the number of werift viewers (default 60, the issue's figure; fewer for a quick run).
  */
-import { build } from 'esbuild';
 import jwt from 'jsonwebtoken';
 import type { Browser, Page } from 'playwright-core';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../bench/lib/browser.js';
-import { pathStats, sdkJoin, type PathStats } from '../../bench/lib/sdkPage.js';
+import { contextWithSourceSdk, pathStats, sdkJoin, type PathStats } from '../../bench/lib/sdkPage.js';
 import { WeriftViewer } from '../../bench/lib/WeriftViewer.js';
 import type { NotificationMap, Role, SiteLevel } from '../../signaling/protocol/index.js';
 import { signLinkToken } from '../../server/cluster/edges/linkToken.js';
@@ -117,20 +116,7 @@ const decoded = (stats: PathStats) => stats.inbound.filter((i) => i.kind === 'vi
 
 /** The SDK test page of node A with the SDK built from the sources under test; notes where its socket goes. */
 async function openViewerPage(a: NodeProcess): Promise<Page> {
-  const bundle = await build({
-    entryPoints: ['client-sdk/src/index.ts'],
-    bundle: true,
-    format: 'iife',
-    globalName: 'TelemedSDK',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-    logLevel: 'silent',
-  });
-  const context = await browser!.newContext();
-  await context.route('**/sdk/telemed-sdk.iife.js', (route) =>
-    route.fulfill({ status: 200, contentType: 'application/javascript', body: bundle.outputFiles[0]!.text }),
-  );
+  const context = await contextWithSourceSdk(browser!);
   const opened = await context.newPage();
   opened.on('pageerror', (e) => console.error('[page error]', e));
   opened.on('websocket', (ws) => (pageNode = new URL(ws.url()).host));

@@ -11,13 +11,12 @@
  * (every page told again). When B comes back on its data folder, the part it was recording when it
  * died reaches the hospital's webhook, once.
  */
-import { build } from 'esbuild';
 import { Redis } from 'ioredis';
 import jwt from 'jsonwebtoken';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../bench/lib/browser.js';
-import { pathStats, sdkJoin, waitForStats, type PathStats } from '../../bench/lib/sdkPage.js';
+import { contextWithSourceSdk, pathStats, sdkJoin, waitForStats, type PathStats } from '../../bench/lib/sdkPage.js';
 import { ClusterKeys } from '../../server/cluster/keys.js';
 import { startLocalCluster, type LocalCluster, type NodeProcess } from '../helpers/clusterProcesses.js';
 import { webhookReceiver, type WebhookReceiver } from '../helpers/caseRecordReceivers.js';
@@ -48,24 +47,11 @@ let cluster: LocalCluster | undefined;
 let browser: Browser | undefined;
 let redis: Redis | undefined;
 let claim: TestClient | undefined;
-let sdkBundle = '';
 let nodeA: NodeProcess;
 let nodeB: NodeProcess;
 let webhook: WebhookReceiver | undefined;
 
 beforeAll(async () => {
-  // The SDK as the script tag serves it, built from the sources under test (no build step needed).
-  const bundle = await build({
-    entryPoints: ['client-sdk/src/index.ts'],
-    bundle: true,
-    format: 'iife',
-    globalName: 'TelemedSDK',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-    logLevel: 'silent',
-  });
-  sdkBundle = bundle.outputFiles[0]!.text;
   webhook = await webhookReceiver();
   await webhook.start();
   cluster = await startLocalCluster(['node-a', 'node-b'], {
@@ -126,10 +112,8 @@ function roomState(page: Page): Promise<{ locked: boolean; recording: { sessionI
 
 /** A page of node A (the entry) whose SDK script is the bundle built above. */
 async function openPage(): Promise<Page> {
-  const context = await browser!.newContext();
-  await context.route('**/sdk/telemed-sdk.iife.js', (route) =>
-    route.fulfill({ status: 200, contentType: 'application/javascript', body: sdkBundle }),
-  );
+  // The SDK as the script tag serves it, built from the sources under test (no build step needed).
+  const context = await contextWithSourceSdk(browser!);
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error('[page error]', e));
   await page.goto(`${nodeA.url}/sdk-test.html`);

@@ -81,27 +81,33 @@ export function createApp(deps: AppDeps): express.Express {
       .type('text/plain; version=0.0.4')
       .send(
         [
-          '# HELP telemed_media_workers Live mediasoup workers.',
-          '# TYPE telemed_media_workers gauge',
-          `telemed_media_workers ${deps.pool.size}`,
-          '# HELP telemed_media_worker_deaths_total Media workers that died on their own (crash, killed from outside).',
-          '# TYPE telemed_media_worker_deaths_total counter',
-          `telemed_media_worker_deaths_total ${workers.died}`,
-          '# HELP telemed_media_workers_hung_killed_total Media workers killed because they stopped answering health checks.',
-          '# TYPE telemed_media_workers_hung_killed_total counter',
-          `telemed_media_workers_hung_killed_total ${workers.hungKilled}`,
-          '# HELP telemed_media_worker_restart_failures_total Failed attempts to restart a media worker.',
-          '# TYPE telemed_media_worker_restart_failures_total counter',
-          `telemed_media_worker_restart_failures_total ${workers.restartFailures}`,
-          '# HELP telemed_rooms Open rooms.',
-          '# TYPE telemed_rooms gauge',
-          `telemed_rooms ${rooms.length}`,
-          '# HELP telemed_participants Participants in open rooms.',
-          '# TYPE telemed_participants gauge',
-          `telemed_participants ${participants}`,
-          '# HELP telemed_case_records_pending Case-record entries waiting in the outbox for a remote system.',
-          '# TYPE telemed_case_records_pending gauge',
-          `telemed_case_records_pending ${deps.records.pending}`,
+          ...metric('telemed_media_workers', 'gauge', 'Live mediasoup workers.', deps.pool.size),
+          ...metric(
+            'telemed_media_worker_deaths_total',
+            'counter',
+            'Media workers that died on their own (crash, killed from outside).',
+            workers.died,
+          ),
+          ...metric(
+            'telemed_media_workers_hung_killed_total',
+            'counter',
+            'Media workers killed because they stopped answering health checks.',
+            workers.hungKilled,
+          ),
+          ...metric(
+            'telemed_media_worker_restart_failures_total',
+            'counter',
+            'Failed attempts to restart a media worker.',
+            workers.restartFailures,
+          ),
+          ...metric('telemed_rooms', 'gauge', 'Open rooms.', rooms.length),
+          ...metric('telemed_participants', 'gauge', 'Participants in open rooms.', participants),
+          ...metric(
+            'telemed_case_records_pending',
+            'gauge',
+            'Case-record entries waiting in the outbox for a remote system.',
+            deps.records.pending,
+          ),
           '# HELP telemed_storage_faults_total Case-record storage writes that failed (full or failing disk), by what was written.',
           '# TYPE telemed_storage_faults_total counter',
           ...[...deps.records.storage.faults].map(([kind, n]) => `telemed_storage_faults_total{kind="${kind}"} ${n}`),
@@ -127,39 +133,40 @@ export function createApp(deps: AppDeps): express.Express {
 
 function dataDiskFree(bytes: number | undefined): string[] {
   if (bytes === undefined) return [];
-  return [
-    '# HELP telemed_data_disk_free_bytes Free space on the data disk (DATA_DIR) for this server.',
-    '# TYPE telemed_data_disk_free_bytes gauge',
-    `telemed_data_disk_free_bytes ${bytes}`,
-  ];
+  return [...metric('telemed_data_disk_free_bytes', 'gauge', 'Free space on the data disk (DATA_DIR) for this server.', bytes)];
+}
+
+/** One metric in Prometheus' text format: its help, its type and its value. */
+function metric(name: string, type: 'gauge' | 'counter', help: string, value: number): string[] {
+  return [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name} ${value}`];
 }
 
 /** The cluster's figures, shown only when this node is part of one. */
 function clusterMetrics(stats: ClusterStats | undefined): string[] {
   if (!stats) return [];
   const flag = (on: boolean) => (on ? 1 : 0);
-  const metric = (name: string, type: 'gauge' | 'counter', help: string, value: number) => [
-    `# HELP telemed_cluster_${name} ${help}`,
-    `# TYPE telemed_cluster_${name} ${type}`,
-    `telemed_cluster_${name} ${value}`,
-  ];
   return [
     ...metric(
-      'redis_up',
+      'telemed_cluster_redis_up',
       'gauge',
       'Whether Redis answered this node (1) or is out of reach (0); running rooms do not need it.',
       flag(stats.redisUp),
     ),
-    ...metric('node_draining', 'gauge', 'Whether this node is draining (takes no new rooms).', flag(stats.draining)),
-    ...metric('rooms_held', 'gauge', 'Room leases this node holds.', stats.roomsHeld),
+    ...metric('telemed_cluster_node_draining', 'gauge', 'Whether this node is draining (takes no new rooms).', flag(stats.draining)),
+    ...metric('telemed_cluster_rooms_held', 'gauge', 'Room leases this node holds.', stats.roomsHeld),
     ...metric(
-      'lease_reasserts_total',
+      'telemed_cluster_lease_reasserts_total',
       'counter',
       'Lapsed leases of rooms served here claimed again (after Redis was out of reach).',
       stats.leaseReasserts,
     ),
-    ...metric('redirects_total', 'counter', 'Connections sent to the node that serves their room (MOVED).', stats.redirects),
-    ...metric('takeovers_total', 'counter', 'Rooms taken over from an owner that was gone.', stats.takeovers),
+    ...metric(
+      'telemed_cluster_redirects_total',
+      'counter',
+      'Connections sent to the node that serves their room (MOVED).',
+      stats.redirects,
+    ),
+    ...metric('telemed_cluster_takeovers_total', 'counter', 'Rooms taken over from an owner that was gone.', stats.takeovers),
   ];
 }
 
@@ -167,20 +174,25 @@ function clusterMetrics(stats: ClusterStats | undefined): string[] {
 function edgeMetrics(figures: EdgeFigures | undefined): string[] {
   if (!figures) return [];
   return [
-    '# HELP telemed_broadcast_viewer_seats Broadcast viewers this node hosts before new ones go to edge nodes.',
-    '# TYPE telemed_broadcast_viewer_seats gauge',
-    `telemed_broadcast_viewer_seats ${figures.seats}`,
-    '# HELP telemed_broadcast_viewer_seats_taken Broadcast viewers connected to this node (its rooms and those it relays).',
-    '# TYPE telemed_broadcast_viewer_seats_taken gauge',
-    `telemed_broadcast_viewer_seats_taken ${figures.seatsTaken}`,
-    '# HELP telemed_edge_links Links from edge nodes to this node’s broadcasts (one per room and edge).',
-    '# TYPE telemed_edge_links gauge',
-    `telemed_edge_links ${figures.links}`,
-    '# HELP telemed_edge_piped_producers Producers of this node’s broadcasts piped to edge nodes.',
-    '# TYPE telemed_edge_piped_producers gauge',
-    `telemed_edge_piped_producers ${figures.piped}`,
-    '# HELP telemed_edge_relayed_viewers Viewers this node hosts as an edge of other nodes’ broadcasts.',
-    '# TYPE telemed_edge_relayed_viewers gauge',
-    `telemed_edge_relayed_viewers ${figures.relayedViewers}`,
+    ...metric(
+      'telemed_broadcast_viewer_seats',
+      'gauge',
+      'Broadcast viewers this node hosts before new ones go to edge nodes.',
+      figures.seats,
+    ),
+    ...metric(
+      'telemed_broadcast_viewer_seats_taken',
+      'gauge',
+      'Broadcast viewers connected to this node (its rooms and those it relays).',
+      figures.seatsTaken,
+    ),
+    ...metric('telemed_edge_links', 'gauge', 'Links from edge nodes to this node’s broadcasts (one per room and edge).', figures.links),
+    ...metric('telemed_edge_piped_producers', 'gauge', 'Producers of this node’s broadcasts piped to edge nodes.', figures.piped),
+    ...metric(
+      'telemed_edge_relayed_viewers',
+      'gauge',
+      'Viewers this node hosts as an edge of other nodes’ broadcasts.',
+      figures.relayedViewers,
+    ),
   ];
 }

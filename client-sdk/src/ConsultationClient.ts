@@ -37,6 +37,7 @@ import { RoomModel } from './RoomModel.js';
 import { SignalingConnection } from './SignalingConnection.js';
 import { readToken, TokenClock } from './TokenClock.js';
 import { JoinTimeline, type JoinTimings } from './JoinTimeline.js';
+import { prepareHandler } from './DeviceLoader.js';
 import { listDevices, onDevice, type DeviceList } from './Devices.js';
 import { TypedEmitter } from './TypedEmitter.js';
 
@@ -173,15 +174,24 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     });
   }
 
+  /**
+   * Optional, e.g. on page load or on a pre-join screen: asks the browser now for what loading the
+   * media device needs (its own RTP capabilities, once per page), so that `join()` does not wait for it.
+   */
+  static async warmUp(handlerName?: types.BuiltinHandlerName): Promise<void> {
+    await prepareHandler(handlerName);
+  }
+
   /** Connects with the token, joins its room (after the lobby, if locked) and starts receiving. */
   static async join(options: JoinOptions): Promise<ConsultationClient> {
     const timeline = new JoinTimeline();
+    // The browser's half of loading the Device starts now, alongside the connection (DeviceLoader).
+    prepareHandler(options.handlerName).catch(() => undefined);
     const signaling = await SignalingConnection.connect({ url: options.url, token: options.token });
     timeline.mark('socketOpen');
     try {
       const media = await MediaSession.create(signaling, options, timeline);
-      const snapshot = await enterRoom(signaling, media, options);
-      timeline.mark('joined');
+      const snapshot = await enterRoom(signaling, media, options, timeline);
       const client = new ConsultationClient(signaling, media, snapshot, options, timeline);
       client.#start(snapshot);
       return client;
@@ -569,20 +579,34 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
 }
 
 /** `join` on an open connection, waiting in the lobby if the room is locked: the first join and every rejoin. */
-async function enterRoom(signaling: SignalingConnection, media: MediaSession, options: JoinOptions): Promise<JoinResult> {
+async function enterRoom(
+  signaling: SignalingConnection,
+  media: MediaSession,
+  options: JoinOptions,
+  timeline?: JoinTimeline,
+): Promise<JoinResult> {
   const admitted = waitForAdmission(signaling);
   const response = await signaling
-    .request('join', { rtpCapabilities: media.device.rtpCapabilities as never, ...(options.roomId ? { roomId: options.roomId } : {}) })
+    .request('join', {
+      rtpCapabilities: media.device.rtpCapabilities as never,
+      ...(options.roomId ? { roomId: options.roomId } : {}),
+      // The receive transport and the room's tracks in the same answer: fewer round trips to the first picture.
+      receive: options.forceTcp ? { forceTcp: true } : {},
+    })
     .catch((error: unknown) => {
       admitted.cancel();
       throw error;
     });
   if (response.status === 'joined') {
     admitted.cancel();
+    timeline?.mark('joined');
+    if (response.receive) media.receiveWith(response.receive);
     return response;
   }
   options.onWaiting?.(response.self);
-  return admitted.promise;
+  const result = await admitted.promise;
+  timeline?.mark('joined');
+  return result;
 }
 
 function asError(error: unknown): Error {

@@ -4,9 +4,9 @@
  * What the user publishes (track, options, paused) is remembered apart from the producers, so that
  * after a rejoin on another node (`reset()`) the same tracks can be published again.
  */
-import { detectDeviceAsync, Device } from 'mediasoup-client';
-import type { types } from 'mediasoup-client';
-import { ProtocolError, type ConsumeResult, type MediaSource, type TransportOptions } from '../../signaling/protocol/types/index.js';
+import type { Device, types } from 'mediasoup-client';
+import { ProtocolError, type ConsumeResult, type JoinReceive, type MediaSource, type TransportOptions } from '../../signaling/protocol/types/index.js';
+import { loadDevice, prepareHandler } from './DeviceLoader.js';
 import type { JoinTimeline } from './JoinTimeline.js';
 import type { SignalingConnection } from './SignalingConnection.js';
 
@@ -66,6 +66,8 @@ export class MediaSession {
   /** Outlives the producers when only their transport closed (a rejoin); gone when the user unpublishes. */
   readonly #published = new Map<MediaSource, { track: MediaStreamTrack; options: PublishOptions; producer: types.Producer }>();
   readonly #consumers = new Map<string, types.Consumer>();
+  /** Consumers the join made, by producer, until `consume()` wires them. */
+  #premade = new Map<string, ConsumeResult>();
   readonly #options: MediaOptions;
   readonly #timeline: JoinTimeline | undefined;
 
@@ -77,7 +79,7 @@ export class MediaSession {
   }
 
   static async create(signaling: SignalingConnection, options: MediaOptions = {}, timeline?: JoinTimeline): Promise<MediaSession> {
-    return new MediaSession(await loadDevice(signaling, options, timeline), signaling, options, timeline);
+    return new MediaSession(await loadDeviceFor(signaling, options, timeline), signaling, options, timeline);
   }
 
   get device(): Device {
@@ -93,7 +95,8 @@ export class MediaSession {
     this.close();
     this.#producers.clear();
     this.#consumers.clear();
-    this.#device = await loadDevice(this.#signaling, this.#options);
+    this.#premade.clear();
+    this.#device = await loadDeviceFor(this.#signaling, this.#options);
   }
 
   /** What the user publishes (live tracks only), in the order first published. */
@@ -197,12 +200,34 @@ export class MediaSession {
   /** Receives one remote track: the server creates the consumer paused; we resume once it is wired. */
   async consume(producerId: string): Promise<{ consumer: types.Consumer; info: ConsumeResult }> {
     const transport = await this.#recvTransport();
-    const info = await this.#signaling.request('consume', { producerId, transportId: transport.id });
+    // Made with the join (see receiveWith), else asked for now.
+    const premade = this.#premade.get(producerId);
+    this.#premade.delete(producerId);
+    const info = premade ?? (await this.#signaling.request('consume', { producerId, transportId: transport.id }));
     const consumer = await transport.consume({ id: info.id, producerId, kind: info.kind, rtpParameters: info.rtpParameters });
     this.#consumers.set(consumer.id, consumer);
     consumer.observer.on('close', () => this.#consumers.delete(consumer.id));
-    await this.#signaling.request('resumeConsumer', { consumerId: consumer.id });
+    try {
+      await this.#signaling.request('resumeConsumer', { consumerId: consumer.id });
+    } catch (error) {
+      // Closed on the server meanwhile (its producer left): nothing will ever arrive on it.
+      consumer.close();
+      throw error;
+    }
     return { consumer, info };
+  }
+
+  /**
+   * Adopts what a join made for receiving (`join` with `receive`): the receive transport, and the
+   * consumers `consume()` then wires without asking the server again.
+   */
+  receiveWith(receive: JoinReceive): void {
+    this.#recv?.then(
+      (t) => t.close(),
+      () => undefined,
+    );
+    this.#recv = Promise.resolve(this.#setUpTransport('recv', receive.transport));
+    this.#premade = new Map(receive.consumers.map((c) => [c.producerId, c]));
   }
 
   consumer(id: string): types.Consumer | undefined {
@@ -266,10 +291,11 @@ export class MediaSession {
   }
 
   async #createTransport(direction: 'send' | 'recv'): Promise<types.Transport> {
-    const { iceServers, ...options }: TransportOptions = await this.#signaling.request('createTransport', {
-      direction,
-      forceTcp: this.#options.forceTcp ?? false,
-    });
+    const options = await this.#signaling.request('createTransport', { direction, forceTcp: this.#options.forceTcp ?? false });
+    return this.#setUpTransport(direction, options);
+  }
+
+  #setUpTransport(direction: 'send' | 'recv', { iceServers, ...options }: TransportOptions): types.Transport {
     const network = { iceServers, ...(this.#options.iceTransportPolicy ? { iceTransportPolicy: this.#options.iceTransportPolicy } : {}) };
     const transport =
       direction === 'send'
@@ -304,26 +330,12 @@ export class MediaSession {
   }
 }
 
-/**
- * mediasoup-client reads Chromium's version from `navigator.userAgentData`, which pages that are not
- * secure contexts do not have; its user-agent fallback then misses some Chromium builds
- * ("HeadlessChrome/…", embedded browsers). Such a page can still receive (a viewer needs no camera),
- * so the version is read here from the user agent.
- */
-async function handlerFor(options: MediaOptions): Promise<types.BuiltinHandlerName | undefined> {
-  if (options.handlerName) return options.handlerName;
-  const detected = await detectDeviceAsync();
-  if (detected) return detected;
-  const major = Number(/Chrom(?:e|ium)\/(\d+)/.exec(typeof navigator === 'undefined' ? '' : navigator.userAgent)?.[1] ?? 0);
-  return major >= 111 ? 'Chrome111' : major >= 74 ? 'Chrome74' : undefined;
-}
-
-async function loadDevice(signaling: SignalingConnection, options: MediaOptions, timeline?: JoinTimeline): Promise<Device> {
-  const handlerName = await handlerFor(options);
-  const device = new Device(handlerName ? { handlerName } : undefined);
+async function loadDeviceFor(signaling: SignalingConnection, options: MediaOptions, timeline?: JoinTimeline): Promise<Device> {
+  // Asked for first: the browser's half of the load runs while the router's capabilities travel.
+  const handler = prepareHandler(options.handlerName);
   const { rtpCapabilities } = await signaling.request('getRouterRtpCapabilities', {});
   timeline?.mark('routerCapabilities');
-  await device.load({ routerRtpCapabilities: rtpCapabilities });
+  const device = await loadDevice(handler, rtpCapabilities);
   timeline?.mark('deviceLoaded');
   return device;
 }

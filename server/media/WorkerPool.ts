@@ -138,13 +138,21 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
    * qualifies. A worker late answering its ping gets no new room: it may be hung.
    */
   leastLoaded(among?: (w: MediaWorker) => boolean): MediaWorker {
-    const now = Date.now();
-    const live = this.#slots.flatMap((s) => (s.state === 'running' && !this.#isLate(s.heartbeat.silentFor(now)) ? [s.host] : []));
+    const live = this.#live();
     const candidates = among && live.some(among) ? live.filter(among) : live;
     let best: MediaWorker | undefined;
     for (const slot of candidates) if (!best || slot.routers < best.routers) best = slot;
     if (!best) throw new ProtocolError('UNAVAILABLE', NO_WORKER_MESSAGE);
     return best;
+  }
+
+  /** Whether a live, responsive worker satisfies `among` (e.g. one that serves this room nowhere yet). */
+  hasLive(among: (w: MediaWorker) => boolean): boolean {
+    return this.#live().some(among);
+  }
+
+  #live(now = Date.now()): MediaWorker[] {
+    return this.#slots.flatMap((s) => (s.state === 'running' && !this.#isLate(s.heartbeat.silentFor(now)) ? [s.host] : []));
   }
 
   /** A router on the least-loaded worker; `prefer` narrows the choice when it can (e.g. unused cores). */

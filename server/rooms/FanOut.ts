@@ -2,7 +2,8 @@
  * Audience fan-out for broadcasts and training: presenters publish on the room's origin router;
  * viewers are placed on viewer routers spread over every worker (one core each), each taking viewers
  * until it carries `capacity` consumers; the presenters' producers are piped (`pipeToRouter`) to each
- * viewer router. The audience thus grows with the cores instead of saturating one.
+ * viewer router. The audience thus grows with the cores instead of saturating one. Never two routers
+ * of a room on one worker: once every worker has one, routers take viewers beyond `capacity`.
  *
  * A viewer router that closes (its worker died) is forgotten at once: its pipes from the origin are
  * closed and `routerClosed` tells the room, which drops the seats on it so those viewers are placed
@@ -79,6 +80,13 @@ export class FanOut extends EventEmitter<FanOutEvents> {
     let home = this.#routers.find(fits);
     // One router is created at a time, so a burst of joins fills it instead of opening many.
     while (!home) {
+      if (!this.#creating && !this.#pool.hasLive((w) => !this.#routers.some((r) => !r.router.closed && r.workerIndex === w.index))) {
+        // Every core already carries a router of this room: another router on one of them would add a
+        // pipe hop (copying every packet once more) and no core. The cap is a spreading rule, not a
+        // limit of mediasoup's: the least-loaded router takes the viewer beyond it.
+        home = this.#leastLoadedRouter();
+        if (home) break;
+      }
       this.#creating ??= this.#addRouter().finally(() => (this.#creating = undefined));
       const fresh = await this.#creating;
       home = fits(fresh) ? fresh : this.#routers.find(fits);
@@ -149,6 +157,12 @@ export class FanOut extends EventEmitter<FanOutEvents> {
     if (!this.#closed)
       this.#log.warn({ worker: entry.workerIndex, routers: this.#routers.length }, 'viewer router closed; its viewers will be placed anew');
     this.emit('routerClosed', entry.router);
+  }
+
+  #leastLoadedRouter(): ViewerRouter | undefined {
+    let best: ViewerRouter | undefined;
+    for (const r of this.#routers) if (!r.router.closed && (!best || r.consumers + r.pending < best.consumers + best.pending)) best = r;
+    return best;
   }
 
   #find(router: types.Router): ViewerRouter | undefined {

@@ -62,8 +62,9 @@ describe('broadcast to viewers on every core', () => {
       await waitForStats(page, (s) => s.inbound.some((i) => i.name === 'Dr. Presenter' && i.kind === 'video' && i.framesDecoded > 5));
     }
     const routers = env.server.rooms.get(ROOM)!.fanOut!.describe();
-    expect(new Set(routers.map((r) => r.workerIndex)).size).toBe(2);
-    expect(routers.every((r) => r.consumers <= 4)).toBe(true);
+    // Both cores carry viewers, one router each: past the cap the least loaded takes more (no pipe hop).
+    expect(routers.map((r) => r.workerIndex).sort()).toEqual([0, 1]);
+    expect(routers.every((r) => r.consumers > 0)).toBe(true);
   });
 
   it('a viewer cannot publish, is brought on stage and heard by the others, then sent back', async () => {

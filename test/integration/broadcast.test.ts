@@ -89,9 +89,9 @@ describe('stage and fan-out', () => {
     }
     const fanOut = env.server.rooms.get(room)!.fanOut!;
     const routers = fanOut.describe();
-    expect(routers.length).toBeGreaterThanOrEqual(2);
-    expect(new Set(routers.map((r) => r.workerIndex))).toEqual(new Set([0, 1]));
-    expect(routers.every((r) => r.consumers <= 4)).toBe(true);
+    // One router per worker: beyond both routers' cap the least loaded takes more, no pipe hop is added.
+    expect(routers.map((r) => r.workerIndex).sort()).toEqual([0, 1]);
+    expect(routers.reduce((sum, r) => sum + r.consumers, 0)).toBe(4 * 2);
 
     // Viewers see the staff, not each other: no per-viewer join storms at scale.
     const v3 = viewers[3]!;

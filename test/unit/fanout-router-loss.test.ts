@@ -78,6 +78,10 @@ class FakePool {
     }));
   }
 
+  hasLive(among: (w: MediaWorker) => boolean): boolean {
+    return this.workers.some(among);
+  }
+
   async createRouter(_codecs: unknown, prefer?: (w: MediaWorker) => boolean): Promise<{ router: types.Router; host: MediaWorker }> {
     const candidates = prefer && this.workers.some(prefer) ? this.workers.filter(prefer) : this.workers;
     const host = candidates.reduce((best, w) => (w.routers < best.routers ? w : best));
@@ -175,5 +179,19 @@ describe('RoomMedia seats when a viewer router dies', () => {
     fake(seat.router).closed = true;
     const again = await media.receiveHome(wang);
     expect(again.router).not.toBe(seat.router);
+  });
+});
+
+describe('FanOut on few cores', () => {
+  it('never opens a second router on a worker that has one: the least-loaded router takes viewers beyond its cap', async () => {
+    const { pool, fan, origin } = broadcast(2, 2);
+    const seats = [];
+    for (let i = 0; i < 5; i++) seats.push(await fan.place(2)); // 王芳, 赵磊, 马丽… each with camera + microphone
+    for (const seat of seats) for (let k = 0; k < 2; k++) fan.track(seat, new FakeConsumer() as unknown as types.Consumer);
+    expect(pool.created).toHaveLength(1); // worker 1 only; worker 0 has the origin
+    const routers = fan.describe();
+    expect(routers.map((r) => r.workerIndex).sort()).toEqual([0, 1]);
+    expect(routers.map((r) => r.consumers).sort()).toEqual([4, 6]);
+    expect(routers.some((r) => r.routerId === origin.router.id)).toBe(true);
   });
 });

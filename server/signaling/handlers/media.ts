@@ -1,21 +1,15 @@
 /** Transports, producers and consumers: the media half of a participant's session (rules in RoomMedia). */
 import type { types } from 'mediasoup';
-import { publishPermission, PUBLISH_PERMISSIONS, type ConsumeResult } from '../../../signaling/protocol/index.js';
-import { turnCredentials } from '../../media/turnCredentials.js';
+import { publishPermission, PUBLISH_PERMISSIONS } from '../../../signaling/protocol/index.js';
 import { joined, type HandlerTable } from '../dispatcher.js';
+import { consumeResult, transportOptions } from './mediaWire.js';
 
 export const mediaHandlers = {
   createTransport: joined<'createTransport'>(
     ({ direction }) => (direction === 'send' ? { anyOf: PUBLISH_PERMISSIONS, what: 'publish media' } : null),
     async ({ me, room, services }, { direction, forceTcp }) => {
       const transport = await room.media.createTransport(me, direction, forceTcp ?? false);
-      return {
-        id: transport.id,
-        iceServers: turnCredentials(services.turn, me.info.identity),
-        iceParameters: transport.iceParameters,
-        iceCandidates: transport.iceCandidates,
-        dtlsParameters: transport.dtlsParameters,
-      };
+      return transportOptions(transport, services, me);
     },
   ),
 
@@ -51,19 +45,9 @@ export const mediaHandlers = {
     return {};
   }),
 
-  consume: joined<'consume'>(null, async ({ me, room }, { producerId, transportId }) => {
-    const { consumer, owner, source } = await room.media.consume(me, producerId, transportId);
-    return {
-      id: consumer.id,
-      producerId,
-      participantId: owner.id,
-      kind: consumer.kind,
-      source,
-      // mediasoup's header-extension URIs are a superset of mediasoup-client's types (toffset); see room.ts.
-      rtpParameters: consumer.rtpParameters as ConsumeResult['rtpParameters'],
-      producerPaused: consumer.producerPaused,
-    };
-  }),
+  consume: joined<'consume'>(null, async ({ me, room }, { producerId, transportId }) =>
+    consumeResult(producerId, await room.media.consume(me, producerId, transportId)),
+  ),
 
   resumeConsumer: joined<'resumeConsumer'>(null, async ({ me, room }, { consumerId }) => {
     await room.media.setConsumerPaused(me, consumerId, false);

@@ -2,6 +2,7 @@
 import type { types } from 'mediasoup';
 import { forbidden, type ResponseMap } from '../../../signaling/protocol/index.js';
 import { inStates, type HandlerTable } from '../dispatcher.js';
+import { receiveOnJoin } from './mediaWire.js';
 
 /** mediasoup 3.27's types list a header extension (toffset) that mediasoup-client 3.24's do not; the SDK takes any URI. */
 type WireCapabilities = ResponseMap['getRouterRtpCapabilities']['rtpCapabilities'];
@@ -11,14 +12,22 @@ export const roomHandlers = {
     rtpCapabilities: ctx.services.routerCapabilities as WireCapabilities,
   })),
 
-  join: inStates(['none'], async (ctx, { rtpCapabilities, roomId }) => {
+  join: inStates(['none'], async (ctx, { rtpCapabilities, roomId, receive }) => {
     const { session } = ctx;
     const principal = session.principal;
     if (roomId !== undefined && roomId !== principal.room)
       throw forbidden(`this access token is for room ${principal.room}, not ${roomId}`);
     const { room, participant, status } = await ctx.rooms.enter(principal, ctx.channel, rtpCapabilities as types.RtpCapabilities);
     session.bind(participant, room);
-    return status === 'joined' ? { status, ...room.snapshotFor(participant) } : { status, self: participant.info };
+    if (status !== 'joined') return { status, self: participant.info };
+    const snapshot = room.snapshotFor(participant);
+    if (!receive) return { status, ...snapshot };
+    const producerIds = snapshot.producers.map((p) => p.id);
+    // The join itself succeeded: if receiving at once fails, the client receives the usual way.
+    const early = await receiveOnJoin(room, participant, producerIds, ctx.services, receive.forceTcp ?? false).catch(
+      (error: unknown) => void ctx.log.warn({ err: error }, 'receiving within the join failed; the client will ask again'),
+    );
+    return early ? { status, ...snapshot, receive: early } : { status, ...snapshot };
   }),
 
   resume: inStates(['none'], (ctx, { participantId, resumeToken }) => {

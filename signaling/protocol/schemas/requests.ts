@@ -105,6 +105,8 @@ export const RequestSchemas = {
       rtpCapabilities: RtpCapabilities,
       /** Optional: the room the client means to enter; refused if the token is for another room. */
       roomId: z.string().max(64).optional(),
+      /** Optional: the receive transport and the room's tracks within the join answer. */
+      receive: z.object({ forceTcp: z.boolean().optional() }).strict().optional(),
     })
     .strict(),
   createTransport: z.object({ direction: z.enum(['send', 'recv']), forceTcp: z.boolean().optional() }).strict(),

@@ -88,6 +88,12 @@ export interface RequestPayloads {
     rtpCapabilities: WireRtpCapabilities;
     /** Optional: the room the client means to enter; refused if the token is for another room. */
     roomId?: string | undefined;
+    /**
+     * Optional: open the receive transport and consume what the room already sends within the join
+     * (answered in `JoinResponse.receive`), instead of one round trip for the transport and one per
+     * track after it — the first picture's critical path.
+     */
+    receive?: { forceTcp?: boolean | undefined } | undefined;
   };
   createTransport: { direction: 'send' | 'recv'; forceTcp?: boolean | undefined };
   connectTransport: { transportId: string; dtlsParameters: WireDtlsParameters };
@@ -209,8 +215,20 @@ export interface RecordingInfo {
   continues: string | null;
 }
 
+/**
+ * What a join asked to `receive` got: the receive transport and a consumer (paused until the client
+ * has wired it and sends `resumeConsumer`) per track the room already sends. A track the server could
+ * not consume for this client is simply absent: the client subscribes to it the usual way.
+ */
+export interface JoinReceive {
+  transport: TransportOptions;
+  consumers: ConsumeResult[];
+}
+
 /** `join` either enters the room or waits in the lobby of a locked room until admitted. */
-export type JoinResponse = ({ status: 'joined' } & JoinResult) | { status: 'waiting'; self: ParticipantInfo };
+export type JoinResponse =
+  | ({ status: 'joined'; receive?: JoinReceive } & JoinResult)
+  | { status: 'waiting'; self: ParticipantInfo };
 
 export interface ConsumeResult {
   id: string;

@@ -1,0 +1,55 @@
+/**
+ * How transports and consumers are described to a client: one place, used by `createTransport` and
+ * `consume` and by a `join` that receives at once, so the three answers cannot drift apart.
+ */
+import type { types } from 'mediasoup';
+import type { ConsumeResult, MediaSource, TransportOptions } from '../../../signaling/protocol/index.js';
+import { turnCredentials } from '../../media/turnCredentials.js';
+import type { Participant } from '../../rooms/Participant.js';
+import type { Room } from '../../rooms/Room.js';
+import type { SignalingServices } from '../dispatcher.js';
+
+export function transportOptions(transport: types.WebRtcTransport, services: SignalingServices, me: Participant): TransportOptions {
+  return {
+    id: transport.id,
+    iceServers: turnCredentials(services.turn, me.info.identity),
+    iceParameters: transport.iceParameters,
+    iceCandidates: transport.iceCandidates,
+    dtlsParameters: transport.dtlsParameters,
+  };
+}
+
+export function consumeResult(
+  producerId: string,
+  made: { consumer: types.Consumer; owner: Participant; source: MediaSource },
+): ConsumeResult {
+  const { consumer, owner, source } = made;
+  return {
+    id: consumer.id,
+    producerId,
+    participantId: owner.id,
+    kind: consumer.kind,
+    source,
+    // mediasoup's header-extension URIs are a superset of mediasoup-client's types (toffset); see room.ts.
+    rtpParameters: consumer.rtpParameters as ConsumeResult['rtpParameters'],
+    producerPaused: consumer.producerPaused,
+  };
+}
+
+/**
+ * The receive transport and a paused consumer for each track `me` is shown on joining. A track that
+ * cannot be consumed here (it closed meanwhile, no common codec) is left out: the client subscribes to
+ * it the usual way and gets the usual error.
+ */
+export async function receiveOnJoin(
+  room: Room,
+  me: Participant,
+  producerIds: string[],
+  services: SignalingServices,
+  forceTcp: boolean,
+): Promise<{ transport: TransportOptions; consumers: ConsumeResult[] }> {
+  const transport = await room.media.createTransport(me, 'recv', forceTcp);
+  const made = await Promise.allSettled(producerIds.map((id) => room.media.consume(me, id, transport.id)));
+  const consumers = made.flatMap((r, i) => (r.status === 'fulfilled' ? [consumeResult(producerIds[i]!, r.value)] : []));
+  return { transport: transportOptions(transport, services, me), consumers };
+}

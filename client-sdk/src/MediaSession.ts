@@ -5,7 +5,13 @@
  * after a rejoin on another node (`reset()`) the same tracks can be published again.
  */
 import type { Device, types } from 'mediasoup-client';
-import { ProtocolError, type ConsumeResult, type JoinReceive, type MediaSource, type TransportOptions } from '../../signaling/protocol/types/index.js';
+import {
+  ProtocolError,
+  type ConsumeResult,
+  type JoinReceive,
+  type MediaSource,
+  type TransportOptions,
+} from '../../signaling/protocol/types/index.js';
 import { loadDevice, prepareHandler } from './DeviceLoader.js';
 import type { JoinTimeline } from './JoinTimeline.js';
 import type { SignalingConnection } from './SignalingConnection.js';

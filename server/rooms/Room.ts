@@ -68,6 +68,12 @@ export interface RoomOptions extends MediaLimits {
 
 /** Rooms with a large receive-only audience spread over every worker. */
 const FAN_OUT_KINDS: ReadonlySet<RoomKind> = new Set(['broadcast', 'training']);
+/**
+ * Rooms where who speaks changes the picture: a consultation's or a training's discussion. A broadcast
+ * has its presenter on screen; an observer there would only cost the worker audio-level work and
+ * send every viewer a message at each change of voice.
+ */
+const SPEAKER_KINDS: ReadonlySet<RoomKind> = new Set(['consultation', 'follow_up', 'training']);
 
 /** What a room needs to exist; the case record is not optional. */
 export interface RoomDeps {
@@ -128,7 +134,7 @@ export class Room extends EventEmitter<RoomEvents> {
   readonly #lobby = new Lobby(() => this.#notifyModerators('lobbyChanged', { waiting: this.#lobby.list() }));
   readonly #memory: RoomMemory;
   readonly #grace = new GraceTimers();
-  readonly #speakerObserver: types.ActiveSpeakerObserver;
+  readonly #speakerObserver: types.ActiveSpeakerObserver | undefined;
   readonly #log: Logger;
   #activeSpeakerId: string | null = null;
   /** Set while the room is empty and waiting to close. */
@@ -146,7 +152,7 @@ export class Room extends EventEmitter<RoomEvents> {
     desc: RoomDescriptor,
     router: types.Router,
     host: MediaWorker,
-    observer: types.ActiveSpeakerObserver,
+    observer: types.ActiveSpeakerObserver | undefined,
     deps: RoomDeps,
   ) {
     super();
@@ -170,7 +176,7 @@ export class Room extends EventEmitter<RoomEvents> {
     this.fanOut = FAN_OUT_KINDS.has(desc.kind) ? new FanOut(origin, pool, options.consumersPerRouter, log) : undefined;
     // Everyone's line in a consultation; in a broadcast only those the audience depends on.
     this.#quality = new QualityWatch(this, (p) => !this.fanOut || p.publishesByRole || p.can('moderate') || p.onStage);
-    observer.on('dominantspeaker', ({ producer }) => this.#setActiveSpeaker((producer.appData as ProducerAppData).participantId));
+    observer?.on('dominantspeaker', ({ producer }) => this.#setActiveSpeaker((producer.appData as ProducerAppData).participantId));
     // A dead worker takes the router with it: the room cannot go on, so it ends for everyone.
     // Once the room is whole: the record reads the room it belongs to. If it cannot be opened, there
     // is no room, so nothing below may have been wired yet.
@@ -183,7 +189,7 @@ export class Room extends EventEmitter<RoomEvents> {
     if (deps.memory.ended) throw wrongState('this consultation was ended by its lead; a new one needs a new room');
     const { router, host } = await deps.pool.createRouter(MEDIA_CODECS);
     try {
-      const observer = await router.createActiveSpeakerObserver({ interval: 300 });
+      const observer = SPEAKER_KINDS.has(desc.kind) ? await router.createActiveSpeakerObserver({ interval: 300 }) : undefined;
       const room = new Room(desc, router, host, observer, deps);
       room.#log.info({ kind: desc.kind, caseId: desc.caseId, worker: host.index }, 'room opened');
       return room;
@@ -447,7 +453,7 @@ export class Room extends EventEmitter<RoomEvents> {
       throw error;
     }
     owner.addProducer(producer, source);
-    if (producer.kind === 'audio') {
+    if (producer.kind === 'audio' && this.#speakerObserver) {
       this.#speakerObserver
         .addProducer({ producerId: producer.id })
         .catch((err: unknown) => this.#log.warn({ err }, 'active speaker observer'));

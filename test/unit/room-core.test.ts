@@ -1028,4 +1028,17 @@ describe('visibility in a broadcast', () => {
     expect(room.snapshotFor(ma.p).participants.map((p) => p.displayName)).toEqual(['王芳']);
     room.close(); // stops the audience's viewer-count timer
   });
+
+  it('runs no active-speaker observer: the presenter is on screen, and no viewer is told each change of voice', async () => {
+    const { room, router } = await openRoom('broadcast');
+    const wang = enter(room, WANG);
+    const viewer = enter(room, { ...ZHAO, role: 'viewer' });
+    const mic = publish(room, wang.p, 'microphone');
+    expect(router.speakerObserver.added).toEqual([]);
+    router.speakerObserver.dominant(wang.p.id); // as if one existed: nobody listens
+    expect(room.activeSpeakerId).toBeNull();
+    expect(viewer.ch.got('activeSpeaker')).toEqual([]);
+    expect(room.snapshotFor(viewer.p).producers.map((p) => p.id)).toEqual([mic.id]);
+    room.close();
+  });
 });

@@ -1,0 +1,115 @@
+/**
+ * Does the server give back what viewers took? A presenter (Chromium, camera + mic) in a broadcast
+ * room; werift viewers join in batches, receive until their first key frame, and leave — `--viewers`
+ * in all (default 1,000). The server's Node and mediasoup worker RSS are read (from /proc) after a
+ * warm-up batch and again after the last batch has left, and at a few points between.
+ *
+ *   npm run bench:churn -- [--viewers 1000] [--batch 20]
+ *
+ * The issue's bound: the end within 10 % of the start. Loopback only; a watchdog ends the run after
+ * 20 minutes.
+ */
+import os from 'node:os';
+import { launchChromium } from './lib/browser.js';
+import { sampleTree } from './lib/procstat.js';
+import { openSdkPage, sdkJoin } from './lib/sdkPage.js';
+import { startServerProcess } from './lib/serverProcess.js';
+import { mib, table } from './lib/stats.js';
+import { WeriftViewer } from './lib/WeriftViewer.js';
+
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1]! : fallback;
+};
+const TOTAL = Number(arg('viewers', '1000'));
+const BATCH = Number(arg('batch', '20'));
+const ROOM = `bench-churn-${Date.now().toString(36)}`;
+const SITE = { id: 'hongqi', name: '红旗村卫生室', level: 'village_clinic' } as const;
+
+function rss(pid: number): { node: number; worker: number } {
+  const tree = sampleTree(pid);
+  const sum = (f: (name: string) => boolean) => mib(tree.filter((p) => f(p.name)).reduce((a, p) => a + p.rssBytes, 0));
+  return { node: sum((n) => !n.startsWith('mediasoup')), worker: sum((n) => n.startsWith('mediasoup')) };
+}
+
+async function main(): Promise<void> {
+  setTimeout(() => {
+    console.error('viewer-churn: watchdog (20 min) — stopping');
+    process.exit(2);
+  }, 20 * 60_000).unref();
+  const server = await startServerProcess({ MEDIA_WORKERS: '1' });
+  const browser = await launchChromium();
+  const token = async (identity: string, role: string) => {
+    const res = await fetch(`${server.url}/dev/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ identity, name: identity, role, room: ROOM, kind: 'broadcast', site: SITE }),
+      signal: AbortSignal.timeout(5000),
+    });
+    return ((await res.json()) as { token: string }).token;
+  };
+  let left = 0;
+  let failed = 0;
+  const batchOf = async (first: number) => {
+    const viewers = await Promise.all(
+      Array.from({ length: BATCH }, async (_, i) => {
+        try {
+          const v = await WeriftViewer.join({
+            url: server.url,
+            token: await token(`viewer-${first + i}`, 'viewer'),
+            joinTimeoutMs: 20_000,
+          });
+          await v.waitForKeyFrame(20_000);
+          return v;
+        } catch (error) {
+          if (failed++ === 0) console.error(`first failure: ${(error as Error).stack}`);
+          return undefined;
+        }
+      }),
+    );
+    await Promise.all(viewers.map((v) => v?.close() ?? Promise.resolve()));
+    left += viewers.filter(Boolean).length;
+  };
+  try {
+    const page = await openSdkPage(browser, server.url);
+    await page.evaluate('globalThis.__name ??= (fn) => fn');
+    await sdkJoin(page, {
+      identity: 'presenter',
+      name: '主讲人',
+      role: 'presenter',
+      room: ROOM,
+      kind: 'broadcast',
+      caseId: null,
+      site: SITE,
+    });
+    await batchOf(-BATCH); // warm-up: first-time allocations, JIT, pools
+    await new Promise((r) => setTimeout(r, 3000));
+    left = 0;
+    const start = rss(server.pid);
+    const rows: (string | number)[][] = [['start (after a warm-up batch)', 0, start.node, start.worker]];
+    const marks = new Set([0.25, 0.5, 0.75].map((f) => Math.round((f * TOTAL) / BATCH) * BATCH));
+    for (let n = 0; n < TOTAL; n += BATCH) {
+      await batchOf(n);
+      if (marks.has(n + BATCH)) {
+        const now = rss(server.pid);
+        rows.push([`after ${n + BATCH}`, left, now.node, now.worker]);
+      }
+    }
+    await new Promise((r) => setTimeout(r, 5000)); // closes settle, timers fire
+    const end = rss(server.pid);
+    rows.push(['end (all left, 5 s later)', left, end.node, end.worker]);
+    console.log(
+      `\nViewer churn — ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, 1 worker, batches of ${BATCH}, ` +
+        `${left} viewers joined, received a key frame and left (${failed} failed)\n`,
+    );
+    console.log(table(['point', 'viewers gone', 'Node RSS MiB', 'worker RSS MiB'], rows));
+    const growth = (a: number, b: number) => `${(((b - a) / a) * 100).toFixed(1)} %`;
+    console.log(`\nend vs start: Node ${growth(start.node, end.node)}, worker ${growth(start.worker, end.worker)} (bound: within 10 %)`);
+  } finally {
+    await browser.close().catch(() => undefined);
+    await server.stop();
+  }
+}
+
+await main();
+process.exit(0);

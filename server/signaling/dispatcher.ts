@@ -158,7 +158,8 @@ export async function dispatch<N extends RequestName>(
   raw: unknown,
 ): Promise<Ack<RequestResult<N>>> {
   const started = performance.now();
-  const ack = await inRequest({ requestId: newRequestId() }, () => answer(table, ctx, name, raw));
+  const requestId = newRequestId();
+  const ack = await inRequest({ requestId }, () => answer(table, ctx, name, raw, requestId));
   const seconds = (performance.now() - started) / 1000;
   ctx.outcomes?.requestAnswered({ name, seconds, error: ack.ok ? null : ack.error.code }, ctx.session);
   return ack;
@@ -169,11 +170,15 @@ async function answer<N extends RequestName>(
   ctx: HandlerContext,
   name: N,
   raw: unknown,
+  requestId: string,
 ): Promise<Ack<RequestResult<N>>> {
   const timeoutMs = ctx.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   try {
     const entry: HandlerEntry<N> = table[name];
-    const data = await ctx.session.enqueue((deadline) => runEntry(entry, ctx, name, raw, deadline), timeoutMs);
+    // The handler runs as the request too, until it finishes: one that outlives its answer (timed
+    // out) still logs under the request's id.
+    const run = (deadline: AbortSignal) => inRequest({ requestId }, () => runEntry(entry, ctx, name, raw, deadline));
+    const data = await ctx.session.enqueue(run, timeoutMs);
     return { ok: true, data };
   } catch (error) {
     if (error instanceof RequestTimedOut) {

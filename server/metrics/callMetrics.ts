@@ -33,28 +33,23 @@ export class CallMetrics {
   readonly #bitrates = new Map<Participant, BitrateSample>();
 
   constructor(registry: Registry) {
-    const labelNames = ['room_kind', 'site_level'] as const;
-    this.#rtt = new Histogram({
-      name: 'telemed_call_rtt_seconds',
-      help: 'Round-trip time of participants’ media (worst of their streams, from RTCP), sampled every 5 s.',
-      labelNames,
-      buckets: [0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6, 1, 2],
-      registers: [registry],
-    });
-    this.#loss = new Histogram({
-      name: 'telemed_call_packet_loss_ratio',
-      help: 'Packet loss of participants’ media (worst of their streams, 0–1, last RTCP interval), sampled every 5 s.',
-      labelNames,
-      buckets: [0, 0.005, 0.01, 0.02, 0.05, 0.08, 0.15, 0.3, 0.5, 1],
-      registers: [registry],
-    });
-    this.#jitter = new Histogram({
-      name: 'telemed_call_jitter_seconds',
-      help: 'Interarrival jitter of participants’ media (worst of their streams), sampled every 5 s.',
-      labelNames,
-      buckets: [0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5],
-      registers: [registry],
-    });
+    const line = (name: string, help: string, buckets: number[]) =>
+      new Histogram({ name, help, labelNames: ['room_kind', 'site_level'], buckets, registers: [registry] });
+    this.#rtt = line(
+      'telemed_call_rtt_seconds',
+      'Round-trip time of participants’ media (worst of their streams, from RTCP), sampled every 5 s.',
+      [0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6, 1, 2],
+    );
+    this.#loss = line(
+      'telemed_call_packet_loss_ratio',
+      'Packet loss of participants’ media (worst of their streams, 0–1, last RTCP interval), sampled every 5 s.',
+      [0, 0.005, 0.01, 0.02, 0.05, 0.08, 0.15, 0.3, 0.5, 1],
+    );
+    this.#jitter = line(
+      'telemed_call_jitter_seconds',
+      'Interarrival jitter of participants’ media (worst of their streams), sampled every 5 s.',
+      [0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5],
+    );
     new ReadGauge(
       registry,
       {

@@ -26,7 +26,7 @@ export class ReadGauge<L extends string = never> extends Gauge<L> {
   }
 
   override async get(): ReturnType<Gauge<L>['get']> {
-    return { ...(await super.get()), values: [...this.#read()].map(([labels, value]) => ({ labels, value })) };
+    return { ...(await super.get()), values: valuesOf(this.#read) };
   }
 }
 
@@ -40,9 +40,11 @@ export class ReadCounter<L extends string = never> extends Counter<L> {
   }
 
   override async get(): ReturnType<Counter<L>['get']> {
-    return { ...(await super.get()), values: [...this.#read()].map(([labels, value]) => ({ labels, value })) };
+    return { ...(await super.get()), values: valuesOf(this.#read) };
   }
 }
+
+const valuesOf = <L extends string>(read: Reader<L>) => [...read()].map(([labels, value]) => ({ labels, value }));
 
 /** One unlabelled value; none when the source has none. */
 export const single = (value: number | undefined): Series<never>[] => (value === undefined ? [] : [[{}, value]]);

@@ -5,8 +5,9 @@
  * through every call. (The room id is not kept here: the loggers of signaling connections and rooms
  * carry it as a binding already, and pino would write a second `room` key.)
  *
- * The context is marked `done` once the request is answered. Work the request started and that goes
- * on afterwards (a room's quality timer created by a join, a hand-off in the background) inherits the
+ * The context is marked `done` once the request is over (a signaling request: answered, and its
+ * handler finished — one that outlives its time bound still logs under its id). Work the request
+ * started and that goes on afterwards (a room's quality timer created by a join, a hand-off in the background) inherits the
  * same context object through async hooks; from then on it carries no request id, so a later line
  * is not wrongly attributed to the request that happened to create its timer.
  */

@@ -63,7 +63,13 @@ export class CallMetrics {
 
   /** Follows a room's quality samples until it closes. */
   watch(room: Room): void {
-    const onSample = (participant: Participant, line: CallQuality) => this.#observe(room, participant, line);
+    const onSample = (participant: Participant, line: CallQuality) => {
+      try {
+        this.#observe(room, participant, line);
+      } catch {
+        // A figure lost: never let metrics stop the room's quality watch from grading the next line.
+      }
+    };
     room.on('lineSampled', onSample);
     room.once('closed', () => {
       room.off('lineSampled', onSample);

@@ -8,7 +8,7 @@
  * One process owns an outbox folder at a time.
  */
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { RecordingsLogger } from './logger.js';
 import type { CaseRecordEntry, CaseRecordSink } from './CaseRecord.js';
@@ -35,6 +35,8 @@ interface PendingItem {
   file: string;
   attempts: number;
   dueAt: number;
+  /** When it was queued (epoch ms): from an earlier run, when its file was written. */
+  since: number;
 }
 
 export class Outbox extends EventEmitter<OutboxEvents> {
@@ -72,6 +74,12 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   /** Entries not yet delivered (for metrics), for one sink or all. */
   pendingCount(sinkName?: string): number {
     return this.#queues.filter((q) => !sinkName || q.sink.name === sinkName).reduce((n, q) => n + q.pending, 0);
+  }
+
+  /** When the longest-waiting entry was queued (epoch ms), for any sink; undefined when nothing waits. */
+  oldestPendingSince(): number | undefined {
+    const since = this.#queues.flatMap((q) => q.oldestSince ?? []);
+    return since.length ? Math.min(...since) : undefined;
   }
 
   isDelivered(sinkName: string, entryId: string): boolean {
@@ -132,6 +140,13 @@ class SinkQueue {
     return this.#items.size;
   }
 
+  /** When the longest-waiting entry was queued (those of an earlier run are sent in name order, not age order). */
+  get oldestSince(): number | undefined {
+    let oldest: number | undefined;
+    for (const item of this.#items.values()) if (oldest === undefined || item.since < oldest) oldest = item.since;
+    return oldest;
+  }
+
   isDelivered(entryId: string): boolean {
     return existsSync(path.join(this.#deliveredDir, `${safeSegment(entryId)}.json`));
   }
@@ -141,8 +156,15 @@ class SinkQueue {
     for (const name of names) {
       if (name.endsWith('.tmp')) rmSync(path.join(this.#pendingDir, name), { force: true }); // a write cut short
     }
+    const queuedAt = (name: string) => {
+      try {
+        return statSync(path.join(this.#pendingDir, name)).mtimeMs;
+      } catch {
+        return Date.now();
+      }
+    };
     for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
-      this.#items.set(name, { file: name, attempts: 0, dueAt: 0 });
+      this.#items.set(name, { file: name, attempts: 0, dueAt: 0, since: queuedAt(name) });
     }
     if (this.#items.size > 0) this.#log.info({ pending: this.#items.size }, 'case records pending from an earlier run');
     this.#kick();
@@ -152,7 +174,7 @@ class SinkQueue {
     const file = `${safeSegment(entry.id)}.json`;
     if (this.#items.has(file) || existsSync(path.join(this.#deliveredDir, file))) return;
     writeJsonAtomicSync(path.join(this.#pendingDir, file), entry);
-    this.#items.set(file, { file, attempts: 0, dueAt: 0 });
+    this.#items.set(file, { file, attempts: 0, dueAt: 0, since: Date.now() });
     this.#log.debug({ entry: entry.id, pending: this.#items.size }, 'case record queued');
     this.#kick();
   }

@@ -215,10 +215,9 @@ export class TrackRecorder extends EventEmitter<TrackRecorderEvents> {
       throw reason ? new TrackEndedEarly(reason, { cause: error }) : error;
     }
     const track = new TrackRecorder(options, { trackId, container, first, names });
-    track.#log.info(
-      { file: first.file, pid: first.recorder.pid, port: first.feed.ports.rtpPort, codec: track.codec },
-      'track recording started',
-    );
+    // The file name holds the participant's identity: at debug only (info lines name people by pseudonym at most).
+    track.#log.info({ pid: first.recorder.pid, port: first.feed.ports.rtpPort, codec: track.codec }, 'track recording started');
+    track.#log.debug({ file: first.file }, 'track recording file');
     return track;
   }
 

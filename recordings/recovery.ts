@@ -168,7 +168,9 @@ async function recoverSegment(
   // Cut short, by the crash ('recording') or earlier ('failed'): repair into a new file.
   const repair = await repairPartialFile(sessionDir, seg.file, ffmpeg.ffmpeg, ffmpeg.ffprobe);
   const status = repair.facts.sizeBytes === 0 ? 'empty' : state === 'failed' ? 'failed' : repair.repaired ? 'recovered' : 'unrecoverable';
-  if (repair.repaired) log.info({ file: repair.file, durationSeconds: repair.facts.durationSeconds }, 'partial recording repaired');
+  // The file name holds the participant's identity: named at debug only when all went well.
+  if (repair.repaired) log.info({ segment: seg.index, durationSeconds: repair.facts.durationSeconds }, 'partial recording repaired');
+  if (repair.repaired) log.debug({ file: repair.file }, 'partial recording repaired into this file');
   else log.error({ file: seg.file, error: repair.error }, 'partial recording could not be repaired; original kept');
   const reason = [error, repair.error].filter(Boolean).join('; ');
   return {

@@ -20,6 +20,7 @@ import { resolveKeys } from './keys.js';
 import type { Logger } from './logger.js';
 import { MEDIA_CODECS } from './media/codecs.js';
 import { HlsService } from './media/HlsService.js';
+import { ServerMetrics } from './metrics/ServerMetrics.js';
 import { CaseRecordService } from './records/CaseRecordService.js';
 import { WorkerPool } from './media/WorkerPool.js';
 import { RoomRegistry } from './rooms/RoomRegistry.js';
@@ -91,6 +92,7 @@ export class MediaServer {
       const cluster = config.cluster ? deferredCluster() : undefined;
       let clusterNode: ClusterNode | undefined;
       const routing = cluster?.routing ?? SINGLE_NODE;
+      // Metrics read the rooms and follow each room opened: `metrics` is made just below, long before any room can open.
       const rooms = new RoomRegistry({
         durable: cluster?.durable,
         pool,
@@ -106,9 +108,12 @@ export class MediaServer {
         memorySeconds: config.jwt.maxTtlSeconds,
         joinLimits: { burst: config.rooms.joinBurst, intervalMs: config.rooms.joinIntervalSeconds * 1000 },
         openCaseRecord: (room) => records.open(room),
+        onOpened: (room) => metrics.watchRoom(room),
         log,
       });
       const hls = new HlsService(path.join(config.dataDir, 'hls'), log);
+      const metrics = new ServerMetrics({ pool, rooms, records, hls, draining: () => routing.draining });
+      if (config.cluster) metrics.addCluster(() => clusterNode?.stats);
       // The admin API's drain acts on the server built below, once it exists.
       const built: { server?: MediaServer } = {};
       const app = createApp({
@@ -124,8 +129,7 @@ export class MediaServer {
           drain: async () => built.server?.drain((config.cluster?.drainDeadlineSeconds ?? 0) * 1000),
           log: log.child({ component: 'admin' }),
         },
-        cluster: () => clusterNode?.stats,
-        edges: () => edges?.figures(),
+        metrics,
         devTokens: keys.devSigningSecret
           ? {
               secret: keys.devSigningSecret,
@@ -147,6 +151,7 @@ export class MediaServer {
       });
       const services = { routerCapabilities, turn: config.turn, hls };
       const edges = config.cluster ? broadcastEdges(config, config.cluster, { io, pool, rooms, verifier, services }, log) : undefined;
+      if (edges) metrics.addEdges(() => edges.figures());
       attachSignaling(io, {
         verifier,
         rooms,
@@ -155,6 +160,7 @@ export class MediaServer {
         limits: new ConnectionLimits(config.signaling.connectionLimits),
         services,
         requestTimeoutMs: config.signaling.requestTimeoutMs,
+        outcomes: metrics.requests,
         log,
       });
       // A route with a path (one public host for every node): served under it too, Socket.IO included.

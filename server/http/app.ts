@@ -11,12 +11,12 @@ import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import { HLS_URL_PREFIX } from '../media/HlsService.js';
 import type { TokenVerifier } from '../auth/TokenVerifier.js';
 import type { CaseRecordService } from '../records/CaseRecordService.js';
-import type { ClusterStats } from '../cluster/ClusterNode.js';
-import type { EdgeFigures } from '../cluster/edges/BroadcastEdges.js';
+import type { ServerMetrics } from '../metrics/ServerMetrics.js';
 import { devTokenRouter, type DevTokenOptions } from './devTokens.js';
 import { recordingsRouter } from './recordingsRouter.js';
 import { adminRouter, type AdminDeps } from './adminRouter.js';
 import { embedRouter } from './embed.js';
+import { requestIds } from './requestId.js';
 
 const repoRoot = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -41,15 +41,14 @@ export interface AppDeps {
   embedOrigins: string[] | '*';
   /** The operators' API (`/admin`): what it may do to this node. */
   admin: Pick<AdminDeps, 'clustered' | 'drain' | 'log'>;
-  /** This node's part in the cluster (undefined on a single node, or before it has joined). */
-  cluster: () => ClusterStats | undefined;
-  /** Clustered: broadcasts across nodes (undefined on a single node). */
-  edges?: () => EdgeFigures | undefined;
+  /** What `/metrics` serves (server/metrics). */
+  metrics: ServerMetrics;
 }
 
 export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  app.use(requestIds());
   app.use((_req, res, next) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     next();
@@ -73,50 +72,8 @@ export function createApp(deps: AppDeps): express.Express {
     const status = reasons.length > 0 ? 'degraded' : 'ready';
     res.status(blocking.length > 0 ? 503 : 200).json({ status, reasons, workers: deps.pool.size, rooms: deps.rooms.size });
   });
-  app.get('/metrics', (_req, res) => {
-    const rooms = deps.rooms.rooms();
-    const participants = rooms.reduce((n, r) => n + r.size, 0);
-    const workers = deps.pool.counters;
-    res
-      .type('text/plain; version=0.0.4')
-      .send(
-        [
-          ...metric('telemed_media_workers', 'gauge', 'Live mediasoup workers.', deps.pool.size),
-          ...metric(
-            'telemed_media_worker_deaths_total',
-            'counter',
-            'Media workers that died on their own (crash, killed from outside).',
-            workers.died,
-          ),
-          ...metric(
-            'telemed_media_workers_hung_killed_total',
-            'counter',
-            'Media workers killed because they stopped answering health checks.',
-            workers.hungKilled,
-          ),
-          ...metric(
-            'telemed_media_worker_restart_failures_total',
-            'counter',
-            'Failed attempts to restart a media worker.',
-            workers.restartFailures,
-          ),
-          ...metric('telemed_rooms', 'gauge', 'Open rooms.', rooms.length),
-          ...metric('telemed_participants', 'gauge', 'Participants in open rooms.', participants),
-          ...metric(
-            'telemed_case_records_pending',
-            'gauge',
-            'Case-record entries waiting in the outbox for a remote system.',
-            deps.records.pending,
-          ),
-          '# HELP telemed_storage_faults_total Case-record storage writes that failed (full or failing disk), by what was written.',
-          '# TYPE telemed_storage_faults_total counter',
-          ...[...deps.records.storage.faults].map(([kind, n]) => `telemed_storage_faults_total{kind="${kind}"} ${n}`),
-          ...dataDiskFree(deps.records.storage.freeBytes()),
-          ...clusterMetrics(deps.cluster()),
-          ...edgeMetrics(deps.edges?.()),
-          '',
-        ].join('\n'),
-      );
+  app.get('/metrics', (_req, res, next) => {
+    deps.metrics.render().then((text) => res.type(deps.metrics.contentType).send(text), next);
   });
 
   if (deps.devTokens) app.use(devTokenRouter(deps.devTokens));
@@ -129,70 +86,4 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(embedRouter(DEMO_DIR, deps.embedOrigins));
   app.use('/', express.static(DEMO_DIR, { index: 'index.html', maxAge: 0 }));
   return app;
-}
-
-function dataDiskFree(bytes: number | undefined): string[] {
-  if (bytes === undefined) return [];
-  return [...metric('telemed_data_disk_free_bytes', 'gauge', 'Free space on the data disk (DATA_DIR) for this server.', bytes)];
-}
-
-/** One metric in Prometheus' text format: its help, its type and its value. */
-function metric(name: string, type: 'gauge' | 'counter', help: string, value: number): string[] {
-  return [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name} ${value}`];
-}
-
-/** The cluster's figures, shown only when this node is part of one. */
-function clusterMetrics(stats: ClusterStats | undefined): string[] {
-  if (!stats) return [];
-  const flag = (on: boolean) => (on ? 1 : 0);
-  return [
-    ...metric(
-      'telemed_cluster_redis_up',
-      'gauge',
-      'Whether Redis answered this node (1) or is out of reach (0); running rooms do not need it.',
-      flag(stats.redisUp),
-    ),
-    ...metric('telemed_cluster_node_draining', 'gauge', 'Whether this node is draining (takes no new rooms).', flag(stats.draining)),
-    ...metric('telemed_cluster_rooms_held', 'gauge', 'Room leases this node holds.', stats.roomsHeld),
-    ...metric(
-      'telemed_cluster_lease_reasserts_total',
-      'counter',
-      'Lapsed leases of rooms served here claimed again (after Redis was out of reach).',
-      stats.leaseReasserts,
-    ),
-    ...metric(
-      'telemed_cluster_redirects_total',
-      'counter',
-      'Connections sent to the node that serves their room (MOVED).',
-      stats.redirects,
-    ),
-    ...metric('telemed_cluster_takeovers_total', 'counter', 'Rooms taken over from an owner that was gone.', stats.takeovers),
-  ];
-}
-
-/** Broadcasts across nodes: seats, links and pipes as an origin, relayed viewers as an edge. */
-function edgeMetrics(figures: EdgeFigures | undefined): string[] {
-  if (!figures) return [];
-  return [
-    ...metric(
-      'telemed_broadcast_viewer_seats',
-      'gauge',
-      'Broadcast viewers this node hosts before new ones go to edge nodes.',
-      figures.seats,
-    ),
-    ...metric(
-      'telemed_broadcast_viewer_seats_taken',
-      'gauge',
-      'Broadcast viewers connected to this node (its rooms and those it relays).',
-      figures.seatsTaken,
-    ),
-    ...metric('telemed_edge_links', 'gauge', 'Links from edge nodes to this node’s broadcasts (one per room and edge).', figures.links),
-    ...metric('telemed_edge_piped_producers', 'gauge', 'Producers of this node’s broadcasts piped to edge nodes.', figures.piped),
-    ...metric(
-      'telemed_edge_relayed_viewers',
-      'gauge',
-      'Viewers this node hosts as an edge of other nodes’ broadcasts.',
-      figures.relayedViewers,
-    ),
-  ];
 }

@@ -36,6 +36,11 @@ export class HlsService {
     this.#log = log;
   }
 
+  /** HLS streams running now (for metrics). */
+  get streams(): number {
+    return this.#streams.size;
+  }
+
   /** Folder served under HLS_URL_PREFIX. */
   get root(): string {
     return this.#root;

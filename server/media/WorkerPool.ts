@@ -14,6 +14,7 @@ import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
 import { ProtocolError } from '../../signaling/protocol/index.js';
 import type { Logger } from '../logger.js';
+import { countMediaObjects, type MediaObjectCounts } from './mediaObjects.js';
 
 export interface WorkerHealthOptions {
   /** Pause between the answer to one ping and the next ping. */
@@ -59,9 +60,18 @@ interface WorkerPoolEvents {
   workerGaveUp: [index: number, error: unknown];
 }
 
+/** One running worker's load, for /metrics. */
+export interface WorkerLoad {
+  index: number;
+  /** What its last health check answered (CPU times, peak memory); undefined before the first answer. */
+  usage: types.WorkerResourceUsage | undefined;
+  /** Routers, transports, producers and consumers on it now. */
+  objects: Readonly<MediaObjectCounts>;
+}
+
 /** A slot is a core: its worker runs, is being restarted, or could not be restarted. */
 type Slot =
-  | { state: 'running'; host: MediaWorker; heartbeat: Heartbeat }
+  | { state: 'running'; host: MediaWorker; heartbeat: Heartbeat; objects: Readonly<MediaObjectCounts> }
   | { state: 'restarting'; reason: string }
   | { state: 'failed'; reason: string };
 
@@ -105,6 +115,13 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 
   get counters(): Readonly<WorkerPoolCounters> {
     return { ...this.#counters };
+  }
+
+  /** Each running worker's load (no request to the workers: the health checks' answers are reused). */
+  loads(): WorkerLoad[] {
+    return this.#slots.flatMap((s) =>
+      s.state === 'running' ? [{ index: s.host.index, usage: s.heartbeat.usage, objects: s.objects }] : [],
+    );
   }
 
   get healthy(): boolean {
@@ -194,6 +211,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     const worker = await withoutSignalHandlers(() =>
       mediasoup.createWorker({ logLevel, logTags: ['ice', 'dtls', 'rtp', 'srtp', 'rtcp', 'bwe'] }),
     );
+    const objects = countMediaObjects(worker);
     try {
       const listenInfo = { ip: listenIp, announcedAddress, port: port + index };
       const webRtcServer = await worker.createWebRtcServer({
@@ -204,7 +222,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       });
       if (this.#closed) throw new Error('the worker pool closed while a worker was starting');
       const heartbeat = new Heartbeat(worker, health, (silentMs) => this.#onHung(index, worker, silentMs));
-      this.#slots[index] = { state: 'running', host: { index, worker, webRtcServer, routers: 0 }, heartbeat };
+      this.#slots[index] = { state: 'running', host: { index, worker, webRtcServer, routers: 0 }, heartbeat, objects };
       worker.on('died', (error) => this.#onDied(index, worker, error));
       this.#log.info({ worker: index, pid: worker.pid, port: port + index }, 'media worker started');
     } catch (error) {
@@ -299,12 +317,18 @@ class Heartbeat {
   #timer: NodeJS.Timeout | undefined;
   #waitingSince: number | undefined;
   #stopped = false;
+  #usage: types.WorkerResourceUsage | undefined;
 
   constructor(worker: types.Worker, options: WorkerHealthOptions, onHung: (silentMs: number) => void) {
     this.#worker = worker;
     this.#options = options;
     this.#onHung = onHung;
     this.#schedule();
+  }
+
+  /** The last answer: the worker's CPU times and peak memory (for /metrics). */
+  get usage(): types.WorkerResourceUsage | undefined {
+    return this.#usage;
   }
 
   /** How long the ping now out has gone unanswered; 0 when none is out. */
@@ -328,8 +352,9 @@ class Heartbeat {
     this.#waitingSince = sentAt;
     this.#timer = setTimeout(() => this.#expire(sentAt), this.#options.pingTimeoutMs).unref();
     this.#worker.getResourceUsage().then(
-      () => {
+      (usage) => {
         if (this.#stopped || this.#waitingSince !== sentAt) return;
+        this.#usage = usage;
         clearTimeout(this.#timer);
         this.#schedule();
       },

@@ -32,7 +32,7 @@ import { safeSegment } from '../../recordings/fsutil.js';
 import type { RecordsConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Room } from '../rooms/Room.js';
-import { RoomRecord } from './RoomRecord.js';
+import { RoomRecord, type RecordingFailureStage } from './RoomRecord.js';
 import { StorageHealth, type StorageFaultKind } from './StorageHealth.js';
 
 const DELIVERED = '.delivered';
@@ -52,6 +52,7 @@ export class CaseRecordService {
   readonly #leftTrails = new Set<string>();
   #retryTimer: NodeJS.Timeout | undefined;
   #retrying: Promise<number> | undefined;
+  readonly #recordingFailures = new Map<RecordingFailureStage, number>();
 
   private constructor(config: RecordsConfig, archive: FilesystemSink, outbox: Outbox | undefined, log: Logger) {
     this.#config = config;
@@ -93,6 +94,24 @@ export class CaseRecordService {
     return this.#outbox?.pendingCount() ?? 0;
   }
 
+  /** When the longest-waiting entry was queued (epoch ms); undefined when nothing waits (for metrics). */
+  oldestPendingSince(): number | undefined {
+    return this.#outbox?.oldestPendingSince();
+  }
+
+  /** Rooms being recorded now (for metrics). */
+  get recordingsActive(): number {
+    let active = 0;
+    for (const record of this.#rooms.values()) if (record.session) active++;
+    return active;
+  }
+
+  /** Recording failures since start, by stage (every stage listed, zeros included, for stable metrics). */
+  get recordingFailures(): ReadonlyMap<RecordingFailureStage, number> {
+    const stages: RecordingFailureStage[] = ['start', 'track', 'hand_off'];
+    return new Map(stages.map((stage) => [stage, this.#recordingFailures.get(stage) ?? 0]));
+  }
+
   /** Why the case record cannot be kept as it should right now, one sentence each (for `/readyz`). */
   problems(): string[] {
     const problems = this.storage.problems();
@@ -130,6 +149,7 @@ export class CaseRecordService {
       autoRecord: this.#config.autoRecordKinds.includes(room.kind),
       auditSeal: this.#auditSeal,
       storage: this.storage,
+      recordingFailed: (stage) => this.#recordingFailures.set(stage, (this.#recordingFailures.get(stage) ?? 0) + 1),
       log: this.#log,
     });
     this.#rooms.set(room, record);

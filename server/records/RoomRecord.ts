@@ -43,8 +43,13 @@ export interface RoomRecordDeps {
   auditSeal: AuditSealKey;
   /** Where storage faults are reported, and whether there is room for a recording. */
   storage: StorageHealth;
+  /** A recording (or one of its tracks) failed: counted for `/metrics`. */
+  recordingFailed?: ((stage: RecordingFailureStage) => void) | undefined;
   log: Logger;
 }
+
+/** Where a recording failed: it could not start, a track could not be recorded, or it could not be handed over. */
+export type RecordingFailureStage = 'start' | 'track' | 'hand_off';
 
 /** The trail could not be written from `since` on: what was refused, and what happened unrecorded. */
 interface TrailFault {
@@ -114,17 +119,18 @@ export class RoomRecord implements RoomCaseRecord {
   /** Starts recording every track of the room; `by` null means by the server (policy, or `continues` a part). */
   async start(by: Participant | null, continues: string | null = null): Promise<RecordingInfo> {
     if (this.#session) throw wrongState('this consultation is already being recorded');
-    // A recording the trail cannot note, or the disk cannot hold, is refused before anything starts.
-    this.#ensureTrail('recording was not started');
+    let session: RecordingSession;
     try {
-      this.#deps.storage.ensureRoomForRecording();
+      session = this.#open(by, continues);
     } catch (error) {
-      if (error instanceof ProtocolError) this.#tellModeratorsRecordingRefused(error.message, by);
+      this.#deps.recordingFailed?.('start');
       throw error;
     }
-    const session = this.#startSession(by, continues);
     this.#session = session;
-    session.on('error', (error) => this.#tellModerators(session.id, error.message));
+    session.on('error', (error) => {
+      this.#deps.recordingFailed?.('track');
+      this.#tellModerators(session.id, error.message);
+    });
     session.on('trackRestarted', (r) =>
       this.#tellModerators(
         session.id,
@@ -154,6 +160,18 @@ export class RoomRecord implements RoomCaseRecord {
         ),
     );
     return info;
+  }
+
+  /** A recording the trail cannot note, or the disk cannot hold, is refused before anything starts. */
+  #open(by: Participant | null, continues: string | null): RecordingSession {
+    this.#ensureTrail('recording was not started');
+    try {
+      this.#deps.storage.ensureRoomForRecording();
+    } catch (error) {
+      if (error instanceof ProtocolError) this.#tellModeratorsRecordingRefused(error.message, by);
+      throw error;
+    }
+    return this.#startSession(by, continues);
   }
 
   /** Creates the session's folder and journal; a disk that refuses them is UNAVAILABLE, not INTERNAL. */
@@ -200,6 +218,7 @@ export class RoomRecord implements RoomCaseRecord {
       // Sealed as handed over, so the archived copy of the trail so far verifies on its own.
       .then((manifest) => this.#deps.handOff(recordingEntry(manifest, session.dir, this.trail.events(), this.trail.seal()), session.dir))
       .catch((err: unknown) => {
+        this.#deps.recordingFailed?.('hand_off');
         this.#deps.storage.fault('hand_off', err);
         this.#log.error({ err }, 'recording could not be handed off; recovery will pick it up at next start');
       })
@@ -251,6 +270,7 @@ export class RoomRecord implements RoomCaseRecord {
         this.#log.debug({ producer: input.producer.id, reason: err.reason }, 'a track ended before it could be recorded');
         return;
       }
+      this.#deps.recordingFailed?.('track');
       this.#log.error({ err }, 'a track could not be recorded');
       this.#tellModerators(
         session.id,

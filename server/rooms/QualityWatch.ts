@@ -37,7 +37,9 @@ export class QualityWatch {
       for (const id of this.#graded.keys()) if (!people.some((p) => p.id === id)) this.#graded.delete(id);
       for (const p of people) {
         const line = await callQuality(p).catch(() => undefined);
-        if (!line || this.#room.closed || this.#graded.get(p.id) === line.quality) continue;
+        if (!line || this.#room.closed) continue;
+        this.#room.emit('lineSampled', p, line); // the same sample feeds /metrics: no second timer per room
+        if (this.#graded.get(p.id) === line.quality) continue;
         this.#graded.set(p.id, line.quality);
         const payload = { participantId: p.id, quality: line.quality, rttMs: line.rttMs, lossPercent: line.lossPercent };
         this.#room.notifyAbout(p, 'connectionQuality', payload, true); // they see their own line too

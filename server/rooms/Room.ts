@@ -43,6 +43,7 @@ import { Moderation } from './Moderation.js';
 import type { CarriedState, DurableSnapshot, RoomMemory } from './RoomMemory.js';
 import { RoomLock } from './RoomLock.js';
 import { QualityWatch } from './QualityWatch.js';
+import type { CallQuality } from './callQuality.js';
 import type { MutableSource, Participant, ParticipantChannel, PublishedTrack } from './Participant.js';
 import { RoomMedia, type MediaLimits } from './RoomMedia.js';
 import { pseudonym } from '../pseudonym.js';
@@ -93,6 +94,8 @@ interface RoomEvents {
   audit: [event: RoomAuditEvent];
   /** A ban, the end, or the lock changed: what must outlive the room (and, clustered, this node). */
   memoryChanged: [];
+  /** The quality watch measured a participant's line (every round, changed or not; for /metrics). */
+  lineSampled: [participant: Participant, line: CallQuality];
 }
 
 export interface ProducerAppData extends types.AppData {

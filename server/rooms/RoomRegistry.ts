@@ -27,6 +27,8 @@ export interface RoomRegistryDeps {
   durable?: DurableRoomMemory | undefined;
   /** Every room is created with its case record; there is no room without one. */
   openCaseRecord: CaseRecordOpener;
+  /** Told of every room opened here (metrics follow its quality samples). */
+  onOpened?: ((room: Room) => void) | undefined;
   log: Logger;
 }
 
@@ -120,6 +122,7 @@ export class RoomRegistry {
     }
     const room = await Room.create(desc, { pool, options, memory, openCaseRecord, log });
     this.#rooms.set(room.id, room);
+    this.#deps.onOpened?.(room);
     if (durable) {
       // Written at once: 'live' tells another node that a lapsed lease may mean a dead owner.
       durable.save(room.id, room.durableSnapshot());

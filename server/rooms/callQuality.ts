@@ -6,6 +6,7 @@
  */
 import type { types } from 'mediasoup';
 import type { ConnectionQuality } from '../../signaling/protocol/index.js';
+import { MEDIA_CODECS } from '../media/codecs.js';
 import type { Participant } from './Participant.js';
 
 export type LineQuality = ConnectionQuality;
@@ -19,6 +20,8 @@ export interface CallQuality {
   /** Worst round trip (ms) and loss (%) over their streams, from RTCP; null before any report. */
   rttMs: number | null;
   lossPercent: number | null;
+  /** Worst interarrival jitter (ms) over their streams: what the server sees of what they send, and what their reports say of what they receive. */
+  jitterMs: number | null;
   /** Lowest mediasoup stream score (0–10) over their streams. */
   score: number | null;
   quality: LineQuality;
@@ -34,7 +37,11 @@ export function grade(q: Pick<CallQuality, 'rttMs' | 'lossPercent' | 'score'>): 
   return within(GOOD) ? 'good' : within(FAIR) ? 'fair' : 'poor';
 }
 
-type StreamStats = { fractionLost: number; roundTripTime?: number; score: number };
+type StreamStats = { fractionLost: number; roundTripTime?: number; score: number; jitter: number; mimeType: string };
+
+/** RTP clock rate of a codec (jitter is reported in its ticks); video's 90 kHz when unknown. */
+const clockRate = (mimeType: string): number =>
+  MEDIA_CODECS.find((c) => c.mimeType.toLowerCase() === mimeType.toLowerCase())?.clockRate ?? 90_000;
 
 /** Reads every transport, producer and consumer of `participant` once; objects closed meanwhile are skipped. */
 export async function callQuality(participant: Participant): Promise<CallQuality> {
@@ -47,6 +54,7 @@ export async function callQuality(participant: Participant): Promise<CallQuality
     ...(await settle(consumers.map((c) => c.getStats()))).flat().filter((s) => s.type === 'outbound-rtp'),
   ] as unknown as StreamStats[];
   const rtts = streams.flatMap((s) => (s.roundTripTime !== undefined ? [s.roundTripTime] : []));
+  const jitters = streams.map((s) => (s.jitter / clockRate(s.mimeType)) * 1000);
   const available = transportStats.flatMap((t) => (t.availableOutgoingBitrate !== undefined ? [t.availableOutgoingBitrate] : []));
   const measured = {
     rttMs: rtts.length ? Math.round(Math.max(...rtts)) : null,
@@ -59,6 +67,7 @@ export async function callQuality(participant: Participant): Promise<CallQuality
     recvBitrate: transportStats.reduce((n, t) => n + t.sendBitrate, 0),
     availableOutgoingBitrate: available.length ? Math.min(...available) : null,
     ...measured,
+    jitterMs: jitters.length ? Math.round(Math.max(...jitters) * 10) / 10 : null,
     quality: grade(measured),
   };
 }

@@ -7,7 +7,7 @@ import type { Logger } from '../logger.js';
 import type { ParticipantChannel } from '../rooms/Participant.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import type { Principal, TokenVerifier } from '../auth/TokenVerifier.js';
-import { dispatch, type HandlerContext, type SignalingServices } from './dispatcher.js';
+import { dispatch, type HandlerContext, type RequestOutcomes, type SignalingServices } from './dispatcher.js';
 import { HANDLERS } from './handlers/index.js';
 import {
   isRequestName,
@@ -46,6 +46,8 @@ export interface SignalingDeps {
   limits: ConnectionLimits;
   /** The bound on each request (the dispatcher's default when absent). */
   requestTimeoutMs?: number | undefined;
+  /** Where requests' times and outcomes are counted (`/metrics`). */
+  outcomes?: RequestOutcomes | undefined;
   log: Logger;
 }
 
@@ -125,6 +127,7 @@ function onConnection(socket: SignalingSocket, deps: SignalingDeps): void {
     services: deps.services,
     log,
     requestTimeoutMs: deps.requestTimeoutMs,
+    outcomes: deps.outcomes,
   };
 
   for (const name of REQUEST_NAMES) {

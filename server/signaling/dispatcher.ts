@@ -11,6 +11,7 @@ import {
   ProtocolError,
   wrongState,
   type Ack,
+  type ErrorCode,
   type Permission,
   type RequestName,
   type RequestPayload,
@@ -22,6 +23,7 @@ import type { TurnSettings } from '../media/turnCredentials.js';
 import type { Participant, ParticipantChannel } from '../rooms/Participant.js';
 import type { Room } from '../rooms/Room.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
+import { currentRequestId, inRequest, newRequestId } from '../requestContext.js';
 import { RequestTimedOut, type ConnectionState, type Session } from './Session.js';
 
 /** What handlers reach beyond the room: shared by every connection. */
@@ -40,6 +42,19 @@ export interface HandlerContext {
   log: Logger;
   /** The bound on each request, from its arrival to its answer (SIGNALING_REQUEST_TIMEOUT_MS). */
   requestTimeoutMs?: number | undefined;
+  /** Where each request's time and outcome is counted (`/metrics`); none in unit tests. */
+  outcomes?: RequestOutcomes | undefined;
+}
+
+/** One answered request: its name, the time from arrival to answer, and the refusal's code (null: answered ok). */
+export interface RequestOutcome {
+  name: RequestName;
+  seconds: number;
+  error: ErrorCode | null;
+}
+
+export interface RequestOutcomes {
+  requestAnswered(outcome: RequestOutcome, session: Session): void;
 }
 
 /** Used when the context names no bound; below the SDK's own 15 s, so the client hears the server's reason. */
@@ -131,16 +146,39 @@ function admit<N extends RequestName>(spec: RequestSpec<N>, ctx: HandlerContext,
   return payload;
 }
 
+/**
+ * Answers one request: through its gates and handler, within its time bound. It runs as a request of
+ * its own (a fresh request id on every log line written meanwhile, see requestContext.ts), and its
+ * time and outcome are counted.
+ */
 export async function dispatch<N extends RequestName>(
   table: HandlerTable,
   ctx: HandlerContext,
   name: N,
   raw: unknown,
 ): Promise<Ack<RequestResult<N>>> {
+  const started = performance.now();
+  const requestId = newRequestId();
+  const ack = await inRequest({ requestId }, () => answer(table, ctx, name, raw, requestId));
+  const seconds = (performance.now() - started) / 1000;
+  ctx.outcomes?.requestAnswered({ name, seconds, error: ack.ok ? null : ack.error.code }, ctx.session);
+  return ack;
+}
+
+async function answer<N extends RequestName>(
+  table: HandlerTable,
+  ctx: HandlerContext,
+  name: N,
+  raw: unknown,
+  requestId: string,
+): Promise<Ack<RequestResult<N>>> {
   const timeoutMs = ctx.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   try {
     const entry: HandlerEntry<N> = table[name];
-    const data = await ctx.session.enqueue((deadline) => runEntry(entry, ctx, name, raw, deadline), timeoutMs);
+    // The handler runs as the request too, until it finishes: one that outlives its answer (timed
+    // out) still logs under the request's id.
+    const run = (deadline: AbortSignal) => inRequest({ requestId }, () => runEntry(entry, ctx, name, raw, deadline));
+    const data = await ctx.session.enqueue(run, timeoutMs);
     return { ok: true, data };
   } catch (error) {
     if (error instanceof RequestTimedOut) {
@@ -191,7 +229,9 @@ async function runEntry<N extends RequestName>(
     if (deadline.aborted) discardLate(ctx, name, result);
     return result;
   } catch (error) {
-    if (deadline.aborted) ctx.log.warn({ request: name, err: error }, `${name} failed after it had been answered UNAVAILABLE`);
+    // A refusal's message may name a person (a moderator's target): the code says enough here.
+    const err = error instanceof ProtocolError ? { code: error.code } : error;
+    if (deadline.aborted) ctx.log.warn({ request: name, err }, `${name} failed after it had been answered UNAVAILABLE`);
     throw error;
   } finally {
     if (enters) entering.delete(ctx.session);
@@ -213,5 +253,7 @@ function discardLate<N extends RequestName>(ctx: HandlerContext, name: N, result
 export function toProtocolError(error: unknown, request: string, log: Logger): ProtocolError {
   if (error instanceof ProtocolError) return error;
   log.error({ err: error, request }, 'request failed');
-  return new ProtocolError('INTERNAL', `${request} failed on the server; it has been logged`);
+  // The request id lets the server's operator find this line from what the user reports.
+  const id = currentRequestId();
+  return new ProtocolError('INTERNAL', `${request} failed on the server; it has been logged${id ? ` (request ${id})` : ''}`);
 }

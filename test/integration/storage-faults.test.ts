@@ -157,6 +157,8 @@ describe.skipIf('why' in mount)('a real full disk (4 MB tmpfs as DATA_DIR)', () 
     expect(ok(await followUp.request('join', { rtpCapabilities }))).toMatchObject({ recording: null });
     expect(await told).toMatchObject({ part: 'recording', message: expect.stringMatching(/^automatic recording was not started/) });
     expect(server!.rooms.get('fu-full')?.recording).toBeNull();
+    // Both refusals are counted for the operator (the one asked for and the automatic one).
+    expect(await metric(server!.url, 'telemed_recording_failures_total{stage="start"}')).toBe(2);
 
     const seen = liu.next('chatMessage');
     ok(await chen.request('sendChat', { text: '磁盘快满了，会诊继续' }));
@@ -200,6 +202,7 @@ describe.skipIf('why' in mount)('a real full disk (4 MB tmpfs as DATA_DIR)', () 
     expect(ready.reasons).toContainEqual(expect.stringMatching(/1 room\(s\) cannot write their audit trail and admit no one: mdt-full-a/));
     expect(ready.reasons).toContainEqual(expect.stringMatching(/last case-record storage write failed \(audit_trail, ENOSPC/));
     expect(await metric(server!.url, 'telemed_storage_faults_total{kind="audit_trail"}')).toBeGreaterThanOrEqual(1);
+    expect(await metric(server!.url, 'telemed_audit_write_failures_total')).toBeGreaterThanOrEqual(1);
 
     // Space is freed: the next message goes on record (after a note of the gap), the chair hears it, 马丽 gets in.
     rmSync(path.join(dataDir, 'filler-2'));

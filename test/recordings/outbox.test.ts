@@ -50,8 +50,10 @@ describe('WebhookSink + Outbox', () => {
     const first = open(dir, sink);
     let refused = 0;
     first.on('retrying', () => refused++);
+    const queuedAt = Date.now();
     for (const e of entries) first.enqueue(e);
     expect(first.pendingCount()).toBe(3);
+    expect(first.oldestPendingSince()).toBeGreaterThanOrEqual(queuedAt);
     expect(readdirSync(path.join(dir, 'pending', 'webhook'))).toHaveLength(3);
     for (const deadline = Date.now() + 5000; refused < 6 && Date.now() < deadline;) await sleep(20);
     expect(refused).toBeGreaterThanOrEqual(6);
@@ -59,9 +61,14 @@ describe('WebhookSink + Outbox', () => {
 
     // 2. Restart: the pending entries are read back; the receiver comes up and answers one error first.
     await receiver.start();
+    const reopenedAt = Date.now();
     const second = open(dir, sink);
     expect(second.pendingCount('webhook')).toBe(3);
+    // How long they have waited survives the restart (read from the files), for /metrics.
+    expect(second.oldestPendingSince()).toBeLessThan(reopenedAt);
+    expect(second.oldestPendingSince()).toBeGreaterThanOrEqual(queuedAt - 1000);
     expect(await second.whenIdle(10_000)).toBe(true);
+    expect(second.oldestPendingSince()).toBeUndefined();
     expect([...accepted.entries()].sort()).toEqual(entries.map((e) => [e.id, 1]).sort());
     expect(answered).toBe(4); // the 503 was retried, not taken as delivered
     expect(readdirSync(path.join(dir, 'delivered', 'webhook'))).toHaveLength(3);

@@ -226,9 +226,7 @@ export interface JoinReceive {
 }
 
 /** `join` either enters the room or waits in the lobby of a locked room until admitted. */
-export type JoinResponse =
-  | ({ status: 'joined'; receive?: JoinReceive } & JoinResult)
-  | { status: 'waiting'; self: ParticipantInfo };
+export type JoinResponse = ({ status: 'joined'; receive?: JoinReceive } & JoinResult) | { status: 'waiting'; self: ParticipantInfo };
 
 export interface ConsumeResult {
   id: string;

@@ -14,6 +14,7 @@ import { ClusterNode } from './cluster/ClusterNode.js';
 import { BroadcastEdges, type BroadcastEdgesOptions } from './cluster/edges/BroadcastEdges.js';
 import { deferredCluster, SINGLE_NODE, type RoomRouting } from './cluster/routing.js';
 import type { ClusterConfig, Config } from './config.js';
+import { EventWebhooks } from './events/EventWebhooks.js';
 import { createApp } from './http/app.js';
 import { servePathPrefix } from './http/pathPrefix.js';
 import { resolveKeys } from './keys.js';
@@ -39,6 +40,8 @@ export class MediaServer {
   #routing: RoomRouting = SINGLE_NODE;
   /** Clustered: broadcasts across nodes (this node as an origin and as an edge). */
   #edges: BroadcastEdges | undefined;
+  /** Room events for the hospital's own system (EVENT_WEBHOOK_URL), if configured. */
+  events: EventWebhooks | undefined;
 
   private constructor(
     config: Config,
@@ -87,6 +90,7 @@ export class MediaServer {
       router.close();
 
       const records = await CaseRecordService.start(config.records, log.child({ component: 'case-record' }));
+      const events = config.events && EventWebhooks.open(config.events, config.cluster?.nodeId ?? null, log.child({ component: 'events' }));
       // Clustered, the node announces its route once it listens; until then connections wait for it.
       const cluster = config.cluster ? deferredCluster() : undefined;
       let clusterNode: ClusterNode | undefined;
@@ -105,10 +109,15 @@ export class MediaServer {
         },
         memorySeconds: config.jwt.maxTtlSeconds,
         joinLimits: { burst: config.rooms.joinBurst, intervalMs: config.rooms.joinIntervalSeconds * 1000 },
-        openCaseRecord: (room) => records.open(room),
+        openCaseRecord: (room) => {
+          const record = records.open(room);
+          events?.watchRoom(room, record); // from the room's first moment: room_started, then everything after
+          return record;
+        },
         log,
       });
       const hls = new HlsService(path.join(config.dataDir, 'hls'), log);
+      events?.watchHls(hls);
       // The admin API's drain acts on the server built below, once it exists.
       const built: { server?: MediaServer } = {};
       const app = createApp({
@@ -167,6 +176,7 @@ export class MediaServer {
       built.server = server;
       server.#routing = routing;
       server.#edges = edges;
+      server.events = events;
       if (cluster && config.cluster) cluster.ready((clusterNode = await joinCluster(config, config.cluster, server, edges, log)));
       log.info(
         {
@@ -227,6 +237,7 @@ export class MediaServer {
       // Recordings are finished and handed to the case record before anything else goes away.
       this.rooms.closeAll();
       await this.records.close();
+      await this.events?.close(); // after the records: recordings finished at shutdown are told too
       this.#edges?.close();
       // Leases are given up only once the rooms are gone: another node may take them from here.
       await this.#routing.close();

@@ -61,7 +61,7 @@ export class EventWebhooks implements EventChannel {
     const outbox = Outbox.open<RoomEvent>({
       dir: config.outboxDir,
       sinks: [new EventWebhookSink(config)],
-      log: log.child({ component: 'event-outbox' }),
+      log,
       label: 'room event',
       orderKey: (event) => event.room.id,
       concurrency: CONCURRENCY,

@@ -11,8 +11,12 @@ import { createReceiver, type Receiver } from '../recordings/helpers/receiver.js
 
 export interface EventReceiver extends Receiver {
   secret: string;
-  /** 'failing': every verified request is answered 500 (the server must retry). */
-  mode: 'up' | 'failing';
+  /**
+   * 'failing': every verified request is answered 500 before anything is processed (the server must
+   * retry). 'answer-lost': the event is processed, then answered 500, as when the answer is lost on
+   * the way back: the server sends it again and de-duplication must keep it once.
+   */
+  mode: 'up' | 'failing' | 'answer-lost';
   /** Events processed: the first delivery of each id, in the order they arrived. */
   processed: RoomEvent[];
   /** Verified deliveries per id: more than one is a redelivery, acknowledged and not processed again. */
@@ -47,6 +51,10 @@ export async function eventReceiver(): Promise<EventReceiver> {
     const seen = deliveries.get(event.id) ?? 0;
     deliveries.set(event.id, seen + 1);
     if (seen === 0) processed.push(event); // de-duplicated by id: a redelivery changes nothing
+    if (state.mode === 'answer-lost') {
+      state.failed++;
+      return { status: 500 };
+    }
     return { status: 200 };
   });
   // Accessors, not copies: the test switches the mode while the server delivers.

@@ -15,35 +15,30 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../bench/lib/browser.js';
 import { openSdkPage, sdkJoin, type SdkJoinSpec } from '../../bench/lib/sdkPage.js';
 import { startServerProcess, type ServerHandle } from '../../bench/lib/serverProcess.js';
-import { sha256Hex } from '../../recordings/index.js';
+import { sha256Hex, type ManifestParticipant } from '../../recordings/index.js';
 import { pseudonym } from '../../server/pseudonym.js';
 import type { RoomEvent } from '../../server/events/types.js';
 import { eventReceiver, type EventReceiver } from '../helpers/eventReceiver.js';
 import { sleep, until } from '../helpers/until.js';
+import { wangFang as wangFangPerson, zhaoLei as zhaoLeiPerson } from '../recordings/helpers/people.js';
 
 const ROOM = 'mdt-hepatology-1130';
 const CASE = 'CASE-GAN-2026-0412';
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'telemed-events-e2e-'));
 const pendingDir = path.join(dataDir, 'event-outbox', 'pending', 'event-webhook');
 const camera = { width: 320, height: 180, frameRate: 15 };
-const wangFang: SdkJoinSpec = {
-  identity: 'staff-30871',
-  name: '王芳',
-  role: 'lead_specialist',
+/** The consultation's people (test/recordings/helpers/people.ts), joining through the SDK. */
+const asJoin = (p: ManifestParticipant): SdkJoinSpec => ({
+  identity: p.identity,
+  name: p.name,
+  role: p.role,
   room: ROOM,
   caseId: CASE,
-  site: { id: 'prov-zl', name: '省肿瘤医院', level: 'tertiary_hospital' },
+  site: { id: p.siteId, name: p.siteName, level: p.siteLevel ?? 'county_hospital' },
   camera,
-};
-const zhaoLei: SdkJoinSpec = {
-  identity: 'staff-61204',
-  name: '赵磊',
-  role: 'clinic_doctor',
-  room: ROOM,
-  caseId: CASE,
-  site: { id: 'anping-xy', name: '安平县医院', level: 'county_hospital' },
-  camera,
-};
+});
+const wangFang = asJoin(wangFangPerson);
+const zhaoLei = asJoin(zhaoLeiPerson);
 
 let receiver: EventReceiver;
 let browser: Browser;

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { sha256Hex } from '../../recordings/index.js';
+import { sha256Hex, type ManifestParticipant } from '../../recordings/index.js';
 import type { MediaServer } from '../../server/MediaServer.js';
 import { pseudonym } from '../../server/pseudonym.js';
 import type { RoomEvent } from '../../server/events/types.js';
@@ -17,21 +17,19 @@ import { startTestServer } from '../helpers/server.js';
 import { connectAndJoin, fakeRtpParameters, ok, type TestClient } from '../helpers/signalingClient.js';
 import { token, type TokenSpec } from '../helpers/tokens.js';
 import { until } from '../helpers/until.js';
+import { wangFang as wangFangPerson, zhaoLei as zhaoLeiPerson } from '../recordings/helpers/people.js';
 
-const wangFang: TokenSpec = {
-  sub: 'staff-30871',
-  name: '王芳',
-  role: 'lead_specialist',
-  site: { id: 'prov-zl', name: '省肿瘤医院', level: 'tertiary_hospital' },
-  caseId: 'CASE-2026-1130-07',
-};
-const zhaoLei: TokenSpec = {
-  sub: 'staff-61204',
-  name: '赵磊',
-  role: 'clinic_doctor',
-  site: { id: 'anping-xy', name: '安平县医院', level: 'county_hospital' },
-  caseId: 'CASE-2026-1130-07',
-};
+const CASE = 'CASE-2026-1130-07';
+/** The consultation's people (test/recordings/helpers/people.ts) as their hospital's tokens name them. */
+const asToken = (p: ManifestParticipant): TokenSpec => ({
+  sub: p.identity,
+  name: p.name,
+  role: p.role,
+  site: { id: p.siteId, name: p.siteName, level: p.siteLevel ?? 'county_hospital' },
+  caseId: CASE,
+});
+const wangFang = asToken(wangFangPerson);
+const zhaoLei = asToken(zhaoLeiPerson);
 
 const servers: MediaServer[] = [];
 const receivers: EventReceiver[] = [];
@@ -121,7 +119,7 @@ describe('event webhooks', () => {
     expect(new Set(events.map((e) => e.room.session)).size).toBe(1);
     expect(events.map((e) => e.room.seq)).toEqual(events.map((_, i) => i + 1));
     expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
-    expect(events[0]!.room).toMatchObject({ id: room, kind: 'consultation', caseId: 'CASE-2026-1130-07' });
+    expect(events[0]!.room).toMatchObject({ id: room, kind: 'consultation', caseId: CASE });
     expect(receiver.rejected).toEqual([]);
 
     // People by role, site and pseudonym; no real name or identity unless configured.
@@ -152,7 +150,7 @@ describe('event webhooks', () => {
     });
     const done = events.find((e) => e.type === 'recording_finished');
     if (done?.type !== 'recording_finished') throw new Error('no recording_finished');
-    const manifestFile = path.join(server.config.records.caseRecordDir, 'CASE-2026-1130-07', `rec-${recording.sessionId}`, 'manifest.json');
+    const manifestFile = path.join(server.config.records.caseRecordDir, CASE, `rec-${recording.sessionId}`, 'manifest.json');
     expect(done.recording.manifestSha256).toBe(sha256Hex(readFileSync(manifestFile)));
     expect(done.recording).toMatchObject({ status: 'complete', tracks: 1 });
   });

@@ -41,7 +41,7 @@ export class MediaServer {
   /** Clustered: broadcasts across nodes (this node as an origin and as an edge). */
   #edges: BroadcastEdges | undefined;
   /** Room events for the hospital's own system (EVENT_WEBHOOK_URL), if configured. */
-  events: EventWebhooks | undefined;
+  #events: EventWebhooks | undefined;
 
   private constructor(
     config: Config,
@@ -176,7 +176,7 @@ export class MediaServer {
       built.server = server;
       server.#routing = routing;
       server.#edges = edges;
-      server.events = events;
+      server.#events = events;
       if (cluster && config.cluster) cluster.ready((clusterNode = await joinCluster(config, config.cluster, server, edges, log)));
       log.info(
         {
@@ -211,6 +211,11 @@ export class MediaServer {
     this.#edges?.relays.closeAll(); // the broadcasts relayed here: their viewers move too
   }
 
+  /** The event webhooks (pending deliveries for metrics and tests), if configured. */
+  get events(): EventWebhooks | undefined {
+    return this.#events;
+  }
+
   /** Open Engine.IO transports, authenticated or not (for metrics and tests). */
   get transportCount(): number {
     return this.#io.engine.clientsCount;
@@ -237,7 +242,7 @@ export class MediaServer {
       // Recordings are finished and handed to the case record before anything else goes away.
       this.rooms.closeAll();
       await this.records.close();
-      await this.events?.close(); // after the records: recordings finished at shutdown are told too
+      await this.#events?.close(); // after the records: recordings finished at shutdown are told too
       this.#edges?.close();
       // Leases are given up only once the rooms are gone: another node may take them from here.
       await this.#routing.close();

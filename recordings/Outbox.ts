@@ -6,18 +6,46 @@
  * again and delivered ones are never re-sent. A crash between the receiver's "OK" and the move can
  * repeat one delivery: receivers de-duplicate by the entry id (sent as the idempotency key).
  * One process owns an outbox folder at a time.
+ *
+ * Case records are its first cargo; any item with a stable id can be carried (the room event
+ * webhooks use it too). With `orderKey`, items sharing a key (a room) go out strictly in the order
+ * they were queued — a later one waits until the earlier is delivered — while other keys go ahead.
+ * Order survives restarts because pending files are read back in name order: such items need ids
+ * that sort in the order they are queued.
  */
 import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { RecordingsLogger } from './logger.js';
-import type { CaseRecordEntry, CaseRecordSink } from './CaseRecord.js';
+import type { CaseRecordEntry } from './CaseRecord.js';
 import { fsyncDir, safeSegment, toError, writeJsonAtomicSync } from './fsutil.js';
 
-export interface OutboxOptions {
+/** What an outbox carries: anything with a stable id, which receivers de-duplicate by. */
+export interface OutboxItem {
+  readonly id: string;
+}
+
+/** Where an outbox delivers: resolves once the receiver has the item, rejects otherwise (retried). */
+export interface OutboxSink<T extends OutboxItem> {
+  readonly name: string;
+  deliver(item: T, signal?: AbortSignal): Promise<void>;
+}
+
+export interface OutboxOptions<T extends OutboxItem = CaseRecordEntry> {
   dir: string;
-  sinks: CaseRecordSink[];
+  sinks: OutboxSink<T>[];
   log: RecordingsLogger;
+  /** What an item is called in log lines and errors; default "case record". */
+  label?: string;
+  /**
+   * Items with the same key are delivered one at a time in queue order: one that fails holds back
+   * the later ones of its key (never another key's). Without it every item stands alone.
+   */
+  orderKey?: (item: T) => string;
+  /** Deliveries a sink may have in flight at once, each of a different key; default 1. */
+  concurrency?: number;
+  /** Keep delivered items in `delivered/` (so re-enqueuing one is a no-op); default true. False deletes them. */
+  keepDelivered?: boolean;
   /** First retry delay (ms); doubles per failed attempt. */
   baseDelayMs?: number;
   /** Longest delay between attempts (ms). */
@@ -33,30 +61,35 @@ interface OutboxEvents {
 
 interface PendingItem {
   file: string;
+  /** Items of one lane go out in order; an item without an order key is a lane of its own. */
+  lane: string;
   attempts: number;
   dueAt: number;
   /** When it was queued (epoch ms): from an earlier run, when its file was written. */
   since: number;
 }
 
-export class Outbox extends EventEmitter<OutboxEvents> {
-  readonly #queues: SinkQueue[];
+export class Outbox<T extends OutboxItem = CaseRecordEntry> extends EventEmitter<OutboxEvents> {
+  readonly #queues: SinkQueue<T>[];
+  readonly #label: string;
   #closed = false;
 
-  private constructor(queues: SinkQueue[]) {
+  private constructor(queues: SinkQueue<T>[], label: string) {
     super();
     this.#queues = queues;
+    this.#label = label;
   }
 
   /** Opens the folder, re-reads what is still pending from an earlier run and starts delivering it. */
-  static open(options: OutboxOptions): Outbox {
+  static open<T extends OutboxItem = CaseRecordEntry>(options: OutboxOptions<T>): Outbox<T> {
+    const label = options.label ?? 'case record';
     const names = new Set<string>();
     for (const sink of options.sinks) {
-      if (names.has(sink.name)) throw new Error(`two case-record sinks are named "${sink.name}"`);
+      if (names.has(sink.name)) throw new Error(`two ${label} sinks are named "${sink.name}"`);
       names.add(sink.name);
     }
-    const queues: SinkQueue[] = [];
-    const outbox = new Outbox(queues);
+    const queues: SinkQueue<T>[] = [];
+    const outbox = new Outbox<T>(queues, label);
     for (const sink of options.sinks) queues.push(new SinkQueue(outbox, sink, options));
     for (const q of queues) q.start();
     return outbox;
@@ -66,8 +99,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
    * Persists the entry for every sink (or the named ones) and returns once it is on disk; delivery
    * follows in the background. Enqueuing an entry already pending or delivered changes nothing.
    */
-  enqueue(entry: CaseRecordEntry, sinkNames?: string[]): void {
-    if (this.#closed) throw new Error('the case-record outbox is closed');
+  enqueue(entry: T, sinkNames?: string[]): void {
+    if (this.#closed) throw new Error(`the ${this.#label} outbox is closed`);
     for (const q of this.#queues) if (!sinkNames || sinkNames.includes(q.sink.name)) q.add(entry);
   }
 
@@ -105,9 +138,9 @@ export class Outbox extends EventEmitter<OutboxEvents> {
 }
 
 /** The pending entries and delivery loop of one sink: a sink that is down never holds up another. */
-class SinkQueue {
-  readonly sink: CaseRecordSink;
-  readonly #outbox: Outbox;
+class SinkQueue<T extends OutboxItem> {
+  readonly sink: OutboxSink<T>;
+  readonly #outbox: Outbox<T>;
   readonly #pendingDir: string;
   readonly #deliveredDir: string;
   readonly #invalidDir: string;
@@ -115,6 +148,10 @@ class SinkQueue {
   readonly #base: number;
   readonly #max: number;
   readonly #jitter: number;
+  readonly #label: string;
+  readonly #orderKey: ((item: T) => string) | undefined;
+  readonly #concurrency: number;
+  readonly #keepDelivered: boolean;
   /** Insertion order = enqueue order, so entries go out first-in first-out. */
   readonly #items = new Map<string, PendingItem>();
   #timer: NodeJS.Timeout | undefined;
@@ -122,7 +159,7 @@ class SinkQueue {
   #abort = new AbortController();
   #closed = false;
 
-  constructor(outbox: Outbox, sink: CaseRecordSink, options: OutboxOptions) {
+  constructor(outbox: Outbox<T>, sink: OutboxSink<T>, options: OutboxOptions<T>) {
     this.#outbox = outbox;
     this.sink = sink;
     const folder = safeSegment(sink.name);
@@ -134,6 +171,10 @@ class SinkQueue {
     this.#base = options.baseDelayMs ?? 1000;
     this.#max = options.maxDelayMs ?? 300_000;
     this.#jitter = Math.min(1, Math.max(0, options.jitter ?? 0.2));
+    this.#label = options.label ?? 'case record';
+    this.#orderKey = options.orderKey;
+    this.#concurrency = Math.max(1, options.concurrency ?? 1);
+    this.#keepDelivered = options.keepDelivered ?? true;
   }
 
   get pending(): number {
@@ -164,19 +205,29 @@ class SinkQueue {
       }
     };
     for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
-      this.#items.set(name, { file: name, attempts: 0, dueAt: 0, since: queuedAt(name) });
+      this.#items.set(name, { file: name, lane: this.#laneOfFile(name), attempts: 0, dueAt: 0, since: queuedAt(name) });
     }
-    if (this.#items.size > 0) this.#log.info({ pending: this.#items.size }, 'case records pending from an earlier run');
+    if (this.#items.size > 0) this.#log.info({ pending: this.#items.size }, `${this.#label}s pending from an earlier run`);
     this.#kick();
   }
 
-  add(entry: CaseRecordEntry): void {
+  add(entry: T): void {
     const file = `${safeSegment(entry.id)}.json`;
     if (this.#items.has(file) || existsSync(path.join(this.#deliveredDir, file))) return;
     writeJsonAtomicSync(path.join(this.#pendingDir, file), entry);
-    this.#items.set(file, { file, attempts: 0, dueAt: 0, since: Date.now() });
-    this.#log.debug({ entry: entry.id, pending: this.#items.size }, 'case record queued');
+    this.#items.set(file, { file, lane: this.#orderKey?.(entry) ?? file, attempts: 0, dueAt: 0, since: Date.now() });
+    this.#log.debug({ entry: entry.id, pending: this.#items.size }, `${this.#label} queued`);
     this.#kick();
+  }
+
+  /** The lane of an item read back after a restart; one that cannot be read stands alone (and is set aside when tried). */
+  #laneOfFile(file: string): string {
+    if (!this.#orderKey) return file;
+    try {
+      return this.#orderKey(JSON.parse(readFileSync(path.join(this.#pendingDir, file), 'utf8')) as T);
+    } catch {
+      return file;
+    }
   }
 
   async close(): Promise<void> {
@@ -192,7 +243,7 @@ class SinkQueue {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#loop = this.#run()
-      .catch((err: unknown) => this.#log.error({ err }, 'case record delivery loop failed'))
+      .catch((err: unknown) => this.#log.error({ err }, `${this.#label} delivery loop failed`))
       .finally(() => {
         this.#loop = undefined;
         this.#schedule();
@@ -201,32 +252,46 @@ class SinkQueue {
 
   async #run(): Promise<void> {
     while (!this.#closed) {
-      const now = Date.now();
-      const due = [...this.#items.values()].find((i) => i.dueAt <= now);
-      if (!due) return;
-      await this.#attempt(due);
+      const due = this.#dueHeads(Date.now());
+      if (due.length === 0) return;
+      await Promise.all(due.map((item) => this.#attempt(item)));
     }
   }
 
-  /** Sleeps until the earliest retry is due. */
+  /** The first item of each lane, if it is due (up to `concurrency` of them): a lane's later items wait for its first. */
+  #dueHeads(now: number): PendingItem[] {
+    const seen = new Set<string>();
+    const due: PendingItem[] = [];
+    for (const item of this.#items.values()) {
+      if (seen.has(item.lane)) continue;
+      seen.add(item.lane);
+      if (item.dueAt <= now) due.push(item);
+      if (due.length >= this.#concurrency) break;
+    }
+    return due;
+  }
+
+  /** Sleeps until the earliest retry of a lane's first item is due. */
   #schedule(): void {
     if (this.#closed || this.#items.size === 0) return;
-    const next = Math.min(...[...this.#items.values()].map((i) => i.dueAt));
+    const heads = new Map<string, number>();
+    for (const i of this.#items.values()) if (!heads.has(i.lane)) heads.set(i.lane, i.dueAt);
+    const next = Math.min(...heads.values());
     this.#timer = setTimeout(() => this.#kick(), Math.max(0, next - Date.now()));
     this.#timer.unref(); // pending entries are on disk: they must not keep a stopping process alive
   }
 
   async #attempt(item: PendingItem): Promise<void> {
     const pendingFile = path.join(this.#pendingDir, item.file);
-    let entry: CaseRecordEntry;
+    let entry: T;
     try {
-      entry = JSON.parse(readFileSync(pendingFile, 'utf8')) as CaseRecordEntry;
+      entry = JSON.parse(readFileSync(pendingFile, 'utf8')) as T;
     } catch (err) {
       // Unreadable: set aside for a person to look at, never dropped and never retried forever.
       mkdirSync(this.#invalidDir, { recursive: true });
       if (existsSync(pendingFile)) renameSync(pendingFile, path.join(this.#invalidDir, item.file));
       this.#items.delete(item.file);
-      this.#log.error({ err, file: item.file }, 'unreadable case record set aside in invalid/');
+      this.#log.error({ err, file: item.file }, `unreadable ${this.#label} set aside in invalid/`);
       return;
     }
     item.attempts++;
@@ -240,22 +305,23 @@ class SinkQueue {
       item.dueAt = Date.now() + delayMs;
       this.#log.warn(
         { entry: entry.id, attempt: item.attempts, retryInMs: delayMs, pending: this.#items.size, err: error.message },
-        'case record delivery failed; will retry',
+        `${this.#label} delivery failed; will retry`,
       );
       this.#outbox.emit('retrying', this.sink.name, entry.id, error, item.attempts, delayMs);
       return;
     }
     try {
-      renameSync(pendingFile, path.join(this.#deliveredDir, item.file));
-      fsyncDir(this.#deliveredDir);
+      if (this.#keepDelivered) renameSync(pendingFile, path.join(this.#deliveredDir, item.file));
+      else rmSync(pendingFile);
+      fsyncDir(this.#keepDelivered ? this.#deliveredDir : this.#pendingDir);
     } catch (err) {
       // Delivered, but not noted: it will be sent again later (the receiver de-duplicates by id).
       item.dueAt = Date.now() + this.#max;
-      this.#log.error({ err, entry: entry.id }, 'delivered case record could not be moved to delivered/');
+      this.#log.error({ err, entry: entry.id }, `delivered ${this.#label} could not be moved out of pending/`);
       return;
     }
     this.#items.delete(item.file);
-    this.#log.info({ entry: entry.id, attempts: item.attempts, pending: this.#items.size }, 'case record delivered');
+    this.#log.info({ entry: entry.id, attempts: item.attempts, pending: this.#items.size }, `${this.#label} delivered`);
     this.#outbox.emit('delivered', this.sink.name, entry.id, item.attempts);
   }
 }

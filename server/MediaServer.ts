@@ -14,6 +14,7 @@ import { ClusterNode } from './cluster/ClusterNode.js';
 import { BroadcastEdges, type BroadcastEdgesOptions } from './cluster/edges/BroadcastEdges.js';
 import { deferredCluster, SINGLE_NODE, type RoomRouting } from './cluster/routing.js';
 import type { ClusterConfig, Config } from './config.js';
+import { EventWebhooks } from './events/EventWebhooks.js';
 import { createApp } from './http/app.js';
 import { servePathPrefix } from './http/pathPrefix.js';
 import { resolveKeys } from './keys.js';
@@ -40,6 +41,8 @@ export class MediaServer {
   #routing: RoomRouting = SINGLE_NODE;
   /** Clustered: broadcasts across nodes (this node as an origin and as an edge). */
   #edges: BroadcastEdges | undefined;
+  /** Room events for the hospital's own system (EVENT_WEBHOOK_URL), if configured. */
+  #events: EventWebhooks | undefined;
 
   private constructor(
     config: Config,
@@ -88,6 +91,7 @@ export class MediaServer {
       router.close();
 
       const records = await CaseRecordService.start(config.records, log.child({ component: 'case-record' }));
+      const events = config.events && EventWebhooks.open(config.events, config.cluster?.nodeId ?? null, log.child({ component: 'events' }));
       // Clustered, the node announces its route once it listens; until then connections wait for it.
       const cluster = config.cluster ? deferredCluster() : undefined;
       let clusterNode: ClusterNode | undefined;
@@ -107,11 +111,16 @@ export class MediaServer {
         },
         memorySeconds: config.jwt.maxTtlSeconds,
         joinLimits: { burst: config.rooms.joinBurst, intervalMs: config.rooms.joinIntervalSeconds * 1000 },
-        openCaseRecord: (room) => records.open(room),
+        openCaseRecord: (room) => {
+          const record = records.open(room);
+          events?.watchRoom(room, record); // from the room's first moment: room_started, then everything after
+          return record;
+        },
         onOpened: (room) => metrics.watchRoom(room),
         log,
       });
       const hls = new HlsService(path.join(config.dataDir, 'hls'), log);
+      events?.watchHls(hls);
       const metrics = new ServerMetrics({ pool, rooms, records, hls, draining: () => routing.draining });
       if (config.cluster) metrics.addCluster(() => clusterNode?.stats);
       // The admin API's drain acts on the server built below, once it exists.
@@ -173,6 +182,7 @@ export class MediaServer {
       built.server = server;
       server.#routing = routing;
       server.#edges = edges;
+      server.#events = events;
       if (cluster && config.cluster) cluster.ready((clusterNode = await joinCluster(config, config.cluster, server, edges, log)));
       log.info(
         {
@@ -207,6 +217,11 @@ export class MediaServer {
     this.#edges?.relays.closeAll(); // the broadcasts relayed here: their viewers move too
   }
 
+  /** The event webhooks (pending deliveries for metrics and tests), if configured. */
+  get events(): EventWebhooks | undefined {
+    return this.#events;
+  }
+
   /** Open Engine.IO transports, authenticated or not (for metrics and tests). */
   get transportCount(): number {
     return this.#io.engine.clientsCount;
@@ -233,6 +248,7 @@ export class MediaServer {
       // Recordings are finished and handed to the case record before anything else goes away.
       this.rooms.closeAll();
       await this.records.close();
+      await this.#events?.close(); // after the records: recordings finished at shutdown are told too
       this.#edges?.close();
       // Leases are given up only once the rooms are gone: another node may take them from here.
       await this.#routing.close();

@@ -3,12 +3,14 @@
  * machine: loopback only, production mode (no dev tokens) unless APP_MODE=development is asked for
  * (`npm start` does, with a banner), no external services.
  */
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { derivedKeyId } from '../recordings/trailChain.js';
 import type { RedisTarget, SentinelAddress } from './cluster/redis.js';
 import { readTls, type TlsMaterial } from './http/tls.js';
+import { ROOM_EVENT_TYPES, type RoomEventType } from './events/types.js';
 import { issuesToDetails, ROOM_KINDS, type RoomKind } from '../signaling/protocol/index.js';
 
 const ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256'] as const;
@@ -87,6 +89,12 @@ const EnvSchema = z.object({
   RETENTION_RECORD_YEARS: z.coerce.number().int().min(15).max(100).default(15),
   OUTBOX_RETRY_BASE_MS: z.coerce.number().int().min(10).max(600_000).default(2000),
   OUTBOX_RETRY_MAX_MS: z.coerce.number().int().min(100).max(3_600_000).default(300_000),
+  // Event webhooks (room, participant, track, recording, HLS events) to the hospital's own system.
+  EVENT_WEBHOOK_URL: z.string().url().optional(),
+  EVENT_WEBHOOK_SECRET: z.string().optional(),
+  EVENT_WEBHOOK_SECRET_FILE: z.string().min(1).optional(),
+  EVENT_WEBHOOK_EVENTS: z.string().optional(),
+  EVENT_WEBHOOK_INCLUDE_NAMES: z.enum(['true', 'false', '1', '0']).default('false'),
   AUDIT_SEAL_KEY: z.string().optional(),
   AUDIT_SEAL_KEY_ID: z
     .string()
@@ -148,6 +156,8 @@ export interface Config {
   /** `viewersPerNode`: clustered, the viewers one node hosts before new ones go to edge nodes. */
   broadcast: { consumersPerRouter: number; keyFrameRequestDelayMs: number; viewersPerNode: number };
   records: RecordsConfig;
+  /** Set when EVENT_WEBHOOK_URL is: room events signed and delivered to the hospital's own system. */
+  events: EventWebhookConfig | undefined;
   /** Set when nodes share rooms through Redis (REDIS_URL, or REDIS_SENTINELS + REDIS_SENTINEL_NAME). */
   cluster: ClusterConfig | undefined;
   logLevel: string;
@@ -174,6 +184,18 @@ export interface RecordsConfig {
   outboxRetry: { baseMs: number; maxMs: number };
   /** Seals audit trails (HMAC-SHA256, key id written in each seal). Unset only in development: the service then makes an ephemeral key. */
   auditSeal: { key: string; keyId: string } | undefined;
+}
+
+export interface EventWebhookConfig {
+  url: string;
+  /** Shared with the receiver, at least 32 characters (EVENT_WEBHOOK_SECRET or the file EVENT_WEBHOOK_SECRET_FILE). */
+  secret: string;
+  /** The event types sent (EVENT_WEBHOOK_EVENTS; all by default). */
+  events: RoomEventType[];
+  /** Adds people's real-name identity and display name to events (off: role, site and a pseudonym only). */
+  includeNames: boolean;
+  outboxDir: string;
+  retry: { baseMs: number; maxMs: number };
 }
 
 export interface ClusterConfig {
@@ -225,7 +247,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (turnUrls.length > 0 && !e.TURN_SECRET)
     throw new ConfigError('TURN_URLS is set: TURN_SECRET (coturn static-auth-secret) is required too');
   for (const url of turnUrls) if (!/^turns?:/.test(url)) throw new ConfigError(`TURN_URLS: "${url}" is not a turn: or turns: URL`);
-  for (const variable of ['WEBHOOK_URL', 'FHIR_BASE_URL', 'PUBLIC_URL', 'CLUSTER_ROUTE'] as const)
+  for (const variable of ['WEBHOOK_URL', 'EVENT_WEBHOOK_URL', 'FHIR_BASE_URL', 'PUBLIC_URL', 'CLUSTER_ROUTE'] as const)
     requireSecureTransport(e.APP_MODE, variable, e[variable]);
   const records = recordsConfig(e);
   const redis = redisTarget(e);
@@ -280,6 +302,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       chatMessagesOnJoin: e.CHAT_MESSAGES_ON_JOIN,
     },
     records,
+    events: eventWebhookConfig(e, records),
     cluster: redis
       ? {
           redis,
@@ -362,6 +385,42 @@ function recordsConfig(e: z.infer<typeof EnvSchema>): RecordsConfig {
     retention: { mediaYears: e.RETENTION_MEDIA_YEARS, recordYears: e.RETENTION_RECORD_YEARS },
     outboxRetry: { baseMs: e.OUTBOX_RETRY_BASE_MS, maxMs: e.OUTBOX_RETRY_MAX_MS },
     auditSeal: auditSealConfig(e),
+  };
+}
+
+/** The event webhook: a URL, its secret (from the environment or a file kept out of it), which events. */
+function eventWebhookConfig(e: z.infer<typeof EnvSchema>, records: RecordsConfig): EventWebhookConfig | undefined {
+  const { EVENT_WEBHOOK_URL: url, EVENT_WEBHOOK_SECRET: inline, EVENT_WEBHOOK_SECRET_FILE: file } = e;
+  if (!url) {
+    if (inline || file || e.EVENT_WEBHOOK_EVENTS) throw new ConfigError('EVENT_WEBHOOK_* is set but EVENT_WEBHOOK_URL is not');
+    return undefined;
+  }
+  if (inline && file) throw new ConfigError('EVENT_WEBHOOK_SECRET and EVENT_WEBHOOK_SECRET_FILE are two ways to give one secret: set one');
+  let secret = inline;
+  if (file) {
+    try {
+      secret = readFileSync(file, 'utf8').trim();
+    } catch (error) {
+      throw new ConfigError(
+        `EVENT_WEBHOOK_SECRET_FILE: ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+      );
+    }
+  }
+  if (!secret || secret.length < 32)
+    throw new ConfigError('EVENT_WEBHOOK_URL needs EVENT_WEBHOOK_SECRET or EVENT_WEBHOOK_SECRET_FILE (at least 32 characters)');
+  const names = e.EVENT_WEBHOOK_EVENTS === undefined ? [...ROOM_EVENT_TYPES] : list(e.EVENT_WEBHOOK_EVENTS);
+  for (const name of names) {
+    if (!(ROOM_EVENT_TYPES as readonly string[]).includes(name))
+      throw new ConfigError(`EVENT_WEBHOOK_EVENTS: unknown event "${name}" (${ROOM_EVENT_TYPES.join(', ')})`);
+  }
+  if (names.length === 0) throw new ConfigError('EVENT_WEBHOOK_EVENTS is empty: name the events to send, or unset it for all');
+  return {
+    url,
+    secret,
+    events: names as RoomEventType[],
+    includeNames: e.EVENT_WEBHOOK_INCLUDE_NAMES === 'true' || e.EVENT_WEBHOOK_INCLUDE_NAMES === '1',
+    outboxDir: path.join(records.dataDir, 'event-outbox'),
+    retry: records.outboxRetry,
   };
 }
 

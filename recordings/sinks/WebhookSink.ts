@@ -48,21 +48,44 @@ export class WebhookSink implements CaseRecordSink {
   }
 
   async deliver(entry: CaseRecordEntry, signal?: AbortSignal): Promise<void> {
-    const body = JSON.stringify(this.body(entry));
-    const timeout = AbortSignal.timeout(this.#options.timeoutMs ?? 15_000);
-    const response = await fetch(this.#options.url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'user-agent': 'telemed-sfu case-record',
-        [IDEMPOTENCY_HEADER]: entry.id,
-        ...signWebhook(body, this.#options.secret, this.#options),
-      },
-      body,
-      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-      redirect: 'error', // a redirect would re-send a signed record somewhere unconfigured
-    });
-    const text = await response.text().catch(() => '');
-    if (!response.ok) throw new Error(`webhook answered ${response.status}: ${text.slice(0, 200)}`);
+    await postSignedJson(this.#options, JSON.stringify(this.body(entry)), entry.id, 'case-record', signal);
   }
+}
+
+/** Where and how a signed POST goes: the receiver's URL, the shared secret, the JWT's issuer/audience. */
+export interface SignedPostTarget extends WebhookSigningOptions {
+  url: string;
+  secret: string;
+  timeoutMs?: number;
+}
+
+/**
+ * POSTs a JSON body signed as `webhookSignature.ts` describes, with `id` as the idempotency key.
+ * Resolves on 2xx; a refused connection, a timeout, a redirect or any other answer rejects (the
+ * outbox retries). Shared by every webhook this server sends, so all are signed and sent alike.
+ */
+export async function postSignedJson(
+  target: SignedPostTarget,
+  body: string,
+  id: string,
+  purpose: string,
+  signal?: AbortSignal,
+  headers: Record<string, string> = {},
+): Promise<void> {
+  const timeout = AbortSignal.timeout(target.timeoutMs ?? 15_000);
+  const response = await fetch(target.url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'user-agent': `telemed-sfu ${purpose}`,
+      [IDEMPOTENCY_HEADER]: id,
+      ...headers,
+      ...signWebhook(body, target.secret, target),
+    },
+    body,
+    signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+    redirect: 'error', // a redirect would re-send a signed body somewhere unconfigured
+  });
+  const text = await response.text().catch(() => '');
+  if (!response.ok) throw new Error(`webhook answered ${response.status}: ${text.slice(0, 200)}`);
 }

@@ -4,6 +4,7 @@
  * closes. Every FFmpeg started here is owned by exactly one entry and stopped by `#cleanup`.
  */
 import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { wrongState } from '../../signaling/protocol/index.js';
@@ -21,7 +22,14 @@ interface RunningStream {
   onRoomClosed: () => void;
 }
 
-export class HlsService {
+/** For observers (event webhooks): a room's HLS output started, or stopped for whatever reason. */
+interface HlsEvents {
+  started: [room: Room, url: string, by: Participant];
+  /** `by`: the moderator who stopped it; none when FFmpeg ended, the room closed or the server stops. */
+  stopped: [room: Room, by: Participant | undefined];
+}
+
+export class HlsService extends EventEmitter<HlsEvents> {
   readonly #root: string;
   readonly #log: Logger;
   readonly #streams = new Map<Room, RunningStream>();
@@ -32,6 +40,7 @@ export class HlsService {
   readonly #starting = new Map<Room, Promise<string>>();
 
   constructor(root: string, log: Logger) {
+    super();
     this.#root = root;
     this.#log = log;
   }
@@ -94,6 +103,7 @@ export class HlsService {
     stream.once('ended', () => void this.#cleanup(room));
     const url = this.#url(key);
     room.setHlsOutput(url, by);
+    this.emit('started', room, url, by);
     return url;
   }
 
@@ -111,5 +121,6 @@ export class HlsService {
     // Segments are for live viewing only; the regulated record is the per-track recording.
     await rm(path.join(this.#root, entry.key), { recursive: true, force: true });
     room.setHlsOutput(null, by);
+    this.emit('stopped', room, by);
   }
 }

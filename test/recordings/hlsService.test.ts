@@ -150,4 +150,28 @@ describe('HlsService', () => {
     await closing;
     expect(other.stopped).toBe(1);
   });
+
+  it('tells observers (event webhooks) when output starts, and when it stops for any reason', async () => {
+    const { room, hls } = setup();
+    const told: string[] = [];
+    hls.on('started', (r, url, by) => told.push(`started ${r.id} ${url.startsWith('/hls/hls-room-')} ${by === moderator}`));
+    hls.on('stopped', (r, by) => told.push(`stopped ${r.id} ${by === moderator ? 'by moderator' : 'by itself'}`));
+    const first = hls.start(room, moderator);
+    await flush();
+    starts[0]!.resolve();
+    await first;
+    await hls.stop(room, moderator);
+    const second = hls.start(room, moderator);
+    await flush();
+    const stream = starts[1]!.resolve();
+    await second;
+    stream.emit('ended'); // FFmpeg ended on its own
+    await vi.waitFor(() => expect(told).toHaveLength(4));
+    expect(told).toEqual([
+      'started hls-room true true',
+      'stopped hls-room by moderator',
+      'started hls-room true true',
+      'stopped hls-room by itself',
+    ]);
+  });
 });

@@ -8,7 +8,7 @@
  * One process owns an outbox folder at a time.
  */
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { RecordingsLogger } from './logger.js';
 import type { CaseRecordEntry, CaseRecordSink } from './CaseRecord.js';
@@ -35,6 +35,26 @@ interface PendingItem {
   file: string;
   attempts: number;
   dueAt: number;
+  /** When it was queued (its file's time, for one pending from an earlier run). */
+  queuedAt: number;
+  lastError?: { message: string; at: number };
+}
+
+/** One entry waiting for one sink, as the operators' view shows it. */
+export interface PendingDelivery {
+  entryId: string;
+  attempts: number;
+  queuedAt: number;
+  /** When the next attempt is due (0: as soon as the loop gets to it). */
+  dueAt: number;
+  lastError: { message: string; at: number } | null;
+}
+
+/** What waits for a sink, oldest first, and its latest failure. */
+export interface SinkDeliveries {
+  sink: string;
+  pending: PendingDelivery[];
+  lastError: { entryId: string; message: string; at: number } | null;
 }
 
 export class Outbox extends EventEmitter<OutboxEvents> {
@@ -78,6 +98,16 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     return this.#queues.find((q) => q.sink.name === sinkName)?.isDelivered(entryId) ?? false;
   }
 
+  /** What waits for each sink (the admin API's outbox state). */
+  deliveries(): SinkDeliveries[] {
+    return this.#queues.map((q) => q.deliveries());
+  }
+
+  /** Makes the entry's pending deliveries due now (an operator's retry); returns the sinks it waits for. */
+  retryNow(entryId: string): string[] {
+    return this.#queues.filter((q) => q.retryNow(entryId)).map((q) => q.sink.name);
+  }
+
   /** Resolves true once nothing is pending, false if `timeoutMs` passes first. */
   async whenIdle(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
@@ -112,6 +142,7 @@ class SinkQueue {
   #timer: NodeJS.Timeout | undefined;
   #loop: Promise<void> | undefined;
   #abort = new AbortController();
+  #lastError: SinkDeliveries['lastError'] = null;
   #closed = false;
 
   constructor(outbox: Outbox, sink: CaseRecordSink, options: OutboxOptions) {
@@ -142,7 +173,7 @@ class SinkQueue {
       if (name.endsWith('.tmp')) rmSync(path.join(this.#pendingDir, name), { force: true }); // a write cut short
     }
     for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
-      this.#items.set(name, { file: name, attempts: 0, dueAt: 0 });
+      this.#items.set(name, { file: name, attempts: 0, dueAt: 0, queuedAt: queuedAt(path.join(this.#pendingDir, name)) });
     }
     if (this.#items.size > 0) this.#log.info({ pending: this.#items.size }, 'case records pending from an earlier run');
     this.#kick();
@@ -152,9 +183,28 @@ class SinkQueue {
     const file = `${safeSegment(entry.id)}.json`;
     if (this.#items.has(file) || existsSync(path.join(this.#deliveredDir, file))) return;
     writeJsonAtomicSync(path.join(this.#pendingDir, file), entry);
-    this.#items.set(file, { file, attempts: 0, dueAt: 0 });
+    this.#items.set(file, { file, attempts: 0, dueAt: 0, queuedAt: Date.now() });
     this.#log.debug({ entry: entry.id, pending: this.#items.size }, 'case record queued');
     this.#kick();
+  }
+
+  deliveries(): SinkDeliveries {
+    const pending = [...this.#items.values()].map((i) => ({
+      entryId: i.file.replace(/\.json$/, ''),
+      attempts: i.attempts,
+      queuedAt: i.queuedAt,
+      dueAt: i.dueAt,
+      lastError: i.lastError ?? null,
+    }));
+    return { sink: this.sink.name, pending, lastError: this.#lastError };
+  }
+
+  retryNow(entryId: string): boolean {
+    const item = this.#items.get(`${safeSegment(entryId)}.json`);
+    if (!item) return false;
+    item.dueAt = 0;
+    this.#kick();
+    return true;
   }
 
   async close(): Promise<void> {
@@ -216,6 +266,8 @@ class SinkQueue {
       const exp = Math.min(this.#max, this.#base * 2 ** Math.min(item.attempts - 1, 30));
       const delayMs = Math.round(exp * (1 - this.#jitter * Math.random()));
       item.dueAt = Date.now() + delayMs;
+      item.lastError = { message: error.message, at: Date.now() };
+      this.#lastError = { entryId: entry.id, ...item.lastError };
       this.#log.warn(
         { entry: entry.id, attempt: item.attempts, retryInMs: delayMs, pending: this.#items.size, err: error.message },
         'case record delivery failed; will retry',
@@ -235,5 +287,13 @@ class SinkQueue {
     this.#items.delete(item.file);
     this.#log.info({ entry: entry.id, attempts: item.attempts, pending: this.#items.size }, 'case record delivered');
     this.#outbox.emit('delivered', this.sink.name, entry.id, item.attempts);
+  }
+}
+
+function queuedAt(file: string): number {
+  try {
+    return statSync(file).mtimeMs;
+  } catch {
+    return Date.now();
   }
 }

@@ -36,6 +36,21 @@ import { RoomRecord } from './RoomRecord.js';
 import { StorageHealth, type StorageFaultKind } from './StorageHealth.js';
 
 const DELIVERED = '.delivered';
+/** Entries handed over lately, kept for the operators' view. */
+const RECENT_ENTRIES = 50;
+
+/** An entry handed over (archived and queued) by this process, for the operators' view. */
+export interface HandedOffEntry {
+  id: string;
+  caseId: string | null;
+  roomId: string;
+  roomKind: CaseRecordEntry['roomKind'];
+  createdAt: string;
+  handedOffAt: string;
+  /** A recording's entry (with its manifest), or a room's trail alone. */
+  recording: boolean;
+  files: number;
+}
 /** How often room trails that could not be handed over while running are tried again. */
 const LEFT_RETRY_MS = 60_000;
 
@@ -50,6 +65,7 @@ export class CaseRecordService {
   readonly #auditSeal: AuditSealKey;
   /** Trails of closed rooms whose hand-off failed (a full disk): tried again while running, and at the next start anyway. */
   readonly #leftTrails = new Set<string>();
+  readonly #recent: HandedOffEntry[] = [];
   #retryTimer: NodeJS.Timeout | undefined;
   #retrying: Promise<number> | undefined;
 
@@ -91,6 +107,16 @@ export class CaseRecordService {
   /** Entries still waiting for a remote system (for metrics and readiness). */
   get pending(): number {
     return this.#outbox?.pendingCount() ?? 0;
+  }
+
+  /** The durable outbox of the remote sinks (undefined when the archive is the only sink). */
+  get outbox(): Outbox | undefined {
+    return this.#outbox;
+  }
+
+  /** Entries handed over since this process started, newest first (the last RECENT_ENTRIES). */
+  recent(): readonly HandedOffEntry[] {
+    return [...this.#recent].reverse();
   }
 
   /** Why the case record cannot be kept as it should right now, one sentence each (for `/readyz`). */
@@ -220,7 +246,24 @@ export class CaseRecordService {
       throw error;
     }
     this.storage.ok();
+    this.#remember(entry);
     this.#log.info({ entry: entry.id, caseId: entry.caseId, files: entry.files.length }, 'case record handed off');
+  }
+
+  #remember(entry: CaseRecordEntry): void {
+    const { id, caseId, roomId, roomKind, createdAt } = entry;
+    const files = entry.files.length;
+    this.#recent.push({
+      id,
+      caseId,
+      roomId,
+      roomKind,
+      createdAt,
+      handedOffAt: new Date().toISOString(),
+      recording: !!entry.manifest,
+      files,
+    });
+    if (this.#recent.length > RECENT_ENTRIES) this.#recent.shift();
   }
 
   /**

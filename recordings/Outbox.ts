@@ -35,26 +35,6 @@ interface PendingItem {
   file: string;
   attempts: number;
   dueAt: number;
-  /** When it was queued (its file's time, for one pending from an earlier run). */
-  queuedAt: number;
-  lastError?: { message: string; at: number };
-}
-
-/** One entry waiting for one sink, as the operators' view shows it. */
-export interface PendingDelivery {
-  entryId: string;
-  attempts: number;
-  queuedAt: number;
-  /** When the next attempt is due (0: as soon as the loop gets to it). */
-  dueAt: number;
-  lastError: { message: string; at: number } | null;
-}
-
-/** What waits for a sink, oldest first, and its latest failure. */
-export interface SinkDeliveries {
-  sink: string;
-  pending: PendingDelivery[];
-  lastError: { entryId: string; message: string; at: number } | null;
 }
 
 export class Outbox extends EventEmitter<OutboxEvents> {
@@ -98,9 +78,9 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     return this.#queues.find((q) => q.sink.name === sinkName)?.isDelivered(entryId) ?? false;
   }
 
-  /** What waits for each sink (the admin API's outbox state). */
-  deliveries(): SinkDeliveries[] {
-    return this.#queues.map((q) => q.deliveries());
+  /** What waits for each sink, in queue order (the operators' view; their last errors come with 'retrying'). */
+  deliveries(): { sink: string; pending: PendingDelivery[] }[] {
+    return this.#queues.map((q) => ({ sink: q.sink.name, pending: q.pendingDeliveries() }));
   }
 
   /** Makes the entry's pending deliveries due now (an operator's retry); returns the sinks it waits for. */
@@ -142,7 +122,6 @@ class SinkQueue {
   #timer: NodeJS.Timeout | undefined;
   #loop: Promise<void> | undefined;
   #abort = new AbortController();
-  #lastError: SinkDeliveries['lastError'] = null;
   #closed = false;
 
   constructor(outbox: Outbox, sink: CaseRecordSink, options: OutboxOptions) {
@@ -167,13 +146,30 @@ class SinkQueue {
     return existsSync(path.join(this.#deliveredDir, `${safeSegment(entryId)}.json`));
   }
 
+  pendingDeliveries(): PendingDelivery[] {
+    return [...this.#items.values()].map((i) => ({
+      entryId: i.file.replace(/\.json$/, ''),
+      attempts: i.attempts,
+      dueAt: i.dueAt,
+      queuedAt: fileTime(path.join(this.#pendingDir, i.file)),
+    }));
+  }
+
+  retryNow(entryId: string): boolean {
+    const item = this.#items.get(`${safeSegment(entryId)}.json`);
+    if (!item) return false;
+    item.dueAt = 0;
+    this.#kick();
+    return true;
+  }
+
   start(): void {
     const names = readdirSync(this.#pendingDir);
     for (const name of names) {
       if (name.endsWith('.tmp')) rmSync(path.join(this.#pendingDir, name), { force: true }); // a write cut short
     }
     for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
-      this.#items.set(name, { file: name, attempts: 0, dueAt: 0, queuedAt: queuedAt(path.join(this.#pendingDir, name)) });
+      this.#items.set(name, { file: name, attempts: 0, dueAt: 0 });
     }
     if (this.#items.size > 0) this.#log.info({ pending: this.#items.size }, 'case records pending from an earlier run');
     this.#kick();
@@ -183,28 +179,9 @@ class SinkQueue {
     const file = `${safeSegment(entry.id)}.json`;
     if (this.#items.has(file) || existsSync(path.join(this.#deliveredDir, file))) return;
     writeJsonAtomicSync(path.join(this.#pendingDir, file), entry);
-    this.#items.set(file, { file, attempts: 0, dueAt: 0, queuedAt: Date.now() });
+    this.#items.set(file, { file, attempts: 0, dueAt: 0 });
     this.#log.debug({ entry: entry.id, pending: this.#items.size }, 'case record queued');
     this.#kick();
-  }
-
-  deliveries(): SinkDeliveries {
-    const pending = [...this.#items.values()].map((i) => ({
-      entryId: i.file.replace(/\.json$/, ''),
-      attempts: i.attempts,
-      queuedAt: i.queuedAt,
-      dueAt: i.dueAt,
-      lastError: i.lastError ?? null,
-    }));
-    return { sink: this.sink.name, pending, lastError: this.#lastError };
-  }
-
-  retryNow(entryId: string): boolean {
-    const item = this.#items.get(`${safeSegment(entryId)}.json`);
-    if (!item) return false;
-    item.dueAt = 0;
-    this.#kick();
-    return true;
   }
 
   async close(): Promise<void> {
@@ -266,8 +243,6 @@ class SinkQueue {
       const exp = Math.min(this.#max, this.#base * 2 ** Math.min(item.attempts - 1, 30));
       const delayMs = Math.round(exp * (1 - this.#jitter * Math.random()));
       item.dueAt = Date.now() + delayMs;
-      item.lastError = { message: error.message, at: Date.now() };
-      this.#lastError = { entryId: entry.id, ...item.lastError };
       this.#log.warn(
         { entry: entry.id, attempt: item.attempts, retryInMs: delayMs, pending: this.#items.size, err: error.message },
         'case record delivery failed; will retry',
@@ -290,10 +265,22 @@ class SinkQueue {
   }
 }
 
-function queuedAt(file: string): number {
+/** A pending file's modification time: written once, when the entry was queued. */
+function fileTime(file: string): number {
   try {
     return statSync(file).mtimeMs;
   } catch {
-    return Date.now();
+    return Date.now(); // delivered or set aside meanwhile
   }
+}
+
+/** One entry waiting for one sink. */
+export interface PendingDelivery {
+  entryId: string;
+  /** Attempts made by this process. */
+  attempts: number;
+  /** When it was queued: its pending file's time (kept across restarts). */
+  queuedAt: number;
+  /** When the next attempt is due; 0: as soon as the loop gets to it. */
+  dueAt: number;
 }

@@ -125,8 +125,8 @@ function personRow(room, p, actions) {
 function roomCard(room, actions) {
   const kind = { key: `kind.${room.kind}` };
   const title = room.caseId
-    ? translated('h3', 'admin.rooms.titleWithCase', { kind, room: room.id, caseId: room.caseId })
-    : translated('h3', 'admin.rooms.title', { kind, room: room.id });
+    ? translated('h3', 'admin.room.titleWithCase', { kind, room: room.id, caseId: room.caseId })
+    : translated('h3', 'admin.room.title', { kind, room: room.id });
   const close = translated('button', 'admin.rooms.close', undefined, { type: 'button', className: 'small danger' });
   close.addEventListener('click', () => actions.close(room));
   const facts = el(

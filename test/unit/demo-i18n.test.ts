@@ -136,6 +136,13 @@ describe('demo page dictionaries', () => {
       ).toEqual([]);
   });
 
+  it('the Chinese text in admin.html is its dictionary text (the same words show before the script runs)', () => {
+    const texts = [...adminHtml.matchAll(/\sdata-i18n="([^"]+)"[^>]*>([^<]+)</g)].map((m) => [m[1]!, m[2]!.trim()] as const);
+    expect(texts.length).toBeGreaterThan(10);
+    const zh = catalog('zh-CN');
+    expect(texts.filter(([key, text]) => zh[key] !== text)).toEqual([]);
+  });
+
   it('every key literal in server/public/*.js exists in both languages', () => {
     // A key is a quoted 'namespace.name' literal (t('…'), translate(el, '…'), { key: '…' }, tables of keys).
     const keys = scripts.flatMap(({ file, text }) =>

@@ -1,10 +1,10 @@
 /**
  * The operators' dashboard in Chromium, on a live consultation between three sites: 赵磊 at the county
  * hospital goes through the hospital's TURN relay over TCP (a real coturn) behind a proxy that then
- * holds every packet 300 ms each way — a congested county link. The page (no token to load it, a
- * strict CSP) asks for the operator's token and refuses an access token; with an admin token it
- * shows the room with its three sites and marks 赵磊 poor in words, in Chinese and in English; then
- * an operator removes 马丽 and closes the room, each after a confirmation.
+ * loses a quarter of the relayed packets on their way to him — a lossy county link. The page (no
+ * token to load it, a strict CSP) asks for the operator's token and refuses an access token; with an
+ * admin token it shows the room with its three sites and marks 赵磊 — and only him — poor in words,
+ * in Chinese and in English; then an operator removes 马丽 and closes the room, each after a confirmation.
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +20,7 @@ let path: TcpProxy;
 // Registered first, so coturn and the proxy are up before the server that hands out their address.
 beforeAll(async () => {
   coturn = await startCoturn();
-  path = await startTcpProxy(Number(new URL(coturn.url.replace('turn:', 'http://')).port));
+  path = await startTcpProxy(Number(new URL(coturn.url.replace('turn:', 'http://')).port), { turn: true });
 });
 afterAll(async () => {
   await path?.close();
@@ -47,7 +47,7 @@ async function confirmed(page: Page, button: ReturnType<Page['locator']>, answer
 }
 
 describe('admin dashboard', () => {
-  it('shows the consultation by site, marks the delayed line poor (zh-CN, en), removes and closes after confirmation', async () => {
+  it('shows the consultation by site, marks the lossy line poor (zh-CN, en), removes and closes after confirmation', async () => {
     const pages: Page[] = [];
     for (const person of THREE_SITES) {
       const page = await openSdkPage(env.browser, env.server.url);
@@ -91,13 +91,15 @@ describe('admin dashboard', () => {
     for (const site of ['省肿瘤医院', '安平县医院', '和平乡卫生院']) expect(siteHeadings).toContain(site);
     expect(await admin.locator('#sites tr[data-site]').count()).toBe(3);
 
-    // The county line turns slow: 赵磊 is marked poor, in words, in the room and at the top.
-    path.setDelay(300);
+    // The county line turns lossy: 赵磊 is marked poor, in words, in the room and at the top — he alone.
+    path.setLoss(0.25);
     const zhao = card.locator('tr[data-participant]', { hasText: '赵磊' });
     await expect.poll(() => zhao.getAttribute('data-quality'), { timeout: 60_000, interval: 1000 }).toBe('poor');
     expect(await zhao.locator('.quality').textContent()).toBe('较差');
+    expect(parseFloat((await zhao.locator('td').nth(3).textContent())!)).toBeGreaterThan(8);
     const poorLines = await admin.locator('#poor-lines').textContent();
     expect(poorLines).toContain('赵磊（安平县医院');
+    expect(await admin.locator('#poor-lines .poor-person').count()).toBe(1);
     expect(await admin.locator('#sites tr[data-site="apx"]').textContent()).toContain('线路较差：赵磊');
     // The workers' load is there too: the one worker carries the room's consumers.
     expect(Number(await admin.locator('#workers tr[data-worker="0"] td').nth(8).textContent())).toBeGreaterThan(0);
@@ -111,7 +113,7 @@ describe('admin dashboard', () => {
     expect(await card.locator('h3').textContent()).toBe(`Consultation · ${ROOM} · case CASE-DASH-9`);
     await expect.poll(() => zhao.locator('.quality').textContent(), { timeout: 30_000, interval: 1000 }).toBe('Poor');
     expect(await admin.locator('#poor-lines').textContent()).toContain('赵磊 (安平县医院');
-    path.setDelay(0);
+    path.setLoss(0);
 
     // Removing 马丽: cancelled first (nothing happens), then confirmed — she is told why.
     const ma = card.locator('tr[data-participant]', { hasText: MA_LI.name });

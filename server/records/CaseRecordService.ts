@@ -36,6 +36,8 @@ import { RoomRecord } from './RoomRecord.js';
 import { StorageHealth, type StorageFaultKind } from './StorageHealth.js';
 
 const DELIVERED = '.delivered';
+/** How often room trails that could not be handed over while running are tried again. */
+const LEFT_RETRY_MS = 60_000;
 /** Entries handed over lately, kept for the operators' view. */
 const RECENT_ENTRIES = 50;
 
@@ -51,8 +53,6 @@ export interface HandedOffEntry {
   recording: boolean;
   files: number;
 }
-/** How often room trails that could not be handed over while running are tried again. */
-const LEFT_RETRY_MS = 60_000;
 
 export class CaseRecordService {
   readonly archive: FilesystemSink;

@@ -119,6 +119,16 @@ export class Outbox<T extends OutboxItem = CaseRecordEntry> extends EventEmitter
     return this.#queues.find((q) => q.sink.name === sinkName)?.isDelivered(entryId) ?? false;
   }
 
+  /** What waits for each sink, in queue order (the operators' view; their last errors come with 'retrying'). */
+  deliveries(): { sink: string; pending: PendingDelivery[] }[] {
+    return this.#queues.map((q) => ({ sink: q.sink.name, pending: q.pendingDeliveries() }));
+  }
+
+  /** Makes the entry's pending deliveries due now (an operator's retry); returns the sinks it waits for. */
+  retryNow(entryId: string): string[] {
+    return this.#queues.filter((q) => q.retryNow(entryId)).map((q) => q.sink.name);
+  }
+
   /** Resolves true once nothing is pending, false if `timeoutMs` passes first. */
   async whenIdle(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
@@ -190,6 +200,23 @@ class SinkQueue<T extends OutboxItem> {
 
   isDelivered(entryId: string): boolean {
     return existsSync(path.join(this.#deliveredDir, `${safeSegment(entryId)}.json`));
+  }
+
+  pendingDeliveries(): PendingDelivery[] {
+    return [...this.#items.values()].map((i) => ({
+      entryId: i.file.replace(/\.json$/, ''),
+      attempts: i.attempts,
+      dueAt: i.dueAt,
+      queuedAt: fileTime(path.join(this.#pendingDir, i.file)),
+    }));
+  }
+
+  retryNow(entryId: string): boolean {
+    const item = this.#items.get(`${safeSegment(entryId)}.json`);
+    if (!item) return false;
+    item.dueAt = 0;
+    this.#kick();
+    return true;
   }
 
   start(): void {
@@ -324,4 +351,24 @@ class SinkQueue<T extends OutboxItem> {
     this.#log.info({ entry: entry.id, attempts: item.attempts, pending: this.#items.size }, `${this.#label} delivered`);
     this.#outbox.emit('delivered', this.sink.name, entry.id, item.attempts);
   }
+}
+
+/** A pending file's modification time: written once, when the entry was queued. */
+function fileTime(file: string): number {
+  try {
+    return statSync(file).mtimeMs;
+  } catch {
+    return Date.now(); // delivered or set aside meanwhile
+  }
+}
+
+/** One entry waiting for one sink. */
+export interface PendingDelivery {
+  entryId: string;
+  /** Attempts made by this process. */
+  attempts: number;
+  /** When it was queued: its pending file's time (kept across restarts). */
+  queuedAt: number;
+  /** When the next attempt is due; 0: as soon as the loop gets to it. */
+  dueAt: number;
 }

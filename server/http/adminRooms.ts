@@ -5,11 +5,12 @@
  * room's own audit trail first (with the operator's token subject), like a moderator's actions.
  */
 import express from 'express';
-import { notFound, ProtocolError } from '../../signaling/protocol/index.js';
+import { notFound } from '../../signaling/protocol/index.js';
 import type { Logger } from '../logger.js';
 import { callQuality } from '../rooms/callQuality.js';
 import type { Room } from '../rooms/Room.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
+import { operatorOf as operator, sendAdminError as fail } from './adminReply.js';
 
 function summary(room: Room) {
   const people = room.participants();
@@ -47,16 +48,11 @@ async function detail(room: Room) {
 
 export function adminRoomsRouter(rooms: RoomRegistry, log: Logger): express.Router {
   const router = express.Router();
-  const fail = (res: express.Response, error: unknown) => {
-    const wire = error instanceof ProtocolError ? error : new ProtocolError('INTERNAL', 'the request could not be carried out');
-    res.status(wire.status).json({ error: wire.toWire() });
-  };
   const roomOf = (req: express.Request): Room => {
     const room = rooms.get(String(req.params['roomId']));
     if (!room || room.closed) throw notFound('no such room on this node (it may have ended, or run on another node)');
     return room;
   };
-  const operator = (res: express.Response) => String(res.locals['admin']);
 
   router.get('/admin/rooms', (_req, res) => {
     res.json({

@@ -1,19 +1,30 @@
 /**
  * The operators' HTTP API, under `/admin`: authenticated by an admin token (scope `admin`, the
  * cluster's keys; an access token is refused). It shows the node's state and drains it for
- * maintenance, and lists, inspects, closes rooms and removes participants (adminRooms.ts); each action
- * is logged with who asked, and those on a room are written to its audit trail.
+ * maintenance, and lists, inspects, closes rooms and removes participants (adminRooms.ts), shows the
+ * media workers (adminWorkers.ts) and the case record's deliveries (adminRecords.ts); each action is
+ * logged with who asked, and those on a room are written to its audit trail. `GET /admin` itself is
+ * the dashboard page (adminPage.ts), which needs no token to load.
  */
 import express from 'express';
 import { ProtocolError } from '../../signaling/protocol/index.js';
 import type { TokenVerifier } from '../auth/TokenVerifier.js';
 import type { Logger } from '../logger.js';
+import type { WorkerPool } from '../media/WorkerPool.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
+import { adminPage } from './adminPage.js';
+import { adminRecordsRouter, type AdminCaseRecords } from './adminRecords.js';
+import { sendAdminError } from './adminReply.js';
 import { adminRoomsRouter } from './adminRooms.js';
+import { adminWorkersRouter } from './adminWorkers.js';
 
 export interface AdminDeps {
   verifier: TokenVerifier;
   registry: RoomRegistry;
+  pool: WorkerPool;
+  records: AdminCaseRecords;
+  /** The dashboard's HTML file. */
+  pageFile: string;
   /** Whether this node is in a cluster (a single node has nowhere to move its rooms). */
   clustered: boolean;
   draining: () => boolean;
@@ -30,9 +41,10 @@ const bearer = (req: express.Request): string | undefined => {
 
 export function adminRouter(deps: AdminDeps): express.Router {
   const router = express.Router();
-  const fail = (res: express.Response, error: ProtocolError) => res.status(error.status).json({ error: error.toWire() });
+  const fail = sendAdminError;
   const state = () => ({ state: deps.draining() ? 'draining' : 'serving', rooms: deps.rooms(), clustered: deps.clustered });
 
+  router.get('/admin', adminPage(deps.pageFile));
   router.use('/admin', (req, res, next) => {
     try {
       res.locals['admin'] = deps.verifier.verifyAdmin(bearer(req)).sub;
@@ -44,6 +56,8 @@ export function adminRouter(deps: AdminDeps): express.Router {
   });
 
   router.use(adminRoomsRouter(deps.registry, deps.log));
+  router.use(adminWorkersRouter(deps.pool));
+  router.use(adminRecordsRouter(deps.records, deps.log));
 
   router.get('/admin/node', (_req, res) => {
     res.json(state());

@@ -79,7 +79,16 @@ export function createApp(deps: AppDeps): express.Express {
   if (deps.devTokens) app.use(devTokenRouter(deps.devTokens));
   app.use(recordingsRouter(deps.records.archive.root, deps.verifier));
   app.use(
-    adminRouter({ ...deps.admin, verifier: deps.verifier, draining: deps.draining, rooms: () => deps.rooms.size, registry: deps.rooms }),
+    adminRouter({
+      ...deps.admin,
+      verifier: deps.verifier,
+      draining: deps.draining,
+      rooms: () => deps.rooms.size,
+      registry: deps.rooms,
+      pool: deps.pool,
+      records: deps.records,
+      pageFile: path.join(DEMO_DIR, 'admin.html'),
+    }),
   );
   app.use(HLS_URL_PREFIX, express.static(deps.hlsDir, { index: false, dotfiles: 'deny', maxAge: 0 }));
   app.use('/sdk', express.static(SDK_DIST_DIR, { fallthrough: true, maxAge: '5m' }));

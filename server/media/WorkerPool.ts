@@ -69,6 +69,11 @@ export interface WorkerLoad {
   objects: Readonly<MediaObjectCounts>;
 }
 
+/** One core as the operators' view shows it: its worker (answering its health checks or late), or why none runs. */
+export type WorkerSlotState =
+  | { index: number; state: 'running'; host: MediaWorker; silentMs: number; late: boolean; objects: Readonly<MediaObjectCounts> }
+  | { index: number; state: 'restarting' | 'failed'; reason: string };
+
 /** A slot is a core: its worker runs, is being restarted, or could not be restarted. */
 type Slot =
   | { state: 'running'; host: MediaWorker; heartbeat: Heartbeat; objects: Readonly<MediaObjectCounts> }
@@ -148,6 +153,15 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     });
     if (this.size === 0) problems.unshift('no media worker is running');
     return problems;
+  }
+
+  /** Every core, in order: what runs there now (the admin API's worker state). */
+  slots(now = Date.now()): WorkerSlotState[] {
+    return this.#slots.map((slot, index): WorkerSlotState => {
+      if (slot.state !== 'running') return { index, state: slot.state, reason: slot.reason };
+      const silentMs = slot.heartbeat.silentFor(now);
+      return { index, state: 'running', host: slot.host, silentMs, late: this.#isLate(silentMs), objects: slot.objects };
+    });
   }
 
   /**

@@ -27,10 +27,19 @@ function fromBrowser() {
   return tags.some((tag) => languageOf(tag) === 'zh-CN') ? 'zh-CN' : 'en';
 }
 
+/** A page's own words beside the shared ones (the admin dashboard's, admin-messages.js). */
+const pageMessages = { 'zh-CN': {}, en: {} };
+
+/** Adds a page's own dictionaries (same shape as MESSAGES); call before setupLanguageSwitch. */
+export function addMessages(messages) {
+  for (const lang of LANGUAGES) Object.assign(pageMessages[lang], messages[lang]);
+  dict = catalog(current);
+}
+
 /** Role and site-level labels come from the SDK (the same ones the case record uses). */
 function catalog(lang) {
   const labels = window.TelemedSDK?.LABELS?.[lang];
-  const dict = { ...MESSAGES[lang] };
+  const dict = { ...MESSAGES[lang], ...pageMessages[lang] };
   for (const [role, label] of Object.entries(labels?.roles ?? {})) dict[`role.${role}`] = label;
   for (const [level, label] of Object.entries(labels?.siteLevels ?? {})) dict[`siteLevel.${level}`] = label;
   return dict;

@@ -38,6 +38,21 @@ import { StorageHealth, type StorageFaultKind } from './StorageHealth.js';
 const DELIVERED = '.delivered';
 /** How often room trails that could not be handed over while running are tried again. */
 const LEFT_RETRY_MS = 60_000;
+/** Entries handed over lately, kept for the operators' view. */
+const RECENT_ENTRIES = 50;
+
+/** An entry handed over (archived and queued) by this process, for the operators' view. */
+export interface HandedOffEntry {
+  id: string;
+  caseId: string | null;
+  roomId: string;
+  roomKind: CaseRecordEntry['roomKind'];
+  createdAt: string;
+  handedOffAt: string;
+  /** A recording's entry (with its manifest), or a room's trail alone. */
+  recording: boolean;
+  files: number;
+}
 
 export class CaseRecordService {
   readonly archive: FilesystemSink;
@@ -50,6 +65,7 @@ export class CaseRecordService {
   readonly #auditSeal: AuditSealKey;
   /** Trails of closed rooms whose hand-off failed (a full disk): tried again while running, and at the next start anyway. */
   readonly #leftTrails = new Set<string>();
+  readonly #recent: HandedOffEntry[] = [];
   #retryTimer: NodeJS.Timeout | undefined;
   #retrying: Promise<number> | undefined;
   readonly #recordingFailures = new Map<RecordingFailureStage, number>();
@@ -110,6 +126,16 @@ export class CaseRecordService {
   get recordingFailures(): ReadonlyMap<RecordingFailureStage, number> {
     const stages: RecordingFailureStage[] = ['start', 'track', 'hand_off'];
     return new Map(stages.map((stage) => [stage, this.#recordingFailures.get(stage) ?? 0]));
+  }
+
+  /** The durable outbox of the remote sinks (undefined when the archive is the only sink). */
+  get outbox(): Outbox | undefined {
+    return this.#outbox;
+  }
+
+  /** Entries handed over since this process started, newest first (the last RECENT_ENTRIES). */
+  recent(): readonly HandedOffEntry[] {
+    return [...this.#recent].reverse();
   }
 
   /** Why the case record cannot be kept as it should right now, one sentence each (for `/readyz`). */
@@ -240,7 +266,24 @@ export class CaseRecordService {
       throw error;
     }
     this.storage.ok();
+    this.#remember(entry);
     this.#log.info({ entry: entry.id, caseId: entry.caseId, files: entry.files.length }, 'case record handed off');
+  }
+
+  #remember(entry: CaseRecordEntry): void {
+    const { id, caseId, roomId, roomKind, createdAt } = entry;
+    const files = entry.files.length;
+    this.#recent.push({
+      id,
+      caseId,
+      roomId,
+      roomKind,
+      createdAt,
+      handedOffAt: new Date().toISOString(),
+      recording: !!entry.manifest,
+      files,
+    });
+    if (this.#recent.length > RECENT_ENTRIES) this.#recent.shift();
   }
 
   /**

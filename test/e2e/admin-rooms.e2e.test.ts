@@ -9,15 +9,12 @@ import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { events, openSdkPage, sdkJoin, waitForStats } from '../../bench/lib/sdkPage.js';
 import { useTestEnvironment } from '../helpers/fixture.js';
+import { THREE_SITES } from '../helpers/people.js';
 import { adminToken, token } from '../helpers/tokens.js';
 
 const env = useTestEnvironment({ browser: true });
 const ROOM = 'mdt-admin-0415';
-const PEOPLE = [
-  { identity: 'wang-fang', name: '王芳', role: 'lead_specialist', site: { id: 'slzl', name: '省肿瘤医院', level: 'tertiary_hospital' } },
-  { identity: 'zhao-lei', name: '赵磊', role: 'clinic_doctor', site: { id: 'apx', name: '安平县医院', level: 'county_hospital' } },
-  { identity: 'ma-li', name: '马丽', role: 'care_team', site: { id: 'hpx', name: '和平乡卫生院', level: 'township_health_centre' } },
-] as const;
+const PEOPLE = THREE_SITES;
 
 const admin = (path: string, method = 'GET', bearer = adminToken('ops-zhou-min')) =>
   fetch(`${env.server.url}${path}`, { method, headers: { authorization: `Bearer ${bearer}` } });

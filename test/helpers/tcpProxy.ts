@@ -4,6 +4,7 @@
  * slow it down, while every other path between the same processes keeps working.
  */
 import net from 'node:net';
+import { TurnFrameSplitter } from './turnFrames.js';
 
 /**
  * How new connections fare while the link is cut: `refuse` closes them at once (a peer that resets),
@@ -20,21 +21,34 @@ export interface TcpProxy {
   restore(): void;
   /** Holds every chunk this long in each direction (a long or congested path); 0 forwards at once. */
   setDelay(ms: number): void;
+  /**
+   * Loses this fraction (0–1) of the relayed packets sent towards the client (a lossy downlink); only
+   * for a proxy started with `{ turn: true }`, which forwards TURN-over-TCP message by message.
+   */
+  setLoss(fraction: number): void;
   close(): Promise<void>;
 }
 
-export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
+export async function startTcpProxy(targetPort: number, options: { turn?: boolean } = {}): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
   /** Connections accepted during a blackhole cut: never forwarded, dropped when the link returns. */
   const held = new Set<net.Socket>();
   let cut: CutMode | undefined;
   let delayMs = 0;
+  let loss = 0;
+  const send = (to: net.Socket, chunk: Buffer) => {
+    if (delayMs === 0) to.write(chunk);
+    else setTimeout(() => to.writable && to.write(chunk), delayMs);
+  };
   /** Forwards `from` → `to`, each chunk after the current delay (equal delays keep the order). */
-  const forward = (from: net.Socket, to: net.Socket) =>
+  const forward = (from: net.Socket, to: net.Socket) => from.on('data', (chunk: Buffer) => send(to, chunk));
+  /** Towards the client, TURN message by message: relayed packets may be lost, the rest always passes. */
+  const forwardLossy = (from: net.Socket, to: net.Socket) => {
+    const frames = new TurnFrameSplitter();
     from.on('data', (chunk: Buffer) => {
-      if (delayMs === 0) to.write(chunk);
-      else setTimeout(() => to.writable && to.write(chunk), delayMs);
+      for (const { frame, channelData } of frames.push(chunk)) if (!channelData || Math.random() >= loss) send(to, frame);
     });
+  };
   const server = net.createServer((client) => {
     if (cut === 'refuse') return client.destroy();
     if (cut === 'blackhole') {
@@ -50,7 +64,8 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       s.on('error', () => undefined);
     }
     forward(client, upstream);
-    forward(upstream, client);
+    if (options.turn) forwardLossy(upstream, client);
+    else forward(upstream, client);
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
   });
@@ -72,6 +87,10 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     },
     setDelay(ms) {
       delayMs = ms;
+    },
+    setLoss(fraction) {
+      if (!options.turn) throw new Error('packet loss needs a proxy that reads TURN framing: startTcpProxy(port, { turn: true })');
+      loss = fraction;
     },
     close: () =>
       new Promise((resolve) => {

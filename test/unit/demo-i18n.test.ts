@@ -1,7 +1,8 @@
 /**
- * The demo page's dictionaries: zh-CN and en have the same keys, no empty text, the same parameters;
- * every key the page uses (data-i18n* in index.html, keys in server/public/*.js, the families built
- * at run time from protocol values: roles, room kinds, error codes…) exists in both languages.
+ * The demo page's dictionaries (and the admin dashboard's, admin-messages.js): zh-CN and en have the
+ * same keys, no empty text, the same parameters; every key the pages use (data-i18n* in index.html
+ * and admin.html, keys in server/public/*.js, the families built at run time from protocol values:
+ * roles, room kinds, error codes…) exists in both languages.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -24,10 +25,17 @@ import {
 const PUBLIC_DIR = path.resolve('server/public');
 type Messages = Record<LabelLanguage, Record<string, string>>;
 const { MESSAGES } = (await import(pathToFileURL(path.join(PUBLIC_DIR, 'i18n-messages.js')).href)) as { MESSAGES: Messages };
+const { ADMIN_MESSAGES } = (await import(pathToFileURL(path.join(PUBLIC_DIR, 'admin-messages.js')).href)) as {
+  ADMIN_MESSAGES: Messages;
+};
+const DICTIONARIES = { 'i18n-messages.js': MESSAGES, 'admin-messages.js': ADMIN_MESSAGES };
 
-/** What the page's t() resolves in `lang`: its dictionary plus the SDK's role and site-level labels (as i18n.js builds it). */
+/**
+ * What a page's t() resolves in `lang`: the dictionaries plus the SDK's role and site-level labels (as
+ * i18n.js builds it; the admin page adds its own words to the shared ones).
+ */
 function catalog(lang: LabelLanguage): Record<string, string> {
-  const dict = { ...MESSAGES[lang] };
+  const dict = { ...MESSAGES[lang], ...ADMIN_MESSAGES[lang] };
   for (const [role, label] of Object.entries(LABELS[lang].roles)) dict[`role.${role}`] = label;
   for (const [level, label] of Object.entries(LABELS[lang].siteLevels)) dict[`siteLevel.${level}`] = label;
   return dict;
@@ -59,34 +67,49 @@ const FAMILIES: Record<string, readonly string[]> = {
   'error.reason': ['declined', 'removed', 'room_ended'],
   tile: ['name', 'nameSelf', 'screen', 'screenSelf'],
   'tile.quality': ['good', 'fair', 'poor', 'unknown'] satisfies readonly ConnectionQuality[],
+  'admin.quality': ['good', 'fair', 'poor', 'unknown'] satisfies readonly ConnectionQuality[],
+  'admin.worker': ['restarting', 'failed'],
+  'admin.delivery': ['pending', 'delivered', 'unknown'],
 };
 
 const scripts = readdirSync(PUBLIC_DIR)
-  .filter((f) => f.endsWith('.js') && f !== 'i18n-messages.js')
+  .filter((f) => f.endsWith('.js') && !(f in DICTIONARIES))
   .map((f) => ({ file: f, text: readFileSync(path.join(PUBLIC_DIR, f), 'utf8') }));
 const html = readFileSync(path.join(PUBLIC_DIR, 'index.html'), 'utf8');
+const adminHtml = readFileSync(path.join(PUBLIC_DIR, 'admin.html'), 'utf8');
 
 const matches = (text: string, pattern: RegExp) => [...text.matchAll(pattern)].map((m) => m[1]!);
 const placeholders = (text: string) => matches(text, /\{(\w+)\}/g).sort();
 
 describe('demo page dictionaries', () => {
-  it('zh-CN and en have exactly the same keys, no empty text and the same parameters', () => {
-    const [zh, en] = [MESSAGES['zh-CN'], MESSAGES.en];
-    expect(Object.keys(zh).sort()).toEqual(Object.keys(en).sort());
-    for (const lang of LABEL_LANGUAGES) {
-      for (const [key, text] of Object.entries(MESSAGES[lang])) {
-        expect(text.trim(), `${lang} ${key}`).not.toBe('');
-        expect(text, `${lang} ${key}`).not.toBe(key);
+  it.each(Object.entries(DICTIONARIES))(
+    '%s: zh-CN and en have exactly the same keys, no empty text and the same parameters',
+    (_, messages) => {
+      const [zh, en] = [messages['zh-CN'], messages.en];
+      expect(Object.keys(zh).sort()).toEqual(Object.keys(en).sort());
+      for (const lang of LABEL_LANGUAGES) {
+        for (const [key, text] of Object.entries(messages[lang])) {
+          expect(text.trim(), `${lang} ${key}`).not.toBe('');
+          expect(text, `${lang} ${key}`).not.toBe(key);
+        }
       }
-    }
-    for (const key of Object.keys(zh)) expect(placeholders(zh[key]!), key).toEqual(placeholders(en[key]!));
-  });
+      for (const key of Object.keys(zh)) expect(placeholders(zh[key]!), key).toEqual(placeholders(en[key]!));
+    },
+  );
 
-  it('the Chinese dictionary has no English words (parameters, https:// and sample ids like ENC-889 aside)', () => {
-    const english = Object.entries(MESSAGES['zh-CN']).filter(([, text]) =>
-      /[A-Za-z]{2,}/.test(text.replace(/\{\w+\}|https:\/\/|\b[A-Z]+-\d+\b/g, '')),
-    );
-    expect(english).toEqual([]);
+  it.each(Object.entries(DICTIONARIES))(
+    '%s: the Chinese dictionary has no English words (parameters, https:// and sample ids like ENC-889 aside)',
+    (_, messages) => {
+      const english = Object.entries(messages['zh-CN']).filter(([, text]) =>
+        /[A-Za-z]{2,}/.test(text.replace(/\{\w+\}|https:\/\/|\b[A-Z]+-\d+\b/g, '')),
+      );
+      expect(english).toEqual([]);
+    },
+  );
+
+  it('the admin dashboard adds its own keys, never redefines a shared one', () => {
+    expect(Object.keys(ADMIN_MESSAGES.en).filter((k) => k in MESSAGES.en)).toEqual([]);
+    expect(Object.keys(ADMIN_MESSAGES.en).every((k) => k.startsWith('admin.'))).toBe(true);
   });
 
   it('role and site-level labels exist in both languages, Chinese ones in Chinese', () => {
@@ -100,14 +123,24 @@ describe('demo page dictionaries', () => {
     expect(LABELS.en.roles.clinic_doctor).toBe('Clinic doctor');
   });
 
-  it('every data-i18n* key in index.html exists in both languages', () => {
-    const keys = matches(html, /\sdata-i18n(?:-(?!params)[a-z-]+)?="([^"]+)"/g);
-    expect(keys.length).toBeGreaterThan(30);
+  it.each([
+    ['index.html', html, 30],
+    ['admin.html', adminHtml, 10],
+  ] as const)('every data-i18n* key in %s exists in both languages', (_, page, atLeast) => {
+    const keys = matches(page, /\sdata-i18n(?:-(?!params)[a-z-]+)?="([^"]+)"/g);
+    expect(keys.length).toBeGreaterThan(atLeast);
     for (const lang of LABEL_LANGUAGES)
       expect(
         keys.filter((k) => !(k in catalog(lang))),
         lang,
       ).toEqual([]);
+  });
+
+  it('the Chinese text in admin.html is its dictionary text (the same words show before the script runs)', () => {
+    const texts = [...adminHtml.matchAll(/\sdata-i18n="([^"]+)"[^>]*>([^<]+)</g)].map((m) => [m[1]!, m[2]!.trim()] as const);
+    expect(texts.length).toBeGreaterThan(10);
+    const zh = catalog('zh-CN');
+    expect(texts.filter(([key, text]) => zh[key] !== text)).toEqual([]);
   });
 
   it('every key literal in server/public/*.js exists in both languages', () => {

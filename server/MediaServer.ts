@@ -20,6 +20,7 @@ import { resolveKeys } from './keys.js';
 import type { Logger } from './logger.js';
 import { MEDIA_CODECS } from './media/codecs.js';
 import { HlsService } from './media/HlsService.js';
+import { PreflightLab } from './media/PreflightLab.js';
 import { CaseRecordService } from './records/CaseRecordService.js';
 import { WorkerPool } from './media/WorkerPool.js';
 import { RoomRegistry } from './rooms/RoomRegistry.js';
@@ -39,6 +40,8 @@ export class MediaServer {
   #routing: RoomRouting = SINGLE_NODE;
   /** Clustered: broadcasts across nodes (this node as an origin and as an edge). */
   #edges: BroadcastEdges | undefined;
+  /** The pre-call check's test transports (set once started). */
+  #preflight: PreflightLab | undefined;
 
   private constructor(
     config: Config,
@@ -145,7 +148,15 @@ export class MediaServer {
         // A transport that never presents a token (joins no namespace) is closed after this.
         connectTimeout: 5_000,
       });
-      const services = { routerCapabilities, turn: config.turn, hls };
+      const preflight = new PreflightLab({
+        pool,
+        turn: config.turn,
+        limits: config.preflight,
+        initialOutgoingBitrate: config.media.initialOutgoingBitrate,
+        maxIncomingBitrate: config.media.maxIncomingBitrate,
+        log: log.child({ component: 'preflight' }),
+      });
+      const services = { routerCapabilities, turn: config.turn, hls, preflight };
       const edges = config.cluster ? broadcastEdges(config, config.cluster, { io, pool, rooms, verifier, services }, log) : undefined;
       attachSignaling(io, {
         verifier,
@@ -167,6 +178,7 @@ export class MediaServer {
       built.server = server;
       server.#routing = routing;
       server.#edges = edges;
+      server.#preflight = preflight;
       if (cluster && config.cluster) cluster.ready((clusterNode = await joinCluster(config, config.cluster, server, edges, log)));
       log.info(
         {
@@ -220,10 +232,16 @@ export class MediaServer {
     return this.records.finishing();
   }
 
+  /** Pre-call tests open now. */
+  get preflightTests(): number {
+    return this.#preflight?.openTests ?? 0;
+  }
+
   /** Ends every room (participants are told), stops signaling and HTTP, then the workers. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await this.#hls.closeAll();
+      this.#preflight?.closeAll();
       // Recordings are finished and handed to the case record before anything else goes away.
       this.rooms.closeAll();
       await this.records.close();

@@ -38,6 +38,9 @@ import { SignalingConnection } from './SignalingConnection.js';
 import { readToken, TokenClock } from './TokenClock.js';
 import { JoinTimeline, type JoinTimings } from './JoinTimeline.js';
 import { listDevices, onDevice, type DeviceList } from './Devices.js';
+import { DeviceWatch, type DeviceLoss } from './DeviceWatch.js';
+import { preflight } from './Preflight.js';
+import type { PreflightOptions, PreflightResult } from './preflightTypes.js';
 import { TypedEmitter } from './TypedEmitter.js';
 
 export interface JoinOptions extends NetworkOptions {
@@ -111,6 +114,12 @@ export interface ClientEvents {
    * from the hospital system and pass it to `updateToken()`.
    */
   tokenExpiring: [expiresAt: Date];
+  /**
+   * Your camera or microphone went away during the call (unplugged, or the browser ended it): the SDK
+   * switched to `fallback` (another device of that kind, or the same one if it came back) without
+   * unpublishing, or stopped that source (`fallback` null). Tell the person.
+   */
+  deviceLost: [loss: DeviceLoss];
   /** A background operation failed (e.g. receiving one track); the session goes on. */
   error: [error: Error];
 }
@@ -140,6 +149,13 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
   readonly #tokenClock = new TokenClock((expiresAt) => this.emit('tokenExpiring', expiresAt));
   readonly #timeline: JoinTimeline;
   readonly #quality = new Map<string, ConnectionQuality>();
+  readonly #deviceWatch = new DeviceWatch({
+    switchTo: (source, deviceId) => this.#media.switchSource(source, onDevice(deviceId)),
+    stop: (source) => this.unpublish(source),
+    published: (source) => this.#media.producer(source) !== undefined,
+    lost: (loss) => this.emit('deviceLost', loss),
+    error: (error) => this.emit('error', error),
+  });
 
   private constructor(
     signaling: SignalingConnection,
@@ -189,6 +205,15 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
       signaling.close();
       throw error;
     }
+  }
+
+  /**
+   * The pre-call check, before joining: camera and microphone (a signal, not only a device), speakers,
+   * signaling (reachable, round trip) and media to this server over UDP, TCP and TURN (round trip,
+   * bitrate), without entering the room. Never rejects: each check is ok, failed or skipped with a reason.
+   */
+  static preflight(options: PreflightOptions): Promise<PreflightResult> {
+    return preflight(options);
   }
 
   /** You in this room. A rejoin after the room moved makes a new participant: `id` changes then. */
@@ -262,7 +287,7 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
 
   async publishCamera(options: PublishOptions & { constraints?: MediaTrackConstraints } = {}): Promise<MediaStreamTrack> {
     this.#require('publish_video', 'publish a camera');
-    return this.#media.publishCamera(options);
+    return this.#watched('camera', this.#media.publishCamera(options));
   }
 
   /** Cameras, microphones and speakers of this computer (names once capture was allowed). */
@@ -275,17 +300,24 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
    * call without unpublishing: the others keep receiving, with no leave or join. Resolves with the new track.
    */
   switchCamera(deviceId?: string, constraints?: MediaTrackConstraints): Promise<MediaStreamTrack> {
-    return this.#media.switchSource('camera', onDevice(deviceId, constraints));
+    return this.#watched('camera', this.#media.switchSource('camera', onDevice(deviceId, constraints)));
   }
 
   /** Another microphone during the call, the same way as `switchCamera`. */
   switchMicrophone(deviceId?: string, constraints?: MediaTrackConstraints): Promise<MediaStreamTrack> {
-    return this.#media.switchSource('microphone', onDevice(deviceId, constraints));
+    return this.#watched('microphone', this.#media.switchSource('microphone', onDevice(deviceId, constraints)));
   }
 
   async publishMicrophone(constraints?: MediaTrackConstraints): Promise<MediaStreamTrack> {
     this.#require('publish_audio', 'publish a microphone');
-    return this.#media.publishMicrophone(constraints);
+    return this.#watched('microphone', this.#media.publishMicrophone(constraints));
+  }
+
+  /** Follows a captured track for `deviceLost` (unplugged devices). */
+  async #watched(source: 'camera' | 'microphone', capture: Promise<MediaStreamTrack>): Promise<MediaStreamTrack> {
+    const track = await capture;
+    this.#deviceWatch.watch(source, track);
+    return track;
   }
 
   async publishScreen(): Promise<MediaStreamTrack> {
@@ -560,6 +592,7 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
   #end(reason: LeaveReason | 'connection_lost', message: string, code?: ErrorCode): void {
     if (this.#state === 'disconnected') return;
     this.#tokenClock.stop();
+    this.#deviceWatch.close();
     this.#setState('disconnected');
     this.#tracks.dropAll();
     this.#media.close();

@@ -318,7 +318,7 @@ async function handlerFor(options: MediaOptions): Promise<types.BuiltinHandlerNa
   return major >= 111 ? 'Chrome111' : major >= 74 ? 'Chrome74' : undefined;
 }
 
-async function loadDevice(signaling: SignalingConnection, options: MediaOptions, timeline?: JoinTimeline): Promise<Device> {
+export async function loadDevice(signaling: SignalingConnection, options: MediaOptions, timeline?: JoinTimeline): Promise<Device> {
   const handlerName = await handlerFor(options);
   const device = new Device(handlerName ? { handlerName } : undefined);
   const { rtpCapabilities } = await signaling.request('getRouterRtpCapabilities', {});

@@ -62,6 +62,11 @@ export interface JoinOptions extends NetworkOptions {
   /** Called when the room is locked and you wait in its lobby; `join()` resolves once admitted. */
   onWaiting?: (self: ParticipantInfo) => void;
   reconnectPolicy?: ReconnectPolicy;
+  /**
+   * Aborting it while waiting in the lobby leaves the lobby cleanly (the moderators' list updates)
+   * and `join()` rejects with an AbortError. It has no effect once joined: use `leave()` then.
+   */
+  signal?: AbortSignal;
   /** Override mediasoup-client's browser detection (rarely needed). */
   handlerName?: types.BuiltinHandlerName;
 }
@@ -196,7 +201,7 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     timeline.mark('socketOpen');
     try {
       const media = await MediaSession.create(signaling, options, timeline);
-      const snapshot = await enterRoom(signaling, media, options);
+      const snapshot = await enterRoom(signaling, media, options, options.signal);
       timeline.mark('joined');
       const client = new ConsultationClient(signaling, media, snapshot, options, timeline);
       client.#start(snapshot);
@@ -601,8 +606,16 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
   }
 }
 
-/** `join` on an open connection, waiting in the lobby if the room is locked: the first join and every rejoin. */
-async function enterRoom(signaling: SignalingConnection, media: MediaSession, options: JoinOptions): Promise<JoinResult> {
+/**
+ * `join` on an open connection, waiting in the lobby if the room is locked: the first join and every
+ * rejoin. `signal` (the first join only): the person gave up waiting.
+ */
+async function enterRoom(
+  signaling: SignalingConnection,
+  media: MediaSession,
+  options: JoinOptions,
+  signal?: AbortSignal,
+): Promise<JoinResult> {
   const admitted = waitForAdmission(signaling);
   const response = await signaling
     .request('join', { rtpCapabilities: media.device.rtpCapabilities as never, ...(options.roomId ? { roomId: options.roomId } : {}) })
@@ -615,7 +628,31 @@ async function enterRoom(signaling: SignalingConnection, media: MediaSession, op
     return response;
   }
   options.onWaiting?.(response.self);
-  return admitted.promise;
+  if (!signal) return admitted.promise;
+  return leaveLobbyOnAbort(signaling, admitted, signal);
+}
+
+/** Waits for admission unless `signal` aborts first: then leaves the lobby and rejects with an AbortError. */
+async function leaveLobbyOnAbort(
+  signaling: SignalingConnection,
+  admitted: { promise: Promise<JoinResult>; cancel(): void },
+  signal: AbortSignal,
+): Promise<JoinResult> {
+  let onAbort = (): void => undefined;
+  const aborted = new Promise<'aborted'>((resolve) => {
+    onAbort = () => resolve('aborted');
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    const outcome = await Promise.race([admitted.promise, aborted]);
+    if (outcome !== 'aborted') return outcome;
+    admitted.cancel();
+    await signaling.request('leave', {}).catch(() => undefined); // the socket closes next anyway
+    throw new DOMException('left the lobby before being admitted', 'AbortError');
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
 }
 
 function asError(error: unknown): Error {

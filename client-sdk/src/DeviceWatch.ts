@@ -15,6 +15,8 @@ export interface DeviceLoss {
   lost: { deviceId: string; label: string };
   /** The device now in use, or null: there was none left and the source was stopped. */
   fallback: { deviceId: string; label: string } | null;
+  /** What the source now captures (e.g. for your own preview tile), or null. */
+  track: MediaStreamTrack | null;
 }
 
 export interface DeviceWatchActions {
@@ -86,7 +88,7 @@ export class DeviceWatch {
         try {
           const next = await this.#actions.switchTo(source, device.deviceId);
           this.watch(source, next);
-          this.#actions.lost({ source, lost, fallback: { deviceId: device.deviceId, label: next.label || device.label } });
+          this.#actions.lost({ source, lost, fallback: { deviceId: device.deviceId, label: next.label || device.label }, track: next });
           return;
         } catch {
           // That one cannot be opened either (unplugged too, in use): try the next.
@@ -96,7 +98,7 @@ export class DeviceWatch {
       await this.#actions
         .stop(source)
         .catch((error: unknown) => this.#actions.error(error instanceof Error ? error : new Error(String(error))));
-      this.#actions.lost({ source, lost, fallback: null });
+      this.#actions.lost({ source, lost, fallback: null, track: null });
     } finally {
       this.#recovering.delete(source);
     }

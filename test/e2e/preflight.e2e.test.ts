@@ -5,27 +5,15 @@
  * none and reported blocked where the relay cannot be reached.
  */
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { contextWithSourceSdk } from '../../bench/lib/sdkPage.js';
 import type { PreflightResult } from '../../client-sdk/src/preflightTypes.js';
-import { startCoturn, type Coturn } from '../helpers/coturn.js';
-import { useTestEnvironment } from '../helpers/fixture.js';
+import { useTurnEnvironment } from '../helpers/coturn.js';
 import { freeMediaPorts } from '../helpers/ports.js';
 import { startTestServer } from '../helpers/server.js';
 import { token } from '../helpers/tokens.js';
 
-let coturn: Coturn;
-// Registered first, so coturn is up before the server that hands out its credentials (and stops last).
-beforeAll(async () => {
-  coturn = await startCoturn();
-});
-afterAll(async () => {
-  await coturn?.stop();
-});
-const env = useTestEnvironment({
-  browser: true,
-  env: () => ({ TURN_URLS: `${coturn.url}?transport=udp,${coturn.url}?transport=tcp`, TURN_SECRET: coturn.secret }),
-});
+const { env } = useTurnEnvironment({ browser: true });
 
 const doctor = (room: string) =>
   token({

@@ -22,6 +22,7 @@ import type { Logger } from './logger.js';
 import { MEDIA_CODECS } from './media/codecs.js';
 import { HlsService } from './media/HlsService.js';
 import { ServerMetrics } from './metrics/ServerMetrics.js';
+import { PreflightLab } from './media/PreflightLab.js';
 import { CaseRecordService } from './records/CaseRecordService.js';
 import { WorkerPool } from './media/WorkerPool.js';
 import { RoomRegistry } from './rooms/RoomRegistry.js';
@@ -43,6 +44,8 @@ export class MediaServer {
   #edges: BroadcastEdges | undefined;
   /** Room events for the hospital's own system (EVENT_WEBHOOK_URL), if configured. */
   #events: EventWebhooks | undefined;
+  /** The pre-call check's test transports (set once started). */
+  #preflight: PreflightLab | undefined;
 
   private constructor(
     config: Config,
@@ -158,7 +161,15 @@ export class MediaServer {
         // A transport that never presents a token (joins no namespace) is closed after this.
         connectTimeout: 5_000,
       });
-      const services = { routerCapabilities, turn: config.turn, hls };
+      const preflight = new PreflightLab({
+        pool,
+        turn: config.turn,
+        limits: config.preflight,
+        initialOutgoingBitrate: config.media.initialOutgoingBitrate,
+        maxIncomingBitrate: config.media.maxIncomingBitrate,
+        log: log.child({ component: 'preflight' }),
+      });
+      const services = { routerCapabilities, turn: config.turn, hls, preflight };
       const edges = config.cluster ? broadcastEdges(config, config.cluster, { io, pool, rooms, verifier, services }, log) : undefined;
       if (edges) metrics.addEdges(() => edges.figures());
       attachSignaling(io, {
@@ -183,6 +194,7 @@ export class MediaServer {
       server.#routing = routing;
       server.#edges = edges;
       server.#events = events;
+      server.#preflight = preflight;
       if (cluster && config.cluster) cluster.ready((clusterNode = await joinCluster(config, config.cluster, server, edges, log)));
       log.info(
         {
@@ -241,10 +253,16 @@ export class MediaServer {
     return this.records.finishing();
   }
 
+  /** Pre-call tests open now. */
+  get preflightTests(): number {
+    return this.#preflight?.openTests ?? 0;
+  }
+
   /** Ends every room (participants are told), stops signaling and HTTP, then the workers. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await this.#hls.closeAll();
+      this.#preflight?.closeAll();
       // Recordings are finished and handed to the case record before anything else goes away.
       this.rooms.closeAll();
       await this.records.close();

@@ -45,6 +45,10 @@ const EnvSchema = z.object({
   SIGNALING_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   SIGNALING_MAX_SOCKETS_PER_IDENTITY: z.coerce.number().int().min(1).max(100).default(4),
   SIGNALING_MAX_SOCKETS_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(500),
+  /** Pre-call check: test transports open at once on this node, tests per person per minute, a test's lifetime. */
+  PREFLIGHT_MAX_TESTS: z.coerce.number().int().min(0).max(10_000).default(30),
+  PREFLIGHT_TESTS_PER_MINUTE: z.coerce.number().int().min(1).max(1000).default(12),
+  PREFLIGHT_TEST_SECONDS: z.coerce.number().int().min(1).max(120).default(20),
   JWT_ALGORITHMS: z.string().default('HS256'),
   JWT_SECRETS: z.string().optional(),
   JWT_PUBLIC_KEY_FILES: z.string().optional(),
@@ -138,6 +142,8 @@ export interface Config {
   };
   /** Every request is answered within this bound (UNAVAILABLE when its handler has not finished). */
   signaling: { requestTimeoutMs: number; connectionLimits: { perIdentity: number; perAddress: number } };
+  /** Bounds of the pre-call check's test transports (see server/media/PreflightLab.ts). */
+  preflight: { maxTests: number; perIdentityPerMinute: number; testSeconds: number };
   jwt: {
     algorithms: JwtAlgorithm[];
     secrets: string[];
@@ -280,6 +286,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     signaling: {
       requestTimeoutMs: e.SIGNALING_REQUEST_TIMEOUT_MS,
       connectionLimits: { perIdentity: e.SIGNALING_MAX_SOCKETS_PER_IDENTITY, perAddress: e.SIGNALING_MAX_SOCKETS_PER_ADDRESS },
+    },
+    preflight: {
+      maxTests: e.PREFLIGHT_MAX_TESTS,
+      perIdentityPerMinute: e.PREFLIGHT_TESTS_PER_MINUTE,
+      testSeconds: e.PREFLIGHT_TEST_SECONDS,
     },
     jwt: {
       algorithms: algorithms as JwtAlgorithm[],

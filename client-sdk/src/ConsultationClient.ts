@@ -39,6 +39,9 @@ import { readToken, TokenClock } from './TokenClock.js';
 import { JoinTimeline, type JoinTimings } from './JoinTimeline.js';
 import { prepareHandler } from './DeviceLoader.js';
 import { listDevices, onDevice, type DeviceList } from './Devices.js';
+import { DeviceWatch, type DeviceLoss } from './DeviceWatch.js';
+import { preflight } from './Preflight.js';
+import type { PreflightOptions, PreflightResult } from './preflightTypes.js';
 import { TypedEmitter } from './TypedEmitter.js';
 
 export interface JoinOptions extends NetworkOptions {
@@ -60,6 +63,11 @@ export interface JoinOptions extends NetworkOptions {
   /** Called when the room is locked and you wait in its lobby; `join()` resolves once admitted. */
   onWaiting?: (self: ParticipantInfo) => void;
   reconnectPolicy?: ReconnectPolicy;
+  /**
+   * Aborting it while waiting in the lobby leaves the lobby cleanly (the moderators' list updates)
+   * and `join()` rejects with an AbortError. It has no effect once joined: use `leave()` then.
+   */
+  signal?: AbortSignal;
   /** Override mediasoup-client's browser detection (rarely needed). */
   handlerName?: types.BuiltinHandlerName;
 }
@@ -112,6 +120,12 @@ export interface ClientEvents {
    * from the hospital system and pass it to `updateToken()`.
    */
   tokenExpiring: [expiresAt: Date];
+  /**
+   * Your camera or microphone went away during the call (unplugged, or the browser ended it): the SDK
+   * switched to `fallback` (another device of that kind, or the same one if it came back) without
+   * unpublishing, or stopped that source (`fallback` null). Tell the person.
+   */
+  deviceLost: [loss: DeviceLoss];
   /** A background operation failed (e.g. receiving one track); the session goes on. */
   error: [error: Error];
 }
@@ -141,6 +155,13 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
   readonly #tokenClock = new TokenClock((expiresAt) => this.emit('tokenExpiring', expiresAt));
   readonly #timeline: JoinTimeline;
   readonly #quality = new Map<string, ConnectionQuality>();
+  readonly #deviceWatch = new DeviceWatch({
+    switchTo: (source, deviceId) => this.#media.switchSource(source, onDevice(deviceId)),
+    stop: (source) => this.unpublish(source),
+    published: (source) => this.#media.producer(source) !== undefined,
+    lost: (loss) => this.emit('deviceLost', loss),
+    error: (error) => this.emit('error', error),
+  });
 
   private constructor(
     signaling: SignalingConnection,
@@ -191,7 +212,7 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     timeline.mark('socketOpen');
     try {
       const media = await MediaSession.create(signaling, options, timeline);
-      const snapshot = await enterRoom(signaling, media, options, timeline);
+      const snapshot = await enterRoom(signaling, media, options, { timeline, signal: options.signal });
       const client = new ConsultationClient(signaling, media, snapshot, options, timeline);
       client.#start(snapshot);
       return client;
@@ -199,6 +220,15 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
       signaling.close();
       throw error;
     }
+  }
+
+  /**
+   * The pre-call check, before joining: camera and microphone (a signal, not only a device), speakers,
+   * signaling (reachable, round trip) and media to this server over UDP, TCP and TURN (round trip,
+   * bitrate), without entering the room. Never rejects: each check is ok, failed or skipped with a reason.
+   */
+  static preflight(options: PreflightOptions): Promise<PreflightResult> {
+    return preflight(options);
   }
 
   /** You in this room. A rejoin after the room moved makes a new participant: `id` changes then. */
@@ -272,7 +302,7 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
 
   async publishCamera(options: PublishOptions & { constraints?: MediaTrackConstraints } = {}): Promise<MediaStreamTrack> {
     this.#require('publish_video', 'publish a camera');
-    return this.#media.publishCamera(options);
+    return this.#watched('camera', this.#media.publishCamera(options));
   }
 
   /** Cameras, microphones and speakers of this computer (names once capture was allowed). */
@@ -285,17 +315,24 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
    * call without unpublishing: the others keep receiving, with no leave or join. Resolves with the new track.
    */
   switchCamera(deviceId?: string, constraints?: MediaTrackConstraints): Promise<MediaStreamTrack> {
-    return this.#media.switchSource('camera', onDevice(deviceId, constraints));
+    return this.#watched('camera', this.#media.switchSource('camera', onDevice(deviceId, constraints)));
   }
 
   /** Another microphone during the call, the same way as `switchCamera`. */
   switchMicrophone(deviceId?: string, constraints?: MediaTrackConstraints): Promise<MediaStreamTrack> {
-    return this.#media.switchSource('microphone', onDevice(deviceId, constraints));
+    return this.#watched('microphone', this.#media.switchSource('microphone', onDevice(deviceId, constraints)));
   }
 
   async publishMicrophone(constraints?: MediaTrackConstraints): Promise<MediaStreamTrack> {
     this.#require('publish_audio', 'publish a microphone');
-    return this.#media.publishMicrophone(constraints);
+    return this.#watched('microphone', this.#media.publishMicrophone(constraints));
+  }
+
+  /** Follows a captured track for `deviceLost` (unplugged devices). */
+  async #watched(source: 'camera' | 'microphone', capture: Promise<MediaStreamTrack>): Promise<MediaStreamTrack> {
+    const track = await capture;
+    this.#deviceWatch.watch(source, track);
+    return track;
   }
 
   async publishScreen(): Promise<MediaStreamTrack> {
@@ -570,6 +607,7 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
   #end(reason: LeaveReason | 'connection_lost', message: string, code?: ErrorCode): void {
     if (this.#state === 'disconnected') return;
     this.#tokenClock.stop();
+    this.#deviceWatch.close();
     this.#setState('disconnected');
     this.#tracks.dropAll();
     this.#media.close();
@@ -578,12 +616,15 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
   }
 }
 
-/** `join` on an open connection, waiting in the lobby if the room is locked: the first join and every rejoin. */
+/**
+ * `join` on an open connection, waiting in the lobby if the room is locked: the first join and every
+ * rejoin. `first` (the first join only): its timeline, and `signal` — the person gave up waiting.
+ */
 async function enterRoom(
   signaling: SignalingConnection,
   media: MediaSession,
   options: JoinOptions,
-  timeline?: JoinTimeline,
+  first: { timeline?: JoinTimeline; signal?: AbortSignal | undefined } = {},
 ): Promise<JoinResult> {
   const admitted = waitForAdmission(signaling);
   const response = await signaling
@@ -599,14 +640,37 @@ async function enterRoom(
     });
   if (response.status === 'joined') {
     admitted.cancel();
-    timeline?.mark('joined');
+    first.timeline?.mark('joined');
     if (response.receive) media.receiveWith(response.receive);
     return response;
   }
   options.onWaiting?.(response.self);
-  const result = await admitted.promise;
-  timeline?.mark('joined');
+  const result = await (first.signal ? leaveLobbyOnAbort(signaling, admitted, first.signal) : admitted.promise);
+  first.timeline?.mark('joined');
   return result;
+}
+
+/** Waits for admission unless `signal` aborts first: then leaves the lobby and rejects with an AbortError. */
+async function leaveLobbyOnAbort(
+  signaling: SignalingConnection,
+  admitted: { promise: Promise<JoinResult>; cancel(): void },
+  signal: AbortSignal,
+): Promise<JoinResult> {
+  let onAbort = (): void => undefined;
+  const aborted = new Promise<'aborted'>((resolve) => {
+    onAbort = () => resolve('aborted');
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    const outcome = await Promise.race([admitted.promise, aborted]);
+    if (outcome !== 'aborted') return outcome;
+    admitted.cancel();
+    await signaling.request('leave', {}).catch(() => undefined); // the socket closes next anyway
+    throw new DOMException('left the lobby before being admitted', 'AbortError');
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
 }
 
 function asError(error: unknown): Error {

@@ -336,7 +336,7 @@ export class MediaSession {
   }
 }
 
-async function loadDeviceFor(signaling: SignalingConnection, options: MediaOptions, timeline?: JoinTimeline): Promise<Device> {
+export async function loadDeviceFor(signaling: SignalingConnection, options: MediaOptions, timeline?: JoinTimeline): Promise<Device> {
   // Asked for first: the browser's half of the load runs while the router's capabilities travel.
   const handler = prepareHandler(options.handlerName);
   const { rtpCapabilities } = await signaling.request('getRouterRtpCapabilities', {});

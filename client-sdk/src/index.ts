@@ -10,6 +10,19 @@ export type { PublishOptions } from './MediaSession.js';
 export { JOIN_PHASES, type JoinPhase, type JoinTimings } from './JoinTimeline.js';
 export { SDK_VERSION } from './version.js';
 export { listDevices, setSpeaker, type DeviceList } from './Devices.js';
+export type { DeviceLoss, CaptureSource } from './DeviceWatch.js';
+export { preflight } from './Preflight.js';
+export {
+  PREFLIGHT_REASONS,
+  type CaptureCheck,
+  type CheckStatus,
+  type MediaPathCheck,
+  type PreflightOptions,
+  type PreflightReason,
+  type PreflightResult,
+  type SignalingCheck,
+  type SpeakerCheck,
+} from './preflightTypes.js';
 export {
   ProtocolError,
   ROLE_LABELS,

@@ -4,6 +4,15 @@ import { has, renderError, roleLabel, setupLanguageSwitch, t, translate, transla
 import { setupRecording } from './recording.js';
 import { Tiles } from './tiles.js';
 import { setupEmbed } from './embed.js';
+import {
+  cameraConstraints,
+  deviceLostNotice,
+  deviceRefused,
+  followSpeaker,
+  lobbyPreview,
+  microphoneConstraints,
+  prejoin,
+} from './prejoin.js';
 
 const { ConsultationClient } = window.TelemedSDK;
 const $ = (id) => document.getElementById(id);
@@ -194,6 +203,12 @@ function enterRoom(client) {
       : translate($('status'), { reconnecting: 'status.reconnecting', moving: 'status.moving' }[state] ?? 'status.disconnected'),
   );
   client.on('error', (e) => console.warn('[demo]', e));
+  client.on('deviceLost', (loss) => {
+    const { key, params } = deviceLostNotice(loss);
+    notice(key, params);
+    if (loss.source === 'camera' && loss.track)
+      tiles.attach(client.self, { source: 'camera', mediaStreamTrack: loss.track }, { self: true });
+  });
   client.on('disconnected', ({ reason, message }) => {
     const because = has(`leave.${reason}`) ? { key: `leave.${reason}` } : message;
     translate($('status'), 'status.disconnectedBecause', { reason: because });
@@ -213,34 +228,60 @@ async function join(fields) {
   translate($('status'), 'status.connecting');
   // A token handed over by the hospital system (?token=…) is used as is; otherwise mint a dev token.
   const token = fields.token || (await devToken(fields));
+  // Cancel in the lobby aborts the join: the SDK leaves the lobby cleanly.
+  const leaving = new AbortController();
   const client = await ConsultationClient.join({
     url: location.origin,
     token,
+    signal: leaving.signal,
     onWaiting: () => {
       embed?.waiting();
       form.hidden = true;
       $('lobby-wait').hidden = false;
       translate($('status'), 'status.lobby');
+      void lobbyPreview(true, () => leaving.abort());
     },
-  });
+  }).finally(() => lobbyPreview(false));
   const tiles = enterRoom(client);
-  await publishAll(client, tiles);
+  const sent = new Set(); // a retry after a refused device sends only what is missing
+  const publish = () => publishAll(client, tiles, sent);
+  await publish().catch((e) => deviceRefused(e, publish));
   demo.joined = true;
   embed?.joined(client);
 }
 
-async function publishAll(client, tiles) {
-  if (client.can('publish_video'))
-    tiles.attach(client.self, { source: 'camera', mediaStreamTrack: await client.publishCamera() }, { self: true });
-  if (client.can('publish_audio')) await client.publishMicrophone();
+/** The camera and microphone chosen before joining (prejoin.js); those in `sent` are not sent again. */
+async function publishAll(client, tiles, sent = new Set()) {
+  if (client.can('publish_video') && !sent.has('camera')) {
+    const track = await client.publishCamera({ constraints: cameraConstraints() });
+    sent.add('camera');
+    tiles.attach(client.self, { source: 'camera', mediaStreamTrack: track }, { self: true });
+  }
+  if (client.can('publish_audio') && !sent.has('microphone'))
+    await client.publishMicrophone(microphoneConstraints()).then(() => sent.add('microphone'));
+}
+
+/** The form: a token, then the pre-join screen (devices, preview, pre-call check), then the call. */
+async function beforeJoining(fields) {
+  $('error').hidden = true;
+  const token = fields.token || (await devToken(fields));
+  if (await prejoin({ token, role: fields.role })) await join({ ...fields, token });
+}
+
+/** A join that failed or was given up in the lobby: back to the form. */
+function joinFailed(error) {
+  $('lobby-wait').hidden = true;
+  form.hidden = false;
+  if (error?.name === 'AbortError') return translate($('status'), 'status.leftLobby');
+  showError(error);
+  embed?.failed(error);
 }
 
 form.addEventListener('submit', (event) => {
   event.preventDefault();
-  join(Object.fromEntries(new FormData(form).entries())).catch(
-    (e) => (($('lobby-wait').hidden = true), (form.hidden = false), showError(e)),
-  );
+  beforeJoining(Object.fromEntries(new FormData(form).entries())).catch(joinFailed);
 });
+followSpeaker($('tiles'));
 
 // Camera and microphone exist only on secure pages: on an intranet host name over http:// say so
 // plainly instead of failing later with "device not supported" (viewers can still watch).
@@ -259,5 +300,6 @@ if (params.get('token') || ['room', 'name', 'role', 'site'].every((k) => params.
     const input = form.elements.namedItem(k);
     if (input) input.value = v;
   }
-  join(fields).catch((e) => (showError(e), embed?.failed(e)));
+  // ?prejoin=1: the pre-join screen first (a link sent to a patient); otherwise straight in.
+  (params.get('prejoin') ? beforeJoining(fields) : join(fields)).catch(joinFailed);
 }

@@ -19,6 +19,7 @@ import {
 } from '../../signaling/protocol/index.js';
 import type { Logger } from '../logger.js';
 import type { HlsService } from '../media/HlsService.js';
+import type { PreflightLab } from '../media/PreflightLab.js';
 import type { TurnSettings } from '../media/turnCredentials.js';
 import type { Participant, ParticipantChannel } from '../rooms/Participant.js';
 import type { Room } from '../rooms/Room.js';
@@ -31,6 +32,8 @@ export interface SignalingServices {
   routerCapabilities: types.RtpCapabilities;
   turn: TurnSettings | undefined;
   hls: HlsService;
+  /** The pre-call check's test transports (absent: `preflight` is answered UNAVAILABLE). */
+  preflight?: PreflightLab | undefined;
 }
 
 export interface HandlerContext {

@@ -2,25 +2,13 @@
  * Closed hospital networks: media must pass with UDP unusable (ICE over TCP on the worker's single
  * port) and through a TURN relay only (a real coturn with time-limited REST-API credentials).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCoturn, type Coturn } from '../helpers/coturn.js';
+import { describe, expect, it } from 'vitest';
+import { useTurnEnvironment } from '../helpers/coturn.js';
 import { openSdkPage, sdkJoin, waitForStats } from '../../bench/lib/sdkPage.js';
-import { useTestEnvironment } from '../helpers/fixture.js';
 import { connectAndJoin, ok } from '../helpers/signalingClient.js';
 import { token } from '../helpers/tokens.js';
 
-let coturn: Coturn;
-// Registered first, so coturn is up before the server that hands out its credentials (and stops last).
-beforeAll(async () => {
-  coturn = await startCoturn();
-});
-afterAll(async () => {
-  await coturn?.stop();
-});
-const env = useTestEnvironment({
-  browser: true,
-  env: () => ({ TURN_URLS: `${coturn.url}?transport=udp,${coturn.url}?transport=tcp`, TURN_SECRET: coturn.secret }),
-});
+const { env, turn } = useTurnEnvironment({ browser: true });
 
 async function pair(room: string, options: { forceTcp?: boolean; iceTransportPolicy?: 'relay' }) {
   const sender = await openSdkPage(env.browser, env.server.url);
@@ -56,7 +44,7 @@ describe('media through closed networks', () => {
     const t = ok(await client.request('createTransport', { direction: 'recv' }));
     client.close();
     const [ice] = t.iceServers;
-    expect(ice?.urls).toEqual([`${coturn.url}?transport=udp`, `${coturn.url}?transport=tcp`]);
+    expect(ice?.urls).toEqual([`${turn().url}?transport=udp`, `${turn().url}?transport=tcp`]);
     const expiry = Number(ice?.username.split(':')[0]);
     expect(expiry).toBeGreaterThan(Date.now() / 1000);
     expect(expiry).toBeLessThanOrEqual(Date.now() / 1000 + 3600 + 5);

@@ -369,6 +369,14 @@ export function validSample(rng: Rng, name: RequestName, ctx: SampleContext): Re
       return { participantId: known(rng, ctx, 'participantId'), onStage: rng.chance(0.5) };
     case 'acknowledgeRecording':
       return { sessionId: known(rng, ctx, 'sessionId') };
+    case 'preflight':
+      // Test ids are never handed to the pools: these probe the refusals (unknown test, bounds).
+      return rng.pick([
+        { step: 'ping' },
+        { step: 'open', path: rng.pick(['udp', 'tcp', 'relay']) },
+        { step: 'report', testId: randomUUID() },
+        { step: 'produce', testId: randomUUID(), kind: 'audio', rtpParameters: fakeRtpParameters('audio', ssrc) },
+      ]);
   }
 }
 

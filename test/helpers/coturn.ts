@@ -1,7 +1,9 @@
 /** A real coturn (Debian `turnserver`) on loopback with the TURN REST API shared secret. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
 import { freeMediaPorts, untilListening } from '../../bench/lib/ports.js';
+import { useTestEnvironment, type TestEnvironment } from './fixture.js';
 
 export interface Coturn {
   url: string;
@@ -48,4 +50,27 @@ export async function startCoturn(): Promise<Coturn> {
         setTimeout(() => child.kill('SIGKILL'), 3000).unref();
       }),
   };
+}
+
+/**
+ * A file's test server that hands out TURN credentials for a real coturn: coturn is registered first,
+ * so it is up before the server starts and stops after it. `turn()` is the running coturn.
+ */
+export function useTurnEnvironment(options: { browser?: boolean } = {}): { env: TestEnvironment; turn: () => Coturn } {
+  let coturn: Coturn | undefined;
+  beforeAll(async () => {
+    coturn = await startCoturn();
+  });
+  afterAll(async () => {
+    await coturn?.stop();
+  });
+  const turn = () => {
+    if (!coturn) throw new Error('coturn is not running (used outside a test?)');
+    return coturn;
+  };
+  const env = useTestEnvironment({
+    ...options,
+    env: () => ({ TURN_URLS: `${turn().url}?transport=udp,${turn().url}?transport=tcp`, TURN_SECRET: turn().secret }),
+  });
+  return { env, turn };
 }

@@ -69,6 +69,7 @@ const SAMPLES: { [N in RequestName]: RequestPayload<N> } = {
   startRecording: {},
   stopRecording: {},
   acknowledgeRecording: { sessionId: ID },
+  preflight: { step: 'report', testId: ID },
 };
 
 const entry = (name: RequestName) => HANDLERS[name] as HandlerEntry<RequestName>;

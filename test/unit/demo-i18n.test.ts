@@ -21,6 +21,7 @@ import {
   type LabelLanguage,
   type LeaveReason,
 } from '../../signaling/protocol/types/index.js';
+import { PREFLIGHT_REASONS, type CheckStatus, type PreflightResult } from '../../client-sdk/src/preflightTypes.js';
 
 const PUBLIC_DIR = path.resolve('server/public');
 type Messages = Record<LabelLanguage, Record<string, string>>;
@@ -70,6 +71,9 @@ const FAMILIES: Record<string, readonly string[]> = {
   'admin.quality': ['good', 'fair', 'poor', 'unknown'] satisfies readonly ConnectionQuality[],
   'admin.worker': ['restarting', 'failed'],
   'admin.delivery': ['pending', 'delivered', 'unknown'],
+  'preflight.reason': PREFLIGHT_REASONS,
+  'preflight.check': ['camera', 'microphone', 'speaker', 'signaling', 'udp', 'tcp', 'turn'] satisfies (keyof PreflightResult)[],
+  'preflight.status': ['ok', 'failed', 'skipped'] satisfies CheckStatus[],
 };
 
 const scripts = readdirSync(PUBLIC_DIR)

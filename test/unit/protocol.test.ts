@@ -115,6 +115,16 @@ const CASES: Record<RequestName, { valid: unknown; invalid: [payload: unknown, f
   startRecording: { valid: {}, invalid: [[{ tracks: 'all' }, '(payload)']] },
   stopRecording: { valid: {}, invalid: [[{ force: true }, '(payload)']] },
   acknowledgeRecording: { valid: { sessionId: 's1' }, invalid: [[{}, 'sessionId']] },
+  preflight: {
+    valid: { step: 'open', path: 'tcp' },
+    invalid: [
+      [{ step: 'open', path: 'carrier-pigeon' }, 'path'],
+      [{ step: 'launch' }, 'step'],
+      [{ step: 'report' }, 'testId'],
+      [{ step: 'ping', testId: 't1' }, '(payload)'],
+      [{ step: 'connect', testId: 't1', dtlsParameters: { fingerprints: [] } }, 'dtlsParameters.fingerprints'],
+    ],
+  },
 };
 
 describe('signaling protocol validation', () => {

@@ -9,6 +9,7 @@ import { broadcastHandlers } from './broadcast.js';
 import { chatHandlers } from './chat.js';
 import { mediaHandlers } from './media.js';
 import { moderationHandlers } from './moderation.js';
+import { preflightHandlers } from './preflight.js';
 import { recordingHandlers } from './recording.js';
 import { roomHandlers } from './room.js';
 
@@ -19,4 +20,5 @@ export const HANDLERS: HandlerTable = {
   ...chatHandlers,
   ...broadcastHandlers,
   ...recordingHandlers,
+  ...preflightHandlers,
 };

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { CHAT_MAX_LENGTH, MEDIA_KINDS, MEDIA_SOURCES, QUESTION_MAX_LENGTH } from '../types/domain.js';
+import { PREFLIGHT_PATHS } from '../types/preflight.js';
 import { CHAT_PAGE_MAX, DTLS_FINGERPRINT_ALGORITHMS, type RequestName, type RequestPayloads } from '../types/requests.js';
 import type { Assert, Equals, Matches } from './check.js';
 
@@ -168,6 +169,14 @@ export const RequestSchemas = {
   stopRecording: Empty,
   /** Anyone: "I have been told this consultation is recorded" (informed consent, into the audit trail). */
   acknowledgeRecording: z.object({ sessionId: Id }).strict(),
+  /** The pre-call check (see ../types/preflight.ts): one request, its step chosen by `step`. */
+  preflight: z.discriminatedUnion('step', [
+    z.object({ step: z.literal('ping') }).strict(),
+    z.object({ step: z.literal('open'), path: z.enum(PREFLIGHT_PATHS) }).strict(),
+    z.object({ step: z.literal('connect'), testId: Id, dtlsParameters: DtlsParameters }).strict(),
+    z.object({ step: z.literal('produce'), testId: Id, kind: z.enum(MEDIA_KINDS), rtpParameters: RtpParameters }).strict(),
+    z.object({ step: z.literal('report'), testId: Id }).strict(),
+  ]),
 } as const;
 
 export const REQUEST_NAMES = Object.keys(RequestSchemas) as RequestName[];

@@ -8,6 +8,7 @@ export * from './labels.js';
 export * from './errors.js';
 export * from './permissions.js';
 export * from './requests.js';
+export * from './preflight.js';
 export * from './notifications.js';
 export * from './claims.js';
 export * from './socketEvents.js';

@@ -14,6 +14,7 @@ import type {
 import type { ChatMessage, MediaKind, MediaSource, ParticipantInfo, ProducerInfo, Question, QuestionStatus, RoomKind } from './domain.js';
 import type { Actor } from './notifications.js';
 import type { Permission } from './permissions.js';
+import type { PreflightAnswer, PreflightRequest } from './preflight.js';
 
 /**
  * Outlines of mediasoup's RTP and DTLS structures as the signaling edge checks them (mediasoup checks
@@ -151,6 +152,8 @@ export interface RequestPayloads {
   stopRecording: EmptyPayload;
   /** Anyone: "I have been told this consultation is recorded" (informed consent, into the audit trail). */
   acknowledgeRecording: { sessionId: string };
+  /** The pre-call check, before joining (states none and waiting): see ./preflight.ts. */
+  preflight: PreflightRequest;
 }
 
 export type RequestName = keyof RequestPayloads;
@@ -276,5 +279,7 @@ export interface ResponseMap {
   startRecording: RecordingInfo;
   stopRecording: Nothing;
   acknowledgeRecording: Nothing;
+  /** The answer to the request's `step` (PreflightAnswers[step]). */
+  preflight: PreflightAnswer;
 }
 export type RequestResult<N extends RequestName> = ResponseMap[N];

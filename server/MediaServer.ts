@@ -20,6 +20,8 @@ import { resolveKeys } from './keys.js';
 import type { Logger } from './logger.js';
 import { MEDIA_CODECS } from './media/codecs.js';
 import { HlsService } from './media/HlsService.js';
+import { IngestService } from './ingest/IngestService.js';
+import { DEFAULT_FFMPEG } from '../recordings/ffmpeg.js';
 import { CaseRecordService } from './records/CaseRecordService.js';
 import { WorkerPool } from './media/WorkerPool.js';
 import { RoomRegistry } from './rooms/RoomRegistry.js';
@@ -31,6 +33,8 @@ export class MediaServer {
   readonly pool: WorkerPool;
   readonly rooms: RoomRegistry;
   readonly #hls: HlsService;
+  /** Encoders' ingests (set once, right after construction). */
+  ingests: IngestService | undefined;
   readonly records: CaseRecordService;
   readonly #http: http.Server;
   readonly #io: SignalingIo;
@@ -109,12 +113,20 @@ export class MediaServer {
         log,
       });
       const hls = new HlsService(path.join(config.dataDir, 'hls'), log);
+      // Encoders publishing into broadcasts (WHIP, RTMP); their URLs name the address encoders reach.
+      const ingests = new IngestService({
+        rooms,
+        options: { ...config.ingest, rtmp: { ...config.ingest.rtmp, ffmpegPath: DEFAULT_FFMPEG.ffmpeg } },
+        publicUrl: () => config.records.publicUrl ?? built.server?.url ?? '',
+        log: log.child({ component: 'ingest' }),
+      });
       // The admin API's drain acts on the server built below, once it exists.
       const built: { server?: MediaServer } = {};
       const app = createApp({
         pool,
         rooms,
         hlsDir: hls.root,
+        ingests,
         records,
         verifier,
         draining: () => routing.draining,
@@ -145,7 +157,7 @@ export class MediaServer {
         // A transport that never presents a token (joins no namespace) is closed after this.
         connectTimeout: 5_000,
       });
-      const services = { routerCapabilities, turn: config.turn, hls };
+      const services = { routerCapabilities, turn: config.turn, hls, ingests };
       const edges = config.cluster ? broadcastEdges(config, config.cluster, { io, pool, rooms, verifier, services }, log) : undefined;
       attachSignaling(io, {
         verifier,
@@ -164,6 +176,7 @@ export class MediaServer {
         httpServer.listen(config.http.port, config.http.host, () => resolve());
       });
       const server = new MediaServer(config, pool, rooms, hls, records, httpServer, io, log);
+      server.ingests = ingests;
       built.server = server;
       server.#routing = routing;
       server.#edges = edges;
@@ -224,6 +237,7 @@ export class MediaServer {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await this.#hls.closeAll();
+      this.ingests?.closeAll();
       // Recordings are finished and handed to the case record before anything else goes away.
       this.rooms.closeAll();
       await this.records.close();

@@ -17,6 +17,8 @@ import { devTokenRouter, type DevTokenOptions } from './devTokens.js';
 import { recordingsRouter } from './recordingsRouter.js';
 import { adminRouter, type AdminDeps } from './adminRouter.js';
 import { embedRouter } from './embed.js';
+import type { IngestService } from '../ingest/IngestService.js';
+import { ingestRouter } from '../ingest/ingestRouter.js';
 
 const repoRoot = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -33,6 +35,8 @@ export interface AppDeps {
   devTokens: DevTokenOptions | undefined;
   /** Live HLS segments; each stream sits under an unguessable folder name. */
   hlsDir: string;
+  /** Encoders publishing into broadcasts: `/ingest` (management) and `/whip` (WHIP). */
+  ingests?: IngestService | undefined;
   records: CaseRecordService;
   verifier: TokenVerifier;
   /** A draining node (clustered) takes no new rooms: load balancers should send new clients elsewhere. */
@@ -114,12 +118,14 @@ export function createApp(deps: AppDeps): express.Express {
           ...dataDiskFree(deps.records.storage.freeBytes()),
           ...clusterMetrics(deps.cluster()),
           ...edgeMetrics(deps.edges?.()),
+          ...ingestMetrics(deps.ingests),
           '',
         ].join('\n'),
       );
   });
 
   if (deps.devTokens) app.use(devTokenRouter(deps.devTokens));
+  if (deps.ingests) app.use(ingestRouter({ ingests: deps.ingests, rooms: deps.rooms, verifier: deps.verifier, log: deps.admin.log }));
   app.use(recordingsRouter(deps.records.archive.root, deps.verifier));
   app.use(
     adminRouter({ ...deps.admin, verifier: deps.verifier, draining: deps.draining, rooms: () => deps.rooms.size, registry: deps.rooms }),
@@ -139,6 +145,23 @@ function dataDiskFree(bytes: number | undefined): string[] {
 /** One metric in Prometheus' text format: its help, its type and its value. */
 function metric(name: string, type: 'gauge' | 'counter', help: string, value: number): string[] {
   return [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name} ${value}`];
+}
+
+/** Encoders' ingests by state, and what each live one sends. */
+function ingestMetrics(ingests: IngestService | undefined): string[] {
+  if (!ingests) return [];
+  const live = ingests.list().filter((i) => i.health);
+  return [
+    '# HELP telemed_ingests Encoder ingests (WHIP, RTMP) on this node, by programme state.',
+    '# TYPE telemed_ingests gauge',
+    ...Object.entries(ingests.counts()).map(([state, n]) => `telemed_ingests{state="${state}"} ${n}`),
+    '# HELP telemed_ingest_bitrate_bps What a live ingest receives from its encoder (bits per second).',
+    '# TYPE telemed_ingest_bitrate_bps gauge',
+    ...live.map((i) => `telemed_ingest_bitrate_bps{ingest="${i.id}",room="${i.room}"} ${i.health?.bitrateBps ?? 0}`),
+    '# HELP telemed_ingest_loss_percent Latest packet loss fraction of a live ingest (percent).',
+    '# TYPE telemed_ingest_loss_percent gauge',
+    ...live.map((i) => `telemed_ingest_loss_percent{ingest="${i.id}",room="${i.room}"} ${i.health?.lossPercent ?? 0}`),
+  ];
 }
 
 /** The cluster's figures, shown only when this node is part of one. */

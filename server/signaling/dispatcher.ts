@@ -18,6 +18,7 @@ import {
 } from '../../signaling/protocol/index.js';
 import type { Logger } from '../logger.js';
 import type { HlsService } from '../media/HlsService.js';
+import type { IngestService } from '../ingest/IngestService.js';
 import type { TurnSettings } from '../media/turnCredentials.js';
 import type { Participant, ParticipantChannel } from '../rooms/Participant.js';
 import type { Room } from '../rooms/Room.js';
@@ -29,6 +30,8 @@ export interface SignalingServices {
   routerCapabilities: types.RtpCapabilities;
   turn: TurnSettings | undefined;
   hls: HlsService;
+  /** Encoders' ingests (absent in unit tests that build signaling without them). */
+  ingests?: IngestService | undefined;
 }
 
 export interface HandlerContext {

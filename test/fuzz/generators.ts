@@ -369,6 +369,12 @@ export function validSample(rng: Rng, name: RequestName, ctx: SampleContext): Re
       return { participantId: known(rng, ctx, 'participantId'), onStage: rng.chance(0.5) };
     case 'acknowledgeRecording':
       return { sessionId: known(rng, ctx, 'sessionId') };
+    case 'createIngest':
+      return { protocol: 'whip', name: rng.chance(0.5) ? hostileString(rng) : '健康教育演播室' };
+    case 'listIngests':
+      return {};
+    case 'revokeIngest':
+      return { ingestId: randomUUID() };
   }
 }
 

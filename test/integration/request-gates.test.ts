@@ -69,6 +69,9 @@ const SAMPLES: { [N in RequestName]: RequestPayload<N> } = {
   startRecording: {},
   stopRecording: {},
   acknowledgeRecording: { sessionId: ID },
+  createIngest: { protocol: 'whip', name: '健康教育演播室' },
+  listIngests: {},
+  revokeIngest: { ingestId: ID },
 };
 
 const entry = (name: RequestName) => HANDLERS[name] as HandlerEntry<RequestName>;

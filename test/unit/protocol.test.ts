@@ -115,6 +115,16 @@ const CASES: Record<RequestName, { valid: unknown; invalid: [payload: unknown, f
   startRecording: { valid: {}, invalid: [[{ tracks: 'all' }, '(payload)']] },
   stopRecording: { valid: {}, invalid: [[{ force: true }, '(payload)']] },
   acknowledgeRecording: { valid: { sessionId: 's1' }, invalid: [[{}, 'sessionId']] },
+  createIngest: {
+    valid: { protocol: 'rtmp', name: '骨科健康讲座', ttlSeconds: 3600 },
+    invalid: [
+      [{ protocol: 'srt', name: 'x' }, 'protocol'],
+      [{ protocol: 'whip', name: 'a\nb' }, 'name'],
+      [{ protocol: 'whip', name: 'x', ttlSeconds: 10 }, 'ttlSeconds'],
+    ],
+  },
+  listIngests: { valid: {}, invalid: [[{ room: 'x' }, '(payload)']] },
+  revokeIngest: { valid: { ingestId: 'i1' }, invalid: [[{}, 'ingestId']] },
 };
 
 describe('signaling protocol validation', () => {

@@ -7,6 +7,7 @@
 import type { HandlerTable } from '../dispatcher.js';
 import { broadcastHandlers } from './broadcast.js';
 import { chatHandlers } from './chat.js';
+import { ingestHandlers } from './ingest.js';
 import { mediaHandlers } from './media.js';
 import { moderationHandlers } from './moderation.js';
 import { recordingHandlers } from './recording.js';
@@ -19,4 +20,5 @@ export const HANDLERS: HandlerTable = {
   ...chatHandlers,
   ...broadcastHandlers,
   ...recordingHandlers,
+  ...ingestHandlers,
 };

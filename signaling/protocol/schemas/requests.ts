@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { CHAT_MAX_LENGTH, MEDIA_KINDS, MEDIA_SOURCES, QUESTION_MAX_LENGTH } from '../types/domain.js';
+import { IngestRequest } from './ingest.js';
 import { CHAT_PAGE_MAX, DTLS_FINGERPRINT_ALGORITHMS, type RequestName, type RequestPayloads } from '../types/requests.js';
 import type { Assert, Equals, Matches } from './check.js';
 
@@ -166,6 +167,10 @@ export const RequestSchemas = {
   stopRecording: Empty,
   /** Anyone: "I have been told this consultation is recorded" (informed consent, into the audit trail). */
   acknowledgeRecording: z.object({ sessionId: Id }).strict(),
+  // Encoders (WHIP, RTMP) publishing into a broadcast or training room: permission `moderate`.
+  createIngest: IngestRequest,
+  listIngests: Empty,
+  revokeIngest: z.object({ ingestId: Id }).strict(),
 } as const;
 
 export const REQUEST_NAMES = Object.keys(RequestSchemas) as RequestName[];

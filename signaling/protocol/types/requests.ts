@@ -11,7 +11,18 @@ import type {
   RtpParameters as MsRtpParameters,
   SctpParameters,
 } from 'mediasoup-client/types';
-import type { ChatMessage, MediaKind, MediaSource, ParticipantInfo, ProducerInfo, Question, QuestionStatus, RoomKind } from './domain.js';
+import type {
+  ChatMessage,
+  MediaKind,
+  MediaSource,
+  ParticipantInfo,
+  ProducerInfo,
+  Question,
+  QuestionStatus,
+  RoomKind,
+  Site,
+} from './domain.js';
+import type { IngestGrant, IngestInfo, IngestProtocol } from './ingest.js';
 import type { Actor } from './notifications.js';
 import type { Permission } from './permissions.js';
 
@@ -145,6 +156,12 @@ export interface RequestPayloads {
   stopRecording: EmptyPayload;
   /** Anyone: "I have been told this consultation is recorded" (informed consent, into the audit trail). */
   acknowledgeRecording: { sessionId: string };
+  // Encoders (WHIP, RTMP) publishing into a broadcast or training room: permission `moderate`.
+  /** `site`: the presenter's site as shown (default: the moderator's); `ttlSeconds`: the token's life. */
+  createIngest: { protocol: IngestProtocol; name: string; site?: Site | undefined; ttlSeconds?: number | undefined };
+  listIngests: EmptyPayload;
+  /** The token stops working at once and a running programme ends. */
+  revokeIngest: { ingestId: string };
 }
 
 export type RequestName = keyof RequestPayloads;
@@ -260,5 +277,8 @@ export interface ResponseMap {
   startRecording: RecordingInfo;
   stopRecording: Nothing;
   acknowledgeRecording: Nothing;
+  createIngest: IngestGrant;
+  listIngests: { ingests: IngestInfo[] };
+  revokeIngest: Nothing;
 }
 export type RequestResult<N extends RequestName> = ResponseMap[N];

@@ -49,6 +49,8 @@ export interface IngestMedia {
   /** The programme ended: stop what belongs to it (the RTMP listener itself may stay). */
   endProgramme(): void;
   readonly videoMode: IngestHealth['videoMode'];
+  /** Processes working for this programme (RTMP's FFmpegs), for the CPU benchmark. */
+  pids?(): number[];
 }
 
 export interface OnStage {
@@ -112,6 +114,11 @@ export class Ingest extends EventEmitter<IngestEvents> {
   /** RTMP: whether video is passed through or re-encoded; null for WHIP or without media. */
   get videoMode(): IngestHealth['videoMode'] {
     return this.#media?.videoMode ?? null;
+  }
+
+  /** What carries the programme now, if it runs. */
+  get media(): IngestMedia | null {
+    return this.#media;
   }
 
   get presence(): OnStage | null {

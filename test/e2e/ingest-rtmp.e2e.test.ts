@@ -13,7 +13,7 @@ import { useTestEnvironment } from '../helpers/fixture.js';
 import { connectAndJoin, ok, type TestClient } from '../helpers/signalingClient.js';
 import { token } from '../helpers/tokens.js';
 import { until } from '../helpers/until.js';
-import { publishRtmp, tcpListening, type RtmpPublisher } from '../helpers/rtmpPublisher.js';
+import { publishRtmp, tcpListening, type RtmpPublisher } from '../../bench/lib/rtmpPublisher.js';
 
 const ROOM = 'e2e-rtmp-broadcast';
 const STUDIO = '糖尿病饮食讲座';

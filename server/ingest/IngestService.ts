@@ -74,7 +74,10 @@ export class IngestService {
     let publishUrl = `${base}/whip/${ingest.id}`;
     ingest.spec.url = publishUrl;
     if (spec.protocol === 'rtmp') {
-      const relay = await RtmpRelay.start(ingest, token, options.rtmp, log);
+      const relay = await RtmpRelay.start(ingest, token, options.rtmp, log).catch((error: unknown) => {
+        ingest.close('its RTMP listener could not be started');
+        throw error;
+      });
       ingest.spec.url = relay.url;
       publishUrl = `${relay.url}/${token}`;
     }

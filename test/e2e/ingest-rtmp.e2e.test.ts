@@ -8,10 +8,10 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IngestGrant } from '../../signaling/protocol/index.js';
-import { openSdkPage, pathStats, sdkJoin, waitForStats } from '../../bench/lib/sdkPage.js';
+import { pathStats, waitForStats } from '../../bench/lib/sdkPage.js';
 import { useTestEnvironment } from '../helpers/fixture.js';
-import { connectAndJoin, ok, type TestClient } from '../helpers/signalingClient.js';
-import { token } from '../helpers/tokens.js';
+import { ingestPresenter, joinBroadcastLead, joinViewer } from '../helpers/ingest.js';
+import { ok, type TestClient } from '../helpers/signalingClient.js';
 import { until } from '../helpers/until.js';
 import { publishRtmp, tcpListening, type RtmpPublisher } from '../../bench/lib/rtmpPublisher.js';
 
@@ -29,11 +29,7 @@ const publish = (url: string, options: { bframes?: boolean } = {}) => {
   publishers.push(publisher);
   return publisher;
 };
-const presenterOf = (ingestId: string) =>
-  env.server.rooms
-    .get(ROOM)
-    ?.participants()
-    .find((p) => p.info.identity === `ingest:${ingestId}`);
+const presenterOf = (ingestId: string) => ingestPresenter(env, ROOM, ingestId);
 const decoded = async (name: string, kind: 'video' | 'audio'): Promise<number> => {
   const stats = await pathStats(viewer);
   const inbound = stats.inbound.find((i) => i.name === name && i.kind === kind);
@@ -41,12 +37,7 @@ const decoded = async (name: string, kind: 'video' | 'audio'): Promise<number> =
 };
 
 beforeAll(async () => {
-  const joined = await connectAndJoin(
-    env.server.url,
-    token({ room: ROOM, kind: 'broadcast', role: 'lead_specialist', sub: 'sun-zhuren', name: '孙主任', caseId: undefined }),
-  );
-  lead = env.track(joined.client);
-  ok(joined.ack);
+  lead = await joinBroadcastLead(env, ROOM, 'sun-zhuren', '孙主任');
 });
 afterAll(async () => {
   await Promise.all(publishers.map((p) => p.kill()));
@@ -72,17 +63,7 @@ describe('RTMP ingest into a broadcast', () => {
   it('FFmpeg publishes H.264/AAC; viewers decode the video and hear the audio', async () => {
     await until('the RTMP listener', async () => ((await tcpListening(portOf(grant.ingest.url))) ? true : undefined), 15_000, 200);
     publish(grant.publishUrl);
-    viewer = await openSdkPage(env.browser, env.server.url);
-    const joined = await sdkJoin(viewer, {
-      identity: 'viewer-rtmp',
-      name: '周患者',
-      role: 'viewer',
-      room: ROOM,
-      kind: 'broadcast',
-      caseId: null,
-      site: { id: 'home', name: '家中', level: 'village_clinic' },
-    });
-    expect(joined).toBe('joined');
+    viewer = await joinViewer(env, ROOM, 'viewer-rtmp', '周患者');
     await waitForStats(
       viewer,
       (s) =>

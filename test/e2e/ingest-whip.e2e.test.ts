@@ -12,8 +12,9 @@ import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { IngestGrant } from '../../signaling/protocol/index.js';
-import { openSdkPage, sdkJoin, waitForStats } from '../../bench/lib/sdkPage.js';
+import { waitForStats } from '../../bench/lib/sdkPage.js';
 import { useTestEnvironment } from '../helpers/fixture.js';
+import { ingestPresenter as presenterOf, joinBroadcastLead, joinViewer } from '../helpers/ingest.js';
 import { connectAndJoin, err, ok, type TestClient } from '../helpers/signalingClient.js';
 import { adminToken, token } from '../helpers/tokens.js';
 import { until } from '../helpers/until.js';
@@ -29,19 +30,10 @@ let grant: IngestGrant;
 let encoder: Page;
 const viewers: Page[] = [];
 
-const ingestPresenter = () =>
-  env.server.rooms
-    .get(ROOM)
-    ?.participants()
-    .find((p) => p.info.identity === `ingest:${grant.ingest.id}`);
+const ingestPresenter = () => presenterOf(env, ROOM, grant.ingest.id);
 
 beforeAll(async () => {
-  const joined = await connectAndJoin(
-    env.server.url,
-    token({ room: ROOM, kind: 'broadcast', role: 'lead_specialist', sub: 'wang-zhuren', name: '王主任', caseId: undefined }),
-  );
-  lead = env.track(joined.client);
-  ok(joined.ack);
+  lead = await joinBroadcastLead(env, ROOM, 'wang-zhuren', '王主任');
 });
 
 describe('WHIP ingest into a broadcast', () => {
@@ -120,20 +112,7 @@ describe('WHIP ingest into a broadcast', () => {
     expect(published.location).toMatch(new RegExp(`^/whip/${grant.ingest.id}/sessions/[0-9a-f]{32}$`));
     expect(published.body).toMatch(/^a=ice-lite$/m);
 
-    for (let i = 0; i < 2; i++) {
-      const page = await openSdkPage(env.browser, env.server.url);
-      const joined = await sdkJoin(page, {
-        identity: `viewer-${i}`,
-        name: ['赵患者', '钱患者'][i]!,
-        role: 'viewer',
-        room: ROOM,
-        kind: 'broadcast',
-        caseId: null,
-        site: { id: 'home', name: '家中', level: 'village_clinic' },
-      });
-      expect(joined).toBe('joined');
-      viewers.push(page);
-    }
+    for (const [i, name] of ['赵患者', '钱患者'].entries()) viewers.push(await joinViewer(env, ROOM, `viewer-${i}`, name));
     for (const page of viewers) {
       await waitForStats(
         page,

@@ -18,7 +18,7 @@ import { ingestPresenter as presenterOf, joinBroadcastLead, joinViewer } from '.
 import { connectAndJoin, err, ok, type TestClient } from '../helpers/signalingClient.js';
 import { adminToken, token } from '../helpers/tokens.js';
 import { until } from '../helpers/until.js';
-import { openEncoderPage, whipDelete, whipPublish } from '../helpers/whipEncoder.js';
+import { encoderState, openEncoderPage, whipDelete, whipPublish, whipRestartIce, whipTrickle } from '../helpers/whipEncoder.js';
 
 const run = promisify(execFile);
 const ROOM = 'e2e-whip-broadcast';
@@ -135,6 +135,25 @@ describe('WHIP ingest into a broadcast', () => {
     expect(metrics).toMatch(/^telemed_ingests\{state="live"\} 1$/m);
     expect(metrics).toMatch(new RegExp(`^telemed_ingest_bitrate_bps\\{ingest="${grant.ingest.id}",room="${ROOM}"\\} [1-9]`, 'm'));
   }, 120_000);
+
+  it('PATCH: a trickled candidate is accepted (204), a stale ETag refused (412), an ICE restart keeps the media flowing', async () => {
+    expect(await whipTrickle(encoder)).toBe(204);
+    expect(await whipTrickle(encoder, '"not-this-session"')).toBe(412);
+    const before = (await encoderState(encoder)).bytesSent;
+    const restart = await whipRestartIce(encoder);
+    expect(restart.status).toBe(200);
+    expect(restart.ufrag).toMatch(/^\S+$/);
+    await until(
+      'media after the ICE restart',
+      async () => {
+        const now = await encoderState(encoder);
+        return now.state === 'connected' && now.bytesSent > before + 50_000 ? true : undefined;
+      },
+      20_000,
+      500,
+    );
+    expect(env.server.ingests!.get(grant.ingest.id)!.state).toBe('live');
+  }, 60_000);
 
   it('is recorded like any presenter', async () => {
     const started = ok(await lead.request('startRecording', {}));

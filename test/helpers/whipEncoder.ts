@@ -105,3 +105,64 @@ export function whipDelete(page: Page): Promise<number> {
     return res.status;
   });
 }
+
+/**
+ * An ICE restart as a WHIP encoder makes it (RFC 9725 §4.4): new local credentials PATCHed as an SDP
+ * fragment, the server's new credentials from the answer fragment put into the remote description.
+ * Returns the PATCH status and, on 200, the server's new ICE username fragment.
+ */
+export function whipRestartIce(page: Page): Promise<{ status: number; ufrag: string | null }> {
+  return page.evaluate(async () => {
+    const whip = (window as unknown as { whip: { pc: RTCPeerConnection; location: string; token: string } }).whip;
+    const { pc } = whip;
+    pc.restartIce();
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    const field = (sdp: string, name: string) => new RegExp(`^a=${name}:(.+)$`, 'm').exec(sdp)?.[1]?.trim() ?? '';
+    const mid = pc.getTransceivers()[0]!.mid!;
+    const fragment = [
+      `a=ice-ufrag:${field(offer.sdp!, 'ice-ufrag')}`,
+      `a=ice-pwd:${field(offer.sdp!, 'ice-pwd')}`,
+      'm=audio 9 UDP/TLS/RTP/SAVPF 0',
+      `a=mid:${mid}`,
+      '',
+    ].join('\r\n');
+    const res = await fetch(whip.location, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/trickle-ice-sdpfrag', authorization: `Bearer ${whip.token}`, 'if-match': '*' },
+      body: fragment,
+    });
+    if (res.status !== 200) return { status: res.status, ufrag: null };
+    const answerFragment = await res.text();
+    const ufrag = field(answerFragment, 'ice-ufrag');
+    const pwd = field(answerFragment, 'ice-pwd');
+    const previous = pc.remoteDescription!.sdp;
+    const sdp = previous.replace(/^a=ice-ufrag:.*$/gm, `a=ice-ufrag:${ufrag}`).replace(/^a=ice-pwd:.*$/gm, `a=ice-pwd:${pwd}`);
+    await pc.setRemoteDescription({ type: 'answer', sdp });
+    return { status: 200, ufrag };
+  });
+}
+
+/** PATCHes a trickled candidate (what a trickling encoder sends after its offer); returns the status. */
+export function whipTrickle(page: Page, ifMatch?: string): Promise<number> {
+  return page.evaluate(async (ifMatch) => {
+    const whip = (window as unknown as { whip: { location: string; token: string } }).whip;
+    const body = [
+      'a=ice-ufrag:x',
+      'm=audio 9 UDP/TLS/RTP/SAVPF 0',
+      'a=mid:0',
+      'a=candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host',
+      '',
+    ].join('\r\n');
+    const res = await fetch(whip.location, {
+      method: 'PATCH',
+      headers: {
+        'content-type': 'application/trickle-ice-sdpfrag',
+        authorization: `Bearer ${whip.token}`,
+        ...(ifMatch ? { 'if-match': ifMatch } : {}),
+      },
+      body: body.replace('a=ice-ufrag:x\r\n', ''),
+    });
+    return res.status;
+  }, ifMatch);
+}

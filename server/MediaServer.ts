@@ -23,6 +23,8 @@ import { MEDIA_CODECS } from './media/codecs.js';
 import { HlsService } from './media/HlsService.js';
 import { ServerMetrics } from './metrics/ServerMetrics.js';
 import { PreflightLab } from './media/PreflightLab.js';
+import { IngestService } from './ingest/IngestService.js';
+import { DEFAULT_FFMPEG } from '../recordings/ffmpeg.js';
 import { CaseRecordService } from './records/CaseRecordService.js';
 import { WorkerPool } from './media/WorkerPool.js';
 import { RoomRegistry } from './rooms/RoomRegistry.js';
@@ -34,6 +36,8 @@ export class MediaServer {
   readonly pool: WorkerPool;
   readonly rooms: RoomRegistry;
   readonly #hls: HlsService;
+  /** Encoders' ingests (set once, right after construction). */
+  ingests: IngestService | undefined;
   readonly records: CaseRecordService;
   readonly #http: http.Server;
   readonly #io: SignalingIo;
@@ -126,12 +130,22 @@ export class MediaServer {
       events?.watchHls(hls);
       const metrics = new ServerMetrics({ pool, rooms, records, hls, draining: () => routing.draining });
       if (config.cluster) metrics.addCluster(() => clusterNode?.stats);
+      // Encoders publishing into broadcasts (WHIP, RTMP); their URLs name the address encoders reach.
+      const ingests = new IngestService({
+        rooms,
+        options: { ...config.ingest, rtmp: { ...config.ingest.rtmp, ffmpegPath: DEFAULT_FFMPEG.ffmpeg } },
+        publicUrl: () => config.records.publicUrl ?? built.server?.url ?? '',
+        log: log.child({ component: 'ingest' }),
+      });
+      metrics.addIngests(ingests);
+      if (events) metrics.addEventWebhooks(() => events.pending);
       // The admin API's drain acts on the server built below, once it exists.
       const built: { server?: MediaServer } = {};
       const app = createApp({
         pool,
         rooms,
         hlsDir: hls.root,
+        ingests,
         records,
         verifier,
         draining: () => routing.draining,
@@ -169,7 +183,7 @@ export class MediaServer {
         maxIncomingBitrate: config.media.maxIncomingBitrate,
         log: log.child({ component: 'preflight' }),
       });
-      const services = { routerCapabilities, turn: config.turn, hls, preflight };
+      const services = { routerCapabilities, turn: config.turn, hls, preflight, ingests };
       const edges = config.cluster ? broadcastEdges(config, config.cluster, { io, pool, rooms, verifier, services }, log) : undefined;
       if (edges) metrics.addEdges(() => edges.figures());
       attachSignaling(io, {
@@ -190,6 +204,7 @@ export class MediaServer {
         httpServer.listen(config.http.port, config.http.host, () => resolve());
       });
       const server = new MediaServer(config, pool, rooms, hls, records, httpServer, io, log);
+      server.ingests = ingests;
       built.server = server;
       server.#routing = routing;
       server.#edges = edges;
@@ -263,6 +278,7 @@ export class MediaServer {
     this.#closing ??= (async () => {
       await this.#hls.closeAll();
       this.#preflight?.closeAll();
+      this.ingests?.closeAll();
       // Recordings are finished and handed to the case record before anything else goes away.
       this.rooms.closeAll();
       await this.records.close();

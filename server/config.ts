@@ -77,6 +77,17 @@ const EnvSchema = z.object({
   BROADCAST_KEYFRAME_DELAY_MS: z.coerce.number().int().min(0).max(10_000).default(1000),
   /** Clustered: viewers one node hosts before new ones go to edge nodes; 0 = MEDIA_WORKERS × BROADCAST_CONSUMERS_PER_ROUTER ÷ 2. */
   BROADCAST_VIEWERS_PER_NODE: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  // Encoders publishing into broadcast/training rooms (WHIP, RTMP): see README "Broadcast studio".
+  INGEST_GRACE_SECONDS: z.coerce.number().min(0).max(600).default(15),
+  INGEST_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(604_800).default(43_200),
+  INGEST_MAX_TTL_SECONDS: z.coerce.number().int().min(60).max(604_800).default(172_800),
+  INGEST_PER_ROOM: z.coerce.number().int().min(1).max(20).default(4),
+  INGEST_HEALTH_INTERVAL_MS: z.coerce.number().int().min(1000).max(60_000).default(5000),
+  INGEST_RTMP_HOST: z.string().default('127.0.0.1'),
+  INGEST_RTMP_PORTS: z
+    .string()
+    .regex(/^\d{4,5}-\d{4,5}$/, 'a range such as 19350-19449')
+    .default('19350-19449'),
   DATA_DIR: z.string().default('data'),
   /** Below this much free space on DATA_DIR's disk no recording starts and readiness is degraded. */
   DATA_MIN_FREE_MB: z.coerce.number().min(0).max(10_000_000).default(512),
@@ -164,6 +175,8 @@ export interface Config {
   records: RecordsConfig;
   /** Set when EVENT_WEBHOOK_URL is: room events signed and delivered to the hospital's own system. */
   events: EventWebhookConfig | undefined;
+  /** Encoder ingest (WHIP, RTMP): grace period, token lifetimes, RTMP listener address and ports. */
+  ingest: IngestConfig;
   /** Set when nodes share rooms through Redis (REDIS_URL, or REDIS_SENTINELS + REDIS_SENTINEL_NAME). */
   cluster: ClusterConfig | undefined;
   logLevel: string;
@@ -202,6 +215,28 @@ export interface EventWebhookConfig {
   includeNames: boolean;
   outboxDir: string;
   retry: { baseMs: number; maxMs: number };
+}
+
+export interface IngestConfig {
+  graceSeconds: number;
+  defaultTtlSeconds: number;
+  maxTtlSeconds: number;
+  perRoom: number;
+  healthIntervalMs: number;
+  rtmp: { host: string; portRange: { min: number; max: number } };
+}
+
+function ingestConfig(e: z.infer<typeof EnvSchema>): IngestConfig {
+  const [min = 0, max = 0] = e.INGEST_RTMP_PORTS.split('-').map(Number);
+  if (min < 1024 || max > 65535 || max < min) throw new ConfigError('INGEST_RTMP_PORTS: a range of ports between 1024 and 65535, low-high');
+  return {
+    graceSeconds: e.INGEST_GRACE_SECONDS,
+    defaultTtlSeconds: Math.min(e.INGEST_TOKEN_TTL_SECONDS, e.INGEST_MAX_TTL_SECONDS),
+    maxTtlSeconds: e.INGEST_MAX_TTL_SECONDS,
+    perRoom: e.INGEST_PER_ROOM,
+    healthIntervalMs: e.INGEST_HEALTH_INTERVAL_MS,
+    rtmp: { host: e.INGEST_RTMP_HOST, portRange: { min, max } },
+  };
 }
 
 export interface ClusterConfig {
@@ -323,6 +358,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           drainDeadlineSeconds: e.DRAIN_DEADLINE_SECONDS,
         }
       : undefined,
+    ingest: ingestConfig(e),
     broadcast: {
       consumersPerRouter: e.BROADCAST_CONSUMERS_PER_ROUTER,
       keyFrameRequestDelayMs: e.BROADCAST_KEYFRAME_DELAY_MS,

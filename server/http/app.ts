@@ -17,6 +17,8 @@ import { recordingsRouter } from './recordingsRouter.js';
 import { adminRouter, type AdminDeps } from './adminRouter.js';
 import { embedRouter } from './embed.js';
 import { requestIds } from './requestId.js';
+import type { IngestService } from '../ingest/IngestService.js';
+import { ingestRouter } from '../ingest/ingestRouter.js';
 
 const repoRoot = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -33,6 +35,8 @@ export interface AppDeps {
   devTokens: DevTokenOptions | undefined;
   /** Live HLS segments; each stream sits under an unguessable folder name. */
   hlsDir: string;
+  /** Encoders publishing into broadcasts: `/ingest` (management) and `/whip` (WHIP). */
+  ingests?: IngestService | undefined;
   records: CaseRecordService;
   verifier: TokenVerifier;
   /** A draining node (clustered) takes no new rooms: load balancers should send new clients elsewhere. */
@@ -77,6 +81,7 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   if (deps.devTokens) app.use(devTokenRouter(deps.devTokens));
+  if (deps.ingests) app.use(ingestRouter({ ingests: deps.ingests, rooms: deps.rooms, verifier: deps.verifier, log: deps.admin.log }));
   app.use(recordingsRouter(deps.records.archive.root, deps.verifier));
   app.use(
     adminRouter({

@@ -9,8 +9,11 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { ClusterStats } from '../cluster/ClusterNode.js';
 import type { EdgeFigures } from '../cluster/edges/BroadcastEdges.js';
+import type { IngestService } from '../ingest/IngestService.js';
 import type { Room } from '../rooms/Room.js';
 import { CallMetrics } from './callMetrics.js';
+import { registerIngestMetrics } from './ingestMetrics.js';
+import { ReadGauge, single } from './readings.js';
 import { registerClusterMetrics, registerEdgeMetrics } from './clusterMetrics.js';
 import { registerNodeMetrics, type NodeSources } from './nodeMetrics.js';
 import { RequestMetrics } from './requestMetrics.js';
@@ -38,6 +41,20 @@ export class ServerMetrics {
   /** This node is part of a cluster: its figures, once it has joined. */
   addCluster(stats: () => ClusterStats | undefined): void {
     registerClusterMetrics(this.registry, stats);
+  }
+
+  /** Encoders publish into broadcasts here (WHIP, RTMP). */
+  addIngests(ingests: IngestService): void {
+    registerIngestMetrics(this.registry, ingests);
+  }
+
+  /** Room events for the hospital's own system wait in their outbox. */
+  addEventWebhooks(pending: () => number): void {
+    new ReadGauge(
+      this.registry,
+      { name: 'telemed_event_webhooks_pending', help: 'Room events waiting to reach the hospital’s system.' },
+      () => single(pending()),
+    );
   }
 
   /** This node spreads broadcasts over edge nodes. */

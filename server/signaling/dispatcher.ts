@@ -20,6 +20,7 @@ import {
 import type { Logger } from '../logger.js';
 import type { HlsService } from '../media/HlsService.js';
 import type { PreflightLab } from '../media/PreflightLab.js';
+import type { IngestService } from '../ingest/IngestService.js';
 import type { TurnSettings } from '../media/turnCredentials.js';
 import type { Participant, ParticipantChannel } from '../rooms/Participant.js';
 import type { Room } from '../rooms/Room.js';
@@ -34,6 +35,8 @@ export interface SignalingServices {
   hls: HlsService;
   /** The pre-call check's test transports (absent: `preflight` is answered UNAVAILABLE). */
   preflight?: PreflightLab | undefined;
+  /** Encoders' ingests (absent in unit tests that build signaling without them). */
+  ingests?: IngestService | undefined;
 }
 
 export interface HandlerContext {

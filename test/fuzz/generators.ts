@@ -377,6 +377,12 @@ export function validSample(rng: Rng, name: RequestName, ctx: SampleContext): Re
         { step: 'report', testId: randomUUID() },
         { step: 'produce', testId: randomUUID(), kind: 'audio', rtpParameters: fakeRtpParameters('audio', ssrc) },
       ]);
+    case 'createIngest':
+      return { protocol: 'whip', name: rng.chance(0.5) ? hostileString(rng) : '健康教育演播室' };
+    case 'listIngests':
+      return {};
+    case 'revokeIngest':
+      return { ingestId: randomUUID() };
   }
 }
 

@@ -70,6 +70,9 @@ const SAMPLES: { [N in RequestName]: RequestPayload<N> } = {
   stopRecording: {},
   acknowledgeRecording: { sessionId: ID },
   preflight: { step: 'report', testId: ID },
+  createIngest: { protocol: 'whip', name: '健康教育演播室' },
+  listIngests: {},
+  revokeIngest: { ingestId: ID },
 };
 
 const entry = (name: RequestName) => HANDLERS[name] as HandlerEntry<RequestName>;

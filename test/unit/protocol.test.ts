@@ -125,6 +125,16 @@ const CASES: Record<RequestName, { valid: unknown; invalid: [payload: unknown, f
       [{ step: 'connect', testId: 't1', dtlsParameters: { fingerprints: [] } }, 'dtlsParameters.fingerprints'],
     ],
   },
+  createIngest: {
+    valid: { protocol: 'rtmp', name: '骨科健康讲座', ttlSeconds: 3600 },
+    invalid: [
+      [{ protocol: 'srt', name: 'x' }, 'protocol'],
+      [{ protocol: 'whip', name: 'a\nb' }, 'name'],
+      [{ protocol: 'whip', name: 'x', ttlSeconds: 10 }, 'ttlSeconds'],
+    ],
+  },
+  listIngests: { valid: {}, invalid: [[{ room: 'x' }, '(payload)']] },
+  revokeIngest: { valid: { ingestId: 'i1' }, invalid: [[{}, 'ingestId']] },
 };
 
 describe('signaling protocol validation', () => {

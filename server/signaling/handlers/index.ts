@@ -7,6 +7,7 @@
 import type { HandlerTable } from '../dispatcher.js';
 import { broadcastHandlers } from './broadcast.js';
 import { chatHandlers } from './chat.js';
+import { ingestHandlers } from './ingest.js';
 import { mediaHandlers } from './media.js';
 import { moderationHandlers } from './moderation.js';
 import { preflightHandlers } from './preflight.js';
@@ -21,4 +22,5 @@ export const HANDLERS: HandlerTable = {
   ...broadcastHandlers,
   ...recordingHandlers,
   ...preflightHandlers,
+  ...ingestHandlers,
 };

@@ -91,6 +91,7 @@ const NOTIFICATION_NAMES = [
   'recordUnavailable',
   'recordRestored',
   'connectionQuality',
+  'ingestUpdated',
 ] as const satisfies readonly NotificationName[];
 
 const LEAVE_REASONS = [

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { CHAT_MAX_LENGTH, MEDIA_KINDS, MEDIA_SOURCES, QUESTION_MAX_LENGTH } from '../types/domain.js';
 import { PREFLIGHT_PATHS } from '../types/preflight.js';
+import { IngestRequest } from './ingest.js';
 import { CHAT_PAGE_MAX, DTLS_FINGERPRINT_ALGORITHMS, type RequestName, type RequestPayloads } from '../types/requests.js';
 import type { Assert, Equals, Matches } from './check.js';
 
@@ -177,6 +178,10 @@ export const RequestSchemas = {
     z.object({ step: z.literal('produce'), testId: Id, kind: z.enum(MEDIA_KINDS), rtpParameters: RtpParameters }).strict(),
     z.object({ step: z.literal('report'), testId: Id }).strict(),
   ]),
+  // Encoders (WHIP, RTMP) publishing into a broadcast or training room: permission `moderate`.
+  createIngest: IngestRequest,
+  listIngests: Empty,
+  revokeIngest: z.object({ ingestId: Id }).strict(),
 } as const;
 
 export const REQUEST_NAMES = Object.keys(RequestSchemas) as RequestName[];

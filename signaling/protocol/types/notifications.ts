@@ -4,6 +4,7 @@
  */
 import type { ChatMessage, MediaSource, ParticipantInfo, ProducerInfo, Question } from './domain.js';
 import type { Permission } from './permissions.js';
+import type { IngestInfo } from './ingest.js';
 import type { JoinResult, RecordingInfo } from './requests.js';
 
 /**
@@ -77,5 +78,7 @@ export interface NotificationMap {
   recordUnavailable: { part: 'trail' | 'recording'; message: string };
   /** To moderators: the audit trail is written again (what it could not hold meanwhile is noted in it). */
   recordRestored: { message: string };
+  /** To moderators: an encoder's ingest changed state, or its health was measured again (every few seconds while live). */
+  ingestUpdated: { ingest: IngestInfo };
 }
 export type NotificationName = keyof NotificationMap;

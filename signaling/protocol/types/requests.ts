@@ -11,7 +11,18 @@ import type {
   RtpParameters as MsRtpParameters,
   SctpParameters,
 } from 'mediasoup-client/types';
-import type { ChatMessage, MediaKind, MediaSource, ParticipantInfo, ProducerInfo, Question, QuestionStatus, RoomKind } from './domain.js';
+import type {
+  ChatMessage,
+  MediaKind,
+  MediaSource,
+  ParticipantInfo,
+  ProducerInfo,
+  Question,
+  QuestionStatus,
+  RoomKind,
+  Site,
+} from './domain.js';
+import type { IngestGrant, IngestInfo, IngestProtocol } from './ingest.js';
 import type { Actor } from './notifications.js';
 import type { Permission } from './permissions.js';
 import type { PreflightAnswer, PreflightRequest } from './preflight.js';
@@ -154,6 +165,12 @@ export interface RequestPayloads {
   acknowledgeRecording: { sessionId: string };
   /** The pre-call check, before joining (states none and waiting): see ./preflight.ts. */
   preflight: PreflightRequest;
+  // Encoders (WHIP, RTMP) publishing into a broadcast or training room: permission `moderate`.
+  /** `site`: the presenter's site as shown (default: the moderator's); `ttlSeconds`: the token's life. */
+  createIngest: { protocol: IngestProtocol; name: string; site?: Site | undefined; ttlSeconds?: number | undefined };
+  listIngests: EmptyPayload;
+  /** The token stops working at once and a running programme ends. */
+  revokeIngest: { ingestId: string };
 }
 
 export type RequestName = keyof RequestPayloads;
@@ -281,5 +298,8 @@ export interface ResponseMap {
   acknowledgeRecording: Nothing;
   /** The answer to the request's `step` (PreflightAnswers[step]). */
   preflight: PreflightAnswer;
+  createIngest: IngestGrant;
+  listIngests: { ingests: IngestInfo[] };
+  revokeIngest: Nothing;
 }
 export type RequestResult<N extends RequestName> = ResponseMap[N];

@@ -1,0 +1,240 @@
+/**
+ * The HTTP face of ingest:
+ *
+ * - `POST /ingest`, `GET /ingest?room=`, `GET /ingest/:id`, `DELETE /ingest/:id`: the hospital
+ *   system (an admin token, or a moderator's access token for that room) creates, lists, inspects and
+ *   revokes ingests. JSON, errors as `{ error: { code, status, message } }`.
+ * - WHIP (RFC 9725) under `/whip/:id`, with the ingest's token as bearer: POST an SDP offer → 201, the
+ *   answer and the session's Location; PATCH that Location (`application/trickle-ice-sdpfrag`) for
+ *   trickle (accepted and ignored: the server is ICE-lite) or an ICE restart; DELETE it to end the
+ *   programme. Errors are plain text, which encoders show in their logs.
+ */
+import express from 'express';
+import { forbidden, IngestRestRequest, issuesToDetails, permissionsFor, ProtocolError, type Site } from '../../signaling/protocol/index.js';
+import type { TokenVerifier } from '../auth/TokenVerifier.js';
+import type { Logger } from '../logger.js';
+import type { RoomRegistry } from '../rooms/RoomRegistry.js';
+import type { IngestService } from './IngestService.js';
+import { MAX_SDP_BYTES, SdpError } from './sdp.js';
+import { UnacceptableOfferError } from './whipOffer.js';
+import { WhipSession } from './WhipSession.js';
+
+export interface IngestRouterDeps {
+  ingests: IngestService;
+  rooms: RoomRegistry;
+  verifier: TokenVerifier;
+  log: Logger;
+}
+
+const bearer = (req: express.Request): string | undefined => {
+  const header = req.headers.authorization;
+  return header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : undefined;
+};
+
+/** Who may manage ingests of `roomId`: an operator (admin token), or a moderator of that very room. */
+interface Manager {
+  by: string;
+  /** The room a moderator's token is for; undefined for an operator. */
+  room: string | undefined;
+  kind: 'broadcast' | 'training' | undefined;
+  caseId: string | undefined;
+}
+
+function manager(verifier: TokenVerifier, token: string | undefined): Manager {
+  try {
+    const admin = verifier.verifyAdmin(token);
+    return { by: `admin:${admin.sub}`, room: undefined, kind: undefined, caseId: undefined };
+  } catch {
+    const principal = verifier.verify(token); // throws UNAUTHENTICATED for anything else
+    if (!permissionsFor(principal.kind, principal.role).has('moderate'))
+      throw forbidden(`a ${principal.role} may not manage encoder ingests; a moderator's or an admin token is needed`);
+    const kind = principal.kind === 'broadcast' || principal.kind === 'training' ? principal.kind : undefined;
+    if (!kind) throw forbidden(`an encoder can publish only into a broadcast or training room, not a ${principal.kind} room`);
+    return { by: principal.sub, room: principal.room, kind, caseId: principal.caseId };
+  }
+}
+
+const jsonFail = (res: express.Response, error: unknown, log: Logger): void => {
+  const protocolError = error instanceof ProtocolError ? error : new ProtocolError('INTERNAL', 'the ingest request failed');
+  if (!(error instanceof ProtocolError)) log.error({ err: error }, 'ingest request failed');
+  res.status(protocolError.status).json({ error: protocolError.toWire() });
+};
+
+export function ingestRouter(deps: IngestRouterDeps): express.Router {
+  const router = express.Router();
+  router.use(['/ingest', '/whip'], (_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+  manageRoutes(router, deps);
+  whipRoutes(router, deps);
+  return router;
+}
+
+function manageRoutes(router: express.Router, { ingests, rooms, verifier, log }: IngestRouterDeps): void {
+  router.post('/ingest', express.json({ limit: '8kb' }), async (req, res) => {
+    try {
+      const who = manager(verifier, bearer(req));
+      const parsed = IngestRestRequest.safeParse(req.body);
+      if (!parsed.success) throw new ProtocolError('BAD_REQUEST', 'invalid ingest request', issuesToDetails(parsed.error.issues));
+      const body = parsed.data;
+      if (who.room !== undefined && who.room !== body.room)
+        throw forbidden('a moderator may create ingests only for the room of their token');
+      const open = rooms.get(body.room);
+      const kind = open?.kind ?? who.kind ?? body.kind;
+      if (!kind) throw new ProtocolError('BAD_REQUEST', 'the room is not open: say its kind (broadcast or training)');
+      const site: Site = body.site;
+      const grant = await ingests.create({
+        room: { id: body.room, kind, caseId: open?.caseId ?? who.caseId },
+        protocol: body.protocol,
+        name: body.name,
+        site,
+        ttlSeconds: body.ttlSeconds,
+        createdBy: who.by,
+      });
+      res.status(201).json(grant);
+    } catch (error) {
+      jsonFail(res, error, log);
+    }
+  });
+
+  router.get('/ingest', (req, res) => {
+    try {
+      const who = manager(verifier, bearer(req));
+      const room = who.room ?? (typeof req.query['room'] === 'string' ? req.query['room'] : undefined);
+      res.json({ ingests: room === undefined ? ingests.list() : ingests.forRoom(room).map((i) => i.info()) });
+    } catch (error) {
+      jsonFail(res, error, log);
+    }
+  });
+
+  router.get('/ingest/:id', (req, res) => {
+    try {
+      const who = manager(verifier, bearer(req));
+      const ingest = ingests.get(req.params.id);
+      if (!ingest || (who.room !== undefined && ingest.spec.room.id !== who.room)) throw new ProtocolError('NOT_FOUND', 'no such ingest');
+      res.json({ ingest: ingest.info() });
+    } catch (error) {
+      jsonFail(res, error, log);
+    }
+  });
+
+  router.delete('/ingest/:id', (req, res) => {
+    try {
+      const who = manager(verifier, bearer(req));
+      ingests.revoke(req.params.id, who.room, who.by);
+      res.status(204).end();
+    } catch (error) {
+      jsonFail(res, error, log);
+    }
+  });
+}
+
+/** WHIP errors as plain text with their status: what an encoder puts in its log. */
+function whipFail(res: express.Response, error: unknown, log: Logger): void {
+  if (error instanceof SdpError) {
+    res
+      .status(error.tooLarge ? 413 : 400)
+      .type('text/plain')
+      .send(`${error.message}\n`);
+    return;
+  }
+  if (error instanceof UnacceptableOfferError) {
+    res.status(400).type('text/plain').send(`${error.message}\n`);
+    return;
+  }
+  const protocolError = error instanceof ProtocolError ? error : new ProtocolError('INTERNAL', 'the WHIP request failed');
+  if (!(error instanceof ProtocolError)) log.error({ err: error }, 'WHIP request failed');
+  if (protocolError.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="whip"');
+  res.status(protocolError.status).type('text/plain').send(`${protocolError.message}\n`);
+}
+
+function whipRoutes(router: express.Router, { ingests, log }: IngestRouterDeps): void {
+  const sessions = new Map<string, { ingestId: string; session: WhipSession }>();
+  const sdpBody = express.text({ type: ['application/sdp', 'application/trickle-ice-sdpfrag'], limit: MAX_SDP_BYTES });
+  // Browser-based encoders on other origins: the bearer token, not a cookie, is the credential.
+  router.use('/whip', (req, res, next) => {
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.setHeader('Access-Control-Expose-Headers', 'Location, ETag, Accept-Patch');
+    if (req.method !== 'OPTIONS') return next();
+    res.setHeader('Access-Control-Allow-Methods', 'POST, PATCH, DELETE, OPTIONS');
+    res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type, If-Match');
+    res.setHeader('Accept-Post', 'application/sdp');
+    res.status(204).end();
+  });
+  // The session a request names, if the token proves it may act on it.
+  const sessionOf = (req: express.Request<{ id: string; session: string }>) => {
+    const ingest = ingests.authenticate(req.params.id, bearer(req));
+    const entry = sessions.get(req.params.session);
+    if (!entry || entry.ingestId !== ingest.id || entry.session.ended) {
+      sessions.delete(req.params.session);
+      throw new ProtocolError('NOT_FOUND', 'no such WHIP session (it ended, or another one replaced it)');
+    }
+    return { ingest, session: entry.session };
+  };
+
+  router.post('/whip/:id', sdpBody, async (req, res) => {
+    try {
+      const ingest = ingests.authenticate(req.params.id, bearer(req));
+      if (!req.is('application/sdp') || typeof req.body !== 'string') {
+        res.status(415).type('text/plain').send('a WHIP offer is sent as Content-Type: application/sdp\n');
+        return;
+      }
+      const { session, answer } = await WhipSession.start(ingest, req.body, log);
+      for (const [id, entry] of sessions) if (entry.session.ended) sessions.delete(id);
+      sessions.set(session.id, { ingestId: ingest.id, session });
+      res
+        .status(201)
+        .type('application/sdp')
+        .setHeader('Location', `/whip/${ingest.id}/sessions/${session.id}`)
+        .setHeader('ETag', session.etag)
+        .setHeader('Accept-Patch', 'application/trickle-ice-sdpfrag')
+        .send(answer);
+    } catch (error) {
+      whipFail(res, error, log);
+    }
+  });
+
+  router.patch('/whip/:id/sessions/:session', sdpBody, async (req, res) => {
+    try {
+      const { session } = sessionOf(req);
+      if (!req.is('application/trickle-ice-sdpfrag') || typeof req.body !== 'string') {
+        res.status(415).type('text/plain').send('PATCH takes Content-Type: application/trickle-ice-sdpfrag\n');
+        return;
+      }
+      const ifMatch = req.headers['if-match'];
+      const restart = /^a=ice-ufrag:/m.test(req.body);
+      if (ifMatch && ifMatch !== '*' && ifMatch !== session.etag) {
+        res.status(412).type('text/plain').send('the session changed since that ETag\n');
+        return;
+      }
+      if (!restart) {
+        res.status(204).end(); // trickled candidates: an ICE-lite server only answers checks
+        return;
+      }
+      const fragment = await session.restartIce();
+      res.status(200).type('application/trickle-ice-sdpfrag').setHeader('ETag', session.etag).send(fragment);
+    } catch (error) {
+      whipFail(res, error, log);
+    }
+  });
+
+  router.delete('/whip/:id/sessions/:session', (req, res) => {
+    try {
+      const { ingest } = sessionOf(req);
+      sessions.delete(req.params.session);
+      ingest.endProgramme('the encoder ended the WHIP session (DELETE)');
+      res.status(200).end();
+    } catch (error) {
+      whipFail(res, error, log);
+    }
+  });
+
+  // body-parser's own refusals (too large, bad encoding) in WHIP's words.
+  router.use('/whip', (error: unknown, _req: express.Request, res: express.Response, next: express.NextFunction) => {
+    const status = (error as { status?: number }).status;
+    if (status === 413) res.status(413).type('text/plain').send(`the SDP is larger than ${MAX_SDP_BYTES} bytes\n`);
+    else if (status) res.status(status).type('text/plain').send('the request body could not be read\n');
+    else next(error);
+  });
+}

@@ -153,8 +153,8 @@ describe('speaker and gallery views', () => {
     expect(await lead.locator('#tiles').getAttribute('data-view')).toBe('gallery');
     expect(await mainTile(lead)).toBeNull();
 
-    await lead.click('[data-view=speaker]');
-    expect(await lead.locator('[data-view=speaker]').getAttribute('aria-pressed')).toBe('true');
+    await lead.click('#view-switch [data-view=speaker]');
+    expect(await lead.locator('#view-switch [data-view=speaker]').getAttribute('aria-pressed')).toBe('true');
     // Only one of the others sends sound at a time: the large tile is whoever the SDK says speaks.
     const [clinicId, countyId] = [await idOf(lead, CLINIC.name), await idOf(lead, COUNTY.name)];
     await lead.click('#toggle-mic');
@@ -177,7 +177,7 @@ describe('speaker and gallery views', () => {
     await lead.reload();
     await joined(lead);
     expect(await lead.locator('#tiles').getAttribute('data-view')).toBe('speaker');
-    expect(await lead.locator('[data-view=speaker]').getAttribute('aria-pressed')).toBe('true');
+    expect(await lead.locator('#view-switch [data-view=speaker]').getAttribute('aria-pressed')).toBe('true');
 
     // 王芳 shares a screen (a lab report, drawn on a canvas): it is the large tile, in either view.
     await county.evaluate(async () => {
@@ -191,7 +191,7 @@ describe('speaker and gallery views', () => {
     });
     const screen = lead.locator('#tiles > .tile.screen.main');
     await screen.waitFor({ timeout: 20_000 });
-    await lead.click('[data-view=gallery]');
+    await lead.click('#view-switch [data-view=gallery]');
     await screen.waitFor();
     expect(await lead.locator('#tiles').getAttribute('data-view')).toBe('gallery');
     const strip = await lead.locator('#tiles > .tile:not(.main)').evaluateAll((tiles) => tiles.map((t) => t.clientWidth));

@@ -38,7 +38,8 @@ export class AudioPlayback {
    */
   attach(key: string, track: MediaStreamTrack, element?: HTMLMediaElement): HTMLMediaElement {
     const el = element ?? document.createElement('audio');
-    el.autoplay = true;
+    // Started by play() below, not by the autoplay attribute: only play()'s promise says it was refused.
+    el.autoplay = false;
     el.srcObject = new MediaStream([track]);
     this.#elements.set(key, el);
     void this.#play(el);

@@ -23,7 +23,7 @@ export class Tiles {
     tile.id = id;
     tile.dataset.participantId = participant.id;
     const video = Object.assign(document.createElement('video'), { autoplay: true, playsInline: true, muted: true });
-    const audio = Object.assign(document.createElement('audio'), { autoplay: true });
+    const audio = document.createElement('audio'); // played by the SDK (attachAudio), which sees a refusal
     const label = document.createElement('div');
     label.className = 'label';
     const nameKey = `tile.${screen ? 'screen' : 'name'}${self ? 'Self' : ''}`;

@@ -44,8 +44,13 @@ export function tileMenu(participant, act) {
   const focusItem = (index) => items.at(index % items.length)?.focus();
   const open = (index) => {
     menu.hidden = false;
+    const at = button.getBoundingClientRect();
+    menu.style.top = `${at.bottom + 2}px`;
+    menu.style.left = `${Math.max(4, at.right - menu.offsetWidth)}px`;
     button.setAttribute('aria-expanded', 'true');
     focusItem(index);
+    // Placed once: a scroll would leave it behind, so it closes.
+    addEventListener('scroll', () => close(false), { once: true, capture: true });
   };
   function close(refocus) {
     if (menu.hidden) return;

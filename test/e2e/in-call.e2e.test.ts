@@ -174,7 +174,7 @@ describe('speaker and gallery views', () => {
     for (const w of widths.filter((w) => !w.main)) expect(w.width * 3).toBeLessThan(mainWidth);
 
     // Remembered: the lead comes back (same browser) in speaker view.
-    await lead.reload();
+    await lead.reload({ timeout: 60_000 });
     await joined(lead);
     expect(await lead.locator('#tiles').getAttribute('data-view')).toBe('speaker');
     expect(await lead.locator('#view-switch [data-view=speaker]').getAttribute('aria-pressed')).toBe('true');

@@ -19,7 +19,14 @@ export const CHROMIUM_FLAGS = [
   '--autoplay-policy=no-user-gesture-required',
 ];
 
-/** playwright gives each launch a fresh, temporary user-data dir. `extraArgs`: flags a test needs besides these. */
+/**
+ * playwright gives each launch a fresh, temporary user-data dir. `extraArgs`: flags a test needs
+ * besides these; one that sets a switch of the defaults replaces it (e.g.
+ * `--autoplay-policy=document-user-activation-required` for a test of blocked sound).
+ */
 export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_FLAGS, ...extraArgs] });
+  const switchOf = (flag: string) => flag.split('=')[0];
+  const replaced = new Set(extraArgs.map(switchOf));
+  const args = [...CHROMIUM_FLAGS.filter((flag) => !replaced.has(switchOf(flag))), ...extraArgs];
+  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args });
 }

@@ -26,6 +26,7 @@ import {
   type Permission,
 } from '../../signaling/protocol/types/index.js';
 import { Audience } from './Audience.js';
+import { AudioPlayback } from './AudioPlayback.js';
 import { Moderation } from './Moderation.js';
 import { Recording } from './Recording.js';
 import { MediaSession, type NetworkOptions, type PublishOptions, type PublishedSource } from './MediaSession.js';
@@ -85,7 +86,15 @@ export interface ClientEvents {
   trackRemoved: [track: RemoteTrack];
   trackPaused: [track: RemoteTrack];
   trackResumed: [track: RemoteTrack];
+  /** Who speaks now (null: nobody); at join, `client.activeSpeaker` says who already was. */
   activeSpeaker: [participant: ParticipantInfo | null];
+  /**
+   * The browser refused to play remote sound (autoplay policy: no user gesture yet). Show "click to
+   * enable sound" and call `startAudio()` from that click. Concerns tracks played with `attachAudio`.
+   */
+  audioPlaybackBlocked: [];
+  /** After `audioPlaybackBlocked`, `startAudio()` got every remote audio element playing. */
+  audioPlaybackStarted: [];
   /**
    * How a participant's line (yours included) is doing, graded by the server from their streams'
    * statistics: show it on their tile (not by colour alone) so a frozen image has a reason.
@@ -162,6 +171,12 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     lost: (loss) => this.emit('deviceLost', loss),
     error: (error) => this.emit('error', error),
   });
+  readonly #audio = new AudioPlayback({
+    blocked: () => this.emit('audioPlaybackBlocked'),
+    started: () => this.emit('audioPlaybackStarted'),
+    error: (e) => this.emit('error', e),
+  });
+  #activeSpeakerId: string | null = null;
 
   private constructor(
     signaling: SignalingConnection,
@@ -189,7 +204,10 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
         this.#timeline.mark('firstTrack');
         this.emit('trackAdded', t);
       },
-      removed: (t) => this.emit('trackRemoved', t),
+      removed: (t) => {
+        this.#audio.detach(t.id);
+        this.emit('trackRemoved', t);
+      },
       paused: (t) => this.emit(t.paused ? 'trackPaused' : 'trackResumed', t),
       error: (e) => this.emit('error', e),
     });
@@ -256,6 +274,12 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
   /** The last grade the server sent for a participant's line (yours: `self.id`); 'unknown' before one. */
   connectionQuality(participantId: string): ConnectionQuality {
     return this.#quality.get(participantId) ?? 'unknown';
+  }
+
+  /** Who speaks now (null: nobody, or not known yet): set at join, then by `activeSpeaker` events. */
+  get activeSpeaker(): ParticipantInfo | null {
+    const id = this.#activeSpeakerId;
+    return id === null ? null : id === this.#self.id ? this.#self : (this.#model.participants.get(id) ?? null);
   }
 
   get connectionState(): ConnectionState {
@@ -367,6 +391,32 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     await this.#signaling.request('setPreferredLayers', { consumerId: trackId, spatialLayer });
   }
 
+  // ---- sound ----
+
+  /**
+   * Plays a received audio track — in `element` if given, else in an element the SDK keeps (it need
+   * not be in the document) — and watches for the browser refusing it: then `audioPlaybackBlocked`
+   * fires and `startAudio()` from a click resumes it. The element is released on `trackRemoved`.
+   */
+  attachAudio(track: RemoteTrack, element?: HTMLMediaElement): HTMLMediaElement {
+    if (track.kind !== 'audio') throw new ProtocolError('BAD_REQUEST', 'attachAudio takes an audio track');
+    return this.#audio.attach(track.id, track.mediaStreamTrack, element);
+  }
+
+  /**
+   * Resumes every remote audio element started by `attachAudio`. Call it from a user gesture (a click
+   * handler): it emits `audioPlaybackStarted` after a refusal, and rejects (NotAllowedError) if the
+   * browser still refuses (not called from a gesture).
+   */
+  startAudio(): Promise<void> {
+    return this.#audio.start();
+  }
+
+  /** Whether remote sound is refused by the browser until `startAudio()` (see `audioPlaybackBlocked`). */
+  get audioBlocked(): boolean {
+    return this.#audio.blocked;
+  }
+
   // ---- hands, chat ----
 
   async setHandRaised(raised: boolean): Promise<void> {
@@ -449,9 +499,10 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
       this.#quality.set(participantId, quality);
       this.emit('connectionQualityChanged', p, quality, { rttMs, lossPercent });
     });
-    s.on('activeSpeaker', ({ participantId }) =>
-      this.emit('activeSpeaker', participantId === this.self.id ? this.self : participantId ? (who(participantId) ?? null) : null),
-    );
+    s.on('activeSpeaker', ({ participantId }) => {
+      this.#activeSpeakerId = participantId;
+      this.emit('activeSpeaker', this.activeSpeaker);
+    });
     s.on('roomLocked', ({ locked, by }) => {
       this.#model.locked = locked;
       this.emit('roomLocked', locked, by);
@@ -519,6 +570,7 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     this.#graceMs = snapshot.reconnectGraceSeconds * 1000;
     this.#muted.clear();
     for (const source of snapshot.mutedByModerator) this.#muted.add(source);
+    this.#activeSpeakerId = snapshot.activeSpeakerId;
     this.#tracks.reconcile(snapshot.producers);
     for (const p of diff.left) this.emit('participantLeft', p, leftReason);
     for (const p of diff.joined) this.emit('participantJoined', p);
@@ -610,6 +662,7 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     this.#deviceWatch.close();
     this.#setState('disconnected');
     this.#tracks.dropAll();
+    this.#audio.detachAll();
     this.#media.close();
     this.#signaling.close();
     this.emit('disconnected', code ? { reason, message, code } : { reason, message });

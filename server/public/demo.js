@@ -3,6 +3,10 @@ import { setupAudience } from './audience.js';
 import { has, renderError, roleLabel, setupLanguageSwitch, t, translate, translated } from './i18n.js';
 import { setupRecording } from './recording.js';
 import { Tiles } from './tiles.js';
+import { Layout } from './layout.js';
+import { setupAnnouncer } from './announcer.js';
+import { setupSound } from './sound.js';
+import { confirmDialog } from './confirm-dialog.js';
 import { setupEmbed } from './embed.js';
 import {
   cameraConstraints,
@@ -123,11 +127,19 @@ function wireControls(client, tiles) {
       await client.setPublishedPaused(source, !paused[source]);
       paused[source] = !paused[source];
       translate(button, paused[source] ? on : off);
+      if (source === 'microphone') tiles.setMuted(client.self.id, paused.microphone ? 'tile.muted' : null);
     } catch (e) {
       noticeError(e);
     }
   };
   $('toggle-mic').onclick = toggle('microphone', $('toggle-mic'), 'controls.unmuteMic', 'controls.muteMic');
+  // Muted by a moderator: the microphone is off, so the button offers to unmute (refused until allowed).
+  client.on('mutedByModerator', (source) => {
+    if (source !== 'microphone') return;
+    paused.microphone = true;
+    translate($('toggle-mic'), 'controls.unmuteMic');
+    tiles.setMuted(client.self.id, 'tile.mutedByModerator');
+  });
   $('toggle-cam').onclick = toggle('camera', $('toggle-cam'), 'controls.startCamera', 'controls.stopCamera');
   $('share-screen').onclick = () =>
     client
@@ -155,7 +167,8 @@ function moderatorAction(client) {
     allowMic: (p) => client.moderation.allowUnmute(p.id, 'microphone'),
     stopScreen: (p) => client.moderation.stopScreenShare(p.id),
     lowerHand: (p) => client.moderation.lowerHand(p.id),
-    remove: (p) => confirm(t('confirm.remove', { name: p.displayName })) && client.moderation.removeParticipant(p.id),
+    remove: async (p) =>
+      (await confirmDialog('confirm.remove', { name: p.displayName }, 'confirm.removeAction')) && client.moderation.removeParticipant(p.id),
   };
   return (name, participant) => Promise.resolve(acts[name](participant)).catch(noticeError);
 }
@@ -163,6 +176,9 @@ function moderatorAction(client) {
 function enterRoom(client) {
   demo.client = client;
   const tiles = new Tiles($('tiles'), client, moderatorAction(client));
+  demo.layout = new Layout($('tiles'), client, $('view-switch'));
+  setupAnnouncer($('announcer'), client);
+  setupSound(client, $('audio-banner'), $('start-audio'), { noticeError });
   $('lobby-wait').hidden = true;
   form.hidden = true;
   $('room').hidden = false;
@@ -187,7 +203,11 @@ function enterRoom(client) {
   client.on('participantConnection', (p, state) => tiles.setState(p.id, state === 'reconnecting' ? 'tile.reconnecting' : null));
   client.on('trackAdded', (t) => tiles.attach(t.participant, t));
   client.on('trackRemoved', (t) => tiles.detach(t));
+  tiles.setSpeaking(client.activeSpeaker?.id);
   client.on('activeSpeaker', (p) => tiles.setSpeaking(p?.id));
+  const micMuted = (track, muted) => track.source === 'microphone' && tiles.setMuted(track.participant.id, muted ? 'tile.muted' : null);
+  client.on('trackPaused', (track) => micMuted(track, true));
+  client.on('trackResumed', (track) => micMuted(track, false));
   client.on('connectionQualityChanged', (p, quality) => tiles.setQuality(p.id, quality));
   client.on('handRaised', (p, raised) => tiles.setHand(p.id, raised));
   client.on('chatMessage', renderChat);

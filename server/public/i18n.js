@@ -6,6 +6,7 @@ import { MESSAGES } from './i18n-messages.js';
 export const LANGUAGES = ['zh-CN', 'en'];
 const STORAGE_KEY = 'telemed-demo-lang';
 const PREFIX = 'data-i18n-';
+const ARGS = 'data-i18n-args-';
 
 /** zh, zh-CN, zh-TW, zh-Hans… → zh-CN; en, en-US… → en; anything else → null. */
 export function languageOf(tag) {
@@ -93,10 +94,14 @@ export function translated(tag, key, params, props = {}) {
   return translate(Object.assign(document.createElement(tag), props), key, params);
 }
 
-/** Sets a translated attribute (placeholder, aria-label, title) and remembers its key. */
-export function translateAttribute(el, attribute, key) {
+/**
+ * Sets a translated attribute (placeholder, aria-label, title) and remembers its key — and its
+ * parameters, if any (e.g. the name in "More actions for {name}"), under data-i18n-args-<attribute>.
+ */
+export function translateAttribute(el, attribute, key, params) {
   el.setAttribute(`${PREFIX}${attribute}`, key);
-  el.setAttribute(attribute, t(key));
+  if (params) el.setAttribute(`${ARGS}${attribute}`, JSON.stringify(params));
+  el.setAttribute(attribute, t(key, params));
 }
 
 export const roleLabel = (role) => ({ key: `role.${role}` });
@@ -107,10 +112,11 @@ export function applyTranslations(root = document) {
   for (const el of root.querySelectorAll('*')) {
     if (el.dataset.i18n) el.textContent = t(el.dataset.i18n, el.dataset.i18nParams ? JSON.parse(el.dataset.i18nParams) : undefined);
     for (const { name, value: key } of [...el.attributes]) {
-      if (!name.startsWith(PREFIX) || name === `${PREFIX}params`) continue;
+      if (!name.startsWith(PREFIX) || name === `${PREFIX}params` || name.startsWith(ARGS)) continue;
       const attribute = name.slice(PREFIX.length);
+      const args = el.getAttribute(`${ARGS}${attribute}`);
       if (attribute === 'value') translateDefaultValue(el, key);
-      else el.setAttribute(attribute, t(key));
+      else el.setAttribute(attribute, t(key, args ? JSON.parse(args) : undefined));
     }
   }
 }

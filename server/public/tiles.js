@@ -1,5 +1,11 @@
-// Video tiles: one per participant (plus one per shared screen), labelled with name, role and site.
+// Video tiles: one per participant (plus one per shared screen), labelled with name, role and site,
+// with what matters about the person in icon and words (never colour alone): microphone muted (by
+// themselves or by a moderator), speaking, the line's grade, a raised hand, reconnecting. Remote sound
+// is played through the SDK (client.attachAudio), which notices when the browser refuses to play it.
 import { roleLabel, siteLevelLabel, translate, translateAttribute, translated } from './i18n.js';
+import { tileMenu } from './tile-menu.js';
+
+const badge = (className) => Object.assign(document.createElement('span'), { className: `badge ${className}`, hidden: true });
 
 export class Tiles {
   constructor(container, client, actions) {
@@ -13,11 +19,11 @@ export class Tiles {
     let tile = document.getElementById(id);
     if (tile) return tile;
     tile = document.createElement('div');
-    tile.className = `tile${screen ? ' screen' : ''}`;
+    tile.className = `tile${screen ? ' screen' : ''}${self ? ' self' : ''}`;
     tile.id = id;
     tile.dataset.participantId = participant.id;
     const video = Object.assign(document.createElement('video'), { autoplay: true, playsInline: true, muted: true });
-    const audio = Object.assign(document.createElement('audio'), { autoplay: true });
+    const audio = document.createElement('audio'); // played by the SDK (attachAudio), which sees a refusal
     const label = document.createElement('div');
     label.className = 'label';
     const nameKey = `tile.${screen ? 'screen' : 'name'}${self ? 'Self' : ''}`;
@@ -25,14 +31,16 @@ export class Tiles {
     const level = siteLevelLabel(participant.site.level);
     const site = translated('span', 'tile.site', { site: participant.site.name, level }, { className: 'site' });
     label.append(name, site);
+    // The video itself says nothing to a screen reader: name it after the person.
+    translateAttribute(video, 'aria-label', nameKey, { name: participant.displayName, role: roleLabel(participant.role) });
     const hand = Object.assign(document.createElement('span'), { className: 'hand', hidden: true, textContent: '✋' });
     translateAttribute(hand, 'title', 'tile.handRaised');
     translateAttribute(hand, 'aria-label', 'tile.handRaised');
-    const state = Object.assign(document.createElement('span'), { className: 'state' });
-    // The line's grade in words (a class adds colour, never the only cue).
-    const quality = Object.assign(document.createElement('span'), { className: 'quality', hidden: true });
-    tile.append(video, audio, label, hand, state, quality);
-    if (!self && !screen && this.client.can('moderate')) tile.append(this.#controls(participant));
+    const badges = Object.assign(document.createElement('div'), { className: 'badges' });
+    // The line's grade in words (a class adds colour and an icon, never the only cue).
+    badges.append(badge('state'), badge('mic'), badge('speaking'), badge('quality'));
+    tile.append(video, audio, label, hand, badges);
+    if (!self && !screen && this.client.can('moderate')) tile.append(tileMenu(participant, this.actions));
     this.container.append(tile);
     // Ask for the simulcast layer that fits the tile: thumbnails do not need full resolution.
     new ResizeObserver(() => this.#fitQuality(tile)).observe(tile);
@@ -42,10 +50,15 @@ export class Tiles {
   attach(participant, track, { self = false } = {}) {
     const tile = this.ensure(participant, { self, screen: track.source === 'screen' });
     const media = track.mediaStreamTrack ?? track;
-    const el = tile.querySelector(media.kind === 'video' ? 'video' : 'audio');
+    if (media.kind === 'audio' && track.id) {
+      this.client.attachAudio(track, tile.querySelector('audio'));
+      if (track.source === 'microphone') this.setMuted(participant.id, track.paused ? 'tile.muted' : null);
+      return;
+    }
+    const el = tile.querySelector('video');
     el.srcObject = new MediaStream([media]);
-    el.play?.().catch(() => undefined);
-    if (track.id && media.kind === 'video') {
+    el.play?.().catch(() => undefined); // muted video may always play
+    if (track.id) {
       tile.dataset.trackId = track.id;
       this.#fitQuality(tile);
     }
@@ -66,42 +79,38 @@ export class Tiles {
 
   /** `key`: what the tile says about the participant's connection (null: nothing). */
   setState(participantId, key) {
-    const state = document.querySelector(`#tile-${participantId} .state`);
-    if (state) translate(state, key);
+    this.#badge(participantId, 'state', key);
+  }
+
+  /** `key`: tile.muted, tile.mutedByModerator, or null (the microphone is on). */
+  setMuted(participantId, key) {
+    this.#badge(participantId, 'mic', key);
   }
 
   /** The server's grade of the participant's line: good, fair, poor (unknown: shown only once graded). */
   setQuality(participantId, quality) {
-    const badge = document.querySelector(`#tile-${participantId} .quality`);
-    if (!badge) return;
-    badge.hidden = quality === 'unknown';
-    badge.dataset.quality = quality;
-    translate(badge, `tile.quality.${quality}`);
+    const el = this.#badge(participantId, 'quality', quality === 'unknown' ? null : `tile.quality.${quality}`);
+    if (el) el.dataset.quality = quality;
   }
 
   setSpeaking(participantId) {
-    for (const tile of this.container.children) tile.classList.toggle('speaking', tile.dataset.participantId === participantId);
+    for (const tile of this.container.querySelectorAll(':scope > .tile:not(.screen)')) {
+      const speaking = tile.dataset.participantId === participantId;
+      tile.classList.toggle('speaking', speaking);
+      this.#badge(tile.dataset.participantId, 'speaking', speaking ? 'tile.speaking' : null);
+    }
   }
 
   clear() {
     this.container.replaceChildren();
   }
 
-  #controls(participant) {
-    const bar = document.createElement('div');
-    bar.className = 'controls';
-    for (const [action, key] of [
-      ['muteMic', 'mod.mute'],
-      ['allowMic', 'mod.allowUnmute'],
-      ['stopScreen', 'mod.stopScreen'],
-      ['lowerHand', 'mod.lowerHand'],
-      ['remove', 'mod.remove'],
-    ]) {
-      const b = translated('button', key, undefined, { type: 'button', className: 'small mod' });
-      b.addEventListener('click', () => this.actions(action, participant));
-      bar.append(b);
-    }
-    return bar;
+  #badge(participantId, name, key) {
+    const el = document.querySelector(`#tile-${CSS.escape(participantId)} .badges .${name}`);
+    if (!el) return null;
+    el.hidden = !key;
+    translate(el, key);
+    return el;
   }
 
   #fitQuality(tile) {

@@ -32,7 +32,7 @@ const WORDS = {
     tertiary: '三级医院',
     township: '乡镇卫生院 / 社区卫生服务中心',
     you: `${LEAD.name}（我）`,
-    mute: '静音',
+    mute: '静音麦克风',
     recordedBy: `由 ${LEAD.name} 于`,
     connectedAs: `已连接：${LEAD.name}`,
     /** Text in the other language: Latin words for the Chinese page. */
@@ -51,7 +51,7 @@ const WORDS = {
     tertiary: 'Tertiary hospital',
     township: 'Township / community health centre',
     you: `${LEAD.name} (you)`,
-    mute: 'Mute',
+    mute: 'Mute microphone',
     recordedBy: `started by ${LEAD.name}`,
     connectedAs: `Connected as ${LEAD.name}`,
     foreign: /\p{Script=Han}/u,
@@ -149,7 +149,9 @@ describe.each(['zh-CN', 'en'] as const)('demo page in %s (from the browser langu
     await clinicTile.waitFor();
     expect(await clinicTile.locator('.label').innerText()).toContain(`${CLINIC.name} · ${w.clinic}`);
     expect(await clinicTile.locator('.label').innerText()).toContain(`${CLINIC.site} — ${w.township}`);
-    expect(await clinicTile.locator('.controls button').first().innerText()).toBe(w.mute);
+    await clinicTile.locator('button.more').click();
+    expect(await clinicTile.locator('[role=menuitem]').first().innerText()).toBe(w.mute);
+    await lead.keyboard.press('Escape');
     const leadTile = clinic.locator('.tile', { hasText: LEAD.name });
     await leadTile.waitFor();
     expect(await leadTile.locator('.label').innerText()).toContain(`${w.lead}`);

@@ -2,7 +2,7 @@
  * The demo page as a person uses it (Chinese names and sites, as its users have): the lead locks the
  * room with its button, a clinic doctor who follows a deep link waits in the lobby, the lead clicks
  * Admit, a third clinician joins and all three see and hear each other, they chat, the lead mutes
- * the clinic doctor from the tile and the clinic doctor sees why.
+ * the clinic doctor from the tile's menu and the clinic doctor sees why.
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -80,10 +80,15 @@ describe('demo page: chaired consultation', () => {
     await clinic.click('#ack-recording');
     await clinic.waitForSelector('#ack-recording', { state: 'hidden', timeout: 8000 });
 
-    await lead.locator('.tile', { hasText: '马丽' }).locator('button:has-text("Mute")').first().click();
+    // The moderator's tools are in the tile's "⋯ More" menu.
+    const clinicTile = lead.locator('.tile', { hasText: '马丽' });
+    await clinicTile.locator('button.more').click();
+    await clinicTile.locator('[role=menuitem]:has-text("Mute microphone")').click();
     await clinic.waitForSelector('#notices:has-text("muted your microphone")');
-    await clinic.click('#toggle-mic'); // pause: allowed
-    await clinic.click('#toggle-mic'); // unpause: refused while muted by the moderator
+    // The muted doctor's own tile and button say so; unmuting is refused while muted by the moderator.
+    await clinic.waitForSelector('.tile.self .badge.mic:has-text("Muted by a moderator")');
+    expect(await clinic.locator('#toggle-mic').innerText()).toBe('Unmute mic');
+    await clinic.click('#toggle-mic');
     await clinic.waitForSelector('#notices:has-text("muted by a moderator")');
     await clinic.screenshot({ path: process.env['DEMO_SCREENSHOT'] ?? path.join(os.tmpdir(), 'demo-chaired.png') });
     await lead.click('#record');

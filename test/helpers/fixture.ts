@@ -18,14 +18,19 @@ export interface TestEnvironment {
 
 /** `env` may be a function, read when the server starts (e.g. after a TURN server it names is up). */
 export function useTestEnvironment(
-  options: { env?: Record<string, string> | (() => Record<string, string>); browser?: boolean } = {},
+  options: {
+    env?: Record<string, string> | (() => Record<string, string>);
+    browser?: boolean;
+    /** Chromium flags besides (or replacing) the defaults, e.g. another autoplay policy; implies `browser`. */
+    browserArgs?: string[];
+  } = {},
 ): TestEnvironment {
   let server: MediaServer | undefined;
   let browser: Browser | undefined;
   const clients: TestClient[] = [];
   beforeAll(async () => {
     server = await startTestServer(typeof options.env === 'function' ? options.env() : options.env);
-    if (options.browser) browser = await launchChromium();
+    if (options.browser || options.browserArgs) browser = await launchChromium(options.browserArgs);
   });
   afterAll(async () => {
     for (const c of clients) c.close();

@@ -3,15 +3,23 @@
  * a clinic's IT person (or a clinician) can act on; nothing is ever answered with a bare "error".
  */
 export const ERROR_CODES = {
+  /** The message failed validation (`details`: field → problem), or the request makes no sense as sent. */
   BAD_REQUEST: 400,
+  /** The access token is missing, invalid or expired: get a fresh one from the hospital system. */
   UNAUTHENTICATED: 401,
+  /** Your role (or a moderator's decision: removed, muted) does not allow this. */
   FORBIDDEN: 403,
   /** A patient-facing follow-up room needs proof of an earlier in-person visit (no online first visits). */
   PRIOR_VISIT_REQUIRED: 403,
+  /** The room, participant, producer or item named does not exist (any more). */
   NOT_FOUND: 404,
+  /** Not now: e.g. the consultation was ended, the room is locked, the item is already in that state. */
   WRONG_STATE: 409,
+  /** Rate limited: wait a moment and try again. */
   TOO_MANY_REQUESTS: 429,
+  /** A server fault; the message says what failed (the server logs the details). */
   INTERNAL: 500,
+  /** The server cannot serve this now (draining, overloaded, its media worker or store is down): retry. */
   UNAVAILABLE: 503,
   /**
    * Clustered: this room is served by another node; `details.route` is where to connect instead.

@@ -25,6 +25,7 @@ import { WorkerPool } from './media/WorkerPool.js';
 import { RoomRegistry } from './rooms/RoomRegistry.js';
 import { ConnectionLimits } from './signaling/ConnectionLimits.js';
 import { routePrefix } from '../signaling/protocol/index.js';
+import { startProgrammes, type Programmes } from './programmes/index.js';
 
 export class MediaServer {
   readonly config: Config;
@@ -35,6 +36,7 @@ export class MediaServer {
   readonly #http: http.Server;
   readonly #io: SignalingIo;
   readonly #log: Logger;
+  #programmes: Programmes | undefined;
   #closing: Promise<void> | undefined;
   #routing: RoomRouting = SINGLE_NODE;
   /** Clustered: broadcasts across nodes (this node as an origin and as an edge). */
@@ -108,7 +110,9 @@ export class MediaServer {
         openCaseRecord: (room) => records.open(room),
         log,
       });
-      const hls = new HlsService(path.join(config.dataDir, 'hls'), log);
+      const programmes = startProgrammes(config.dataDir, log.child({ component: 'programmes' }));
+      const hls = new HlsService(path.join(config.dataDir, 'hls'), log, programmes.replays);
+      const programmeRoutes = programmes.serve(rooms, hls);
       // The admin API's drain acts on the server built below, once it exists.
       const built: { server?: MediaServer } = {};
       const app = createApp({
@@ -126,6 +130,7 @@ export class MediaServer {
         },
         cluster: () => clusterNode?.stats,
         edges: () => edges?.figures(),
+        programmes: programmeRoutes,
         devTokens: keys.devSigningSecret
           ? {
               secret: keys.devSigningSecret,
@@ -165,6 +170,7 @@ export class MediaServer {
       });
       const server = new MediaServer(config, pool, rooms, hls, records, httpServer, io, log);
       built.server = server;
+      server.#programmes = programmes;
       server.#routing = routing;
       server.#edges = edges;
       if (cluster && config.cluster) cluster.ready((clusterNode = await joinCluster(config, config.cluster, server, edges, log)));
@@ -224,6 +230,7 @@ export class MediaServer {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await this.#hls.closeAll();
+      this.#programmes?.close();
       // Recordings are finished and handed to the case record before anything else goes away.
       this.rooms.closeAll();
       await this.records.close();

@@ -17,6 +17,7 @@ import { devTokenRouter, type DevTokenOptions } from './devTokens.js';
 import { recordingsRouter } from './recordingsRouter.js';
 import { adminRouter, type AdminDeps } from './adminRouter.js';
 import { embedRouter } from './embed.js';
+import { programmeRouter, type ProgrammeRouterDeps } from './programmeRouter.js';
 
 const repoRoot = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -45,6 +46,8 @@ export interface AppDeps {
   cluster: () => ClusterStats | undefined;
   /** Clustered: broadcasts across nodes (undefined on a single node). */
   edges?: () => EdgeFigures | undefined;
+  /** Programme pages of broadcasts (`/watch/<room>`, `/api/programmes`); the public folder is DEMO_DIR. */
+  programmes?: Omit<ProgrammeRouterDeps, 'publicDir' | 'verifier'>;
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -124,6 +127,8 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(
     adminRouter({ ...deps.admin, verifier: deps.verifier, draining: deps.draining, rooms: () => deps.rooms.size, registry: deps.rooms }),
   );
+  // Before the HLS folder: it counts the programme page's HLS players on their way to it.
+  if (deps.programmes) app.use(programmeRouter({ ...deps.programmes, verifier: deps.verifier, publicDir: DEMO_DIR }));
   app.use(HLS_URL_PREFIX, express.static(deps.hlsDir, { index: false, dotfiles: 'deny', maxAge: 0 }));
   app.use('/sdk', express.static(SDK_DIST_DIR, { fallthrough: true, maxAge: '5m' }));
   app.use(embedRouter(DEMO_DIR, deps.embedOrigins));

@@ -8,3 +8,4 @@ export * from './requests.js';
 export * from './claims.js';
 export * from './validate.js';
 export * from './edgeLink.js';
+export * from './programme.js';

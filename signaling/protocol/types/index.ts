@@ -14,3 +14,4 @@ export * from './socketEvents.js';
 export * from './routes.js';
 export * from './version.js';
 export * from './edgeLink.js';
+export * from './programme.js';

@@ -18,8 +18,18 @@ const room = decodeURIComponent(location.pathname.split('/').filter(Boolean).at(
 const base = new URL('..', location.href);
 const token = takeToken();
 
-const page = { view: null, player: null, starting: null, webrtcFailed: false, pollTimer: 0 };
-window.programmePage = page; // for tests: which player runs, the last view
+const page = {
+  view: null,
+  player: null,
+  starting: null,
+  webrtcFailed: false,
+  pollTimer: 0,
+  /** The SDK client while playing over WebRTC. */
+  get client() {
+    return this.player?.client ?? null;
+  },
+};
+window.programmePage = page; // for tests and support staff: which player runs, the last view
 
 /** The token travels in the fragment (never sent to a server); kept for this tab, then out of the address bar. */
 function takeToken() {

@@ -1,8 +1,8 @@
 /**
  * How far behind the presenter a patient's phone is: a presenter page publishes a canvas on which
  * every frame carries the wall-clock time (24 bits of milliseconds as black and white blocks); the
- * programme page decodes the blocks of each frame it renders (requestVideoFrameCallback) and compares
- * them with the time it shows that frame. Browsers, server and FFmpeg share this machine's clock.
+ * programme page reads the blocks of the frame on screen every 20 ms and, for each new one, compares
+ * them with the time now. Browsers, server and FFmpeg share this machine's clock.
  * Rows: the page's three players — hls.js, the browser's own HLS player (this Chromium has one), and
  * WebRTC with a viewer token, for comparison.
  *
@@ -11,7 +11,14 @@
 import { parseArgs } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './lib/browser.js';
-import { startServerProcess, type ServerHandle } from './lib/serverProcess.js';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../server/config.js';
+import { createLogger } from '../server/logger.js';
+import { MediaServer } from '../server/MediaServer.js';
+import { freeMediaPorts } from './lib/ports.js';
 import { sdkJoin } from './lib/sdkPage.js';
 import { median, p95, table } from './lib/stats.js';
 
@@ -27,7 +34,7 @@ const KEEP_NAMES = 'globalThis.__name ??= (fn) => fn';
 
 const CODE = { width: 640, height: 360, x: 32, y: 32, size: 64, columns: 8, bits: 24 };
 
-async function mint(server: ServerHandle, role: string, identity: string, name: string): Promise<string> {
+async function mint(server: MediaServer, role: string, identity: string, name: string): Promise<string> {
   const res = await fetch(`${server.url}/dev/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -37,7 +44,7 @@ async function mint(server: ServerHandle, role: string, identity: string, name: 
 }
 
 /** The presenter's camera is a canvas showing the time code (and a moving bar, so the encoder has work). */
-async function presenter(browser: Browser, server: ServerHandle): Promise<Page> {
+async function presenter(browser: Browser, server: MediaServer): Promise<Page> {
   const context = await browser.newContext();
   await context.addInitScript(KEEP_NAMES);
   await context.addInitScript((code) => {
@@ -80,7 +87,7 @@ async function presenter(browser: Browser, server: ServerHandle): Promise<Page> 
 }
 
 /** The programme page on a phone, playing with `player`; resolves with its delays (ms) over the window. */
-async function watch(browser: Browser, server: ServerHandle, player: 'hlsjs' | 'native' | 'webrtc'): Promise<number[]> {
+async function watch(browser: Browser, server: MediaServer, player: 'hlsjs' | 'native' | 'webrtc'): Promise<number[]> {
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   await context.addInitScript(KEEP_NAMES);
   try {
@@ -141,7 +148,21 @@ async function watch(browser: Browser, server: ServerHandle, player: 'hlsjs' | '
   }
 }
 
-const server = await startServerProcess();
+// In this process, as the e2e tests run the server.
+const config = loadConfig({
+  APP_MODE: 'development',
+  HTTP_HOST: '127.0.0.1',
+  HTTP_PORT: '0',
+  MEDIA_LISTEN_IP: '127.0.0.1',
+  MEDIA_ANNOUNCED_ADDRESS: '127.0.0.1',
+  MEDIA_WORKERS: '1',
+  MEDIA_PORT: String(await freeMediaPorts(1)),
+  JWT_SECRETS: randomBytes(32).toString('hex'),
+  LOG_LEVEL: 'warn',
+  DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'bench-hls-delay-')),
+  DATA_MIN_FREE_MB: '0',
+});
+const server = await MediaServer.start(config, createLogger(config.logLevel));
 const browser = await launchChromium();
 try {
   const lead = await mint(server, 'lead_specialist', 'bench-lead', '周慧');
@@ -171,5 +192,6 @@ try {
   console.log(table(['player', 'frames', 'median', 'p95', 'max'], rows));
 } finally {
   await browser.close();
-  await server.stop();
+  await server.close();
+  rmSync(config.dataDir, { recursive: true, force: true });
 }

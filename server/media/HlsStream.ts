@@ -22,9 +22,9 @@ interface HlsEvents {
 const BIND_TIMEOUT_MS = 5000;
 
 /**
- * Segment length (s), and the key-frame interval with it. A player starts about three segments behind
- * the newest one, so 1 s segments keep the delay behind the presenter near 4 s (bench/hls-delay.ts);
- * 2 s segments made it about 7.
+ * Segment length (s), and the key-frame interval with it. A player stays about three segments behind
+ * the newest one, which itself is up to one segment old: 1 s segments put a player about 4 s behind
+ * the presenter, within the programme page's 6 s (2 s segments: about 8). bench/hls-delay.ts measures it.
  */
 export const HLS_SEGMENT_SECONDS = 1;
 

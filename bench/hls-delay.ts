@@ -11,14 +11,9 @@
 import { parseArgs } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './lib/browser.js';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { loadConfig } from '../server/config.js';
-import { createLogger } from '../server/logger.js';
-import { MediaServer } from '../server/MediaServer.js';
-import { freeMediaPorts } from './lib/ports.js';
+import { rmSync } from 'node:fs';
+import type { MediaServer } from '../server/MediaServer.js';
+import { startTestServer } from '../test/helpers/server.js';
 import { sdkJoin } from './lib/sdkPage.js';
 import { median, p95, table } from './lib/stats.js';
 
@@ -148,21 +143,8 @@ async function watch(browser: Browser, server: MediaServer, player: 'hlsjs' | 'n
   }
 }
 
-// In this process, as the e2e tests run the server.
-const config = loadConfig({
-  APP_MODE: 'development',
-  HTTP_HOST: '127.0.0.1',
-  HTTP_PORT: '0',
-  MEDIA_LISTEN_IP: '127.0.0.1',
-  MEDIA_ANNOUNCED_ADDRESS: '127.0.0.1',
-  MEDIA_WORKERS: '1',
-  MEDIA_PORT: String(await freeMediaPorts(1)),
-  JWT_SECRETS: randomBytes(32).toString('hex'),
-  LOG_LEVEL: 'warn',
-  DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'bench-hls-delay-')),
-  DATA_MIN_FREE_MB: '0',
-});
-const server = await MediaServer.start(config, createLogger(config.logLevel));
+// In this process, on free loopback ports and a temporary data folder, as the e2e tests run it.
+const server = await startTestServer({ LOG_LEVEL: 'warn' });
 const browser = await launchChromium();
 try {
   const lead = await mint(server, 'lead_specialist', 'bench-lead', '周慧');
@@ -193,5 +175,5 @@ try {
 } finally {
   await browser.close();
   await server.close();
-  rmSync(config.dataDir, { recursive: true, force: true });
+  rmSync(server.config.dataDir, { recursive: true, force: true });
 }

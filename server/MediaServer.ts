@@ -30,6 +30,7 @@ import { WorkerPool } from './media/WorkerPool.js';
 import { RoomRegistry } from './rooms/RoomRegistry.js';
 import { ConnectionLimits } from './signaling/ConnectionLimits.js';
 import { routePrefix } from '../signaling/protocol/index.js';
+import { startProgrammes, type Programmes } from './programmes/index.js';
 
 export class MediaServer {
   readonly config: Config;
@@ -42,6 +43,7 @@ export class MediaServer {
   readonly #http: http.Server;
   readonly #io: SignalingIo;
   readonly #log: Logger;
+  #programmes: Programmes | undefined;
   #closing: Promise<void> | undefined;
   #routing: RoomRouting = SINGLE_NODE;
   /** Clustered: broadcasts across nodes (this node as an origin and as an edge). */
@@ -126,7 +128,9 @@ export class MediaServer {
         onOpened: (room) => metrics.watchRoom(room),
         log,
       });
-      const hls = new HlsService(path.join(config.dataDir, 'hls'), log);
+      const programmes = startProgrammes(config.dataDir, log.child({ component: 'programmes' }));
+      const hls = new HlsService(path.join(config.dataDir, 'hls'), log, programmes.replays);
+      const programmeRoutes = programmes.serve(rooms, hls);
       events?.watchHls(hls);
       const metrics = new ServerMetrics({ pool, rooms, records, hls, draining: () => routing.draining });
       if (config.cluster) metrics.addCluster(() => clusterNode?.stats);
@@ -156,6 +160,7 @@ export class MediaServer {
           log: log.child({ component: 'admin' }),
         },
         metrics,
+        programmes: programmeRoutes,
         devTokens: keys.devSigningSecret
           ? {
               secret: keys.devSigningSecret,
@@ -206,6 +211,7 @@ export class MediaServer {
       const server = new MediaServer(config, pool, rooms, hls, records, httpServer, io, log);
       server.ingests = ingests;
       built.server = server;
+      server.#programmes = programmes;
       server.#routing = routing;
       server.#edges = edges;
       server.#events = events;
@@ -279,6 +285,7 @@ export class MediaServer {
       await this.#hls.closeAll();
       this.#preflight?.closeAll();
       this.ingests?.closeAll();
+      this.#programmes?.close();
       // Recordings are finished and handed to the case record before anything else goes away.
       this.rooms.closeAll();
       await this.records.close();

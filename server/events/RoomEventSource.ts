@@ -59,9 +59,10 @@ export class RoomEventSource {
     room.once('closed', () => this.#onClosed());
   }
 
-  hlsStarted(url: string, by: Participant): void {
+  /** `by`: none when a programme's presenter going live started it. */
+  hlsStarted(url: string, by: Participant | undefined): void {
     this.#hls = true;
-    this.#emit('hls_started', { url, by: this.#person(by.id) ?? this.#describe(by) });
+    this.#emit('hls_started', { url, by: by ? (this.#person(by.id) ?? this.#describe(by)) : null });
   }
 
   hlsStopped(by: Participant | undefined): void {

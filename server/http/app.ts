@@ -19,6 +19,7 @@ import { embedRouter } from './embed.js';
 import { requestIds } from './requestId.js';
 import type { IngestService } from '../ingest/IngestService.js';
 import { ingestRouter } from '../ingest/ingestRouter.js';
+import { programmeRouter, type ProgrammeRouterDeps } from './programmeRouter.js';
 
 const repoRoot = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -47,6 +48,8 @@ export interface AppDeps {
   admin: Pick<AdminDeps, 'clustered' | 'drain' | 'log'>;
   /** What `/metrics` serves (server/metrics). */
   metrics: ServerMetrics;
+  /** Programme pages of broadcasts (`/watch/<room>`, `/api/programmes`); the public folder is DEMO_DIR. */
+  programmes?: Omit<ProgrammeRouterDeps, 'publicDir' | 'verifier'>;
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -95,6 +98,8 @@ export function createApp(deps: AppDeps): express.Express {
       pageFile: path.join(DEMO_DIR, 'admin.html'),
     }),
   );
+  // Before the HLS folder: it counts the programme page's HLS players on their way to it.
+  if (deps.programmes) app.use(programmeRouter({ ...deps.programmes, verifier: deps.verifier, publicDir: DEMO_DIR }));
   app.use(HLS_URL_PREFIX, express.static(deps.hlsDir, { index: false, dotfiles: 'deny', maxAge: 0 }));
   app.use('/sdk', express.static(SDK_DIST_DIR, { fallthrough: true, maxAge: '5m' }));
   app.use(embedRouter(DEMO_DIR, deps.embedOrigins));

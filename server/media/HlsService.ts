@@ -15,16 +15,29 @@ import { HlsStream } from './HlsStream.js';
 
 export const HLS_URL_PREFIX = '/hls';
 
+/**
+ * Who may keep a room's HLS output after it stops (a programme's replay): asked at start whether to
+ * keep every segment, and handed the folder at the end instead of it being deleted.
+ */
+export interface HlsReplayKeeper {
+  keeps(room: Room): boolean;
+  /** Takes `dir` (moves it away); if this throws, the folder is deleted as usual. */
+  keep(room: Room, dir: string): Promise<void>;
+}
+
 interface RunningStream {
   stream: HlsStream;
   key: string;
+  /** Whether the folder goes to the replay keeper at the end. */
+  kept: boolean;
   /** The room 'closed' listener of this stream, removed at cleanup so listeners do not pile up. */
   onRoomClosed: () => void;
 }
 
 /** For observers (event webhooks): a room's HLS output started, or stopped for whatever reason. */
 interface HlsEvents {
-  started: [room: Room, url: string, by: Participant];
+  /** `by`: the moderator who asked; none when a programme's presenter going live started it. */
+  started: [room: Room, url: string, by: Participant | undefined];
   /** `by`: the moderator who stopped it; none when FFmpeg ended, the room closed or the server stops. */
   stopped: [room: Room, by: Participant | undefined];
 }
@@ -39,10 +52,19 @@ export class HlsService extends EventEmitter<HlsEvents> {
    */
   readonly #starting = new Map<Room, Promise<string>>();
 
-  constructor(root: string, log: Logger) {
+  readonly #keeper: HlsReplayKeeper | undefined;
+
+  constructor(root: string, log: Logger, keeper?: HlsReplayKeeper) {
     super();
     this.#root = root;
     this.#log = log;
+    this.#keeper = keeper;
+  }
+
+  /** The room's running stream's URL path, if one runs. */
+  urlOf(room: Room): string | null {
+    const running = this.#streams.get(room);
+    return running ? this.#url(running.key) : null;
   }
 
   /** HLS streams running now (for metrics). */
@@ -55,7 +77,8 @@ export class HlsService extends EventEmitter<HlsEvents> {
     return this.#root;
   }
 
-  start(room: Room, by: Participant): Promise<string> {
+  /** `by`: the moderator who asked; none when a programme's presenter going live started it. */
+  start(room: Room, by?: Participant): Promise<string> {
     const running = this.#streams.get(room);
     if (running) return Promise.resolve(this.#url(running.key));
     const pending = this.#starting.get(room);
@@ -78,14 +101,15 @@ export class HlsService extends EventEmitter<HlsEvents> {
     await Promise.all([...this.#streams.keys()].map((room) => this.#cleanup(room)));
   }
 
-  async #start(room: Room, by: Participant): Promise<string> {
+  async #start(room: Room, by?: Participant): Promise<string> {
     if (room.closed) throw wrongState('this room has closed');
     const key = `${room.id}-${randomBytes(12).toString('hex')}`;
     const dir = path.join(this.#root, key);
     let stream: HlsStream;
+    const kept = this.#keeper?.keeps(room) ?? false;
     try {
       // Not the key: it is the stream's only access control, and logs are read more widely than that.
-      stream = await HlsStream.start(room, dir, this.#log.child({ room: room.id }));
+      stream = await HlsStream.start(room, dir, this.#log.child({ room: room.id }), { keepAll: kept });
     } catch (error) {
       await rm(dir, { recursive: true, force: true }); // the SDP, perhaps a first segment
       throw error;
@@ -98,7 +122,7 @@ export class HlsService extends EventEmitter<HlsEvents> {
       throw wrongState('this room closed while HLS output was starting');
     }
     const onRoomClosed = (): void => void this.#cleanup(room);
-    this.#streams.set(room, { stream, key, onRoomClosed });
+    this.#streams.set(room, { stream, key, kept, onRoomClosed });
     room.once('closed', onRoomClosed);
     stream.once('ended', () => void this.#cleanup(room));
     const url = this.#url(key);
@@ -118,8 +142,11 @@ export class HlsService extends EventEmitter<HlsEvents> {
     this.#streams.delete(room);
     room.off('closed', entry.onRoomClosed);
     await entry.stream.stop();
-    // Segments are for live viewing only; the regulated record is the per-track recording.
-    await rm(path.join(this.#root, entry.key), { recursive: true, force: true });
+    const dir = path.join(this.#root, entry.key);
+    if (entry.kept && this.#keeper)
+      await this.#keeper.keep(room, dir).catch((err: unknown) => this.#log.warn({ err, room: room.id }, 'HLS replay could not be kept'));
+    // Otherwise segments are for live viewing only; the regulated record is the per-track recording.
+    await rm(dir, { recursive: true, force: true });
     room.setHlsOutput(null, by);
     this.emit('stopped', room, by);
   }

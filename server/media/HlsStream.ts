@@ -21,6 +21,21 @@ interface HlsEvents {
 /** How long FFmpeg may take to open its input sockets (it parses the SDP and sets up decoders first). */
 const BIND_TIMEOUT_MS = 5000;
 
+/**
+ * Segment length (s), and the key-frame interval with it. A player stays about three segments behind
+ * the newest one, which itself is up to one segment old: 1 s segments put a player about 4 s behind
+ * the presenter, within the programme page's 6 s (2 s segments: about 8). bench/hls-delay.ts measures it.
+ */
+export const HLS_SEGMENT_SECONDS = 1;
+
+export interface HlsStreamOptions {
+  /**
+   * Keep every segment (a replay will be made of them): an EVENT playlist that only grows, instead of
+   * a sliding live window whose old segments are deleted.
+   */
+  keepAll?: boolean;
+}
+
 export class HlsStream extends EventEmitter<HlsEvents> {
   readonly #ffmpeg: FfmpegRecorder;
   /** The video feed first: its SSRC is the one the RTCP BYE names at stop. */
@@ -64,7 +79,7 @@ export class HlsStream extends EventEmitter<HlsEvents> {
    * Resolves once FFmpeg listens and media flows to it. On any failure nothing is left running (no
    * FFmpeg, no transport, no reserved port) and the error says why; the caller removes `dir`.
    */
-  static async start(room: Room, dir: string, log: Logger): Promise<HlsStream> {
+  static async start(room: Room, dir: string, log: Logger, options: HlsStreamOptions = {}): Promise<HlsStream> {
     const presenters = room.participants().filter((p) => p.publishesByRole);
     const video = presenters.flatMap((p) => [...p.producersOf('camera'), ...p.producersOf('screen')])[0];
     const audio = presenters.flatMap((p) => p.producersOf('microphone'))[0];
@@ -94,7 +109,7 @@ export class HlsStream extends EventEmitter<HlsEvents> {
           feeds.map((f) => f.sdpStream),
         ),
       );
-      const ffmpeg = new FfmpegRecorder(DEFAULT_FFMPEG.ffmpeg, hlsArgs(sdpFile, dir, !!audio));
+      const ffmpeg = new FfmpegRecorder(DEFAULT_FFMPEG.ffmpeg, hlsArgs(sdpFile, dir, !!audio, options.keepAll ?? false));
       stream = new HlsStream(ffmpeg, feeds, log);
       for (const f of feeds) {
         if (!(await f.waitForListener(ffmpeg, BIND_TIMEOUT_MS))) {
@@ -133,7 +148,7 @@ export class HlsStream extends EventEmitter<HlsEvents> {
   }
 }
 
-function hlsArgs(sdpFile: string, dir: string, withAudio: boolean): string[] {
+function hlsArgs(sdpFile: string, dir: string, withAudio: boolean, keepAll: boolean): string[] {
   return [
     ...LOOPBACK_RTP_INPUT,
     '-analyzeduration',
@@ -147,7 +162,7 @@ function hlsArgs(sdpFile: string, dir: string, withAudio: boolean): string[] {
     '-map',
     '0:v:0',
     ...(withAudio ? ['-map', '0:a:0'] : []),
-    // H.264 + AAC is what every HLS player decodes; a key frame every 2 s matches the segment length.
+    // H.264 + AAC is what every HLS player decodes; a key frame per segment, so each one starts with one.
     '-c:v',
     'libx264',
     '-preset',
@@ -157,7 +172,7 @@ function hlsArgs(sdpFile: string, dir: string, withAudio: boolean): string[] {
     '-pix_fmt',
     'yuv420p',
     '-force_key_frames',
-    'expr:gte(t,n_forced*2)',
+    `expr:gte(t,n_forced*${HLS_SEGMENT_SECONDS})`,
     '-b:v',
     '1200k',
     '-maxrate',
@@ -168,11 +183,11 @@ function hlsArgs(sdpFile: string, dir: string, withAudio: boolean): string[] {
     '-f',
     'hls',
     '-hls_time',
-    '2',
-    '-hls_list_size',
-    '10',
-    '-hls_flags',
-    'delete_segments+independent_segments+omit_endlist',
+    String(HLS_SEGMENT_SECONDS),
+    // The end is written by whoever keeps the replay (ReplayArchive), not by an FFmpeg that may be killed.
+    ...(keepAll
+      ? ['-hls_playlist_type', 'event', '-hls_list_size', '0', '-hls_flags', 'independent_segments+omit_endlist']
+      : ['-hls_list_size', '10', '-hls_flags', 'delete_segments+independent_segments+omit_endlist']),
     '-hls_segment_filename',
     path.join(dir, 'segment_%05d.ts'),
     path.join(dir, 'index.m3u8'),

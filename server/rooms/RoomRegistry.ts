@@ -43,6 +43,7 @@ export class RoomRegistry {
   readonly #pending = new Map<string, Promise<Room>>();
   readonly #deps: RoomRegistryDeps;
   readonly #memories: RoomMemories;
+  readonly #onOpened: ((room: Room) => void)[] = [];
 
   constructor(deps: RoomRegistryDeps) {
     this.#deps = deps;
@@ -59,6 +60,11 @@ export class RoomRegistry {
 
   rooms(): Room[] {
     return [...this.#rooms.values()];
+  }
+
+  /** `listener` is called with each room opened here from now on (e.g. programmes watch theirs go live). */
+  onOpened(listener: (room: Room) => void): void {
+    this.#onOpened.push(listener);
   }
 
   /**
@@ -132,6 +138,7 @@ export class RoomRegistry {
       if (this.#rooms.get(room.id) === room) this.#rooms.delete(room.id);
       durable?.save(room.id, room.durableSnapshot());
     });
+    for (const listener of this.#onOpened) listener(room);
     return room;
   }
 

@@ -15,6 +15,7 @@ export {
   MediaSource,
   PipeEndpoint,
   PipedProducer,
+  ProgrammeDetails,
   ParticipantInfo,
   ProducerInfo,
   QuestionStatus,

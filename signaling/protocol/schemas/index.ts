@@ -9,3 +9,4 @@ export * from './claims.js';
 export * from './validate.js';
 export * from './edgeLink.js';
 export * from './ingest.js';
+export * from './programme.js';

@@ -16,3 +16,4 @@ export * from './routes.js';
 export * from './version.js';
 export * from './edgeLink.js';
 export * from './ingest.js';
+export * from './programme.js';

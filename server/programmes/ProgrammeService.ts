@@ -1,0 +1,154 @@
+/**
+ * Programmes of broadcasts and training sessions: their moderators save the details; the page reads
+ * a view of them (state, viewers, where to watch). A programme goes live when its room's presenter
+ * first publishes video on this node — HLS output then starts by itself, so patients without a token
+ * (or whose network refuses WebRTC) can watch — and ends when the room closes.
+ */
+import {
+  forbidden,
+  notFound,
+  permissionsFor,
+  type AccessClaims,
+  type ProgrammeDetails,
+  type ProgrammeState,
+  type ProgrammeView,
+} from '../../signaling/protocol/index.js';
+import type { Logger } from '../logger.js';
+import type { HlsService } from '../media/HlsService.js';
+import type { Room } from '../rooms/Room.js';
+import type { RoomAuditEvent } from '../rooms/audit.js';
+import type { RoomRegistry } from '../rooms/RoomRegistry.js';
+import type { HlsWatchers } from './HlsWatchers.js';
+import { retainUntil, type ReplayArchive } from './ReplayArchive.js';
+import type { ProgrammeRecord, ProgrammeStore } from './ProgrammeStore.js';
+
+export interface ProgrammeServiceDeps {
+  store: ProgrammeStore;
+  replays: ReplayArchive;
+  rooms: RoomRegistry;
+  hls: HlsService;
+  watchers: HlsWatchers;
+  log: Logger;
+}
+
+const PROGRAMME_KINDS: ReadonlySet<string> = new Set(['broadcast', 'training']);
+
+/** The HLS folder name in a playlist URL (`/hls/<key>/index.m3u8`), which the watcher counts go by. */
+export const streamKeyOf = (url: string): string => url.split('/').at(-2) ?? '';
+
+export class ProgrammeService {
+  readonly #deps: ProgrammeServiceDeps;
+
+  constructor(deps: ProgrammeServiceDeps) {
+    this.#deps = deps;
+    // A node that stopped while a programme was live did not see it end: it has ended now.
+    for (const record of deps.store.all()) if (record.startedAt && !record.endedAt) this.#markEnded(record.room);
+    deps.rooms.onOpened((room) => this.#watch(room));
+  }
+
+  /** Creates or replaces the details of `claims.room`'s programme; only its moderators may. */
+  async save(claims: AccessClaims, room: string, details: ProgrammeDetails): Promise<ProgrammeView> {
+    if (claims.room !== room) throw forbidden('this token is for another room');
+    if (!PROGRAMME_KINDS.has(claims.kind)) throw forbidden('programmes are for broadcasts and training sessions');
+    if (!permissionsFor(claims.kind, claims.role).has('moderate')) throw forbidden("only the room's moderators edit its programme");
+    const now = new Date().toISOString();
+    const previous = this.#deps.store.get(room);
+    const record: ProgrammeRecord = previous
+      ? { ...previous, details, updatedAt: now, updatedBy: claims.sub }
+      : {
+          room,
+          kind: claims.kind,
+          details,
+          createdAt: now,
+          updatedAt: now,
+          updatedBy: claims.sub,
+          startedAt: null,
+          endedAt: null,
+          replay: null,
+        };
+    if (record.replay) record.replay = { ...record.replay, retainUntil: retainUntil(record.endedAt ?? now, details.replay.retentionDays) };
+    this.#deps.store.put(record);
+    // Replay withdrawn, or its retention shortened into the past: deleted now, not at the next purge.
+    if (record.replay && !details.replay.allowed) await this.#deps.replays.discard(record);
+    else await this.#deps.replays.purge();
+    this.#deps.log.info({ room, created: !previous }, 'programme saved');
+    // A room already live when its programme is made: streamed from now on.
+    const open = this.#deps.rooms.get(room);
+    if (open && presenterVideo(open)) this.#goLive(open);
+    return this.view(room, claims);
+  }
+
+  /** The page's view; `claims`: a valid access token for this room in the link, if any. */
+  view(room: string, claims?: AccessClaims): ProgrammeView {
+    const record = this.#deps.store.get(room);
+    if (!record) throw notFound('no programme for this room');
+    const mine = claims?.room === room && claims.kind === record.kind;
+    const mayWatch = record.details.visibility === 'public' || mine;
+    const open = this.#deps.rooms.get(room);
+    const hlsUrl = open ? this.#deps.hls.urlOf(open) : null;
+    const state = stateOf(record, open);
+    return {
+      room,
+      kind: record.kind,
+      details: record.details,
+      state,
+      startedAt: record.startedAt,
+      endedAt: record.endedAt,
+      viewers: (open?.audience.viewerCount ?? 0) + (hlsUrl ? this.#deps.watchers.count(streamKeyOf(hlsUrl)) : 0),
+      mayWatch,
+      mayEdit: mine && !!claims && permissionsFor(claims.kind, claims.role).has('moderate'),
+      hlsUrl: mayWatch && state === 'live' ? hlsUrl : null,
+      replay: mayWatch && state === 'ended' && record.replay ? { url: record.replay.url, retainUntil: record.replay.retainUntil } : null,
+      questions: (open?.audience.questions.list(false) ?? []).map((q) => ({ id: q.id, text: q.text, status: q.status })),
+    };
+  }
+
+  #watch(room: Room): void {
+    if (!PROGRAMME_KINDS.has(room.kind)) return;
+    const onAudit = (event: RoomAuditEvent): void => {
+      const source = event.data?.['source'];
+      if (event.type !== 'published' || (source !== 'camera' && source !== 'screen')) return;
+      // Written to the trail before the producer is added to its owner: look for it once that is done.
+      setImmediate(() => {
+        if (!room.closed && presenterVideo(room)) this.#goLive(room);
+      });
+    };
+    room.on('audit', onAudit);
+    room.once('closed', () => {
+      room.off('audit', onAudit);
+      if (this.#deps.store.get(room.id)?.startedAt) this.#markEnded(room.id);
+    });
+  }
+
+  #goLive(room: Room): void {
+    const record = this.#deps.store.get(room.id);
+    if (!record || room.kind !== record.kind) return;
+    if (!record.startedAt || record.endedAt) this.#update(room.id, { startedAt: new Date().toISOString(), endedAt: null });
+    this.#deps.hls.start(room).catch((err: unknown) => this.#deps.log.warn({ err, room: room.id }, 'programme HLS output did not start'));
+  }
+
+  #markEnded(room: string): void {
+    const record = this.#deps.store.get(room);
+    if (record && !record.endedAt) this.#update(room, { endedAt: new Date().toISOString() });
+  }
+
+  #update(room: string, change: Partial<Pick<ProgrammeRecord, 'startedAt' | 'endedAt'>>): void {
+    const record = this.#deps.store.get(room);
+    if (!record) return;
+    try {
+      this.#deps.store.put({ ...record, ...change });
+    } catch (err) {
+      this.#deps.log.warn({ err, room }, 'programme state could not be saved');
+    }
+  }
+}
+
+function stateOf(record: ProgrammeRecord, open: Room | undefined): ProgrammeState {
+  if (record.startedAt && !record.endedAt && open) return 'live';
+  return record.endedAt ? 'ended' : 'scheduled';
+}
+
+/** Whether a presenter (by role) publishes a camera or screen: what HLS output is made of. */
+function presenterVideo(room: Room): boolean {
+  return room.participants().some((p) => p.publishesByRole && (p.producersOf('camera').length > 0 || p.producersOf('screen').length > 0));
+}

@@ -11,9 +11,10 @@
 import { parseArgs } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './lib/browser.js';
-import { rmSync } from 'node:fs';
-import type { MediaServer } from '../server/MediaServer.js';
-import { startTestServer } from '../test/helpers/server.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startServerProcess, type ServerHandle as MediaServer } from './lib/serverProcess.js';
 import { sdkJoin } from './lib/sdkPage.js';
 import { median, p95, table } from './lib/stats.js';
 
@@ -143,8 +144,9 @@ async function watch(browser: Browser, server: MediaServer, player: 'hlsjs' | 'n
   }
 }
 
-// In this process, on free loopback ports and a temporary data folder, as the e2e tests run it.
-const server = await startTestServer({ LOG_LEVEL: 'warn' });
+// The built server as a child process, as the other benchmarks run it, on a temporary data folder.
+const dataDir = mkdtempSync(path.join(os.tmpdir(), 'telemed-hls-delay-'));
+const server = await startServerProcess({ DATA_DIR: dataDir });
 const browser = await launchChromium();
 try {
   const lead = await mint(server, 'lead_specialist', 'bench-lead', '周慧');
@@ -174,6 +176,6 @@ try {
   console.log(table(['player', 'frames', 'median', 'p95', 'max'], rows));
 } finally {
   await browser.close();
-  await server.close();
-  rmSync(server.config.dataDir, { recursive: true, force: true });
+  await server.stop();
+  rmSync(dataDir, { recursive: true, force: true });
 }

@@ -365,7 +365,7 @@ const fake = (r: types.Router): FakeRouter => r as unknown as FakeRouter;
  * A worker pool with the placement rule of the real one: the least-loaded worker among those
  * `prefer` accepts (any worker if it accepts none). Router creation can be held to test bursts.
  */
-class FakePool implements Pick<WorkerPool, 'createRouter'> {
+class FakePool implements Pick<WorkerPool, 'createRouter' | 'hasLive'> {
   readonly workers: MediaWorker[];
   readonly created: FakeRouter[] = [];
   #gate: Promise<void> = Promise.resolve();
@@ -378,6 +378,10 @@ class FakePool implements Pick<WorkerPool, 'createRouter'> {
       webRtcServer: { id: `webrtc-${index}` } as unknown as types.WebRtcServer,
       routers: 0,
     }));
+  }
+
+  hasLive(among: (w: MediaWorker) => boolean): boolean {
+    return this.workers.some(among);
   }
 
   hold(): void {
@@ -438,20 +442,21 @@ describe('FanOut placement', () => {
     expect(fan.describe().map((r) => r.routerId)).toEqual([origin.router.id, c.home.router.id]);
   });
 
-  it('spreads viewer routers over every worker before doubling up on one', async () => {
-    const { fan } = fanOut(3, 1);
+  it('spreads viewer routers over every worker, then lets them take more instead of doubling up on one', async () => {
+    const { pool, fan } = fanOut(3, 1);
     const homes = [];
     for (let i = 0; i < 5; i++) homes.push((await fan.place(1)).home.workerIndex);
-    // Origin on worker 0, then the two unused workers, then the least loaded again.
+    // Origin on worker 0, then the two unused workers; then no second router on a worker (a pipe hop
+    // and no core gained): the least-loaded routers take the viewers beyond their cap.
     expect(homes.slice(0, 3).sort()).toEqual([0, 1, 2]);
+    expect(homes.slice(3).every((w) => [0, 1, 2].includes(w))).toBe(true);
+    expect(pool.created).toHaveLength(2);
     expect(
       fan
         .describe()
         .map((r) => r.workerIndex)
-        .slice(0, 3)
         .sort(),
     ).toEqual([0, 1, 2]);
-    expect(fan.describe()).toHaveLength(5);
   });
 
   it('counts a viewer as at least one consumer', async () => {

@@ -11,6 +11,8 @@
  *
  * Between the two, the FLV's AVC sequence header says which profile the encoder sends.
  */
+import { liveH264Args } from '../media/x264.js';
+
 export type VideoMode = 'copy' | 'transcode';
 
 export interface RtpTarget {
@@ -61,28 +63,7 @@ export function relayArgs(mode: VideoMode, video: RtpTarget, audio: RtpTarget): 
     mode === 'copy'
       ? // In-band SPS/PPS before every key frame: a WebRTC decoder never sees the FLV's header.
         ['-c:v', 'copy', '-bsf:v', 'h264_mp4toannexb']
-      : [
-          '-c:v',
-          'libx264',
-          '-preset',
-          'veryfast',
-          '-tune',
-          'zerolatency',
-          '-profile:v',
-          'baseline',
-          '-pix_fmt',
-          'yuv420p',
-          '-bf',
-          '0',
-          '-force_key_frames',
-          `expr:gte(t,n_forced*${TRANSCODE_KEYFRAME_SECONDS})`,
-          '-b:v',
-          '2500k',
-          '-maxrate',
-          '3000k',
-          '-bufsize',
-          '3000k',
-        ];
+      : liveH264Args({ keyFrameSeconds: TRANSCODE_KEYFRAME_SECONDS, bitrate: '2500k', maxrate: '3000k', bufsize: '3000k', baseline: true });
   return [
     '-hide_banner',
     '-nostats',

@@ -12,6 +12,7 @@ import { PlainFeed, recorderCapabilities } from '../../recordings/plainFeed.js';
 import { sdpSession } from '../../recordings/sdp.js';
 import type { Logger } from '../logger.js';
 import type { Room } from '../rooms/Room.js';
+import { liveH264Args } from './x264.js';
 
 interface HlsEvents {
   /** FFmpeg stopped on its own (the presenter left, or it failed). */
@@ -163,22 +164,7 @@ function hlsArgs(sdpFile: string, dir: string, withAudio: boolean, keepAll: bool
     '0:v:0',
     ...(withAudio ? ['-map', '0:a:0'] : []),
     // H.264 + AAC is what every HLS player decodes; a key frame per segment, so each one starts with one.
-    '-c:v',
-    'libx264',
-    '-preset',
-    'veryfast',
-    '-tune',
-    'zerolatency',
-    '-pix_fmt',
-    'yuv420p',
-    '-force_key_frames',
-    `expr:gte(t,n_forced*${HLS_SEGMENT_SECONDS})`,
-    '-b:v',
-    '1200k',
-    '-maxrate',
-    '1500k',
-    '-bufsize',
-    '3000k',
+    ...liveH264Args({ keyFrameSeconds: HLS_SEGMENT_SECONDS, bitrate: '1200k', maxrate: '1500k', bufsize: '3000k' }),
     ...(withAudio ? ['-c:a', 'aac', '-b:a', '96k', '-ar', '48000'] : []),
     '-f',
     'hls',

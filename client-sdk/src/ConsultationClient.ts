@@ -26,6 +26,7 @@ import {
   type Permission,
 } from '../../signaling/protocol/types/index.js';
 import { Audience } from './Audience.js';
+import { AudioLevels } from './AudioLevels.js';
 import { AudioPlayback } from './AudioPlayback.js';
 import { Moderation } from './Moderation.js';
 import { Recording } from './Recording.js';
@@ -135,6 +136,16 @@ export interface ClientEvents {
    * unpublishing, or stopped that source (`fallback` null). Tell the person.
    */
   deviceLost: [loss: DeviceLoss];
+  /**
+   * A participant turned their microphone or camera off (`muted`) or on again — by themselves or by a
+   * moderator (the muted person hears who in `mutedByModerator`). Show it on their tile in words.
+   */
+  participantMuted: [participant: ParticipantInfo, source: 'microphone' | 'camera', muted: boolean];
+  /**
+   * Received sound levels (0–1) by participant id, about twice a second, only while someone listens
+   * to this event: for level meters next to the tiles.
+   */
+  audioLevels: [levels: Record<string, number>];
   /** A background operation failed (e.g. receiving one track); the session goes on. */
   error: [error: Error];
 }
@@ -177,6 +188,12 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     error: (e) => this.emit('error', e),
   });
   #activeSpeakerId: string | null = null;
+  readonly #levels = new AudioLevels({
+    tracks: () => this.#tracks.list(),
+    stats: async (trackId) => this.#media.consumer(trackId)?.getStats(),
+    wanted: () => this.listenerCount('audioLevels') > 0 && this.#state !== 'disconnected',
+    levels: (levels) => this.emit('audioLevels', levels),
+  });
 
   private constructor(
     signaling: SignalingConnection,
@@ -208,9 +225,19 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
         this.#audio.detach(t.id);
         this.emit('trackRemoved', t);
       },
-      paused: (t) => this.emit(t.paused ? 'trackPaused' : 'trackResumed', t),
+      paused: (t) => {
+        this.emit(t.paused ? 'trackPaused' : 'trackResumed', t);
+        if (t.source === 'microphone' || t.source === 'camera') this.emit('participantMuted', t.participant, t.source, t.paused);
+      },
       error: (e) => this.emit('error', e),
     });
+  }
+
+  /** As TypedEmitter's; listening to `audioLevels` starts reading the levels (they stop with the last listener). */
+  override on<K extends keyof ClientEvents>(event: K, listener: (...args: ClientEvents[K]) => void): () => void {
+    const off = super.on(event, listener);
+    if (event === 'audioLevels') this.#levels.start();
+    return off;
   }
 
   /**
@@ -660,6 +687,7 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     if (this.#state === 'disconnected') return;
     this.#tokenClock.stop();
     this.#deviceWatch.close();
+    this.#levels.stop();
     this.#setState('disconnected');
     this.#tracks.dropAll();
     this.#audio.detachAll();

@@ -23,6 +23,9 @@ const CAMERA_ENCODINGS: RTCRtpEncodingParameters[] = [
   { scaleResolutionDownBy: 1, maxBitrate: 1_200_000 },
 ];
 
+/** A shared screen: one sharp layer (see publishScreen). */
+const SCREEN_ENCODING: RTCRtpEncodingParameters = { maxBitrate: 2_500_000, maxFramerate: 15 };
+
 /**
  * The browser's capture devices. They exist only on a secure page (https://, or localhost): on a
  * hospital intranet host name over plain http:// `navigator.mediaDevices` is simply absent, which
@@ -127,6 +130,7 @@ export class MediaSession {
         ? { encodings: CAMERA_ENCODINGS, codecOptions: { videoGoogleStartBitrate: 1000 } }
         : {}),
       ...(source === 'microphone' ? { codecOptions: { opusStereo: false, opusDtx: true, opusFec: true } } : {}),
+      ...(source === 'screen' ? { encodings: [SCREEN_ENCODING], codecOptions: { videoGoogleStartBitrate: 1000 } } : {}),
     });
     // The server created it paused; pause the sender too (no media for nobody).
     if (paused) producer.pause();
@@ -175,8 +179,20 @@ export class MediaSession {
     return track;
   }
 
+  /**
+   * A shared screen carries imaging, ECGs and lab reports: sharp text and edges matter more than
+   * motion. So up to 1080p at 5–15 fps, `contentHint = 'detail'` (the encoder keeps resolution and
+   * drops frames under pressure), one layer at up to 2.5 Mbit/s; the server ranks it first when
+   * bandwidth is short.
+   */
   async publishScreen(): Promise<MediaStreamTrack> {
-    return this.#publishFirst(await mediaDevices().getDisplayMedia({ video: true, audio: false }), 'screen');
+    const stream = await mediaDevices().getDisplayMedia({
+      video: { width: { max: 1920 }, height: { max: 1080 }, frameRate: { ideal: 15, max: 15 } },
+      audio: false,
+    });
+    const track = stream.getVideoTracks()[0];
+    if (track && 'contentHint' in track) track.contentHint = 'detail';
+    return this.#publishFirst(stream, 'screen');
   }
 
   /** Publishes the stream's first track; stops the capture if the server refuses it. */

@@ -35,6 +35,10 @@ export class TypedEmitter<E extends EventMap<E>> {
     }
   }
 
+  protected listenerCount(event: keyof E): number {
+    return this.#listeners.get(event)?.size ?? 0;
+  }
+
   protected removeAllListeners(): void {
     this.#listeners.clear();
   }

@@ -62,6 +62,7 @@ const BOUNDED_LABELS = new Set([
   'kind',
   'stage',
   'state',
+  'protocol', // encoder ingests: whip / rtmp
   'le',
 ]);
 

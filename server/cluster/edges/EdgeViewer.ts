@@ -190,7 +190,10 @@ export class EdgeViewer {
   async #forward(name: RequestName, payload: unknown, deadline: AbortSignal): Promise<Ack<unknown>> {
     if (name === 'join' && this.#participant && !this.#participant.closed) throw wrongState('already joined; leave first');
     const bound = (this.#deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS) + 1000;
-    const ack = await this.#room.request('viewerRequest', { viewerId: this.id, name, payload }, bound);
+    // A join's `receive` (transport and consumers in the answer) would make them on the origin, where
+    // this viewer's media does not live: the viewer receives here, through createTransport and consume.
+    const forwarded = name === 'join' ? withoutReceive(payload as RequestPayload<'join'>) : payload;
+    const ack = await this.#room.request('viewerRequest', { viewerId: this.id, name, payload: forwarded }, bound);
     if (name === 'join' && ack.ok && deadline.aborted) {
       void this.#room.request('viewerRequest', { viewerId: this.id, name: 'leave', payload: {} }).catch(() => undefined);
       return ack; // reaches no one: the client had its answer
@@ -335,4 +338,9 @@ export class EdgeViewer {
     this.#participant?.close(reason === 'left' ? 'left' : 'disconnected');
     this.#participant = undefined;
   }
+}
+
+function withoutReceive(join: RequestPayload<'join'>): RequestPayload<'join'> {
+  const { receive: _receive, ...rest } = join;
+  return rest;
 }

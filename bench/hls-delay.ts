@@ -75,9 +75,9 @@ async function presenter(browser: Browser, server: MediaServer): Promise<Page> {
     token,
     publish: false,
   });
-  // One layer: the time code at full size in every copy (HLS, WebRTC).
+  // Simulcast, as the SDK publishes cameras (a single 720p layer left the HLS FFmpeg without segments; see README).
   await page.evaluate(() =>
-    (window as unknown as { t: { client: { publishCamera(o: object): Promise<unknown> } } }).t.client.publishCamera({ simulcast: false }),
+    (window as unknown as { t: { client: { publishCamera(o: object): Promise<unknown> } } }).t.client.publishCamera({}),
   );
   return page;
 }

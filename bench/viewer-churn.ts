@@ -32,6 +32,12 @@ function rss(pid: number): { node: number; worker: number } {
   return { node: sum((n) => !n.startsWith('mediasoup')), worker: sum((n) => n.startsWith('mediasoup')) };
 }
 
+/** The V8 heap in use (live objects and garbage not yet collected), from the server's own /metrics. */
+async function heapUsed(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+  return mib(Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1] ?? Number.NaN));
+}
+
 async function main(): Promise<void> {
   setTimeout(() => {
     console.error('viewer-churn: watchdog (20 min) — stopping');
@@ -85,26 +91,32 @@ async function main(): Promise<void> {
     await batchOf(-BATCH); // warm-up: first-time allocations, JIT, pools
     await new Promise((r) => setTimeout(r, 3000));
     left = 0;
-    const start = rss(server.pid);
-    const rows: (string | number)[][] = [['start (after a warm-up batch)', 0, start.node, start.worker]];
+    const start = { ...rss(server.pid), heap: await heapUsed(server.url) };
+    const rows: (string | number)[][] = [['start (after a warm-up batch)', 0, start.node, start.heap, start.worker]];
     const marks = new Set([0.25, 0.5, 0.75].map((f) => Math.round((f * TOTAL) / BATCH) * BATCH));
     for (let n = 0; n < TOTAL; n += BATCH) {
       await batchOf(n);
       if (marks.has(n + BATCH)) {
         const now = rss(server.pid);
-        rows.push([`after ${n + BATCH}`, left, now.node, now.worker]);
+        rows.push([`after ${n + BATCH}`, left, now.node, await heapUsed(server.url), now.worker]);
       }
     }
     await new Promise((r) => setTimeout(r, 5000)); // closes settle, timers fire
-    const end = rss(server.pid);
-    rows.push(['end (all left, 5 s later)', left, end.node, end.worker]);
+    const end = { ...rss(server.pid), heap: await heapUsed(server.url) };
+    rows.push(['end (all left, 5 s later)', left, end.node, end.heap, end.worker]);
+    await new Promise((r) => setTimeout(r, 30_000)); // idle: V8 collects what it had put off
+    const later = { ...rss(server.pid), heap: await heapUsed(server.url) };
+    rows.push(['30 s later, idle', left, later.node, later.heap, later.worker]);
     console.log(
       `\nViewer churn — ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, 1 worker, batches of ${BATCH}, ` +
         `${left} viewers joined, received a key frame and left (${failed} failed)\n`,
     );
-    console.log(table(['point', 'viewers gone', 'Node RSS MiB', 'worker RSS MiB'], rows));
+    console.log(table(['point', 'viewers gone', 'Node RSS MiB', 'Node heap used MiB', 'worker RSS MiB'], rows));
     const growth = (a: number, b: number) => `${(((b - a) / a) * 100).toFixed(1)} %`;
-    console.log(`\nend vs start: Node ${growth(start.node, end.node)}, worker ${growth(start.worker, end.worker)} (bound: within 10 %)`);
+    const grew = (a: { node: number; heap: number }) => `Node RSS ${growth(start.node, a.node)}, heap used ${growth(start.heap, a.heap)}`;
+    console.log(
+      `\nend vs start: ${grew(end)}, worker ${growth(start.worker, end.worker)}; 30 s later: ${grew(later)} (bound: within 10 %)`,
+    );
   } finally {
     await browser.close().catch(() => undefined);
     await server.stop();

@@ -31,7 +31,7 @@ import { AudioPlayback } from './AudioPlayback.js';
 import { Moderation } from './Moderation.js';
 import { Recording } from './Recording.js';
 import { MediaSession, type NetworkOptions, type PublishOptions, type PublishedSource } from './MediaSession.js';
-import { waitForAdmission } from './lobby.js';
+import { enterRoom } from './lobby.js';
 import { defaultReconnectPolicy, type ConnectionState, type ReconnectPolicy } from './reconnect.js';
 import { recoverSession } from './recovery.js';
 import { RemoteTracks, type RemoteTrack } from './RemoteTracks.js';
@@ -694,63 +694,6 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     this.#media.close();
     this.#signaling.close();
     this.emit('disconnected', code ? { reason, message, code } : { reason, message });
-  }
-}
-
-/**
- * `join` on an open connection, waiting in the lobby if the room is locked: the first join and every
- * rejoin. `first` (the first join only): its timeline, and `signal` — the person gave up waiting.
- */
-async function enterRoom(
-  signaling: SignalingConnection,
-  media: MediaSession,
-  options: JoinOptions,
-  first: { timeline?: JoinTimeline; signal?: AbortSignal | undefined } = {},
-): Promise<JoinResult> {
-  const admitted = waitForAdmission(signaling);
-  const response = await signaling
-    .request('join', {
-      rtpCapabilities: media.device.rtpCapabilities as never,
-      ...(options.roomId ? { roomId: options.roomId } : {}),
-      // The receive transport and the room's tracks in the same answer: fewer round trips to the first picture.
-      receive: options.forceTcp ? { forceTcp: true } : {},
-    })
-    .catch((error: unknown) => {
-      admitted.cancel();
-      throw error;
-    });
-  if (response.status === 'joined') {
-    admitted.cancel();
-    first.timeline?.mark('joined');
-    if (response.receive) media.receiveWith(response.receive);
-    return response;
-  }
-  options.onWaiting?.(response.self);
-  const result = await (first.signal ? leaveLobbyOnAbort(signaling, admitted, first.signal) : admitted.promise);
-  first.timeline?.mark('joined');
-  return result;
-}
-
-/** Waits for admission unless `signal` aborts first: then leaves the lobby and rejects with an AbortError. */
-async function leaveLobbyOnAbort(
-  signaling: SignalingConnection,
-  admitted: { promise: Promise<JoinResult>; cancel(): void },
-  signal: AbortSignal,
-): Promise<JoinResult> {
-  let onAbort = (): void => undefined;
-  const aborted = new Promise<'aborted'>((resolve) => {
-    onAbort = () => resolve('aborted');
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    const outcome = await Promise.race([admitted.promise, aborted]);
-    if (outcome !== 'aborted') return outcome;
-    admitted.cancel();
-    await signaling.request('leave', {}).catch(() => undefined); // the socket closes next anyway
-    throw new DOMException('left the lobby before being admitted', 'AbortError');
-  } finally {
-    signal.removeEventListener('abort', onAbort);
   }
 }
 

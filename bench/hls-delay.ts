@@ -6,7 +6,7 @@
  * Rows: the page's three players — hls.js, the browser's own HLS player (this Chromium has one), and
  * WebRTC with a viewer token, for comparison.
  *
- *   npm run bench:hls-delay -- [--seconds 30] [--warmup 8]
+ *   npm run bench:hls-delay -- [--seconds 30] [--warmup 8] [--single-layer]
  */
 import { parseArgs } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
@@ -18,7 +18,14 @@ import { startServerProcess, type ServerHandle as MediaServer } from './lib/serv
 import { sdkJoin } from './lib/sdkPage.js';
 import { median, p95, table } from './lib/stats.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '30' }, warmup: { type: 'string', default: '8' } } });
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '30' },
+    warmup: { type: 'string', default: '8' },
+    // One 720p layer instead of the SDK's simulcast, as a WHIP encoder or an SDK page with simulcast off sends.
+    'single-layer': { type: 'boolean', default: false },
+  },
+});
 const SECONDS = Math.min(600, Number(values.seconds));
 const WARMUP = Math.min(120, Number(values.warmup));
 const ROOM = 'bench-hls-delay';
@@ -75,9 +82,13 @@ async function presenter(browser: Browser, server: MediaServer): Promise<Page> {
     token,
     publish: false,
   });
-  // Simulcast, as the SDK publishes cameras (a single 720p layer left the HLS FFmpeg without segments; see README).
-  await page.evaluate(() =>
-    (window as unknown as { t: { client: { publishCamera(o: object): Promise<unknown> } } }).t.client.publishCamera({}),
+  // Simulcast by default, as the SDK publishes cameras.
+  await page.evaluate(
+    (single) =>
+      (window as unknown as { t: { client: { publishCamera(o: object): Promise<unknown> } } }).t.client.publishCamera(
+        single ? { simulcast: false } : {},
+      ),
+    values['single-layer'],
   );
   return page;
 }

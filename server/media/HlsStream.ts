@@ -29,6 +29,9 @@ const BIND_TIMEOUT_MS = 5000;
  */
 export const HLS_SEGMENT_SECONDS = 1;
 
+/** Output frame rate: what the SDK's cameras send at most (a 15 fps screen is doubled, cheaply). */
+const HLS_FRAME_RATE = 30;
+
 export interface HlsStreamOptions {
   /**
    * Keep every segment (a replay will be made of them): an EVENT playlist that only grows, instead of
@@ -163,6 +166,11 @@ function hlsArgs(sdpFile: string, dir: string, withAudio: boolean, keepAll: bool
     '-map',
     '0:v:0',
     ...(withAudio ? ['-map', '0:a:0'] : []),
+    // A steady 30 fps out, whatever FFmpeg guessed of the input's rate: from a few RTP frames it
+    // sometimes guesses the clock rate (90,000 fps), then duplicates frames by the thousand, falls
+    // behind and writes no segment at all.
+    '-r',
+    String(HLS_FRAME_RATE),
     // H.264 + AAC is what every HLS player decodes; a key frame per segment, so each one starts with one.
     ...liveH264Args({ keyFrameSeconds: HLS_SEGMENT_SECONDS, bitrate: '1200k', maxrate: '1500k', bufsize: '3000k' }),
     ...(withAudio ? ['-c:a', 'aac', '-b:a', '96k', '-ar', '48000'] : []),

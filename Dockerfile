@@ -33,7 +33,8 @@ ENV NODE_ENV=production \
     HTTP_PORT=3000 \
     MEDIA_LISTEN_IP=0.0.0.0 \
     MEDIA_PORT=40000 \
-    DATA_DIR=/app/data
+    DATA_DIR=/app/data \
+    NODE_OPTIONS=--max-semi-space-size=2
 # Also required at run time: JWT_SECRETS or JWT_PUBLIC_KEY_FILES, CORS_ORIGINS, and MEDIA_ANNOUNCED_ADDRESS.
 USER node
 # HTTP + signaling; one media port per worker (UDP and TCP), 40000 + worker index.

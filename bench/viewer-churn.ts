@@ -1,15 +1,18 @@
 /**
  * Does the server give back what viewers took? A presenter (Chromium, camera + mic) in a broadcast
  * room; werift viewers join in batches, receive until their first key frame, and leave — `--viewers`
- * in all (default 1,000). The server's Node and mediasoup worker RSS are read (from /proc) after a
- * warm-up batch and again after the last batch has left, and at a few points between.
+ * in all (default 1,000). The server's Node and mediasoup worker RSS are read (from /proc) after
+ * `--warmup` viewers and again after the last batch has left, and at a few points between, each
+ * time after a full garbage collection in the server (bench/lib/gcOnSignal.mjs).
  *
- *   npm run bench:churn -- [--viewers 1000] [--batch 20]
+ *   npm run bench:churn -- [--viewers 1000] [--batch 20] [--warmup 250]
  *
  * The issue's bound: the end within 10 % of the start. Loopback only; a watchdog ends the run after
  * 20 minutes.
  */
 import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { launchChromium } from './lib/browser.js';
 import { sampleTree } from './lib/procstat.js';
 import { openSdkPage, sdkJoin } from './lib/sdkPage.js';
@@ -23,6 +26,8 @@ const arg = (name: string, fallback: string) => {
 };
 const TOTAL = Number(arg('viewers', '1000'));
 const BATCH = Number(arg('batch', '20'));
+/** Viewers who come and go before the start is measured: the process's first-time allocations, compiled code and heap sizes. */
+const WARMUP = Number(arg('warmup', '250'));
 const ROOM = `bench-churn-${Date.now().toString(36)}`;
 const SITE = { id: 'hongqi', name: '红旗村卫生室', level: 'village_clinic' } as const;
 
@@ -32,10 +37,18 @@ function rss(pid: number): { node: number; worker: number } {
   return { node: sum((n) => !n.startsWith('mediasoup')), worker: sum((n) => n.startsWith('mediasoup')) };
 }
 
-/** The V8 heap in use (live objects and garbage not yet collected), from the server's own /metrics. */
-async function heapUsed(url: string): Promise<number> {
+/**
+ * From the server's own /metrics: the V8 heap in use (live objects and garbage not yet collected),
+ * the heap V8 holds from the system, and memory outside it that JS objects own (Buffers, zlib, …).
+ */
+async function heap(url: string): Promise<{ heap: number; heapTotal: number; external: number }> {
   const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
-  return mib(Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1] ?? Number.NaN));
+  const read = (name: string) => mib(Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN));
+  return {
+    heap: read('nodejs_heap_size_used_bytes'),
+    heapTotal: read('nodejs_heap_size_total_bytes'),
+    external: read('nodejs_external_memory_bytes'),
+  };
 }
 
 async function main(): Promise<void> {
@@ -43,7 +56,16 @@ async function main(): Promise<void> {
     console.error('viewer-churn: watchdog (20 min) — stopping');
     process.exit(2);
   }, 20 * 60_000).unref();
-  const server = await startServerProcess({ MEDIA_WORKERS: '1' });
+  const server = await startServerProcess({
+    MEDIA_WORKERS: '1',
+    NODE_OPTIONS: `--expose-gc --import=${pathToFileURL(path.join(import.meta.dirname, 'lib', 'gcOnSignal.mjs')).href}`,
+  });
+  /** Full GC in the server (bench/lib/gcOnSignal.mjs), then its memory. */
+  const settled = async () => {
+    process.kill(server.pid, 'SIGUSR2');
+    await new Promise((r) => setTimeout(r, 1000));
+    return { ...rss(server.pid), ...(await heap(server.url)) };
+  };
   const browser = await launchChromium();
   const token = async (identity: string, role: string) => {
     const res = await fetch(`${server.url}/dev/token`, {
@@ -88,30 +110,32 @@ async function main(): Promise<void> {
       caseId: null,
       site: SITE,
     });
-    await batchOf(-BATCH); // warm-up: first-time allocations, JIT, pools
+    for (let n = -WARMUP; n < 0; n += BATCH) await batchOf(n); // warm-up: first-time allocations, JIT, pools, heap sizes
     await new Promise((r) => setTimeout(r, 3000));
     left = 0;
-    const start = { ...rss(server.pid), heap: await heapUsed(server.url) };
-    const rows: (string | number)[][] = [['start (after a warm-up batch)', 0, start.node, start.heap, start.worker]];
+    const start = await settled();
+    const row = (point: string, m: typeof start) => [point, left, m.node, m.heap, m.heapTotal, m.external, m.worker];
+    const rows: (string | number)[][] = [row(`start (after ${WARMUP} warm-up viewers)`, start)];
     const marks = new Set([0.25, 0.5, 0.75].map((f) => Math.round((f * TOTAL) / BATCH) * BATCH));
     for (let n = 0; n < TOTAL; n += BATCH) {
       await batchOf(n);
       if (marks.has(n + BATCH)) {
-        const now = rss(server.pid);
-        rows.push([`after ${n + BATCH}`, left, now.node, await heapUsed(server.url), now.worker]);
+        rows.push(row(`after ${n + BATCH}`, { ...rss(server.pid), ...(await heap(server.url)) }));
       }
     }
     await new Promise((r) => setTimeout(r, 5000)); // closes settle, timers fire
-    const end = { ...rss(server.pid), heap: await heapUsed(server.url) };
-    rows.push(['end (all left, 5 s later)', left, end.node, end.heap, end.worker]);
+    const end = await settled();
+    rows.push(row('end (all left, 5 s later)', end));
     await new Promise((r) => setTimeout(r, 30_000)); // idle: V8 collects what it had put off
-    const later = { ...rss(server.pid), heap: await heapUsed(server.url) };
-    rows.push(['30 s later, idle', left, later.node, later.heap, later.worker]);
+    const later = await settled();
+    rows.push(row('30 s later, idle', later));
     console.log(
       `\nViewer churn — ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, 1 worker, batches of ${BATCH}, ` +
         `${left} viewers joined, received a key frame and left (${failed} failed)\n`,
     );
-    console.log(table(['point', 'viewers gone', 'Node RSS MiB', 'Node heap used MiB', 'worker RSS MiB'], rows));
+    console.log(
+      table(['point', 'viewers gone', 'Node RSS MiB', 'heap used MiB', 'heap total MiB', 'external MiB', 'worker RSS MiB'], rows),
+    );
     const growth = (a: number, b: number) => `${(((b - a) / a) * 100).toFixed(1)} %`;
     const grew = (a: { node: number; heap: number }) => `Node RSS ${growth(start.node, a.node)}, heap used ${growth(start.heap, a.heap)}`;
     console.log(

@@ -18,4 +18,7 @@ if [ "$APP_MODE" = development ]; then
 ================================================================================================
 BANNER
 fi
+# V8's young generation grows to tens of MiB under a join storm and stays resident afterwards; 2 MiB
+# semi-spaces keep the process's memory where it was once the viewers have left (README, Benchmarks).
+export NODE_OPTIONS="${NODE_OPTIONS:---max-semi-space-size=2}"
 exec node dist/server/main.js

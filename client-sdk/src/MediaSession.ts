@@ -318,7 +318,13 @@ export class MediaSession {
   }
 
   #setUpTransport(direction: 'send' | 'recv', { iceServers, ...options }: TransportOptions): types.Transport {
-    const network = { iceServers, ...(this.#options.iceTransportPolicy ? { iceTransportPolicy: this.#options.iceTransportPolicy } : {}) };
+    const network = {
+      iceServers,
+      ...(this.#options.iceTransportPolicy ? { iceTransportPolicy: this.#options.iceTransportPolicy } : {}),
+      // The browser gathers its candidates as soon as the transport exists, while the offer and
+      // answer are made, instead of after them: ICE checks start ≈ 40 ms sooner (bench:join).
+      additionalSettings: { iceCandidatePoolSize: 1 },
+    };
     const transport =
       direction === 'send'
         ? this.device.createSendTransport({ ...options, ...network })

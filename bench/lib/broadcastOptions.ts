@@ -42,8 +42,8 @@ export const MAX_VIEWERS = 200;
 /** The steps in increasing order; throws unless each is a whole number of viewers in 1..MAX_VIEWERS. */
 export function checkedSteps(steps: number[]): number[] {
   const sorted = [...steps].sort((a, b) => a - b);
-  if (!sorted.length || sorted.some((n) => !Number.isInteger(n) || n < 1) || sorted.at(-1)! > MAX_VIEWERS)
-    throw new Error(`steps must be 1..${MAX_VIEWERS}`);
+  if (!sorted.length || sorted.some((n) => !Number.isInteger(n) || n < 0) || sorted.at(-1)! > MAX_VIEWERS)
+    throw new Error(`steps must be 0..${MAX_VIEWERS} (0: the presenter alone, a baseline)`);
   return sorted;
 }
 
@@ -71,7 +71,7 @@ export function parseCli(argv: string[]): BroadcastLoadOptions {
     return n;
   };
   return {
-    steps: values.steps.split(',').map((s) => int(s.trim(), 'steps', 1, MAX_VIEWERS)),
+    steps: values.steps.split(',').map((s) => int(s.trim(), 'steps', 0, MAX_VIEWERS)),
     windowMs: int(values.window, 'window', 500, 60_000),
     settleMs: int(values.settle, 'settle', 0, 30_000),
     workers: int(values.workers, 'workers', 1, 64),

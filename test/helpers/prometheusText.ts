@@ -57,8 +57,12 @@ export function parsePrometheusText(text: string): Exposition {
     const [value, timestamp, extra] = rest.trim().split(/\s+/);
     if (!rest.startsWith(' ') || value === undefined || extra !== undefined) fail('expected " value [timestamp]"');
     if (timestamp !== undefined && !/^-?\d+$/.test(timestamp)) fail('bad timestamp');
-    const number = value === '+Inf' ? Infinity : value === '-Inf' ? -Infinity : value === 'NaN' ? NaN : Number(value);
-    if (Number.isNaN(number) && value !== 'NaN') fail('bad value');
+    // Prometheus reads values with Go's ParseFloat: NaN and Inf in any case (prom-client writes "Nan"
+    // for an event-loop histogram that took no sample since the last scrape).
+    const text = value ?? '';
+    const nan = /^nan$/i.test(text);
+    const number = /^\+inf$/i.test(text) ? Infinity : /^-inf$/i.test(text) ? -Infinity : nan ? NaN : Number(text);
+    if (Number.isNaN(number) && !nan) fail('bad value');
     samples.push({ name, labels, value: number });
   });
   return { types, samples };

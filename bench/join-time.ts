@@ -1,17 +1,18 @@
 /**
- * Join-time benchmark. Two Chromium participants publish camera + microphone in a consultation; a
+ * Join-time benchmark. Chromium participants (`--publishers`, default two) publish camera + microphone in a consultation; a
  * third (receive-only observer) joins and leaves N times through the SDK. For each join it records
  * the time from opening the signaling connection to the first decoded remote video frame. Then it
  * measures the server's CPU and memory (Node process + mediasoup workers, from /proc) with the two
  * publishers alone and with K extra receivers, and prints both tables.
  *
- *   npm run bench:join -- [--joins 10] [--receivers 3] [--window 5000] [--no-nice]
+ *   npm run bench:join -- [--joins 10] [--receivers 3] [--window 5000] [--publishers 2] [--no-nice]
+ *                         [--compare <another built checkout>]
  *
  * Each join is made twice, alternately: "cold", a page that has just loaded, and "warm", a page that
  * called `ConsultationClient.warmUp()` and then sat for a second, as on the pre-join screen while
  * the person looks at the preview (the browser's codec description is then done before Join is clicked).
  *
- * Everything runs on this machine's loopback. The two publishers stand in for other clinics'
+ * Everything runs on this machine's loopback. The publishers stand in for other clinics'
  * machines: their browser runs at nice 10 (unless --no-nice), so their video encoders take the CPU
  * the server and the joining browser leave instead of competing with them on these two cores.
  */
@@ -34,10 +35,18 @@ const { values } = parseArgs({
     // The publishers' browser at full priority, as before 2026-11-30 (their encoders then compete
     // with the joining browser and the server for this machine's two cores).
     'no-nice': { type: 'boolean', default: false },
+    // Another built checkout of the project (e.g. a git worktree of an earlier commit, after `npm run
+    // build` there): its server — and so its SDK, which the pages load from it — is joined too, the
+    // joins alternating between the two, and the first table is printed for both. On a shared,
+    // noisy machine only an interleaved run tells a change from drift.
+    compare: { type: 'string' },
+    // Publishers per room (each one Chromium camera + microphone); with --compare each checkout has its own.
+    publishers: { type: 'string', default: '2' },
   },
 });
 const JOINS = Math.min(100, Number(values.joins));
 const RECEIVERS = Math.min(10, Number(values.receivers));
+const PUBLISHERS = Math.max(1, Math.min(4, Number(values.publishers)));
 const WINDOW_MS = Math.min(30_000, Number(values.window));
 const ROOM = 'bench-join';
 
@@ -134,29 +143,84 @@ function joinInPage(page: Page, role: string, name: string, publish: boolean, wa
   );
 }
 
+/** The join tables: per side (this checkout, and the compared one if any) and kind of page. */
+function printJoins(runs: Record<string, JoinTiming[]>, compared: boolean): void {
+  console.log(
+    `\nJoin time — ${JOINS} cold and ${JOINS} warm joins${compared ? ' per checkout, alternating,' : ''} ` +
+      `of a receive-only participant into a room with ${PUBLISHERS} publisher(s) ` +
+      `(${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${new Date().toISOString().slice(0, 10)}; ` +
+      `publishers' browser ${values['no-nice'] ? 'at full priority' : 'at nice 10'})\n`,
+  );
+  const stat = (label: string, v: number[]) => [label, median(v), p95(v), Math.min(...v), Math.max(...v)];
+  const label = (key: string) => (compared ? key : key.replace(/^this /, ''));
+  console.log(
+    table(
+      ['measure', 'median ms', 'p95 ms', 'min ms', 'max ms'],
+      Object.entries(runs).flatMap(([key, timings]) => [
+        stat(
+          `${label(key)}: connect + join (signaling, router caps, device load)`,
+          timings.map((t) => t.joinedMs),
+        ),
+        stat(
+          `${label(key)}: connect → first decoded remote video frame`,
+          timings.map((t) => t.firstFrameMs),
+        ),
+      ]),
+    ),
+  );
+  // The SDK's timeline: where the time to the first picture goes (each phase from join()), this checkout.
+  const of = (kind: 'cold' | 'warm', name: string) =>
+    (runs[`this ${kind}`] ?? [])
+      .map((t) => (name === 'first decoded frame (page)' ? t.firstFrameMs : t.phases[name]))
+      .filter((v): v is number => v !== undefined);
+  const phaseRows = [...JOIN_PHASES, 'first decoded frame (page)'].map((name) => [
+    name,
+    median(of('cold', name)),
+    p95(of('cold', name)),
+    median(of('warm', name)),
+    p95(of('warm', name)),
+  ]);
+  console.log(`\nWhere the time goes (client.timings: ms from join() to each phase; the page's token fetch not included)\n`);
+  console.log(table(['phase', 'cold median', 'cold p95', 'warm median', 'warm p95'], phaseRows));
+}
+
 async function main(): Promise<void> {
   const server = await startServerProcess({ MEDIA_WORKERS: values.workers });
+  const other = values.compare ? await startServerProcess({ MEDIA_WORKERS: values.workers }, undefined, values.compare) : undefined;
   const publisherBrowser = await launchChromium(['--bench-role=publishers']);
   const pid = browserPid('--bench-role=publishers');
   if (!values['no-nice'] && pid) renice(pid, 10);
   const browser = await launchChromium();
   try {
-    const publishers: Page[] = [];
-    for (const name of ['Publisher A', 'Publisher B']) {
-      const page = await openPage(publisherBrowser, server);
-      await joinInPage(page, 'specialist', name, true);
-      publishers.push(page);
+    const sides = other ? { this: server, compared: other } : { this: server };
+    const publishers = new Map<ServerHandle, Page[]>();
+    for (const side of Object.values(sides)) {
+      const pages: Page[] = [];
+      for (let p = 0; p < PUBLISHERS; p++) {
+        const page = await openPage(publisherBrowser, side);
+        await joinInPage(page, 'specialist', `Publisher ${p + 1}`, true);
+        pages.push(page);
+      }
+      publishers.set(side, pages);
     }
     await new Promise((r) => setTimeout(r, 2000)); // let the publishers' bitrates settle
 
-    const runs: Record<'cold' | 'warm', JoinTiming[]> = { cold: [], warm: [] };
+    const runs: Record<string, JoinTiming[]> = {};
     for (let i = 0; i < JOINS; i++) {
-      for (const kind of ['cold', 'warm'] as const) {
-        const page = await openPage(browser, server);
-        runs[kind].push(await joinInPage(page, 'observer', `Joiner ${i} ${kind}`, false, kind === 'warm'));
-        await page.context().close();
+      for (const [label, side] of Object.entries(sides)) {
+        for (const kind of ['cold', 'warm'] as const) {
+          const page = await openPage(browser, side);
+          const timing = await joinInPage(page, 'observer', `Joiner ${i} ${kind}`, false, kind === 'warm');
+          (runs[`${label} ${kind}`] ??= []).push(timing);
+          await page.context().close();
+        }
       }
     }
+    if (other) {
+      for (const page of publishers.get(other) ?? []) await page.context().close();
+      await other.stop();
+    }
+    printJoins(runs, !!other);
 
     const base = await measure(server.pid, WINDOW_MS);
     const receivers: Page[] = [];
@@ -168,45 +232,14 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 1000));
     const loaded = await measure(server.pid, WINDOW_MS);
 
-    console.log(
-      `\nJoin time — ${JOINS} cold and ${JOINS} warm joins of a receive-only participant into a room with 2 publishers ` +
-        `(${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${new Date().toISOString().slice(0, 10)}; ` +
-        `publishers' browser ${values['no-nice'] ? 'at full priority' : 'at nice 10'})\n`,
-    );
-    const stat = (label: string, v: number[]) => [label, median(v), p95(v), Math.min(...v), Math.max(...v)];
-    console.log(
-      table(
-        ['measure', 'median ms', 'p95 ms', 'min ms', 'max ms'],
-        (['cold', 'warm'] as const).flatMap((kind) => [
-          stat(
-            `${kind}: connect + join (signaling, router caps, device load)`,
-            runs[kind].map((t) => t.joinedMs),
-          ),
-          stat(
-            `${kind}: connect → first decoded remote video frame`,
-            runs[kind].map((t) => t.firstFrameMs),
-          ),
-        ]),
-      ),
-    );
-    // The SDK's timeline: where the time to the first picture goes (each phase from join()).
-    const phase = (kind: 'cold' | 'warm', name: string) =>
-      runs[kind].map((t) => t.phases[name]).filter((v): v is number => v !== undefined);
-    const phaseRows = [...JOIN_PHASES, 'first decoded frame (page)'].map((name) => {
-      const of = (kind: 'cold' | 'warm') =>
-        name === 'first decoded frame (page)' ? runs[kind].map((t) => t.firstFrameMs) : phase(kind, name);
-      return [name, median(of('cold')), p95(of('cold')), median(of('warm')), p95(of('warm'))];
-    });
-    console.log(`\nWhere the time goes (client.timings: ms from join() to each phase; the page's token fetch not included)\n`);
-    console.log(table(['phase', 'cold median', 'cold p95', 'warm median', 'warm p95'], phaseRows));
-    const participants = (n: number) => 2 + n;
+    const participants = (n: number) => PUBLISHERS + n;
     console.log(`\nServer cost (Node + mediasoup workers, ${WINDOW_MS / 1000} s windows; % of one core)\n`);
     console.log(
       table(
         ['state', 'participants', 'CPU %', 'RSS MiB', 'CPU % / participant', 'RSS MiB / participant'],
         [
           [
-            '2 publishers',
+            `${PUBLISHERS} publishers`,
             participants(0),
             base.cpuPercent,
             mib(base.rssBytes),
@@ -214,7 +247,7 @@ async function main(): Promise<void> {
             mib(base.rssBytes) / participants(0),
           ],
           [
-            `2 publishers + ${RECEIVERS} receivers`,
+            `${PUBLISHERS} publishers + ${RECEIVERS} receivers`,
             participants(RECEIVERS),
             loaded.cpuPercent,
             mib(loaded.rssBytes),
@@ -242,6 +275,7 @@ async function main(): Promise<void> {
   } finally {
     await browser.close();
     await publisherBrowser.close();
+    await other?.stop();
     await server.stop();
   }
 }

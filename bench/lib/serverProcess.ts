@@ -18,11 +18,12 @@ export interface ServerHandle {
 /**
  * `logFile`: where the server's output goes instead of this process's own stdout/stderr. Use it when
  * the server may be killed: its orphaned children would otherwise hold this process's pipes open.
+ * `checkout`: another built copy of the project to run instead of this one (a before/after comparison).
  */
-export async function startServerProcess(env: Record<string, string> = {}, logFile?: string): Promise<ServerHandle> {
+export async function startServerProcess(env: Record<string, string> = {}, logFile?: string, checkout = root): Promise<ServerHandle> {
   const port = 20000 + Math.floor(Math.random() * 20000);
-  const child: ChildProcess = spawn(process.execPath, [path.join(root, 'dist', 'server', 'main.js')], {
-    cwd: root,
+  const child: ChildProcess = spawn(process.execPath, [path.join(checkout, 'dist', 'server', 'main.js')], {
+    cwd: checkout,
     env: {
       ...process.env,
       APP_MODE: 'development', // the clients mint their tokens at /dev/token; the server's own default is production

@@ -199,8 +199,8 @@ export function prejoin({ token, role }) {
   for (const id of ['prejoin-video', 'prejoin-camera', 'prejoin-microphone', 'prejoin-level'])
     $(id).closest('label, video').hidden = !choice.capture;
   translate($('status'), 'status.prejoin');
-  // While the person looks at the preview, the browser describes its codecs once, so Join does not
-  // wait for it (≈ 40–60 ms of the first picture, bench:join).
+  // While the person looks at the preview, the browser describes its codecs once (two throwaway
+  // peer connections), so Join does not wait for it (bench:join: warm against cold joins).
   void ConsultationClient.warmUp().catch((e) => console.warn('[prejoin]', e));
   void listChoices();
   const reopen = () => void openPreview();

@@ -10,7 +10,6 @@ import type { types } from 'mediasoup';
 import { badRequest, notFound, ProtocolError, wrongState, type MediaKind, type MediaSource } from '../../signaling/protocol/index.js';
 import { clientCall } from '../media/mediasoupErrors.js';
 import type { MediaHome, Placement } from './FanOut.js';
-import { deferLayerChoice, fastStartLayers, followFastStart } from './fastStart.js';
 import type { Participant } from './Participant.js';
 import type { ProducerAppData, Room } from './Room.js';
 
@@ -185,9 +184,7 @@ export class RoomMedia {
       throw badRequest('your device cannot receive this track (no common codec)');
     }
     // Paused until the client says it is ready, so the first packets are not lost before it listens.
-    const consumer = await clientCall('consume', () =>
-      transport.consume({ producerId: localId, rtpCapabilities, paused: true, ...fastStartLayers(found.track.producer) }),
-    );
+    const consumer = await clientCall('consume', () => transport.consume({ producerId: localId, rtpCapabilities, paused: true }));
     try {
       participant.addConsumer(consumer, producerId);
       // Shared imaging and lab reports matter more than faces: when bandwidth is short, the screen
@@ -197,7 +194,6 @@ export class RoomMedia {
       consumer.close();
       throw error;
     }
-    followFastStart(consumer);
     const placement = this.#placements.get(participant.id);
     if (room.fanOut && placement) room.fanOut.track(placement, consumer);
     consumer.on('producerclose', () => participant.notify('consumerClosed', { consumerId: consumer.id, producerId }));
@@ -219,7 +215,6 @@ export class RoomMedia {
   async setPreferredLayers(participant: Participant, consumerId: string, layers: types.ConsumerLayers): Promise<void> {
     const consumer = participant.consumer(consumerId);
     if (consumer.type !== 'simulcast' && consumer.type !== 'svc') throw badRequest('this track has no layers to choose from');
-    if (deferLayerChoice(consumer, layers)) return; // applied once the first (lowest-layer) frame went out
     await clientCall('setPreferredLayers', () => consumer.setPreferredLayers(layers));
   }
 

@@ -518,8 +518,10 @@ describe(`hostile signaling, seed ${SEED} (FUZZ_SEED=<n> replays another)`, () =
       await lead.call('setRoomLocked', { locked: true });
       if (clinic.state === 'joined') await clinic.call('leave', {});
       // In chunks: a random valid leave ends the wait, and she queues up again. The lead's own
-      // messages come after: a random valid admit or decline would end the wait too.
-      for (let chunk = 0; chunk < 5; chunk++) {
+      // messages come after: a random valid admit or decline would end the wait too. More chunks
+      // (at most 20) while fewer than 60 were sent waiting: how many a chunk gets depends on the draw.
+      const sentWaiting = () => ledger.outcomes.filter((o) => o.state === 'waiting').length;
+      for (let chunk = 0; chunk < 20 && (chunk < 5 || sentWaiting() < 60) && Date.now() < deadline; chunk++) {
         if (clinic.state !== 'waiting') await clinic.ensureIn(true);
         await clinic.burst(30, deadline);
       }

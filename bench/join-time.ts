@@ -1,9 +1,9 @@
 /**
- * Join-time benchmark. Chromium participants (`--publishers`, default two) publish camera + microphone in a consultation; a
- * third (receive-only observer) joins and leaves N times through the SDK. For each join it records
- * the time from opening the signaling connection to the first decoded remote video frame. Then it
- * measures the server's CPU and memory (Node process + mediasoup workers, from /proc) with the two
- * publishers alone and with K extra receivers, and prints both tables.
+ * Join-time benchmark. Chromium participants (`--publishers`, default two) publish camera +
+ * microphone in a consultation; a receive-only observer joins and leaves N times through the SDK.
+ * For each join it records the time from opening the signaling connection to the first decoded
+ * remote video frame. Then it measures the server's CPU and memory (Node process + mediasoup
+ * workers, from /proc) with the publishers alone and with K extra receivers, and prints both tables.
  *
  *   npm run bench:join -- [--joins 10] [--receivers 3] [--window 5000] [--publishers 2] [--no-nice]
  *                         [--compare <another built checkout>]

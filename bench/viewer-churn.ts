@@ -60,11 +60,13 @@ async function main(): Promise<void> {
     MEDIA_WORKERS: '1',
     NODE_OPTIONS: `--expose-gc --import=${pathToFileURL(path.join(import.meta.dirname, 'lib', 'gcOnSignal.mjs')).href}`,
   });
+  /** The server's memory now (mid-run marks: not collected first, so its garbage is counted). */
+  const reading = async () => ({ ...rss(server.pid), ...(await heap(server.url)) });
   /** Full GC in the server (bench/lib/gcOnSignal.mjs), then its memory. */
   const settled = async () => {
     process.kill(server.pid, 'SIGUSR2');
     await new Promise((r) => setTimeout(r, 1000));
-    return { ...rss(server.pid), ...(await heap(server.url)) };
+    return reading();
   };
   const browser = await launchChromium();
   const token = async (identity: string, role: string) => {
@@ -120,7 +122,7 @@ async function main(): Promise<void> {
     for (let n = 0; n < TOTAL; n += BATCH) {
       await batchOf(n);
       if (marks.has(n + BATCH)) {
-        rows.push(row(`after ${n + BATCH}`, { ...rss(server.pid), ...(await heap(server.url)) }));
+        rows.push(row(`after ${n + BATCH}`, await reading()));
       }
     }
     await new Promise((r) => setTimeout(r, 5000)); // closes settle, timers fire

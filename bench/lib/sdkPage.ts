@@ -133,8 +133,6 @@ export interface InboundStats {
   framesDecoded: number;
   totalAudioEnergy: number;
   packetsReceived: number;
-  /** Width of the last decoded frame (video; 0 before the first). */
-  frameWidth: number;
 }
 
 export interface PathStats {
@@ -166,7 +164,6 @@ export function pathStats(page: Page, holder = 't'): Promise<PathStats> {
             framesDecoded: Number(s['framesDecoded'] ?? 0),
             totalAudioEnergy: Number(s['totalAudioEnergy'] ?? 0),
             packetsReceived: Number(s['packetsReceived'] ?? 0),
-            frameWidth: Number(s['frameWidth'] ?? 0),
           });
         }
         if (s['type'] === 'candidate-pair' && s['state'] === 'succeeded' && s['nominated']) {

@@ -31,7 +31,7 @@ export class ServerMetrics {
   constructor(sources: NodeSources) {
     // The event-loop delay histogram samples with a libuv timer; prom-client's 10 ms default woke an
     // idle server 100 times a second, most of its steady-state CPU (bench:steady: Node 0.7 % of a
-    // core → 0.3 % at 100 ms). A stall still delays the next tick and is recorded whole; what a
+    // core, 0.2 % with this). A stall still delays the next tick and is recorded whole; what a
     // slower tick misses is only a short stall that falls between two ticks.
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
     registerNodeMetrics(this.registry, sources);

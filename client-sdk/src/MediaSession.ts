@@ -318,14 +318,7 @@ export class MediaSession {
   }
 
   #setUpTransport(direction: 'send' | 'recv', { iceServers, ...options }: TransportOptions): types.Transport {
-    const network = {
-      iceServers,
-      ...(this.#options.iceTransportPolicy ? { iceTransportPolicy: this.#options.iceTransportPolicy } : {}),
-      // The browser gathers its candidates as soon as the transport exists, while the offer and
-      // answer are made, instead of after them (traced joins: checks ≈ 25 ms after the answer instead
-      // of ≈ 45; on real networks, where reflexive and relay candidates take longer, more).
-      additionalSettings: { iceCandidatePoolSize: 1 },
-    };
+    const network = { iceServers, ...(this.#options.iceTransportPolicy ? { iceTransportPolicy: this.#options.iceTransportPolicy } : {}) };
     const transport =
       direction === 'send'
         ? this.device.createSendTransport({ ...options, ...network })

@@ -6,7 +6,7 @@
  * workers, from /proc) with the publishers alone and with K extra receivers, and prints both tables.
  *
  *   npm run bench:join -- [--joins 10] [--receivers 3] [--window 5000] [--publishers 2] [--no-nice]
- *                         [--compare <another built checkout>]
+ *                         [--compare <another built checkout>] [--rtt <ms>]
  *
  * Each join is made twice, alternately: "cold", a page that has just loaded, and "warm", a page that
  * called `ConsultationClient.warmUp()` and then sat for a second, as on the pre-join screen while
@@ -22,6 +22,8 @@ import { parseArgs } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './lib/browser.js';
 import { measure } from './lib/procstat.js';
+import { startDelayRelay, type DelayRelay } from './lib/delayRelay.js';
+import { freeMediaPorts } from './lib/ports.js';
 import { startServerProcess, type ServerHandle } from './lib/serverProcess.js';
 import { median, mib, p95, table } from './lib/stats.js';
 import { JOIN_PHASES } from '../client-sdk/src/JoinTimeline.js';
@@ -42,12 +44,17 @@ const { values } = parseArgs({
     compare: { type: 'string' },
     // Publishers per room (each one Chromium camera + microphone); with --compare each checkout has its own.
     publishers: { type: 'string', default: '2' },
+    // A round trip (ms) added to every path to the server (signaling and media, publishers' too):
+    // the server listens on 127.0.0.2 behind a relay on 127.0.0.1 that holds everything half of it
+    // each way (bench/lib/delayRelay.ts), as for a clinic on a long line. 0: plain loopback.
+    rtt: { type: 'string', default: '0' },
   },
 });
 const JOINS = Math.min(100, Number(values.joins));
 const RECEIVERS = Math.min(10, Number(values.receivers));
 const PUBLISHERS = Math.max(1, Math.min(4, Number(values.publishers)));
 const WINDOW_MS = Math.min(30_000, Number(values.window));
+const RTT_MS = Math.max(0, Math.min(1000, Number(values.rtt)));
 const ROOM = 'bench-join';
 
 /** Lowers the priority of `pid` and everything under it (a browser's zygote passes it on to new renderers). */
@@ -75,9 +82,13 @@ interface JoinTiming {
   phases: Record<string, number>;
 }
 
-async function openPage(browser: Browser, server: ServerHandle): Promise<Page> {
+/** A server under test, and the URL its clients signal to (through the delay relay with --rtt). */
+type Side = ServerHandle & { signalingUrl: string };
+
+async function openPage(browser: Browser, side: Side): Promise<Page> {
   const page = await (await browser.newContext()).newPage();
-  await page.goto(`${server.url}/`);
+  await page.goto(`${side.url}/`);
+  await page.evaluate((url) => ((window as unknown as { benchSignalingUrl: string }).benchSignalingUrl = url), side.signalingUrl);
   return page;
 }
 
@@ -114,7 +125,8 @@ function joinInPage(page: Page, role: string, name: string, publish: boolean, wa
         await new Promise((r) => setTimeout(r, 1000)); // the person looks at the preview, then clicks Join
       }
       const t0 = performance.now();
-      const client = await sdk.ConsultationClient.join({ url: location.origin, token });
+      const url = (window as unknown as { benchSignalingUrl: string }).benchSignalingUrl;
+      const client = await sdk.ConsultationClient.join({ url, token });
       const joinedMs = performance.now() - t0;
       (window as unknown as { benchClient: Client }).benchClient = client;
       if (publish) {
@@ -149,7 +161,8 @@ function printJoins(runs: Record<string, JoinTiming[]>, compared: boolean): void
     `\nJoin time — ${JOINS} cold and ${JOINS} warm joins${compared ? ' per checkout, alternating,' : ''} ` +
       `of a receive-only participant into a room with ${PUBLISHERS} publisher(s) ` +
       `(${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${new Date().toISOString().slice(0, 10)}; ` +
-      `publishers' browser ${values['no-nice'] ? 'at full priority' : 'at nice 10'})\n`,
+      `publishers' browser ${values['no-nice'] ? 'at full priority' : 'at nice 10'}` +
+      `${RTT_MS ? `; ${RTT_MS} ms round trip added to every path to the server` : ''})\n`,
   );
   const stat = (label: string, v: number[]) => [label, median(v), p95(v), Math.min(...v), Math.max(...v)];
   const label = (key: string) => (compared ? key : key.replace(/^this /, ''));
@@ -168,32 +181,36 @@ function printJoins(runs: Record<string, JoinTiming[]>, compared: boolean): void
       ]),
     ),
   );
-  // The SDK's timeline: where the time to the first picture goes (each phase from join()), this checkout.
-  const of = (kind: 'cold' | 'warm', name: string) =>
-    (runs[`this ${kind}`] ?? [])
-      .map((t) => (name === 'first decoded frame (page)' ? t.firstFrameMs : t.phases[name]))
-      .filter((v): v is number => v !== undefined);
-  const phaseRows = [...JOIN_PHASES, 'first decoded frame (page)'].map((name) => [
-    name,
-    median(of('cold', name)),
-    p95(of('cold', name)),
-    median(of('warm', name)),
-    p95(of('warm', name)),
-  ]);
-  console.log(`\nWhere the time goes (client.timings: ms from join() to each phase; the page's token fetch not included)\n`);
-  console.log(table(['phase', 'cold median', 'cold p95', 'warm median', 'warm p95'], phaseRows));
+  // The SDK's timeline: where the time to the first picture goes (each phase from join()), per side.
+  for (const side of compared ? ['this', 'compared'] : ['this']) {
+    const of = (kind: 'cold' | 'warm', name: string) =>
+      (runs[`${side} ${kind}`] ?? [])
+        .map((t) => (name === 'first decoded frame (page)' ? t.firstFrameMs : t.phases[name]))
+        .filter((v): v is number => v !== undefined);
+    const phaseRows = [...JOIN_PHASES, 'first decoded frame (page)'].map((name) => [
+      name,
+      median(of('cold', name)),
+      p95(of('cold', name)),
+      median(of('warm', name)),
+      p95(of('warm', name)),
+    ]);
+    const whose = compared ? `, ${side === 'this' ? 'this checkout' : 'the compared checkout'}` : '';
+    console.log(`\nWhere the time goes (client.timings: ms from join() to each phase; the page's token fetch not included${whose})\n`);
+    console.log(table(['phase', 'cold median', 'cold p95', 'warm median', 'warm p95'], phaseRows));
+  }
 }
 
 async function main(): Promise<void> {
-  const server = await startServerProcess({ MEDIA_WORKERS: values.workers });
-  const other = values.compare ? await startServerProcess({ MEDIA_WORKERS: values.workers }, undefined, values.compare) : undefined;
+  const relays: DelayRelay[] = [];
+  const server = await startSide(relays);
+  const other = values.compare ? await startSide(relays, values.compare) : undefined;
   const publisherBrowser = await launchChromium(['--bench-role=publishers']);
   const pid = browserPid('--bench-role=publishers');
   if (!values['no-nice'] && pid) renice(pid, 10);
   const browser = await launchChromium();
   try {
     const sides = other ? { this: server, compared: other } : { this: server };
-    const publishers = new Map<ServerHandle, Page[]>();
+    const publishers = new Map<Side, Page[]>();
     for (const side of Object.values(sides)) {
       const pages: Page[] = [];
       for (let p = 0; p < PUBLISHERS; p++) {
@@ -277,7 +294,34 @@ async function main(): Promise<void> {
     await publisherBrowser.close();
     await other?.stop();
     await server.stop();
+    for (const relay of relays) await relay.close();
   }
+}
+
+/**
+ * A server to join: on loopback, or with --rtt far away: its media listens on 127.0.0.2 and announces
+ * 127.0.0.1, where a delay relay holds every datagram, and the clients' signaling goes through the
+ * relay too (pages still load, and mint their tokens, straight from the server: /dev/token only
+ * answers its own origin). The relays go into `relays`, to be closed.
+ */
+async function startSide(relays: DelayRelay[], checkout?: string): Promise<Side> {
+  const env = { MEDIA_WORKERS: values.workers };
+  if (RTT_MS === 0) {
+    const server = await startServerProcess(env, undefined, checkout);
+    return { ...server, signalingUrl: server.url };
+  }
+  const [near, far] = ['127.0.0.1', '127.0.0.2'];
+  const server = await startServerProcess({ ...env, MEDIA_LISTEN_IP: far, MEDIA_ANNOUNCED_ADDRESS: near }, undefined, checkout);
+  const httpPort = Number(new URL(server.url).port);
+  const signalingPort = await freeMediaPorts();
+  // Media ports as startServerProcess assigns them: one per worker after the HTTP port.
+  const media = Array.from({ length: Number(values.workers) }, (_, i) => httpPort + 1 + i).map((port) => ({
+    listen: { host: near, port },
+    target: { host: far, port },
+  }));
+  const signaling = { listen: { host: near, port: signalingPort }, target: { host: near, port: httpPort } };
+  relays.push(await startDelayRelay({ tcp: [signaling, ...media], udp: media, oneWayMs: RTT_MS / 2 }));
+  return { ...server, signalingUrl: `http://${near}:${signalingPort}` };
 }
 
 main().catch((error: unknown) => {

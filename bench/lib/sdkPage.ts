@@ -106,8 +106,11 @@ export function sdkJoin(page: Page, spec: SdkJoinSpec): Promise<'joined' | 'wait
         'unpublished',
         'tokenExpiring',
         'connectionQualityChanged',
+        'error',
       ]) {
-        c.on(e, (...args: unknown[]) => (t['events'] as unknown[][]).push([e, ...args.map((a) => JSON.parse(JSON.stringify(a ?? null)))]));
+        // An Error's message is not enumerable: kept by hand, as JSON would drop it.
+        const plain = (a: unknown) => (a instanceof Error ? { message: a.message } : JSON.parse(JSON.stringify(a ?? null)));
+        c.on(e, (...args: unknown[]) => (t['events'] as unknown[][]).push([e, ...args.map(plain)]));
       }
       if (spec.publish !== false && c.can('publish_video')) await c.publishCamera(spec.camera ? { constraints: spec.camera } : {});
       if (spec.publish !== false && c.can('publish_audio')) await c.publishMicrophone();

@@ -77,6 +77,8 @@ export class MediaSession {
   readonly #consumers = new Map<string, types.Consumer>();
   /** Consumers the join made, by producer, until `consume()` wires them. */
   #premade = new Map<string, ConsumeResult>();
+  /** Each transport's `connectTransport` request, answered in the background (see #setUpTransport). */
+  readonly #connecting = new WeakMap<types.Transport, Promise<void>>();
   readonly #options: MediaOptions;
   readonly #timeline: JoinTimeline | undefined;
 
@@ -132,6 +134,12 @@ export class MediaSession {
       ...(source === 'microphone' ? { codecOptions: { opusStereo: false, opusDtx: true, opusFec: true } } : {}),
       ...(source === 'screen' ? { encodings: [SCREEN_ENCODING], codecOptions: { videoGoogleStartBitrate: 1000 } } : {}),
     });
+    try {
+      await this.#connecting.get(transport);
+    } catch (error) {
+      producer.close();
+      throw error;
+    }
     // The server created it paused; pause the sender too (no media for nobody).
     if (paused) producer.pause();
     this.#producers.set(source, producer);
@@ -226,7 +234,7 @@ export class MediaSession {
     const premade = this.#premade.get(producerId);
     this.#premade.delete(producerId);
     const info = premade ?? (await this.#signaling.request('consume', { producerId, transportId: transport.id }));
-    const consumer = await transport.consume({ id: info.id, producerId, kind: info.kind, rtpParameters: info.rtpParameters });
+    const consumer = await this.#wire(transport, info);
     this.#consumers.set(consumer.id, consumer);
     consumer.observer.on('close', () => this.#consumers.delete(consumer.id));
     try {
@@ -237,6 +245,26 @@ export class MediaSession {
       throw error;
     }
     return { consumer, info };
+  }
+
+  /**
+   * Wires a consumer into the transport (mediasoup-client negotiates those asked for in the same tick
+   * together). The transport's connect request must have succeeded too (it runs in the background).
+   */
+  async #wire(transport: types.Transport, info: ConsumeResult): Promise<types.Consumer> {
+    const consumer = await transport.consume({
+      id: info.id,
+      producerId: info.producerId,
+      kind: info.kind,
+      rtpParameters: info.rtpParameters,
+    });
+    try {
+      await this.#connecting.get(transport);
+    } catch (error) {
+      consumer.close();
+      throw error;
+    }
+    return consumer;
   }
 
   /**
@@ -317,6 +345,32 @@ export class MediaSession {
     return this.#setUpTransport(direction, options);
   }
 
+  /**
+   * Gives the server this transport's DTLS parameters without holding the browser up: mediasoup-client
+   * waits for the connect callback before setting its local description, and a round trip there is a
+   * round trip more before ICE starts. The request reaches the server long before the browser's DTLS
+   * handshake can (ICE needs a round trip first; a DTLS hello that did overtake it is sent again by
+   * the browser). Consumers and producers made on the transport await the request, so a refusal still
+   * fails them; the transport is then dropped and the next one is asked for afresh.
+   */
+  #connect(transport: types.Transport, direction: 'send' | 'recv', dtlsParameters: types.DtlsParameters): void {
+    const connecting = this.#signaling.request('connectTransport', { transportId: transport.id, dtlsParameters }).then(() => undefined);
+    this.#connecting.set(transport, connecting);
+    connecting.catch(() => void this.#drop(transport, direction));
+  }
+
+  /** A transport the server would not connect: closed, and no longer handed out. */
+  async #drop(transport: types.Transport, direction: 'send' | 'recv'): Promise<void> {
+    transport.close();
+    const cached = direction === 'send' ? this.#send : this.#recv;
+    if (!cached || (await cached.catch(() => undefined)) !== transport) return;
+    if (direction === 'send' && this.#send === cached) this.#send = undefined;
+    if (direction === 'recv' && this.#recv === cached) {
+      this.#recv = undefined;
+      this.#premade.clear(); // made on the dropped transport
+    }
+  }
+
   #setUpTransport(direction: 'send' | 'recv', { iceServers, ...options }: TransportOptions): types.Transport {
     const network = { iceServers, ...(this.#options.iceTransportPolicy ? { iceTransportPolicy: this.#options.iceTransportPolicy } : {}) };
     const transport =
@@ -324,8 +378,9 @@ export class MediaSession {
         ? this.device.createSendTransport({ ...options, ...network })
         : this.device.createRecvTransport({ ...options, ...network });
     if (direction === 'recv') this.#timeline?.mark('recvTransport');
-    transport.on('connect', ({ dtlsParameters }, callback, errback) => {
-      this.#signaling.request('connectTransport', { transportId: transport.id, dtlsParameters }).then(() => callback(), errback);
+    transport.on('connect', ({ dtlsParameters }, callback) => {
+      this.#connect(transport, direction, dtlsParameters);
+      callback();
     });
     if (direction === 'send') {
       transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
@@ -355,7 +410,7 @@ export class MediaSession {
 export async function loadDeviceFor(signaling: SignalingConnection, options: MediaOptions, timeline?: JoinTimeline): Promise<Device> {
   // Asked for first: the browser's half of the load runs while the router's capabilities travel.
   const handler = prepareHandler(options.handlerName);
-  const { rtpCapabilities } = await signaling.request('getRouterRtpCapabilities', {});
+  const rtpCapabilities = await signaling.routerCapabilities();
   timeline?.mark('routerCapabilities');
   const device = await loadDevice(handler, rtpCapabilities);
   timeline?.mark('deviceLoaded');

@@ -41,6 +41,13 @@ export class NodeUnreachableError extends ProtocolError {
   }
 }
 type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+type RouterCapabilities = NotificationMap['routerCapabilities']['rtpCapabilities'];
+
+/**
+ * The server pushes its router capabilities right behind the connection's acceptance; if they have
+ * not come within this, they are asked for (a server that does not push them).
+ */
+const PUSHED_CAPABILITIES_WAIT_MS = 500;
 
 export interface ConnectionOptions {
   url: string;
@@ -56,6 +63,8 @@ export class SignalingConnection extends TypedEmitter<NotificationEvents> {
   #closed = false;
   #url: string;
   #token: string;
+  /** What the current socket's server pushed on connecting (see routerCapabilities()). */
+  #pushedCapabilities: Promise<RouterCapabilities> = new Promise(() => undefined);
 
   private constructor(options: ConnectionOptions) {
     super();
@@ -126,6 +135,9 @@ export class SignalingConnection extends TypedEmitter<NotificationEvents> {
       transports: ['websocket', 'polling'],
     });
     this.#socket = socket;
+    this.#pushedCapabilities = new Promise((resolve) =>
+      socket.once('routerCapabilities', ({ rtpCapabilities }) => resolve(rtpCapabilities)),
+    );
     return new Promise((resolve, reject) => {
       socket.once('connect', () => {
         socket.off('connect_error');
@@ -146,6 +158,25 @@ export class SignalingConnection extends TypedEmitter<NotificationEvents> {
         reject(error.data ? ProtocolError.fromWire(error.data) : new NodeUnreachableError(url, error.message));
       });
     });
+  }
+
+  /**
+   * The router capabilities of the node this connection talks to, for loading the media device: the
+   * ones it pushed on connecting (no round trip), else asked for.
+   */
+  async routerCapabilities(): Promise<RouterCapabilities> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const asked = new Promise<RouterCapabilities>((resolve, reject) => {
+      timer = setTimeout(
+        () => void this.request('getRouterRtpCapabilities', {}).then((r) => resolve(r.rtpCapabilities), reject),
+        PUSHED_CAPABILITIES_WAIT_MS,
+      );
+    });
+    try {
+      return await Promise.race([this.#pushedCapabilities, asked]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   request<N extends RequestName>(name: N, payload: RequestPayload<N>): Promise<RequestResult<N>> {

@@ -9,6 +9,7 @@ import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import type { Principal, TokenVerifier } from '../auth/TokenVerifier.js';
 import { dispatch, type HandlerContext, type RequestOutcomes, type SignalingServices } from './dispatcher.js';
 import { HANDLERS } from './handlers/index.js';
+import { routerCapabilities } from './handlers/mediaWire.js';
 import {
   isRequestName,
   MAX_ROUTE_HOPS,
@@ -105,6 +106,9 @@ function refusal(socket: SignalingSocket, error: unknown, deps: SignalingDeps): 
 function onConnection(socket: SignalingSocket, deps: SignalingDeps): void {
   const principal = socket.data.principal;
   const edge = socket.data.edge;
+  // First thing on every connection (viewers on an edge too): the client loads its device from this
+  // instead of asking — one round trip less before the join.
+  socket.emit('routerCapabilities', { rtpCapabilities: routerCapabilities(deps.services) });
   if (edge && deps.edges) return void deps.edges.attach(socket, principal, edge.token, edge.origin);
   const log = deps.log.child({ socket: socket.id, identity: pseudonym(principal.sub), room: principal.room });
   const channel: ParticipantChannel = {

@@ -1,5 +1,6 @@
 /**
- * A join that asks to `receive` gets, in the same answer, its receive transport and a paused consumer
+ * Every connection is sent the router's capabilities first, unasked (the SDK loads its device from
+ * them: a round trip less). A join that asks to `receive` gets, in the same answer, its receive transport and a paused consumer
  * for each track the room already sends — the first picture without a round trip per track — and a
  * malformed `receive` is refused with nothing joined.
  */
@@ -50,6 +51,18 @@ describe('join with receive', () => {
     expect(consumers.every((c) => !c.paused)).toBe(true);
     // Those consumers are the participant's own: consuming the same track again is refused as a duplicate.
     expect(err(await wang.request('consume', { producerId: produced[0]!, transportId: receive.transport.id })).code).toBe('WRONG_STATE');
+  });
+
+  it("pushes the router's capabilities first on every connection, as getRouterRtpCapabilities answers them", async () => {
+    const zhou = env.track(await connect(env.server.url, token({ room: ROOM, role: 'clinic_doctor', sub: 'zhoujing', name: '周静' })));
+    await expect.poll(() => zhou.received.length).toBeGreaterThan(0);
+    const [first] = zhou.received;
+    expect(first?.name).toBe('routerCapabilities');
+    const asked = ok(await zhou.request('getRouterRtpCapabilities', {}));
+    expect(first?.payload).toEqual(asked);
+    expect(asked.rtpCapabilities.codecs?.map((c) => c.mimeType)).toEqual(expect.arrayContaining(['audio/opus', 'video/VP8']));
+    // Once only: a request asks again, nothing is pushed again.
+    expect(zhou.received.filter((n) => n.name === 'routerCapabilities')).toHaveLength(1);
   });
 
   it('a malformed receive is refused with a clear error and joins nothing', async () => {

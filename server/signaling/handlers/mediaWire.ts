@@ -3,11 +3,19 @@
  * `consume` and by a `join` that receives at once, so the three answers cannot drift apart.
  */
 import type { types } from 'mediasoup';
-import type { ConsumeResult, MediaSource, TransportOptions } from '../../../signaling/protocol/index.js';
+import type { ConsumeResult, MediaSource, ResponseMap, TransportOptions } from '../../../signaling/protocol/index.js';
 import { turnCredentials } from '../../media/turnCredentials.js';
 import type { Participant } from '../../rooms/Participant.js';
 import type { Room } from '../../rooms/Room.js';
 import type { SignalingServices } from '../dispatcher.js';
+
+/** mediasoup 3.27's types list a header extension (toffset) that mediasoup-client 3.24's do not; the SDK takes any URI. */
+type WireCapabilities = ResponseMap['getRouterRtpCapabilities']['rtpCapabilities'];
+
+/** The node's router capabilities as sent to clients (pushed on connecting, or asked for). */
+export function routerCapabilities(services: Pick<SignalingServices, 'routerCapabilities'>): WireCapabilities {
+  return services.routerCapabilities as WireCapabilities;
+}
 
 export function transportOptions(transport: types.WebRtcTransport, services: SignalingServices, me: Participant): TransportOptions {
   return {

@@ -1,15 +1,12 @@
 /** Entering, resuming and leaving a room. */
 import type { types } from 'mediasoup';
-import { forbidden, type ResponseMap } from '../../../signaling/protocol/index.js';
+import { forbidden } from '../../../signaling/protocol/index.js';
 import { inStates, type HandlerTable } from '../dispatcher.js';
-import { receiveOnJoin } from './mediaWire.js';
-
-/** mediasoup 3.27's types list a header extension (toffset) that mediasoup-client 3.24's do not; the SDK takes any URI. */
-type WireCapabilities = ResponseMap['getRouterRtpCapabilities']['rtpCapabilities'];
+import { receiveOnJoin, routerCapabilities } from './mediaWire.js';
 
 export const roomHandlers = {
   getRouterRtpCapabilities: inStates(['none', 'waiting', 'joined'], (ctx) => ({
-    rtpCapabilities: ctx.services.routerCapabilities as WireCapabilities,
+    rtpCapabilities: routerCapabilities(ctx.services),
   })),
 
   join: inStates(['none'], async (ctx, { rtpCapabilities, roomId, receive }) => {

@@ -92,6 +92,7 @@ const NOTIFICATION_NAMES = [
   'recordRestored',
   'connectionQuality',
   'ingestUpdated',
+  'routerCapabilities',
 ] as const satisfies readonly NotificationName[];
 
 const LEAVE_REASONS = [

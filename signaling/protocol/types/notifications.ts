@@ -5,6 +5,7 @@
 import type { ChatMessage, MediaSource, ParticipantInfo, ProducerInfo, Question } from './domain.js';
 import type { Permission } from './permissions.js';
 import type { IngestInfo } from './ingest.js';
+import type { RtpCapabilities as MsRtpCapabilities } from 'mediasoup-client/types';
 import type { JoinResult, RecordingInfo } from './requests.js';
 
 /**
@@ -24,6 +25,12 @@ export interface Actor {
 }
 
 export interface NotificationMap {
+  /**
+   * Sent once on every connection, right after it is accepted: what the node's routers can send and
+   * receive, so the client loads its media device without asking (`getRouterRtpCapabilities`, still
+   * answered, costs a round trip more).
+   */
+  routerCapabilities: { rtpCapabilities: MsRtpCapabilities };
   participantJoined: { participant: ParticipantInfo };
   participantLeft: { participantId: string; reason: LeaveReason };
   producerAdded: { producer: ProducerInfo };

@@ -1,0 +1,141 @@
+/**
+ * The path to the first picture, in a real browser: a joining page loads its media device from the
+ * capabilities the server pushes on connecting (it never asks `getRouterRtpCapabilities`), sets its
+ * answer without waiting for `connectTransport`'s answer — and pictures and sound then arrive. A `connectTransport` the server refuses still
+ * surfaces as an error, and the next track is received on a fresh transport.
+ */
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { events, openSdkPage, sdkJoin, waitForStats } from '../../bench/lib/sdkPage.js';
+import { useTestEnvironment } from '../helpers/fixture.js';
+
+const env = useTestEnvironment({ browser: true });
+const ROOM = 'e2e-join-path-derm';
+const SMALL_CAMERA = { width: { ideal: 320 }, height: { ideal: 240 }, frameRate: { ideal: 15 } };
+
+/**
+ * Runs in the page before its scripts: one ordered journal of the signaling frames sent and received
+ * and of the peer connections' description calls. With
+ * `window.breakConnect` set, the next `connectTransport` goes out with a DTLS role the server refuses.
+ */
+const JOURNAL = () => {
+  const w = window as unknown as { journal: string[]; breakConnect?: boolean };
+  w.journal = [];
+  const note = (s: string) => w.journal.push(s);
+  const NativeWebSocket = WebSocket;
+  class JournalledWebSocket extends NativeWebSocket {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(url, protocols);
+      this.addEventListener('message', (e) => note(`< ${String(e.data).slice(0, 120)}`));
+    }
+    override send(data: string | ArrayBufferLike | Blob | ArrayBufferView): void {
+      let frame = String(data);
+      if (w.breakConnect && frame.includes('"connectTransport"')) {
+        w.breakConnect = false;
+        frame = frame.replace(/"role":"(client|server|auto)"/, '"role":"sideways"');
+      }
+      note(`> ${frame.slice(0, 120)}`);
+      super.send(frame);
+    }
+  }
+  window.WebSocket = JournalledWebSocket;
+  const proto = RTCPeerConnection.prototype;
+  const setRemote = proto.setRemoteDescription as (this: RTCPeerConnection, d: RTCSessionDescriptionInit) => Promise<void>;
+  const setLocal = proto.setLocalDescription as (this: RTCPeerConnection, d?: RTCLocalSessionDescriptionInit) => Promise<void>;
+  proto.setRemoteDescription = function (this: RTCPeerConnection, d: RTCSessionDescriptionInit) {
+    note(`setRemote ${d.type}`);
+    return setRemote.call(this, d);
+  } as typeof proto.setRemoteDescription;
+  proto.setLocalDescription = function (this: RTCPeerConnection, d?: RTCLocalSessionDescriptionInit) {
+    note(`setLocal ${d?.type ?? 'implicit'}`);
+    return setLocal.call(this, d);
+  } as typeof proto.setLocalDescription;
+};
+
+async function journalledPage(): Promise<Page> {
+  const page = await (await env.browser.newContext()).newPage();
+  page.on('pageerror', (e) => console.error('[page error]', e));
+  await page.addInitScript(JOURNAL);
+  await page.goto(`${env.server.url}/sdk-test.html`);
+  return page;
+}
+
+const journal = (page: Page) => page.evaluate(() => (window as unknown as { journal: string[] }).journal);
+
+/** Socket.IO frames: `42<id>["name",…]` is a request, `43<id>[…]` its answer. */
+function requests(lines: string[]): { name: string; sentAt: number; answeredAt: number }[] {
+  return lines.flatMap((line, sentAt) => {
+    const m = /^> 42(\d+)\["(\w+)"/.exec(line);
+    if (!m) return [];
+    const answeredAt = lines.findIndex((l) => l.startsWith(`< 43${m[1]}[`));
+    return [{ name: m[2]!, sentAt, answeredAt }];
+  });
+}
+
+async function publishers(): Promise<void> {
+  for (const [identity, name] of [
+    ['zhou-jing', '周静'],
+    ['sun-hao', '孙浩'],
+  ] as const) {
+    const page = await openSdkPage(env.browser, env.server.url);
+    const role = identity === 'zhou-jing' ? 'lead_specialist' : 'clinic_doctor';
+    expect(await sdkJoin(page, { identity, name, role, room: ROOM, camera: SMALL_CAMERA })).toBe('joined');
+  }
+}
+
+describe('the path to the first picture', () => {
+  it('loads the device from pushed capabilities and does not wait for connectTransport; pictures and sound arrive', async () => {
+    await publishers();
+    const page = await journalledPage();
+    expect(await sdkJoin(page, { identity: 'chen-yu', name: '陈宇', role: 'observer', room: ROOM, publish: false })).toBe('joined');
+    const stats = await waitForStats(
+      page,
+      (s) =>
+        s.inbound.filter((i) => i.kind === 'video' && i.framesDecoded > 0).length === 2 &&
+        s.inbound.filter((i) => i.kind === 'audio' && i.totalAudioEnergy > 0).length === 2,
+    );
+    expect(new Set(stats.inbound.map((i) => i.name))).toEqual(new Set(['周静', '孙浩']));
+
+    const lines = await journal(page);
+    const sent = requests(lines);
+    expect(sent.map((r) => r.name)).not.toContain('getRouterRtpCapabilities');
+    const pushedAt = lines.findIndex((l) => l.startsWith('< 42["routerCapabilities"'));
+    const join = sent.find((r) => r.name === 'join')!;
+    expect(pushedAt).toBeGreaterThanOrEqual(0);
+    expect(pushedAt).toBeLessThan(join.sentAt);
+
+    // The receive transport's first answer is set before the server has answered connectTransport.
+    const connect = sent.find((r) => r.name === 'connectTransport')!;
+    const firstLocal = lines.findIndex((l, i) => i > join.sentAt && l.startsWith('setLocal'));
+    expect(firstLocal).toBeGreaterThan(connect.sentAt);
+    expect(connect.answeredAt).toBeGreaterThan(firstLocal);
+  }, 90_000);
+
+  it('a refused connectTransport fails the subscription with its error; the next track comes on a fresh transport', async () => {
+    const page = await journalledPage();
+    await page.evaluate(() => ((window as unknown as { breakConnect: boolean }).breakConnect = true));
+    expect(await sdkJoin(page, { identity: 'he-lin', name: '何琳', role: 'observer', room: ROOM, publish: false })).toBe('joined');
+    // Each of the four subscriptions (two cameras, two microphones) fails with the server's refusal.
+    await expect
+      .poll(async () => (await events(page, 'error')).map(([e]) => (e as { message: string }).message), { timeout: 15_000 })
+      .toEqual([
+        expect.stringMatching(/role/i),
+        expect.stringMatching(/role/i),
+        expect.stringMatching(/role/i),
+        expect.stringMatching(/role/i),
+      ]);
+    const refused = requests(await journal(page)).filter((r) => r.name === 'connectTransport');
+    expect(refused).toHaveLength(1);
+    const tracksNow = await page.evaluate(() => (window as unknown as { t: { client: { tracks: unknown[] } } }).t.client.tracks.length);
+    expect(tracksNow).toBe(0);
+
+    // Someone new publishes: received on a new transport (its own, accepted, connectTransport).
+    const late = await openSdkPage(env.browser, env.server.url);
+    expect(await sdkJoin(late, { identity: 'guo-ping', name: '郭平', role: 'care_team', room: ROOM, camera: SMALL_CAMERA })).toBe('joined');
+    const stats = await waitForStats(page, (s) => s.inbound.some((i) => i.name === '郭平' && i.kind === 'video' && i.framesDecoded > 0));
+    expect(stats.inbound.some((i) => i.name === '郭平' && i.kind === 'audio')).toBe(true);
+    const names = requests(await journal(page)).map((r) => r.name);
+    expect(names.filter((n) => n === 'createTransport')).toHaveLength(1);
+    expect(names.filter((n) => n === 'connectTransport')).toHaveLength(2);
+  }, 90_000);
+});

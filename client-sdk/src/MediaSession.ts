@@ -77,8 +77,8 @@ export class MediaSession {
   readonly #consumers = new Map<string, types.Consumer>();
   /** Consumers the join made, by producer, until `consume()` wires them. */
   #premade = new Map<string, ConsumeResult>();
-  /** Each transport's `connectTransport` request, answered in the background (see #setUpTransport). */
-  readonly #connecting = new WeakMap<types.Transport, Promise<void>>();
+  /** Each transport's `connectTransport` request, answered in the background (see #connect). */
+  readonly #connected = new WeakMap<types.Transport, Promise<void>>();
   readonly #options: MediaOptions;
   readonly #timeline: JoinTimeline | undefined;
 
@@ -124,22 +124,19 @@ export class MediaSession {
 
   async publish(track: MediaStreamTrack, source: MediaSource, options: PublishOptions = {}, paused = false): Promise<types.Producer> {
     const transport = await this.#sendTransport();
-    const producer = await transport.produce({
-      track,
-      stopTracks: false,
-      appData: { source, paused },
-      ...(source === 'camera' && options.simulcast !== false
-        ? { encodings: CAMERA_ENCODINGS, codecOptions: { videoGoogleStartBitrate: 1000 } }
-        : {}),
-      ...(source === 'microphone' ? { codecOptions: { opusStereo: false, opusDtx: true, opusFec: true } } : {}),
-      ...(source === 'screen' ? { encodings: [SCREEN_ENCODING], codecOptions: { videoGoogleStartBitrate: 1000 } } : {}),
-    });
-    try {
-      await this.#connecting.get(transport);
-    } catch (error) {
-      producer.close();
-      throw error;
-    }
+    const producer = await this.#madeOn(
+      transport,
+      transport.produce({
+        track,
+        stopTracks: false,
+        appData: { source, paused },
+        ...(source === 'camera' && options.simulcast !== false
+          ? { encodings: CAMERA_ENCODINGS, codecOptions: { videoGoogleStartBitrate: 1000 } }
+          : {}),
+        ...(source === 'microphone' ? { codecOptions: { opusStereo: false, opusDtx: true, opusFec: true } } : {}),
+        ...(source === 'screen' ? { encodings: [SCREEN_ENCODING], codecOptions: { videoGoogleStartBitrate: 1000 } } : {}),
+      }),
+    );
     // The server created it paused; pause the sender too (no media for nobody).
     if (paused) producer.pause();
     this.#producers.set(source, producer);
@@ -247,24 +244,31 @@ export class MediaSession {
     return { consumer, info };
   }
 
+  /** Wires a consumer into the transport (mediasoup-client negotiates those asked for in the same tick together). */
+  #wire(transport: types.Transport, info: ConsumeResult): Promise<types.Consumer> {
+    return this.#madeOn(
+      transport,
+      transport.consume({ id: info.id, producerId: info.producerId, kind: info.kind, rtpParameters: info.rtpParameters }),
+    );
+  }
+
   /**
-   * Wires a consumer into the transport (mediasoup-client negotiates those asked for in the same tick
-   * together). The transport's connect request must have succeeded too (it runs in the background).
+   * A consumer or producer being made on `transport`, once the transport's connect request (sent in
+   * the background, see #connect) has succeeded too. A refusal fails it at once: the transport is
+   * then closed, and a peer connection closed in mid-negotiation never settles what was pending on
+   * it; should it complete anyway, it is closed.
    */
-  async #wire(transport: types.Transport, info: ConsumeResult): Promise<types.Consumer> {
-    const consumer = await transport.consume({
-      id: info.id,
-      producerId: info.producerId,
-      kind: info.kind,
-      rtpParameters: info.rtpParameters,
-    });
+  async #madeOn<T extends { close(): void }>(transport: types.Transport, making: Promise<T>): Promise<T> {
     try {
-      await this.#connecting.get(transport);
+      const [made] = await Promise.all([making, this.#connected.get(transport)]);
+      return made;
     } catch (error) {
-      consumer.close();
+      making.then(
+        (made) => made.close(),
+        () => undefined,
+      );
       throw error;
     }
-    return consumer;
   }
 
   /**
@@ -353,10 +357,10 @@ export class MediaSession {
    * the browser). Consumers and producers made on the transport await the request, so a refusal still
    * fails them; the transport is then dropped and the next one is asked for afresh.
    */
-  #connect(transport: types.Transport, direction: 'send' | 'recv', dtlsParameters: types.DtlsParameters): void {
+  #connect(transport: types.Transport, direction: 'send' | 'recv', dtlsParameters: types.DtlsParameters): Promise<void> {
     const connecting = this.#signaling.request('connectTransport', { transportId: transport.id, dtlsParameters }).then(() => undefined);
-    this.#connecting.set(transport, connecting);
     connecting.catch(() => void this.#drop(transport, direction));
+    return connecting;
   }
 
   /** A transport the server would not connect: closed, and no longer handed out. */
@@ -378,10 +382,16 @@ export class MediaSession {
         ? this.device.createSendTransport({ ...options, ...network })
         : this.device.createRecvTransport({ ...options, ...network });
     if (direction === 'recv') this.#timeline?.mark('recvTransport');
-    transport.on('connect', ({ dtlsParameters }, callback) => {
-      this.#connect(transport, direction, dtlsParameters);
-      callback();
-    });
+    // Settled by the connect request, which mediasoup-client triggers with the first consumer or
+    // producer (#madeOn awaits it; the no-op catch keeps a refusal from being reported unhandled).
+    const connected = new Promise<void>((resolve, reject) =>
+      transport.on('connect', ({ dtlsParameters }, callback) => {
+        this.#connect(transport, direction, dtlsParameters).then(resolve, reject);
+        callback();
+      }),
+    );
+    connected.catch(() => undefined);
+    this.#connected.set(transport, connected);
     if (direction === 'send') {
       transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
         const source = appData['source'] as MediaSource;

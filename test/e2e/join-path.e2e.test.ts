@@ -132,8 +132,12 @@ describe('the path to the first picture', () => {
     // Someone new publishes: received on a new transport (its own, accepted, connectTransport).
     const late = await openSdkPage(env.browser, env.server.url);
     expect(await sdkJoin(late, { identity: 'guo-ping', name: '郭平', role: 'care_team', room: ROOM, camera: SMALL_CAMERA })).toBe('joined');
-    const stats = await waitForStats(page, (s) => s.inbound.some((i) => i.name === '郭平' && i.kind === 'video' && i.framesDecoded > 0));
-    expect(stats.inbound.some((i) => i.name === '郭平' && i.kind === 'audio')).toBe(true);
+    await waitForStats(
+      page,
+      (s) =>
+        s.inbound.some((i) => i.name === '郭平' && i.kind === 'video' && i.framesDecoded > 0) &&
+        s.inbound.some((i) => i.name === '郭平' && i.kind === 'audio' && i.totalAudioEnergy > 0),
+    );
     const names = requests(await journal(page)).map((r) => r.name);
     expect(names.filter((n) => n === 'createTransport')).toHaveLength(1);
     expect(names.filter((n) => n === 'connectTransport')).toHaveLength(2);

@@ -13,6 +13,15 @@ import type { MediaHome, Placement } from './FanOut.js';
 import type { Participant } from './Participant.js';
 import type { ProducerAppData, Room } from './Room.js';
 
+/**
+ * Browsers (libwebrtc) ignore a key-frame request that comes within 300 ms of the previous one, for
+ * all of a camera's layers. mediasoup sends the first request at once and holds later ones for this
+ * long, then sends one: someone joining, or a recorder starting, just after someone else gets a key
+ * frame within this time instead of a request the sender drops (and a black tile or a recording that
+ * starts late, until something asks again).
+ */
+export const SENDER_KEY_FRAME_GUARD_MS = 350;
+
 export interface MediaLimits {
   initialOutgoingBitrate: number;
   maxIncomingBitrate: number;
@@ -104,8 +113,11 @@ export class RoomMedia {
         rtpParameters: request.rtpParameters,
         paused: request.paused ?? false,
         appData,
-        // A large audience must not flood the presenter's encoder with key-frame requests.
-        ...(room.fanOut && kind === 'video' ? { keyFrameRequestDelay: room.options.keyFrameRequestDelayMs } : {}),
+        // A large audience must not flood the presenter's encoder with key-frame requests; in a
+        // consultation, requests are spaced just past what the sender would ignore.
+        ...(kind === 'video'
+          ? { keyFrameRequestDelay: room.fanOut ? room.options.keyFrameRequestDelayMs : SENDER_KEY_FRAME_GUARD_MS }
+          : {}),
       }),
     );
   }

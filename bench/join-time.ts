@@ -6,7 +6,7 @@
  * workers, from /proc) with the publishers alone and with K extra receivers, and prints both tables.
  *
  *   npm run bench:join -- [--joins 10] [--receivers 3] [--window 5000] [--publishers 2] [--no-nice]
- *                         [--compare <another built checkout>] [--rtt <ms>]
+ *                         [--compare <another built checkout>] [--rtt <ms>] [--together 2]
  *
  * Each join is made twice, alternately: "cold", a page that has just loaded, and "warm", a page that
  * called `ConsultationClient.warmUp()` and then sat for a second, as on the pre-join screen while
@@ -48,6 +48,9 @@ const { values } = parseArgs({
     // the server listens on 127.0.0.2 behind a relay on 127.0.0.1 that holds everything half of it
     // each way (bench/lib/delayRelay.ts), as for a clinic on a long line. 0: plain loopback.
     rtt: { type: 'string', default: '0' },
+    // Joiners per join: that many pages join at the same moment, each measured (key-frame requests
+    // from people joining together reach the same cameras within a few ms of each other).
+    together: { type: 'string', default: '1' },
   },
 });
 const JOINS = Math.min(100, Number(values.joins));
@@ -55,6 +58,7 @@ const RECEIVERS = Math.min(10, Number(values.receivers));
 const PUBLISHERS = Math.max(1, Math.min(4, Number(values.publishers)));
 const WINDOW_MS = Math.min(30_000, Number(values.window));
 const RTT_MS = Math.max(0, Math.min(1000, Number(values.rtt)));
+const TOGETHER = Math.max(1, Math.min(4, Number(values.together)));
 const ROOM = 'bench-join';
 
 /** Lowers the priority of `pid` and everything under it (a browser's zygote passes it on to new renderers). */
@@ -159,7 +163,8 @@ function joinInPage(page: Page, role: string, name: string, publish: boolean, wa
 function printJoins(runs: Record<string, JoinTiming[]>, compared: boolean): void {
   console.log(
     `\nJoin time — ${JOINS} cold and ${JOINS} warm joins${compared ? ' per checkout, alternating,' : ''} ` +
-      `of a receive-only participant into a room with ${PUBLISHERS} publisher(s) ` +
+      `of ${TOGETHER > 1 ? `${TOGETHER} receive-only participants at once` : 'a receive-only participant'} ` +
+      `into a room with ${PUBLISHERS} publisher(s) ` +
       `(${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${new Date().toISOString().slice(0, 10)}; ` +
       `publishers' browser ${values['no-nice'] ? 'at full priority' : 'at nice 10'}` +
       `${RTT_MS ? `; ${RTT_MS} ms round trip added to every path to the server` : ''})\n`,
@@ -226,10 +231,13 @@ async function main(): Promise<void> {
     for (let i = 0; i < JOINS; i++) {
       for (const [label, side] of Object.entries(sides)) {
         for (const kind of ['cold', 'warm'] as const) {
-          const page = await openPage(browser, side);
-          const timing = await joinInPage(page, 'observer', `Joiner ${i} ${kind}`, false, kind === 'warm');
-          (runs[`${label} ${kind}`] ??= []).push(timing);
-          await page.context().close();
+          // --together N: N people join at the same moment (the start of a consultation).
+          const pages = await Promise.all(Array.from({ length: TOGETHER }, () => openPage(browser, side)));
+          const timings = await Promise.all(
+            pages.map((page, j) => joinInPage(page, 'observer', `Joiner ${i}.${j} ${kind}`, false, kind === 'warm')),
+          );
+          (runs[`${label} ${kind}`] ??= []).push(...timings);
+          for (const page of pages) await page.context().close();
         }
       }
     }

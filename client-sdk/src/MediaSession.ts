@@ -231,7 +231,11 @@ export class MediaSession {
     const premade = this.#premade.get(producerId);
     this.#premade.delete(producerId);
     const info = premade ?? (await this.#signaling.request('consume', { producerId, transportId: transport.id }));
-    const consumer = await this.#wire(transport, info);
+    // mediasoup-client negotiates the consumers asked for in the same tick together.
+    const consumer = await this.#madeOn(
+      transport,
+      transport.consume({ id: info.id, producerId, kind: info.kind, rtpParameters: info.rtpParameters }),
+    );
     this.#consumers.set(consumer.id, consumer);
     consumer.observer.on('close', () => this.#consumers.delete(consumer.id));
     try {
@@ -242,14 +246,6 @@ export class MediaSession {
       throw error;
     }
     return { consumer, info };
-  }
-
-  /** Wires a consumer into the transport (mediasoup-client negotiates those asked for in the same tick together). */
-  #wire(transport: types.Transport, info: ConsumeResult): Promise<types.Consumer> {
-    return this.#madeOn(
-      transport,
-      transport.consume({ id: info.id, producerId: info.producerId, kind: info.kind, rtpParameters: info.rtpParameters }),
-    );
   }
 
   /**

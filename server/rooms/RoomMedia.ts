@@ -20,7 +20,7 @@ import type { ProducerAppData, Room } from './Room.js';
  * frame within this time instead of a request the sender drops (and a black tile or a recording that
  * starts late, until something asks again).
  */
-export const SENDER_KEY_FRAME_GUARD_MS = 350;
+const SENDER_KEY_FRAME_GUARD_MS = 350;
 
 export interface MediaLimits {
   initialOutgoingBitrate: number;

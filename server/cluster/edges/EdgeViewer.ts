@@ -31,12 +31,12 @@ import {
 import type { Principal } from '../../auth/TokenVerifier.js';
 import type { Logger } from '../../logger.js';
 import { clientCall } from '../../media/mediasoupErrors.js';
-import { turnCredentials } from '../../media/turnCredentials.js';
 import type { Placement } from '../../rooms/FanOut.js';
 import { MAX_TRANSPORTS } from '../../rooms/RoomMedia.js';
 import { Participant, type ParticipantChannel } from '../../rooms/Participant.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, toProtocolError, type SignalingServices } from '../../signaling/dispatcher.js';
 import { RequestTimedOut, Session } from '../../signaling/Session.js';
+import { routerCapabilities, transportOptions } from '../../signaling/handlers/mediaWire.js';
 import type { EdgeRoom } from './EdgeRoom.js';
 import { EDGE_LOCAL_REQUESTS } from './OriginLink.js';
 
@@ -140,7 +140,7 @@ export class EdgeViewer {
     const payload = parseRequest(name, raw);
     if (!EDGE_LOCAL_REQUESTS.has(name)) return this.#forward(name, payload, deadline);
     const ok = (data: unknown): Ack<unknown> => ({ ok: true, data });
-    if (name === 'getRouterRtpCapabilities') return ok({ rtpCapabilities: this.#deps.services.routerCapabilities });
+    if (name === 'getRouterRtpCapabilities') return ok({ rtpCapabilities: routerCapabilities(this.#deps.services) });
     if (name === 'resume') throw notFound('no session to resume on this server; join again');
     const me = this.#participant;
     if (!me || me.closed || !this.#inRoom) throw wrongState('join the room first');
@@ -233,13 +233,7 @@ export class EdgeViewer {
       transport.close();
       throw error;
     }
-    return {
-      id: transport.id,
-      iceServers: turnCredentials(this.#deps.services.turn, me.info.identity),
-      iceParameters: transport.iceParameters,
-      iceCandidates: transport.iceCandidates,
-      dtlsParameters: transport.dtlsParameters,
-    };
+    return transportOptions(transport, this.#deps.services, me);
   }
 
   /** On stage: produced here, then piped to the origin, which publishes it by the room's rules. */

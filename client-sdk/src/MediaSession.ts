@@ -14,6 +14,7 @@ import {
 } from '../../signaling/protocol/types/index.js';
 import { loadDevice, prepareHandler } from './DeviceLoader.js';
 import type { JoinTimeline } from './JoinTimeline.js';
+import { negotiateProbatorWithFirstVideo } from './probation.js';
 import type { SignalingConnection } from './SignalingConnection.js';
 
 /** Simulcast for cameras: a thumbnail, a mid and a full layer, so weak uplinks still serve everyone. */
@@ -377,7 +378,10 @@ export class MediaSession {
       direction === 'send'
         ? this.device.createSendTransport({ ...options, ...network })
         : this.device.createRecvTransport({ ...options, ...network });
-    if (direction === 'recv') this.#timeline?.mark('recvTransport');
+    if (direction === 'recv') {
+      negotiateProbatorWithFirstVideo(transport);
+      this.#timeline?.mark('recvTransport');
+    }
     // Settled by the connect request, which mediasoup-client triggers with the first consumer or
     // producer (#madeOn awaits it; the no-op catch keeps a refusal from being reported unhandled).
     const connected = new Promise<void>((resolve, reject) =>

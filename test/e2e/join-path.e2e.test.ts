@@ -1,7 +1,8 @@
 /**
  * The path to the first picture, in a real browser: a joining page loads its media device from the
  * capabilities the server pushes on connecting (it never asks `getRouterRtpCapabilities`), sets its
- * answer without waiting for `connectTransport`'s answer — and pictures and sound then arrive. A
+ * answer without waiting for `connectTransport`'s answer, in one offer/answer that carries mediasoup's
+ * probation stream too — and pictures and sound then arrive. A
  * `connectTransport` the server refuses still surfaces as an error, and the next track is received on
  * a fresh transport. People joining at once all get the picture, and a camera is never asked for key
  * frames closer together than the browser's sender would honour. */
@@ -44,7 +45,7 @@ const JOURNAL = () => {
   const setRemote = proto.setRemoteDescription as (this: RTCPeerConnection, d: RTCSessionDescriptionInit) => Promise<void>;
   const setLocal = proto.setLocalDescription as (this: RTCPeerConnection, d?: RTCLocalSessionDescriptionInit) => Promise<void>;
   proto.setRemoteDescription = function (this: RTCPeerConnection, d: RTCSessionDescriptionInit) {
-    note(`setRemote ${d.type}`);
+    note(`setRemote ${d.type}${d.sdp?.includes('a=mid:probator') ? ' +probator' : ''}`);
     return setRemote.call(this, d);
   } as typeof proto.setRemoteDescription;
   proto.setLocalDescription = function (this: RTCPeerConnection, d?: RTCLocalSessionDescriptionInit) {
@@ -110,6 +111,21 @@ describe('the path to the first picture', () => {
     const firstLocal = lines.findIndex((l, i) => i > join.sentAt && l.startsWith('setLocal'));
     expect(firstLocal).toBeGreaterThan(connect.sentAt);
     expect(connect.answeredAt).toBeGreaterThan(firstLocal);
+
+    // One offer/answer brought the four tracks and mediasoup's probation stream together (no second
+    // round while ICE and DTLS run) — and the probation packets mediasoup sends reach the browser.
+    expect(lines.filter((l, i) => i > join.sentAt && l.startsWith('setRemote'))).toEqual(['setRemote offer +probator']);
+    const probationPackets = () =>
+      page.evaluate(async () => {
+        const client = (window as unknown as { t: { client: { getStats(): Promise<RTCStatsReport[]> } } }).t.client;
+        let packets = 0;
+        for (const report of await client.getStats())
+          report.forEach((s: Record<string, unknown>) => {
+            if (s['type'] === 'inbound-rtp' && s['ssrc'] === 1234) packets += Number(s['packetsReceived'] ?? 0);
+          });
+        return packets;
+      });
+    await expect.poll(probationPackets, { timeout: 10_000 }).toBeGreaterThan(0);
   }, 90_000);
 
   it('a refused connectTransport fails the subscription with its error; the next track comes on a fresh transport', async () => {

@@ -18,12 +18,18 @@ export function removeTempDirs(): void {
   for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
-/** What `ffmpeg -v error -i FILE -f null -` complains about while decoding the whole file ('' = clean). */
+/**
+ * What FFmpeg complains about while decoding the whole file ('' = clean). Decoding, not re-timing:
+ * by default the null output re-times video on a 1/fps clock, where two frames of a live camera less
+ * than a frame interval apart land on one tick and are reported as "non monotonically increasing dts"
+ * (a report about FFmpeg's own output, not the file). The file's own millisecond clock is kept, and
+ * a frame sharing a millisecond with the one before is passed over, as players do.
+ */
 export function decodeErrors(file: string): Promise<string> {
   return new Promise((resolve) => {
     execFile(
       'ffmpeg',
-      ['-hide_banner', '-nostdin', '-v', 'error', '-i', file, '-f', 'null', '-'],
+      ['-hide_banner', '-nostdin', '-v', 'error', '-i', file, '-enc_time_base:v', '-1', '-fps_mode:v', 'vfr', '-f', 'null', '-'],
       { timeout: 30_000 },
       (error, _out, stderr) => {
         resolve(`${error ? `exit ${String(error.code)} ` : ''}${String(stderr)}`.trim());

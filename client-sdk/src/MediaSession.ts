@@ -360,9 +360,15 @@ export class MediaSession {
     return connecting;
   }
 
-  /** A transport the server would not connect: closed, and no longer handed out. */
+  /**
+   * A transport the server would not connect: closed, and no longer handed out. The server is asked to
+   * close its side too, so that what was made on it (the join's consumers) does not hold those tracks:
+   * they can be received again on the next transport. (Should that request not get through, the
+   * server keeps the transport until the participant leaves.)
+   */
   async #drop(transport: types.Transport, direction: 'send' | 'recv'): Promise<void> {
     transport.close();
+    this.#signaling.request('closeTransport', { transportId: transport.id }).catch(() => undefined);
     const cached = direction === 'send' ? this.#send : this.#recv;
     if (!cached || (await cached.catch(() => undefined)) !== transport) return;
     if (direction === 'send' && this.#send === cached) this.#send = undefined;

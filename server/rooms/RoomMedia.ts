@@ -97,6 +97,15 @@ export class RoomMedia {
     }
   }
 
+  /**
+   * A transport its client gave up on (the SDK drops one the server would not connect): closing it
+   * closes what was made on it, so the same tracks can be received again on the next one, and it no
+   * longer counts against MAX_TRANSPORTS. Others are told of its producers as of any closed producer.
+   */
+  closeTransport(participant: Participant, transportId: string): void {
+    participant.transport(transportId).close();
+  }
+
   restartIce(participant: Participant, transportId: string): Promise<types.IceParameters> {
     const transport = participant.transport(transportId);
     return clientCall('restartIce', () => transport.restartIce());

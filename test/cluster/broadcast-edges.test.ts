@@ -181,6 +181,10 @@ describe('a broadcast across an origin and two edges', () => {
     expect(code(await idle.request('createTransport', { direction: 'send' }))).toBe('FORBIDDEN');
     expect(code(await idle.request('sendChat', { text: '我也想说话' }))).toBe('FORBIDDEN');
     expect(code(await idle.request('endRoom', {}))).toBe('FORBIDDEN');
+    // Its own media is the edge's to answer for: a receive transport made and closed there.
+    const recv = ok(await idle.request('createTransport', { direction: 'recv' }));
+    ok(await idle.request('closeTransport', { transportId: recv.id }));
+    expect(code(await idle.request('closeTransport', { transportId: recv.id }))).toBe('NOT_FOUND');
     ok(await idle.request('leave', {}));
     idle.close();
     await joinUpTo(VIEWERS);

@@ -2,9 +2,9 @@
  * The path to the first picture, in a real browser: a joining page loads its media device from the
  * capabilities the server pushes on connecting (it never asks `getRouterRtpCapabilities`), sets its
  * answer without waiting for `connectTransport`'s answer, in one offer/answer that carries mediasoup's
- * probation stream too — and pictures and sound then arrive. A
- * `connectTransport` the server refuses still surfaces as an error, and the next track is received on
- * a fresh transport. People joining at once all get the picture, and a camera is never asked for key
+ * probation stream too — and pictures and sound then arrive. A `connectTransport` the server refuses
+ * still surfaces as an error, the refused transport is closed on both sides, and the next track is
+ * received on a fresh transport. People joining at once all get the picture, and a camera is never asked for key
  * frames closer together than the browser's sender would honour. */
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
@@ -145,6 +145,12 @@ describe('the path to the first picture', () => {
     expect(refused).toHaveLength(1);
     const tracksNow = await page.evaluate(() => (window as unknown as { t: { client: { tracks: unknown[] } } }).t.client.tracks.length);
     expect(tracksNow).toBe(0);
+    // The SDK closed that transport on the server too: the join's consumers made on it are gone there.
+    const me = env.server.rooms
+      .get(ROOM)!
+      .participants()
+      .find((p) => p.info.displayName === '何琳')!;
+    await expect.poll(() => [me.transportCount, me.consumerCount]).toEqual([0, 0]);
 
     // Someone new publishes: received on a new transport (its own, accepted, connectTransport).
     const late = await openSdkPage(env.browser, env.server.url);
@@ -158,6 +164,8 @@ describe('the path to the first picture', () => {
     const names = requests(await journal(page)).map((r) => r.name);
     expect(names.filter((n) => n === 'createTransport')).toHaveLength(1);
     expect(names.filter((n) => n === 'connectTransport')).toHaveLength(2);
+    expect(names.filter((n) => n === 'closeTransport')).toHaveLength(1);
+    expect([me.transportCount, me.consumerCount]).toEqual([1, 2]);
   }, 90_000);
 
   it('two people joining at once both get the picture; a camera is asked for key frames at most every 300 ms per layer', async () => {

@@ -312,6 +312,7 @@ export function validSample(rng: Rng, name: RequestName, ctx: SampleContext): Re
         dtlsParameters: { role: rng.pick(['client', 'server', 'auto']), fingerprints: [{ algorithm: 'sha-256', value: fingerprint() }] },
       };
     case 'restartIce':
+    case 'closeTransport':
       return { transportId: known(rng, ctx, 'transportId') };
     case 'produce': {
       const kind = rng.pick(['audio', 'video'] as const);

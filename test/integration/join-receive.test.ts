@@ -2,7 +2,8 @@
  * Every connection is sent the router's capabilities first, unasked (the SDK loads its device from
  * them: a round trip less). A join that asks to `receive` gets, in the same answer, its receive transport and a paused consumer
  * for each track the room already sends — the first picture without a round trip per track — and a
- * malformed `receive` is refused with nothing joined.
+ * malformed `receive` is refused with nothing joined. `closeTransport` closes what was made on one's
+ * own transport (the join's consumers too), so those tracks can be received again.
  */
 import { describe, expect, it } from 'vitest';
 import { connect, connectAndJoin, err, fakeRtpParameters, ok } from '../helpers/signalingClient.js';
@@ -51,6 +52,29 @@ describe('join with receive', () => {
     expect(consumers.every((c) => !c.paused)).toBe(true);
     // Those consumers are the participant's own: consuming the same track again is refused as a duplicate.
     expect(err(await wang.request('consume', { producerId: produced[0]!, transportId: receive.transport.id })).code).toBe('WRONG_STATE');
+
+    // Closing the transport (the SDK does when the server would not connect it) frees those tracks:
+    // they are received again on the next transport. Only one's own transports can be closed.
+    expect(err(await zhang.request('closeTransport', { transportId: receive.transport.id })).code).toBe('NOT_FOUND');
+    expect(err(await wang.request('closeTransport', { transportId: 'no-such-transport' })).code).toBe('NOT_FOUND');
+    expect(me.consumerCount).toBe(2);
+    ok(await wang.request('closeTransport', { transportId: receive.transport.id }));
+    expect([me.consumerCount, me.transportCount]).toEqual([0, 0]);
+    const next = ok(await wang.request('createTransport', { direction: 'recv' }));
+    for (const producerId of produced) ok(await wang.request('consume', { producerId, transportId: next.id }));
+    expect(me.consumerCount).toBe(2);
+
+    // A sender closing its transport: the others are told its tracks closed.
+    ok(await zhang.request('closeTransport', { transportId: send.id }));
+    await expect
+      .poll(() =>
+        wang.received
+          .filter((n) => n.name === 'producerClosed')
+          .map((n) => (n.payload as { producerId: string }).producerId)
+          .sort(),
+      )
+      .toEqual([...produced].sort());
+    await expect.poll(() => me.consumerCount).toBe(0);
   });
 
   it("pushes the router's capabilities first on every connection, as getRouterRtpCapabilities answers them", async () => {

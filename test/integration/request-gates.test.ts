@@ -35,6 +35,7 @@ const SAMPLES: { [N in RequestName]: RequestPayload<N> } = {
   createTransport: { direction: 'send' },
   connectTransport: { transportId: ID, dtlsParameters: { fingerprints: [{ algorithm: 'sha-256', value: 'AA:BB' }] } },
   restartIce: { transportId: ID },
+  closeTransport: { transportId: ID },
   produce: {
     transportId: ID,
     kind: 'audio',

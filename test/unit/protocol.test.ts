@@ -34,6 +34,7 @@ const CASES: Record<RequestName, { valid: unknown; invalid: [payload: unknown, f
     ],
   },
   restartIce: { valid: { transportId: 't1' }, invalid: [[{ transportId: '' }, 'transportId']] },
+  closeTransport: { valid: { transportId: 't1' }, invalid: [[{ transportId: 7 }, 'transportId']] },
   produce: {
     valid: { transportId: 't1', kind: 'audio', source: 'microphone', rtpParameters: { codecs: [opus], encodings: [{ ssrc: 1 }] } },
     invalid: [

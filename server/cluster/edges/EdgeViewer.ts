@@ -157,6 +157,9 @@ export class EdgeViewer {
         const transport = me.transport((payload as RequestPayload<'restartIce'>).transportId);
         return ok({ iceParameters: await clientCall('restartIce', () => transport.restartIce()) });
       }
+      case 'closeTransport':
+        me.transport((payload as RequestPayload<'closeTransport'>).transportId).close();
+        return ok({});
       case 'consume':
         return ok(await this.#consume(me, payload as RequestPayload<'consume'>));
       case 'resumeConsumer':

@@ -47,6 +47,7 @@ export const EDGE_LOCAL_REQUESTS: ReadonlySet<RequestName> = new Set<RequestName
   'createTransport',
   'connectTransport',
   'restartIce',
+  'closeTransport',
   'produce',
   'consume',
   'resumeConsumer',

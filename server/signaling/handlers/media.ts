@@ -22,6 +22,11 @@ export const mediaHandlers = {
     iceParameters: await room.media.restartIce(me, transportId),
   })),
 
+  closeTransport: joined<'closeTransport'>(null, ({ me, room }, { transportId }) => {
+    room.media.closeTransport(me, transportId);
+    return {};
+  }),
+
   produce: joined<'produce'>(
     ({ source }) => ({ anyOf: [publishPermission(source)], what: `publish ${source}` }),
     async ({ me, room }, request) => {

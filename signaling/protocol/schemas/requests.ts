@@ -114,6 +114,7 @@ export const RequestSchemas = {
   createTransport: z.object({ direction: z.enum(['send', 'recv']), forceTcp: z.boolean().optional() }).strict(),
   connectTransport: z.object({ transportId: Id, dtlsParameters: DtlsParameters }).strict(),
   restartIce: z.object({ transportId: Id }).strict(),
+  closeTransport: z.object({ transportId: Id }).strict(),
   produce: z
     .object({
       transportId: Id,

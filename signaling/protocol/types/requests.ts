@@ -110,6 +110,8 @@ export interface RequestPayloads {
   createTransport: { direction: 'send' | 'recv'; forceTcp?: boolean | undefined };
   connectTransport: { transportId: string; dtlsParameters: WireDtlsParameters };
   restartIce: { transportId: string };
+  /** Closes one of one's own transports, and with it everything sent or received on it. */
+  closeTransport: { transportId: string };
   produce: {
     transportId: string;
     kind: MediaKind;
@@ -266,6 +268,7 @@ export interface ResponseMap {
   createTransport: TransportOptions;
   connectTransport: Nothing;
   restartIce: { iceParameters: IceParameters };
+  closeTransport: Nothing;
   produce: { producerId: string };
   closeProducer: Nothing;
   pauseProducer: Nothing;

@@ -532,8 +532,11 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
         entryUrl: this.#signaling.entryUrl,
         reconnect: () => this.#signaling.reconnect(),
         reconnectViaEntry: () => this.#signaling.reconnect({ viaEntry: true }),
-        resume: async () =>
-          this.#applySnapshot(await this.#signaling.request('resume', { participantId: this.self.id, resumeToken: this.#resumeToken })),
+        resume: async () => {
+          const snapshot = await this.#signaling.request('resume', { participantId: this.self.id, resumeToken: this.#resumeToken });
+          await this.#media.closeDropped(); // before the room's tracks are received again
+          this.#applySnapshot(snapshot);
+        },
         rejoin: () => this.#rejoin(),
         refreshToken: getToken && (async () => this.updateToken(await getToken())),
         moving: () => this.#setState('moving'),

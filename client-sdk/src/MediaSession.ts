@@ -80,6 +80,8 @@ export class MediaSession {
   #premade = new Map<string, ConsumeResult>();
   /** Each transport's `connectTransport` request, answered in the background (see #connect). */
   readonly #connected = new WeakMap<types.Transport, Promise<void>>();
+  /** Transports dropped while signaling was down: still open on the server until closed there (#closeOnServer). */
+  readonly #unclosed = new Set<string>();
   readonly #options: MediaOptions;
   readonly #timeline: JoinTimeline | undefined;
 
@@ -108,6 +110,7 @@ export class MediaSession {
     this.#producers.clear();
     this.#consumers.clear();
     this.#premade.clear();
+    this.#unclosed.clear(); // they belonged to the participant the rejoin replaced
     this.#device = await loadDeviceFor(this.#signaling, this.#options);
   }
 
@@ -363,12 +366,12 @@ export class MediaSession {
   /**
    * A transport the server would not connect: closed, and no longer handed out. The server is asked to
    * close its side too, so that what was made on it (the join's consumers) does not hold those tracks:
-   * they can be received again on the next transport. (Should that request not get through, the
-   * server keeps the transport until the participant leaves.)
+   * they can be received again on the next transport. If signaling is down, that is done after the
+   * resume (closeDropped), before the room's tracks are received again.
    */
   async #drop(transport: types.Transport, direction: 'send' | 'recv'): Promise<void> {
     transport.close();
-    this.#signaling.request('closeTransport', { transportId: transport.id }).catch(() => undefined);
+    void this.#closeOnServer(transport.id);
     const cached = direction === 'send' ? this.#send : this.#recv;
     if (!cached || (await cached.catch(() => undefined)) !== transport) return;
     if (direction === 'send' && this.#send === cached) this.#send = undefined;
@@ -376,6 +379,25 @@ export class MediaSession {
       this.#recv = undefined;
       this.#premade.clear(); // made on the dropped transport
     }
+  }
+
+  /** Closes a dropped transport on the server; kept for closeDropped() if signaling is down. */
+  async #closeOnServer(transportId: string): Promise<void> {
+    try {
+      await this.#signaling.request('closeTransport', { transportId });
+      this.#unclosed.delete(transportId);
+    } catch (error) {
+      if (error instanceof ProtocolError && error.code === 'UNAVAILABLE') this.#unclosed.add(transportId);
+      else this.#unclosed.delete(transportId); // gone there already
+    }
+  }
+
+  /**
+   * After a resume: closes on the server the transports dropped while signaling was down, whose
+   * consumers would otherwise keep the room's tracks from being received again on a new one.
+   */
+  async closeDropped(): Promise<void> {
+    await Promise.all([...this.#unclosed].map((id) => this.#closeOnServer(id)));
   }
 
   #setUpTransport(direction: 'send' | 'recv', { iceServers, ...options }: TransportOptions): types.Transport {

@@ -18,10 +18,11 @@ const SMALL_CAMERA = { width: { ideal: 320 }, height: { ideal: 240 }, frameRate:
 /**
  * Runs in the page before its scripts: one ordered journal of the signaling frames sent and received
  * and of the peer connections' description calls. With
- * `window.breakConnect` set, the next `connectTransport` goes out with a DTLS role the server refuses.
+ * `window.breakConnect` set, the next `connectTransport` goes out with a DTLS role the server refuses;
+ * with `window.dropOnConnect`, the socket closes instead of sending it.
  */
 const JOURNAL = () => {
-  const w = window as unknown as { journal: string[]; breakConnect?: boolean };
+  const w = window as unknown as { journal: string[]; breakConnect?: boolean; dropOnConnect?: boolean };
   w.journal = [];
   const note = (s: string) => w.journal.push(s);
   const NativeWebSocket = WebSocket;
@@ -35,6 +36,12 @@ const JOURNAL = () => {
       if (w.breakConnect && frame.includes('"connectTransport"')) {
         w.breakConnect = false;
         frame = frame.replace(/"role":"(client|server|auto)"/, '"role":"sideways"');
+      }
+      if (w.dropOnConnect && frame.includes('"connectTransport"')) {
+        w.dropOnConnect = false;
+        note('dropped');
+        this.close(); // signaling lost just as the transport connects: the frame never leaves
+        return;
       }
       note(`> ${frame.slice(0, 120)}`);
       super.send(frame);
@@ -166,6 +173,35 @@ describe('the path to the first picture', () => {
     expect(names.filter((n) => n === 'connectTransport')).toHaveLength(2);
     expect(names.filter((n) => n === 'closeTransport')).toHaveLength(1);
     expect([me.transportCount, me.consumerCount]).toEqual([1, 2]);
+  }, 90_000);
+
+  it('signaling lost as the receive transport connects: after the resume the dropped transport is closed there and every track arrives', async () => {
+    const page = await journalledPage();
+    await page.evaluate(() => ((window as unknown as { dropOnConnect: boolean }).dropOnConnect = true));
+    expect(await sdkJoin(page, { identity: 'luo-yi', name: '罗怡', role: 'observer', room: ROOM, publish: false })).toBe('joined');
+    await waitForStats(
+      page,
+      (s) =>
+        ['周静', '孙浩', '郭平'].every(
+          (name) =>
+            s.inbound.some((i) => i.name === name && i.kind === 'video' && i.framesDecoded > 0) &&
+            s.inbound.some((i) => i.name === name && i.kind === 'audio' && i.totalAudioEnergy > 0),
+        ),
+      30_000,
+    );
+    const lines = await journal(page);
+    const dropped = lines.indexOf('dropped');
+    expect(dropped).toBeGreaterThan(0);
+    const after = requests(lines.slice(dropped)).map((r) => r.name);
+    // Resumed on a new socket, the dropped transport closed before anything is received again.
+    expect(after.indexOf('resume')).toBeGreaterThanOrEqual(0);
+    expect(after.indexOf('closeTransport')).toBeGreaterThan(after.indexOf('resume'));
+    expect(after.indexOf('closeTransport')).toBeLessThan(after.indexOf('consume'));
+    const me = env.server.rooms
+      .get(ROOM)!
+      .participants()
+      .find((p) => p.info.displayName === '罗怡')!;
+    expect([me.transportCount, me.consumerCount]).toEqual([1, 6]);
   }, 90_000);
 
   it('two people joining at once both get the picture; a camera is asked for key frames at most every 300 ms per layer', async () => {

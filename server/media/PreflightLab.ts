@@ -130,8 +130,11 @@ export class PreflightLab {
   async report(owner: PreflightOwner, testId: string): Promise<PreflightMediaReport> {
     const test = this.#test(owner, testId);
     try {
-      const [transportStats] = await test.transport.getStats();
-      const streams = (await Promise.all([...test.producers.values()].map((p) => p.getStats()))).flat();
+      // The test may be ending meanwhile (its time ran out): mapped like the client's other calls.
+      const [transportStats] = await clientCall('pre-call report', () => test.transport.getStats());
+      const streams = (
+        await Promise.all([...test.producers.values()].map((p) => clientCall('pre-call report', () => p.getStats())))
+      ).flat();
       const rtts = streams.map((s) => s.roundTripTime ?? 0).filter((rtt) => rtt > 0);
       return {
         protocol: transportStats?.iceSelectedTuple?.protocol ?? null,

@@ -20,6 +20,9 @@ export type Principal = AccessClaims;
 
 const unauthenticated = (message: string) => new ProtocolError('UNAUTHENTICATED', message);
 
+/** How far past `exp` (or before `nbf`) a token is still taken: clocks a few seconds apart. */
+const CLOCK_TOLERANCE_SECONDS = 5;
+
 /** How far the issuer's clock may be ahead of ours: an `iat` further in the future is refused. */
 export const CLOCK_SKEW_SECONDS = 60;
 
@@ -33,7 +36,15 @@ export class TokenVerifier {
   }
 
   verify(token: unknown): Principal {
-    const { payload } = this.#verifiedPayload(token);
+    return this.verifyAccess(token).principal;
+  }
+
+  /**
+   * verify(), and when the token expires (ms since the epoch, with the same tolerance as the check
+   * here): a connection opened with it may enter a room only until then (Session.requireLiveToken).
+   */
+  verifyAccess(token: unknown): { principal: Principal; expiresAtMs: number } {
+    const { payload, exp } = this.#verifiedPayload(token);
     const claims = AccessClaims.safeParse(payload);
     if (!claims.success) {
       const details = issuesToDetails(claims.error.issues);
@@ -45,7 +56,7 @@ export class TokenVerifier {
         details,
       );
     }
-    return claims.data;
+    return { principal: claims.data, expiresAtMs: (exp + CLOCK_TOLERANCE_SECONDS) * 1000 };
   }
 
   /** Verifies a recordings read token (scope `recordings:read`, one case). */
@@ -106,7 +117,7 @@ export class TokenVerifier {
           algorithms,
           audience,
           ...(issuer ? { issuer } : {}),
-          clockTolerance: 5,
+          clockTolerance: CLOCK_TOLERANCE_SECONDS,
         });
         if (typeof payload === 'string') throw unauthenticated('access token payload must be a JSON object');
         return payload;

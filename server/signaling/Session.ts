@@ -49,10 +49,26 @@ export class Session {
   /** Settles when the latest request has finished or run out of time; never rejects. */
   #queue: Promise<void> = Promise.resolve();
   readonly #limiter = new RateLimiter(50, 200);
+  readonly #tokenExpiresAtMs: number;
 
-  constructor(principal: Principal, channel: ParticipantChannel) {
+  /** `tokenExpiresAtMs`: when the token this connection was opened with expires (see requireLiveToken). */
+  constructor(principal: Principal, channel: ParticipantChannel, tokenExpiresAtMs = Number.POSITIVE_INFINITY) {
     this.principal = principal;
     this.channel = channel;
+    this.#tokenExpiresAtMs = tokenExpiresAtMs;
+  }
+
+  /**
+   * Entering a room takes a token valid now, not only when the connection opened: a socket kept open
+   * (a pre-join screen's, or one left after `leave`) does not outlive its token for a join. A session
+   * already in the room goes on past it (the SDK's `updateToken` is for its next connection).
+   */
+  requireLiveToken(now = Date.now()): void {
+    if (now > this.#tokenExpiresAtMs)
+      throw new ProtocolError(
+        'UNAUTHENTICATED',
+        'the access token this connection was opened with has expired: connect again with a fresh one',
+      );
   }
 
   get state(): ConnectionState {

@@ -29,6 +29,8 @@ import { pseudonym } from '../pseudonym.js';
 
 export interface SocketData {
   principal: Principal;
+  /** When the token the connection was opened with expires: it may enter a room until then. */
+  tokenExpiresAtMs: number;
   /** Set when this node hosts the viewer as an edge of the broadcast's origin (with the token it forwards). */
   edge?: { origin: EdgeOrigin; token: string };
 }
@@ -76,7 +78,7 @@ async function admitConnection(socket: SignalingSocket, deps: SignalingDeps): Pr
         'reload the page or update the SDK',
     );
   }
-  const principal = deps.verifier.verify(auth.token);
+  const { principal, expiresAtMs } = deps.verifier.verifyAccess(auth.token);
   const hops = typeof auth.hops === 'number' && Number.isInteger(auth.hops) && auth.hops >= 0 ? auth.hops : 0;
   if (hops > MAX_ROUTE_HOPS) throw new ProtocolError('UNAVAILABLE', 'the cluster could not settle where this room is served; please retry');
   const routing = deps.routing;
@@ -91,6 +93,7 @@ async function admitConnection(socket: SignalingSocket, deps: SignalingDeps): Pr
   }
   if (decision.seat) socket.once('disconnect', decision.seat);
   socket.data.principal = principal;
+  socket.data.tokenExpiresAtMs = expiresAtMs;
   if (decision.edgeOf) socket.data.edge = { origin: decision.edgeOf, token: auth.token as string };
 }
 
@@ -123,7 +126,7 @@ function onConnection(socket: SignalingSocket, deps: SignalingDeps): void {
     },
     close: () => socket.disconnect(true),
   };
-  const session = new Session(principal, channel);
+  const session = new Session(principal, channel, socket.data.tokenExpiresAtMs);
   const ctx: HandlerContext = {
     session,
     channel,

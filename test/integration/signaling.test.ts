@@ -30,6 +30,28 @@ describe('authentication at connect', () => {
     const error = await connect(env.server.url, token({}, {}, 'f'.repeat(64))).catch((e: { wire?: { message: string } }) => e);
     expect((error as { wire: { message: string } }).wire.message).toMatch(/signature/);
   });
+
+  it('a connection outliving its token cannot join with it; one already in the room goes on', async () => {
+    const room = 'auth-expiry-onc';
+    // Both tokens valid for 1 s (plus the verifier's 5 s tolerance): 吴磊 joins at once, 何平 only after.
+    const short = (spec: TokenSpec) => token({ room, ...spec }, { expiresIn: 1 });
+    const inside = env.track(await connect(env.server.url, short({ sub: 'wu-lei', name: '吴磊', role: 'lead_specialist' })));
+    const late = env.track(await connect(env.server.url, short({ sub: 'he-ping', name: '何平', role: 'clinic_doctor' })));
+    const { rtpCapabilities } = ok(await late.request('getRouterRtpCapabilities', {}));
+    expect(ok(await inside.request('join', { rtpCapabilities })).status).toBe('joined');
+    await new Promise((r) => setTimeout(r, 6_500));
+    const refused = err(await late.request('join', { rtpCapabilities }));
+    expect(refused.code).toBe('UNAUTHENTICATED');
+    expect(refused.message).toMatch(/expired/);
+    expect(
+      env.server.rooms
+        .get(room)!
+        .participants()
+        .map((p) => p.info.displayName),
+    ).toEqual(['吴磊']);
+    // The participant who joined while the token was valid is still served after it lapsed.
+    ok(await inside.request('createTransport', { direction: 'recv' }));
+  }, 20_000);
 });
 
 describe('consultation signaling', () => {

@@ -11,6 +11,7 @@ export const roomHandlers = {
 
   join: inStates(['none'], async (ctx, { rtpCapabilities, roomId, receive }) => {
     const { session } = ctx;
+    session.requireLiveToken();
     const principal = session.principal;
     if (roomId !== undefined && roomId !== principal.room)
       throw forbidden(`this access token is for room ${principal.room}, not ${roomId}`);

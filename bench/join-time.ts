@@ -9,8 +9,9 @@
  *                         [--compare <another built checkout>] [--rtt <ms>] [--together 2]
  *
  * Each join is made twice, alternately: "cold", a page that has just loaded, and "warm", a page that
- * called `ConsultationClient.warmUp()` and then sat for a second, as on the pre-join screen while
- * the person looks at the preview (the browser's codec description is then done before Join is clicked).
+ * called `ConsultationClient.warmUp()` and `preconnect()` and then sat for a second, as on the pre-join
+ * screen while the person looks at the preview (the browser's codec description is then done and the
+ * signaling socket open before Join is clicked; an SDK without `preconnect` only warms up).
  *
  * Everything runs on this machine's loopback. The publishers stand in for other clinics'
  * machines: their browser runs at nice 10 (unless --no-nice), so their video encoders take the CPU
@@ -122,14 +123,24 @@ function joinInPage(page: Page, role: string, name: string, publish: boolean, wa
         publishMicrophone(): Promise<unknown>;
       };
       const sdk = (
-        window as unknown as { TelemedSDK: { ConsultationClient: { join(o: object): Promise<Client>; warmUp(): Promise<void> } } }
+        window as unknown as {
+          TelemedSDK: {
+            ConsultationClient: {
+              join(o: object): Promise<Client>;
+              warmUp(): Promise<void>;
+              preconnect?(o: { url: string; token: string }): Promise<void>;
+            };
+          };
+        }
       ).TelemedSDK;
+      const url = (window as unknown as { benchSignalingUrl: string }).benchSignalingUrl;
       if (warm) {
         await sdk.ConsultationClient.warmUp();
+        // As the pre-join screen does since 2026-11-30 (a compared checkout without it only warms up).
+        await sdk.ConsultationClient.preconnect?.({ url, token });
         await new Promise((r) => setTimeout(r, 1000)); // the person looks at the preview, then clicks Join
       }
       const t0 = performance.now();
-      const url = (window as unknown as { benchSignalingUrl: string }).benchSignalingUrl;
       const client = await sdk.ConsultationClient.join({ url, token });
       const joinedMs = performance.now() - t0;
       (window as unknown as { benchClient: Client }).benchClient = client;

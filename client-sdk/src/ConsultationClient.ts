@@ -39,6 +39,7 @@ import { SignalingConnection } from './SignalingConnection.js';
 import { readToken, TokenClock } from './TokenClock.js';
 import { JoinTimeline, type JoinTimings } from './JoinTimeline.js';
 import { prepareHandler } from './DeviceLoader.js';
+import { preconnect, takePreconnected } from './preconnect.js';
 import { listDevices, onDevice, type DeviceList } from './Devices.js';
 import { DeviceWatch } from './DeviceWatch.js';
 import { preflight } from './Preflight.js';
@@ -147,12 +148,24 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     await prepareHandler(handlerName);
   }
 
+  /**
+   * Opens the signaling connection ahead of `join()` — on the pre-join screen, once the token is
+   * known — so that the join starts on an open socket with the router's capabilities already here.
+   * `join()` with the same `url` and `token` takes it over (otherwise it is closed). Rejects as the
+   * server refuses the token; the join then connects (and is refused) as usual.
+   */
+  static preconnect(options: { url: string; token: string }): Promise<void> {
+    return preconnect(options.url, options.token);
+  }
+
   /** Connects with the token, joins its room (after the lobby, if locked) and starts receiving. */
   static async join(options: JoinOptions): Promise<ConsultationClient> {
     const timeline = new JoinTimeline();
     // The browser's half of loading the Device starts now, alongside the connection (DeviceLoader).
     prepareHandler(options.handlerName).catch(() => undefined);
-    const signaling = await SignalingConnection.connect({ url: options.url, token: options.token });
+    const signaling =
+      (await takePreconnected(options.url, options.token)) ??
+      (await SignalingConnection.connect({ url: options.url, token: options.token }));
     timeline.mark('socketOpen');
     try {
       const media = await MediaSession.create(signaling, options, timeline);

@@ -202,6 +202,8 @@ export function prejoin({ token, role }) {
   // While the person looks at the preview, the browser describes its codecs once (two throwaway
   // peer connections), so Join does not wait for it (bench:join: warm against cold joins).
   void ConsultationClient.warmUp().catch((e) => console.warn('[prejoin]', e));
+  // …and the signaling connection opens, so Join starts on it (demo.js joins at this origin with this token).
+  void ConsultationClient.preconnect({ url: location.origin, token }).catch((e) => console.warn('[prejoin]', e));
   void listChoices();
   const reopen = () => void openPreview();
   $('prejoin-camera').onchange = () => ((choice.cameraId = $('prejoin-camera').value), reopen());

@@ -232,4 +232,37 @@ describe('the path to the first picture', () => {
         expect(times[i]! - times[i - 1]!, `ssrc ${ssrc}: ${times.join(', ')}`).toBeGreaterThanOrEqual(300);
     }
   }, 90_000);
+
+  it('a pre-join screen that preconnected: the join starts on that open socket, and the picture arrives', async () => {
+    const page = await journalledPage();
+    const token = await page.evaluate(async () => {
+      const res = await fetch('/dev/token', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          identity: 'tang-min',
+          name: '唐敏',
+          role: 'observer',
+          room: 'e2e-join-path-derm',
+          kind: 'consultation',
+          caseId: 'CASE-E2E',
+          site: { id: 'site', name: '县医院', level: 'county_hospital' },
+        }),
+      });
+      const { token } = (await res.json()) as { token: string };
+      type Sdk = { ConsultationClient: { preconnect(o: { url: string; token: string }): Promise<void> } };
+      await (window as unknown as { TelemedSDK: Sdk }).TelemedSDK.ConsultationClient.preconnect({ url: location.origin, token });
+      return token;
+    });
+    const before = await journal(page);
+    expect(before.filter((l) => l.startsWith('< 0{"sid"'))).toHaveLength(1); // the socket is open
+    expect(before.some((l) => l.startsWith('< 42["routerCapabilities"'))).toBe(true);
+
+    expect(await sdkJoin(page, { identity: 'tang-min', name: '唐敏', role: 'observer', room: ROOM, publish: false, token })).toBe('joined');
+    await waitForStats(page, (s) => s.inbound.some((i) => i.kind === 'video' && i.framesDecoded > 0));
+    const during = (await journal(page)).slice(before.length);
+    // No second socket: the join's first frame on the wire is the join itself.
+    expect(during.filter((l) => l.startsWith('< 0{"sid"'))).toHaveLength(0);
+    expect(during.find((l) => l.startsWith('> '))).toMatch(/^> 42\d+\["join"/);
+  }, 90_000);
 });

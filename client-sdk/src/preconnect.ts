@@ -1,0 +1,53 @@
+/**
+ * The signaling connection opened ahead of a join (`ConsultationClient.preconnect()`, e.g. on the
+ * pre-join screen while the person looks at the preview): the join then starts on an open socket
+ * with the router's capabilities already pushed — the socket's two round trips (WebSocket upgrade,
+ * Socket.IO connect with the token) are off the first picture's path. One per page; the join adopts
+ * it only for the same server and token, still open, with the token not yet expired (the server
+ * refuses a join on a connection whose token has expired), and closes it otherwise.
+ */
+import { SignalingConnection } from './SignalingConnection.js';
+import { readToken } from './TokenClock.js';
+
+interface Held {
+  url: string;
+  token: string;
+  connection: Promise<SignalingConnection>;
+}
+
+let held: Held | undefined;
+
+/** Opens (or keeps) the connection for `url` and `token`; rejects as the server refuses it. */
+export async function preconnect(url: string, token: string): Promise<void> {
+  if (!held || held.url !== url || held.token !== token) {
+    void discardPreconnected();
+    const connection = SignalingConnection.connect({ url, token });
+    const mine: Held = { url, token, connection };
+    held = mine;
+    connection.catch(() => {
+      if (held === mine) held = undefined;
+    });
+  }
+  await held.connection;
+}
+
+/** The connection opened ahead for this `url` and `token`, if it can still be used; it is handed over once. */
+export async function takePreconnected(url: string, token: string): Promise<SignalingConnection | undefined> {
+  const taken = held;
+  held = undefined;
+  if (!taken) return undefined;
+  const connection = await taken.connection.catch(() => undefined);
+  if (!connection) return undefined;
+  const exp = readToken(token).exp;
+  const usable = taken.url === url && taken.token === token && connection.connected && (exp === undefined || exp * 1000 > Date.now());
+  if (usable) return connection;
+  connection.close();
+  return undefined;
+}
+
+/** Closes a connection opened ahead that no join took. */
+async function discardPreconnected(): Promise<void> {
+  const taken = held;
+  held = undefined;
+  (await taken?.connection.catch(() => undefined))?.close();
+}

@@ -2,9 +2,10 @@
  * mediasoup's RTP probation (the padding it sends on a "probator" stream to find how much a receiver
  * can take) needs a matching m-section in the browser. mediasoup-client negotiates it in a second
  * offer/answer of its own, right after the first consumers' — exactly while the transport's ICE and
- * DTLS run and the first key frame arrives, so on a busy machine the browser's network thread spends
- * that time applying descriptions instead (joins traced at 20–140 ms in that second round). Folding
- * the probator into the first consumers' negotiation makes the join one offer/answer.
+ * DTLS run and the first key frame arrives, so on a busy machine the browser applies descriptions
+ * instead (that second round took 20–140 ms in traced joins, and the page saw its transport connected
+ * only after it). Folding the probator into the first consumers' negotiation makes the join one
+ * offer/answer.
  *
  * This reaches into mediasoup-client's receive transport (pinned version; see package.json): the
  * handler that turns consumers into SDP, and the flag that says the probator exists. Should either

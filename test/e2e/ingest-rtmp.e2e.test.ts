@@ -112,12 +112,12 @@ describe('RTMP ingest into a broadcast', () => {
     expect(left).toEqual([]);
   }, 120_000);
 
-  // KNOWN DEFECT (found 2026-11-30; about 1 restart in 3 on this VM, at 6b024cb too): the restarted relay
-  // FFmpeg starts its RTP timestamps at a new random base (FFmpeg's RTP muxer has no option for it) and
-  // sequence numbers elsewhere; in the failing runs mediasoup forwarded none of the new video to the
-  // viewer for ~27 s, then the browser decoded none of it (producer and viewer stats every 3 s), while
-  // the sound resumed at once. To do: continuous RTP timestamps and sequence numbers across relay
-  // restarts (an offset applied between the relay and mediasoup), then assert new frames here again.
+  // KNOWN DEFECT (found 2026-11-30; about 1 restart in 3 on this VM, at 6b024cb too): in a traced failure
+  // the producer kept receiving video but mediasoup forwarded none of it to the viewer for ~27 s, then the
+  // browser decoded none of it (producer and viewer stats every 3 s), while the sound resumed at once.
+  // Suspected, not proven: the restarted relay FFmpeg continues the same SSRC with new random sequence
+  // numbers and timestamp base. To do: continuous sequence numbers and timestamps across relay restarts
+  // (README, "Broadcast studio"), then assert new frames here again.
   it.todo('after the encoder restarted, the viewers see the picture again within 5 s');
 
   it('a High-profile stream with B-frames is re-encoded and decoded by the viewers', async () => {

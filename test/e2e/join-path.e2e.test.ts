@@ -254,9 +254,10 @@ describe('the path to the first picture', () => {
       await (window as unknown as { TelemedSDK: Sdk }).TelemedSDK.ConsultationClient.preconnect({ url: location.origin, token });
       return token;
     });
+    // The socket is open, and the capabilities pushed right after its connect have come.
+    await expect.poll(async () => (await journal(page)).some((l) => l.startsWith('< 42["routerCapabilities"'))).toBe(true);
     const before = await journal(page);
-    expect(before.filter((l) => l.startsWith('< 0{"sid"'))).toHaveLength(1); // the socket is open
-    expect(before.some((l) => l.startsWith('< 42["routerCapabilities"'))).toBe(true);
+    expect(before.filter((l) => l.startsWith('< 0{"sid"'))).toHaveLength(1);
 
     expect(await sdkJoin(page, { identity: 'tang-min', name: '唐敏', role: 'observer', room: ROOM, publish: false, token })).toBe('joined');
     await waitForStats(page, (s) => s.inbound.some((i) => i.kind === 'video' && i.framesDecoded > 0));

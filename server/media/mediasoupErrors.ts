@@ -8,12 +8,8 @@
  * worker's reason (MediaSoupError in C++; only TypeError and NotFoundError keep their class). Of
  * those, the ones a client causes with what it sent are listed below by their reason; any other plain
  * Error (a duplicate id we generated, an unknown method) is ours and stays INTERNAL.
- *
- * One NotFoundError is a race, not a bug: the worker no longer has the object the client named
- * because it closed there a moment ago (a consumer whose producer or transport just went), and Node
- * has not heard yet. The client is answered as it would be a moment later: NOT_FOUND.
  */
-import { badRequest, notFound, ProtocolError, wrongState } from '../../signaling/protocol/index.js';
+import { badRequest, ProtocolError, wrongState } from '../../signaling/protocol/index.js';
 
 /** Worker refusals caused by client input (worker/src/RTC/RtpListener.cpp, WebRtcTransport.cpp), as people would say them. */
 const CLIENT_WORKER_REFUSALS: { reason: RegExp; answer: (what: string, reason: string) => ProtocolError }[] = [
@@ -38,8 +34,6 @@ export function fromMediasoup(error: unknown, what: string): unknown {
   if (error instanceof TypeError || error.name === 'UnsupportedError') return badRequest(`${what}: ${error.message}`);
   // mediasoup 3.21 renamed InvalidStateError (a closed worker, router or transport) to WorkerClosedError.
   if (error.name === 'WorkerClosedError' || error.name === 'InvalidStateError') return wrongState(`${what}: ${error.message}`);
-  if (error.name === 'NotFoundError' && /^Channel request handler with ID \S+ not found/.test(error.message))
-    return notFound(`${what}: it has just closed`);
   if (error.constructor === Error) {
     const refusal = CLIENT_WORKER_REFUSALS.find(({ reason }) => reason.test(error.message));
     if (refusal) return refusal.answer(what, error.message);

@@ -66,6 +66,7 @@ const handlers: Record<string, Handler> = {
       activeSpeakerId: null,
       roomLocked: false,
       raisedHands: [],
+      lineQuality: [],
       mutedByModerator: [],
       chat: [],
       chatHasMore: false,

@@ -20,6 +20,7 @@ import {
   type ErrorCode,
   type JoinResult,
   type LeaveReason,
+  type LineQualityReport,
   type MediaSource,
   type ParticipantInfo,
   type Permission,
@@ -74,7 +75,6 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
   #waiting: ParticipantInfo[] = [];
   readonly #tokenClock = new TokenClock((expiresAt) => this.emit('tokenExpiring', expiresAt));
   readonly #timeline: JoinTimeline;
-  readonly #quality = new Map<string, ConnectionQuality>();
   readonly #deviceWatch = new DeviceWatch({
     switchTo: (source, deviceId) => this.#media.switchSource(source, onDevice(deviceId)),
     stop: (source) => this.unpublish(source),
@@ -212,7 +212,7 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
 
   /** The last grade the server sent for a participant's line (yours: `self.id`); 'unknown' before one. */
   connectionQuality(participantId: string): ConnectionQuality {
-    return this.#quality.get(participantId) ?? 'unknown';
+    return this.#model.lines.get(participantId)?.quality ?? 'unknown';
   }
 
   /** Who speaks now (null: nobody, or not known yet): set at join, then by `activeSpeaker` events. */
@@ -432,11 +432,10 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     s.on('consumerClosed', ({ consumerId }) => this.#tracks.drop(consumerId));
     s.on('producerPaused', ({ producerId }) => this.#tracks.setPaused(producerId, true));
     s.on('producerResumed', ({ producerId }) => this.#tracks.setPaused(producerId, false));
-    s.on('connectionQuality', ({ participantId, quality, rttMs, lossPercent }) => {
-      const p = participantId === this.self.id ? this.self : who(participantId);
-      if (!p) return;
-      this.#quality.set(participantId, quality);
-      this.emit('connectionQualityChanged', p, quality, { rttMs, lossPercent });
+    s.on('connectionQuality', (report) => {
+      if (!this.#person(report.participantId)) return;
+      this.#model.lines.set(report.participantId, report);
+      this.#emitLine(report);
     });
     s.on('activeSpeaker', ({ participantId }) => {
       this.#activeSpeakerId = participantId;
@@ -466,7 +465,7 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     s.on('handRaised', ({ participantId, raised }) => {
       if (raised) this.#model.raisedHands.add(participantId);
       else this.#model.raisedHands.delete(participantId);
-      const p = participantId === this.self.id ? this.self : who(participantId);
+      const p = this.#person(participantId);
       if (p) this.emit('handRaised', p, raised);
     });
     s.on('chatMessage', ({ message }) => {
@@ -515,15 +514,23 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     for (const p of diff.joined) this.emit('participantJoined', p);
     for (const m of diff.newChat) this.emit('chatMessage', m);
     if (diff.lockChanged) this.emit('roomLocked', this.#model.locked, null);
+    for (const r of diff.linesChanged) this.#emitLine(r);
+  }
+
+  /** Oneself or someone this client knows (null: nobody it knows). */
+  #person(participantId: string): ParticipantInfo | null {
+    return participantId === this.#self.id ? this.#self : (this.#model.participants.get(participantId) ?? null);
+  }
+
+  #emitLine(report: LineQualityReport): void {
+    const p = this.#person(report.participantId);
+    if (p) this.emit('connectionQualityChanged', p, report.quality, { rttMs: report.rttMs, lossPercent: report.lossPercent });
   }
 
   #onParticipantLeft(participantId: string, reason: LeaveReason): void {
     this.#tracks.dropParticipant(participantId);
-    const participant = this.#model.participants.get(participantId);
-    if (!participant) return;
-    this.#model.participants.delete(participantId);
-    this.#model.raisedHands.delete(participantId);
-    this.emit('participantLeft', participant, reason);
+    const participant = this.#model.forget(participantId);
+    if (participant) this.emit('participantLeft', participant, reason);
   }
 
   #setState(state: ConnectionState): void {

@@ -42,6 +42,8 @@ export class Tiles {
     tile.append(video, audio, label, hand, badges);
     if (!self && !screen && this.client.can('moderate')) tile.append(tileMenu(participant, this.actions));
     this.container.append(tile);
+    // A grade given before the tile existed (a late joiner, a presenter's first track) shows at once.
+    if (!screen) this.setQuality(participant.id, this.client.connectionQuality(participant.id));
     // Ask for the simulcast layer that fits the tile: thumbnails do not need full resolution.
     new ResizeObserver(() => this.#fitQuality(tile)).observe(tile);
     return tile;

@@ -304,19 +304,20 @@ export class Room extends EventEmitter<RoomEvents> {
   snapshotFor(participant: Participant): JoinResult {
     // The latest messages only: the whole history in every join answer made churn a flood.
     const chat = this.chat.page(undefined, this.options.chatOnJoin);
+    const others = this.participants().filter((p) => p !== participant && this.sees(participant, p));
+    const shown = new Set<string>([participant.id, ...others.map((p) => p.id)]);
     return {
       room: { id: this.id, kind: this.kind, caseId: this.caseId ?? null },
       self: participant.info,
       permissions: [...participant.permissions],
-      participants: this.participants()
-        .filter((p) => p !== participant && this.sees(participant, p))
-        .map((p) => p.info),
+      participants: others.map((p) => p.info),
       producers: this.producerInfos(participant),
       activeSpeakerId: this.#activeSpeakerId,
       roomLocked: this.#lock.locked,
       raisedHands: this.participants()
         .filter((p) => p.handRaised)
         .map((p) => p.id),
+      lineQuality: this.#quality.latest().filter((r) => shown.has(r.participantId)),
       mutedByModerator: participant.mutedSources(),
       chat: chat.messages,
       chatHasMore: chat.hasMore,

@@ -2,7 +2,8 @@
  * A clinic's line gets bad and everyone sees it: 赵磊's media goes through the hospital's TURN relay
  * over TCP (iceTransportPolicy relay, a real coturn) behind a proxy that then holds every packet
  * 300 ms each way — as a congested county link would. The server's grade of his line, shown on the
- * specialist's tile for him, goes from good to poor, and back to good once the path is fast again.
+ * specialist's tile for him, goes from good to poor, and back to good once the path is fast again;
+ * a nurse joining while it is poor is told so at once.
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -67,6 +68,20 @@ describe('call quality follows the line', () => {
 
     path.setDelay(300);
     await expect.poll(() => lineOfZhao(wang), { timeout: 30_000, interval: 500 }).toBe('poor');
+
+    // A nurse joining now knows at once that 赵磊's line is poor: grades are pushed only when they
+    // change, so the join answer carries the latest ones.
+    const late = await openSdkPage(env.browser, env.server.url);
+    expect(await sdkJoin(late, { identity: 'li-na', name: '李娜', role: 'care_team', room: ROOM, caseId: 'CASE-1', publish: false })).toBe(
+      'joined',
+    );
+    const lateSees = await late.evaluate(() => {
+      type Client = { participants: { id: string; displayName: string }[]; connectionQuality(id: string): string };
+      const client = (window as unknown as { t: { client: Client } }).t.client;
+      return client.connectionQuality(client.participants.find((p) => p.displayName === '赵磊')!.id);
+    });
+    expect(lateSees).toBe('poor');
+    await late.context().close();
 
     path.setDelay(0);
     await expect.poll(() => lineOfZhao(wang), { timeout: 30_000, interval: 500 }).toBe('good');

@@ -1,7 +1,8 @@
 /**
  * Three clinicians at three sites join one consultation through the demo page in headless Chromium.
  * Each must decode the others' video and hear their audio (WebRTC getStats, not just UI state), see
- * tiles labelled with name, role and site, and see a leaver's tile go.
+ * tiles labelled with name, role and site with each line's grade, and see a leaver's tile go; one
+ * who comes back sees the others' grades at once.
  */
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
@@ -144,5 +145,13 @@ describe('three-site consultation in real browsers', () => {
       expect(participants).not.toContain(leaver.name);
     }
     expect(env.server.rooms.get(ROOM)?.size).toBe(2);
+  });
+
+  it("one who comes back sees at once how the others' lines are doing (grades already given are in the join answer)", async () => {
+    const back = await open(PEOPLE[2]);
+    pages.push(back);
+    // Right as the join is done, before any new round of grading: the tiles show the grades given so
+    // far (never pushed again while unchanged).
+    expect(await back.locator('.tile:not(.self) .quality:not([hidden])').allInnerTexts()).toHaveLength(2);
   });
 });

@@ -154,9 +154,14 @@ class FakeProducer {
   readonly kind: 'audio' | 'video';
   paused = false;
   closed = false;
+  /** What mediasoup's getStats() reports of the stream (fractionLost: RTCP's 0–255). */
+  readonly stats = { type: 'inbound-rtp', fractionLost: 0, score: 10, jitter: 0, mimeType: 'video/VP8' };
 
   constructor(source: MediaSource) {
     this.kind = source === 'microphone' ? 'audio' : 'video';
+  }
+  async getStats(): Promise<unknown[]> {
+    return [this.stats];
   }
   async pause(): Promise<void> {
     this.paused = true;
@@ -1013,6 +1018,47 @@ describe('setHlsOutput', () => {
 });
 
 // --- Visibility -----------------------------------------------------------------------------------
+
+describe('line grades', () => {
+  it('are pushed when they change; a late joiner finds the latest ones in the join answer', async () => {
+    vi.useFakeTimers();
+    const { room } = await openRoom();
+    const wang = enter(room, WANG);
+    const zhao = enter(room, ZHAO);
+    publish(room, wang.p, 'camera');
+    publish(room, zhao.p, 'camera').stats.fractionLost = 64; // 25 % lost on the county hospital's line
+    await vi.advanceTimersByTimeAsync(5000);
+    const graded = [
+      { participantId: wang.p.id, quality: 'good', rttMs: null, lossPercent: 0 },
+      { participantId: zhao.p.id, quality: 'poor', rttMs: null, lossPercent: 25 },
+    ];
+    expect(wang.ch.got('connectionQuality')).toEqual(graded);
+
+    const li = enter(room, LI);
+    expect(room.snapshotFor(li.p).lineQuality).toEqual(graded);
+    await vi.advanceTimersByTimeAsync(5000);
+    // Unchanged grades are not sent again: 李强 only learns his own first grade.
+    expect(li.ch.got('connectionQuality').map((r) => r.participantId)).toEqual([li.p.id]);
+    expect(wang.ch.got('connectionQuality')).toHaveLength(3);
+
+    zhao.p.close('left');
+    expect(room.snapshotFor(li.p).lineQuality.map((r) => r.participantId)).toEqual([wang.p.id, li.p.id]);
+    room.close();
+  });
+
+  it("in a broadcast a viewer's join answer has the presenters' grades, not other viewers'", async () => {
+    vi.useFakeTimers();
+    const { room } = await openRoom('broadcast');
+    const wang = enter(room, WANG);
+    publish(room, wang.p, 'camera');
+    const viewer = enter(room, { ...ZHAO, role: 'viewer' });
+    await vi.advanceTimersByTimeAsync(5000);
+    const late = enter(room, { ...MA, role: 'viewer' });
+    expect(room.snapshotFor(late.p).lineQuality.map((r) => r.participantId)).toEqual([wang.p.id]);
+    expect(viewer.ch.got('connectionQuality').map((r) => r.participantId)).toEqual([wang.p.id]);
+    room.close();
+  });
+});
 
 describe('visibility in a broadcast', () => {
   it('viewers are not told about each other; the chair sees everyone', async () => {

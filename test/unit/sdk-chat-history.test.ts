@@ -21,7 +21,7 @@ function message(n: number): ChatMessage {
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => message(from + i));
 
 function snapshot(chat: ChatMessage[], chatHasMore: boolean): JoinResult {
-  return { participants: [], raisedHands: [], roomLocked: false, chat, chatHasMore } as unknown as JoinResult;
+  return { participants: [], raisedHands: [], lineQuality: [], roomLocked: false, chat, chatHasMore } as unknown as JoinResult;
 }
 
 describe('RoomModel chat paging', () => {

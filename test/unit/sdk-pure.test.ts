@@ -7,8 +7,10 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   ProtocolError,
   type ChatMessage,
+  type ConnectionQuality,
   type ConsumeResult,
   type JoinResult,
+  type LineQualityReport,
   type ParticipantInfo,
   type ProducerInfo,
 } from '../../signaling/protocol/index.js';
@@ -41,9 +43,18 @@ function chat(id: string, from = 'wang', text = `text ${id}`): ChatMessage {
 }
 
 /** A snapshot with what RoomModel reads; the rest of JoinResult does not concern it. */
-function snapshot(part: Pick<JoinResult, 'participants'> & Partial<Pick<JoinResult, 'raisedHands' | 'chat' | 'roomLocked'>>): JoinResult {
-  return { raisedHands: [], chat: [], roomLocked: false, ...part } as JoinResult;
+function snapshot(
+  part: Pick<JoinResult, 'participants'> & Partial<Pick<JoinResult, 'raisedHands' | 'chat' | 'roomLocked' | 'lineQuality'>>,
+): JoinResult {
+  return { raisedHands: [], chat: [], roomLocked: false, lineQuality: [], ...part } as JoinResult;
 }
+
+const line = (participantId: string, quality: ConnectionQuality): LineQualityReport => ({
+  participantId,
+  quality,
+  rttMs: 20,
+  lossPercent: 0,
+});
 
 describe('RoomModel', () => {
   it('takes everyone in the first snapshot as joined', () => {
@@ -100,7 +111,20 @@ describe('RoomModel', () => {
     const model = new RoomModel();
     const s = snapshot({ participants: [person('a')], raisedHands: ['a'], chat: [chat('m1')], roomLocked: true });
     model.apply(s);
-    expect(model.apply(s)).toEqual({ joined: [], left: [], newChat: [], lockChanged: false });
+    expect(model.apply(s)).toEqual({ joined: [], left: [], newChat: [], lockChanged: false, linesChanged: [] });
+  });
+
+  it('takes the line grades of the snapshot, reporting those that changed; forget() drops what it knew of someone', () => {
+    const model = new RoomModel();
+    const first = model.apply(snapshot({ participants: [person('a'), person('b')], lineQuality: [line('a', 'good'), line('b', 'poor')] }));
+    expect(first.linesChanged.map((r) => r.participantId)).toEqual(['a', 'b']);
+    const again = model.apply(snapshot({ participants: [person('a'), person('b')], lineQuality: [line('a', 'good'), line('b', 'fair')] }));
+    expect(again.linesChanged).toEqual([line('b', 'fair')]);
+    expect(model.lines.get('b')?.quality).toBe('fair');
+    model.raisedHands.add('b');
+    expect(model.forget('b')?.id).toBe('b');
+    expect([model.participants.has('b'), model.raisedHands.has('b'), model.lines.has('b')]).toEqual([false, false, false]);
+    expect(model.forget('b')).toBeUndefined();
   });
 
   it('addChat() ignores a message it already has (a live message the resume replays)', () => {

@@ -18,6 +18,14 @@ export type LeaveReason =
 /** A line graded for people: good (≤ 150 ms, ≤ 2 % loss), fair (≤ 400 ms, ≤ 8 %), poor; unknown before any report. */
 export type ConnectionQuality = 'good' | 'fair' | 'poor' | 'unknown';
 
+/** The server's latest grade of one participant's line, with the worst round trip and loss it saw. */
+export interface LineQualityReport {
+  participantId: string;
+  quality: ConnectionQuality;
+  rttMs: number | null;
+  lossPercent: number | null;
+}
+
 /** Who did it, as shown to the others. */
 export interface Actor {
   participantId: string;
@@ -44,7 +52,7 @@ export interface NotificationMap {
    * How a participant's line is doing, from the server's statistics of their streams (round trip and
    * loss from RTCP, mediasoup's stream score), sent when the grade changes.
    */
-  connectionQuality: { participantId: string; quality: ConnectionQuality; rttMs: number | null; lossPercent: number | null };
+  connectionQuality: LineQualityReport;
   /** Sent to a participant whose session ends for a reason other than its own leave. */
   sessionEnded: { reason: LeaveReason; message: string };
   roomLocked: { locked: boolean; by: Actor };

@@ -23,7 +23,7 @@ import type {
   Site,
 } from './domain.js';
 import type { IngestGrant, IngestInfo, IngestProtocol } from './ingest.js';
-import type { Actor } from './notifications.js';
+import type { Actor, LineQualityReport } from './notifications.js';
 import type { Permission } from './permissions.js';
 import type { PreflightAnswer, PreflightRequest } from './preflight.js';
 
@@ -203,6 +203,12 @@ export interface JoinResult {
   activeSpeakerId: string | null;
   roomLocked: boolean;
   raisedHands: string[];
+  /**
+   * The latest grade of every line graded so far that you see (yours too). Grades are pushed
+   * (`connectionQuality`) only when they change: without these a late joiner would not know who is
+   * already on a poor line.
+   */
+  lineQuality: LineQualityReport[];
   /** Sources a moderator has muted and not yet allowed to unmute. */
   mutedByModerator: ('microphone' | 'camera')[];
   /** The latest chat messages (not the whole history), oldest first. */

@@ -4,11 +4,12 @@
  * PlainTransports on the room's origin router, whose producers the ingest's presenter publishes like
  * any presenter (rtmpFfmpeg.ts says which FFmpeg does what).
  *
- * The producers belong to the programme, not to one connection: FFmpeg sends from fixed source ports
- * with fixed SSRCs, so when the encoder drops and comes back within the grace period the new FFmpeg
- * is the same RTP peer and the same producers carry on — viewers see a short freeze, never the
- * presenter leaving. Key-frame requests reach FFmpeg as RTCP PLI, which it cannot act on: in copy mode
- * the encoder's own key-frame interval rules (1-2 s is advised), when we transcode we force one every
+ * The producers belong to the programme, not to one connection: FFmpeg sends with fixed SSRCs through
+ * an RtpSplice per track (RtpSplice.ts), so when the encoder drops and comes back within the grace
+ * period the new FFmpeg's stream continues the old one for mediasoup — same peer, next sequence
+ * number, timestamps that go on — and the same producers carry on: viewers see a short freeze, never
+ * the presenter leaving. FFmpeg could not act on key-frame requests (RTCP PLI): in copy mode the
+ * encoder's own key-frame interval rules (1-2 s is advised), when we transcode we force one every
  * TRANSCODE_KEYFRAME_SECONDS.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -16,11 +17,12 @@ import { randomInt } from 'node:crypto';
 import net from 'node:net';
 import type { types } from 'mediasoup';
 import { ProtocolError } from '../../signaling/protocol/index.js';
-import { reservePortPair, type PortPair, type PortRange } from '../../recordings/ports.js';
+import type { PortRange } from '../../recordings/ports.js';
 import type { Logger } from '../logger.js';
 import type { ProducerAppData } from '../rooms/Room.js';
 import type { Ingest, IngestMedia, OnStage } from './Ingest.js';
 import { listenerArgs, relayArgs, sniffFlvVideo, videoModeFor, WRONG_KEY, type RtpTarget, type VideoMode } from './rtmpFfmpeg.js';
+import { RtpSplice } from './RtpSplice.js';
 
 export interface RtmpOptions {
   host: string;
@@ -34,8 +36,6 @@ const SNIFF_LIMIT = 2 * 1024 * 1024;
 const RESTART_DELAY_MS = 1000;
 /** How long after the first media the key check's verdict is awaited (it is written before any media). */
 const KEY_CHECK_MS = 100;
-/** FFmpeg's own source ports for RTP (loopback), away from the recorders' range. */
-const SOURCE_PORTS: PortRange = { min: 56000, max: 59998 };
 
 const VIDEO_CODEC: types.RtpCodecParameters = {
   mimeType: 'video/H264',
@@ -55,13 +55,9 @@ const AUDIO_CODEC: types.RtpCodecParameters = {
 /** Listening ports handed out in this process (a port is only bound once FFmpeg starts). */
 const listening = new Set<number>();
 
-interface SourcePorts {
-  video: PortPair;
-  audio: PortPair;
-}
-
 interface Track {
   transport: types.PlainTransport;
+  splice: RtpSplice;
   target: RtpTarget;
 }
 
@@ -71,7 +67,6 @@ export class RtmpRelay implements IngestMedia {
   readonly #key: string;
   readonly #options: RtmpOptions;
   readonly #log: Logger;
-  readonly #sources: SourcePorts;
   readonly #port: number;
   readonly #ssrcs = { video: randomInt(1, 2 ** 31), audio: randomInt(1, 2 ** 31) };
   #listener: ChildProcess | undefined;
@@ -80,33 +75,23 @@ export class RtmpRelay implements IngestMedia {
   #mode: VideoMode | null = null;
   #stopped = false;
 
-  private constructor(ingest: Ingest, key: string, port: number, options: RtmpOptions, sources: SourcePorts, log: Logger) {
+  private constructor(ingest: Ingest, key: string, port: number, options: RtmpOptions, log: Logger) {
     this.#ingest = ingest;
     this.#key = key;
     this.#port = port;
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;
     this.url = `rtmp://${host}:${port}/live`;
     this.#options = options;
-    this.#sources = sources;
     this.#log = log.child({ ingest: ingest.id, rtmp: this.url });
   }
 
-  /** Reserves a listening port and FFmpeg's source ports, and starts listening for the encoder. */
+  /** Reserves a listening port and starts listening for the encoder. */
   static async start(ingest: Ingest, key: string, options: RtmpOptions, log: Logger): Promise<RtmpRelay> {
     const port = await freeTcpPort(options.host, options.portRange);
-    let video: PortPair | undefined;
-    try {
-      video = await reservePortPair(SOURCE_PORTS);
-      const audio = await reservePortPair(SOURCE_PORTS);
-      const relay = new RtmpRelay(ingest, key, port, options, { video, audio }, log);
-      ingest.once('closed', () => relay.#stop());
-      relay.#listen();
-      return relay;
-    } catch (error) {
-      video?.release();
-      listening.delete(port);
-      throw error;
-    }
+    const relay = new RtmpRelay(ingest, key, port, options, log);
+    ingest.once('closed', () => relay.#stop());
+    relay.#listen();
+    return relay;
   }
 
   get videoMode(): VideoMode | null {
@@ -123,16 +108,16 @@ export class RtmpRelay implements IngestMedia {
     this.#relay?.kill('SIGKILL');
     const tracks = this.#tracks;
     this.#tracks = undefined;
-    tracks?.video.transport.close();
-    tracks?.audio.transport.close();
+    for (const track of tracks ? [tracks.video, tracks.audio] : []) {
+      track.transport.close();
+      track.splice.close();
+    }
   }
 
   #stop(): void {
     this.#stopped = true;
     this.endProgramme();
     this.#listener?.kill('SIGKILL');
-    this.#sources.video.release();
-    this.#sources.audio.release();
     listening.delete(this.#port);
   }
 
@@ -208,17 +193,20 @@ export class RtmpRelay implements IngestMedia {
   }
 
   async #makeTracks({ room, participant }: OnStage): Promise<{ video: Track; audio: Track }> {
-    const made: types.PlainTransport[] = [];
+    const made: { transport?: types.PlainTransport; splice: RtpSplice }[] = [];
     const track = async (kind: 'video' | 'audio'): Promise<Track> => {
+      const codec = kind === 'video' ? VIDEO_CODEC : AUDIO_CODEC;
+      const splice = await RtpSplice.open(codec.clockRate, this.#log);
+      const opened: (typeof made)[number] = { splice };
+      made.push(opened);
       const transport = await room.router.createPlainTransport({
         listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
         rtcpMux: false,
         comedia: false,
       });
-      made.push(transport);
-      const source = this.#sources[kind];
-      await transport.connect({ ip: '127.0.0.1', port: source.rtpPort, rtcpPort: source.rtcpPort });
-      const codec = kind === 'video' ? VIDEO_CODEC : AUDIO_CODEC;
+      opened.transport = transport;
+      const { rtpPort, rtcpPort } = splice.ports;
+      await transport.connect({ ip: '127.0.0.1', port: rtpPort, rtcpPort });
       const ssrc = this.#ssrcs[kind];
       await room.media.publishFrom(participant, kind, kind === 'video' ? 'camera' : 'microphone', (appData: ProducerAppData) =>
         transport.produce<ProducerAppData>({
@@ -228,17 +216,18 @@ export class RtmpRelay implements IngestMedia {
           ...(kind === 'video' ? { keyFrameRequestDelay: room.options.keyFrameRequestDelayMs } : {}),
         }),
       );
-      const rtcpPort = transport.rtcpTuple?.localPort;
-      if (rtcpPort === undefined) throw new Error('the PlainTransport has no RTCP port');
-      return {
-        transport,
-        target: { ssrc, payloadType: codec.payloadType, port: transport.tuple.localPort, rtcpPort, localPort: source.rtpPort },
-      };
+      const transportRtcpPort = transport.rtcpTuple?.localPort;
+      if (transportRtcpPort === undefined) throw new Error('the PlainTransport has no RTCP port');
+      splice.deliverTo(transport.tuple.localPort, transportRtcpPort);
+      return { transport, splice, target: { ssrc, payloadType: codec.payloadType, port: rtpPort, rtcpPort } };
     };
     try {
       return { video: await track('video'), audio: await track('audio') };
     } catch (error) {
-      for (const transport of made) transport.close();
+      for (const { transport, splice } of made) {
+        transport?.close();
+        splice.close();
+      }
       throw error;
     }
   }

@@ -7,7 +7,7 @@
  * - the relay reads that FLV and sends RTP to the room's PlainTransports: Opus from the AAC (always
  *   transcoded: WebRTC has no AAC), and H.264 passed through when the encoder's profile cannot carry
  *   B-frames (Baseline: WebRTC decoders do not reorder frames), re-encoded as constrained baseline
- *   otherwise.
+ *   otherwise. Its RTP goes through an RtpSplice per track (RtpSplice.ts) on its way to mediasoup.
  *
  * Between the two, the FLV's AVC sequence header says which profile the encoder sends.
  */
@@ -18,11 +18,9 @@ export type VideoMode = 'copy' | 'transcode';
 export interface RtpTarget {
   ssrc: number;
   payloadType: number;
-  /** The PlainTransport's RTP and RTCP ports (where FFmpeg sends). */
+  /** Where FFmpeg sends RTP and RTCP: the track's RtpSplice, which passes it on to mediasoup. */
   port: number;
   rtcpPort: number;
-  /** FFmpeg's own source ports, fixed so that a restarted FFmpeg is the same peer to mediasoup. */
-  localPort: number;
 }
 
 /** Key frames at least this often when we encode: a viewer joining waits at most this long for a picture. */
@@ -55,7 +53,8 @@ export function listenerArgs(url: string, key: string): string[] {
 }
 
 function rtpUrl(target: RtpTarget): string {
-  return `rtp://127.0.0.1:${target.port}?rtcpport=${target.rtcpPort}&localrtpport=${target.localPort}&localrtcpport=${target.localPort + 1}&pkt_size=1200`;
+  // FFmpeg picks its source ports (RTCP from the one above RTP's): the splice tells relays apart by them.
+  return `rtp://127.0.0.1:${target.port}?rtcpport=${target.rtcpPort}&pkt_size=1200`;
 }
 
 export function relayArgs(mode: VideoMode, video: RtpTarget, audio: RtpTarget): string[] {

@@ -1,7 +1,6 @@
 /**
  * The RTMP ingest's decisions, without FFmpeg: which profile an FLV stream's AVC header names (and so
- * pass-through or re-encoding), and the relay's RTP outputs (fixed SSRCs and source ports, so a
- * restarted FFmpeg is the same peer to mediasoup).
+ * pass-through or re-encoding), and the relay's RTP outputs (fixed SSRCs, sent to the tracks' splices).
  */
 import { describe, expect, it } from 'vitest';
 import { relayArgs, sniffFlvVideo, videoModeFor, WRONG_KEY } from '../../server/ingest/rtmpFfmpeg.js';
@@ -37,12 +36,12 @@ describe('RTMP ingest decisions', () => {
     expect(sniffFlvVideo(Buffer.from('GET / HTTP/1.1\r\n\r\n'))).toEqual({ codec: 'other', codecId: -1 });
   });
 
-  it('sends RTP from fixed source ports with fixed SSRCs, passing through or re-encoding without B-frames', () => {
-    const video = { ssrc: 1111, payloadType: 102, port: 40100, rtcpPort: 40101, localPort: 56000 };
-    const audio = { ssrc: 2222, payloadType: 100, port: 40102, rtcpPort: 40103, localPort: 56002 };
+  it('sends RTP with fixed SSRCs to the splices, passing through or re-encoding without B-frames', () => {
+    const video = { ssrc: 1111, payloadType: 102, port: 40100, rtcpPort: 40101 };
+    const audio = { ssrc: 2222, payloadType: 100, port: 40102, rtcpPort: 40103 };
     const copy = relayArgs('copy', video, audio).join(' ');
     expect(copy).toContain('-c:v copy -bsf:v h264_mp4toannexb');
-    expect(copy).toContain('-ssrc 1111 -payload_type 102 rtp://127.0.0.1:40100?rtcpport=40101&localrtpport=56000&localrtcpport=56001');
+    expect(copy).toContain('-ssrc 1111 -payload_type 102 rtp://127.0.0.1:40100?rtcpport=40101&pkt_size=1200');
     expect(copy).toContain('-c:a libopus');
     const transcode = relayArgs('transcode', video, audio).join(' ');
     expect(transcode).toContain('-profile:v baseline');

@@ -6,12 +6,19 @@
  * keyboard only (Tab, Enter, arrows, Escape; removing someone after confirming), and what the live
  * region announces in Chinese.
  */
+import { rmSync } from 'node:fs';
 import type { Page } from 'playwright-core';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { waitForStats } from '../../bench/lib/sdkPage.js';
 import { useTestEnvironment } from '../helpers/fixture.js';
+import { writeSpeechWav } from '../helpers/speechWav.js';
 
-const env = useTestEnvironment({ browserArgs: ['--autoplay-policy=document-user-activation-required'] });
+// Microphones that talk (not the fake beep): the speaker view follows who speaks.
+const SPEECH = writeSpeechWav();
+afterAll(() => rmSync(SPEECH, { force: true }));
+const env = useTestEnvironment({
+  browserArgs: ['--autoplay-policy=document-user-activation-required', `--use-file-for-fake-audio-capture=${SPEECH}`],
+});
 
 interface Person {
   name: string;

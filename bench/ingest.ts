@@ -3,7 +3,8 @@
  * (bench/lib/rtmpPublisher.ts, standing in for OBS on another machine: its own CPU is not counted)
  * publishes a test pattern to an ingest: Baseline H.264 (passed through: `copy`) or High profile
  * with B-frames (re-encoded: `transcode`). Once the programme is live, the CPU of the ingest's two
- * FFmpeg processes (RTMP listener, relay to RTP) and of the mediasoup workers is sampled every second.
+ * FFmpeg processes (RTMP listener, relay to RTP), of this Node process (the server, idle but for the
+ * relay's RtpSplice passing every packet on) and of the mediasoup workers is sampled every second.
  *
  *   npm run bench:ingest -- [--size 1280x720] [--seconds 10] [--ingests 1]
  *
@@ -65,20 +66,23 @@ async function run(server: MediaServer, mode: 'copy' | 'transcode'): Promise<(st
     await until(`${mode}: every ingest live`, () => ingests.every((i) => i.state === 'live' && i.videoMode === mode), 30_000);
     await new Promise((r) => setTimeout(r, 2000)); // past FFmpeg's start-up
     const perIngest: number[] = [];
+    const node: number[] = [];
     const workers: number[] = [];
     for (let s = 0; s < SECONDS; s++) {
       const ffmpegPids = ingests.flatMap((i) => i.media?.pids?.() ?? []);
-      const before = { ffmpeg: cpuOf(ffmpegPids), workers: cpuOf(workerPids()) };
+      const before = { ffmpeg: cpuOf(ffmpegPids), workers: cpuOf(workerPids()), node: process.cpuUsage() };
       const t0 = performance.now();
       await new Promise((r) => setTimeout(r, 1000));
       const elapsed = (performance.now() - t0) / 1000;
       perIngest.push((100 * (cpuOf(ffmpegPids) - before.ffmpeg)) / elapsed / INGESTS);
+      const used = process.cpuUsage(before.node);
+      node.push((100 * (used.user + used.system)) / 1e6 / elapsed / INGESTS);
       workers.push((100 * (cpuOf(workerPids()) - before.workers)) / elapsed);
     }
     // Frames the server received per second: on a loaded machine the encoders fall behind real time,
     // and fewer frames cost less; this says how far.
     const fps = median(ingests.map((i) => i.health?.frameRate ?? 0));
-    return [mode, values.size!, INGESTS, fps, median(perIngest), p95(perIngest), median(workers), p95(workers)];
+    return [mode, values.size!, INGESTS, fps, median(perIngest), p95(perIngest), median(node), p95(node), median(workers), p95(workers)];
   } finally {
     await Promise.all(publishers.map((p) => p.kill()));
     for (const ingest of ingests) ingest.close('benchmark done');
@@ -110,6 +114,8 @@ try {
         'fps received',
         'FFmpeg / ingest median',
         'FFmpeg / ingest p95',
+        'Node / ingest median',
+        'Node / ingest p95',
         'mediasoup worker median',
         'mediasoup worker p95',
       ],

@@ -31,6 +31,7 @@ import {
 import type { Principal } from '../../auth/TokenVerifier.js';
 import type { Logger } from '../../logger.js';
 import { clientCall } from '../../media/mediasoupErrors.js';
+import { preferLayers, raiseWhenFlowing, START_LAYERS } from '../../media/LayerRamp.js';
 import type { Placement } from '../../rooms/FanOut.js';
 import { MAX_TRANSPORTS } from '../../rooms/RoomMedia.js';
 import { Participant, type ParticipantChannel } from '../../rooms/Participant.js';
@@ -171,9 +172,8 @@ export class EdgeViewer {
       case 'setPreferredLayers': {
         const { consumerId, spatialLayer, temporalLayer } = payload as RequestPayload<'setPreferredLayers'>;
         const consumer = me.consumer(consumerId);
-        if (consumer.type !== 'simulcast' && consumer.type !== 'svc') throw badRequest('this track has no layers to choose from');
         await clientCall('setPreferredLayers', () =>
-          consumer.setPreferredLayers(temporalLayer === undefined ? { spatialLayer } : { spatialLayer, temporalLayer }),
+          preferLayers(consumer, temporalLayer === undefined ? { spatialLayer } : { spatialLayer, temporalLayer }),
         );
         return ok({});
       }
@@ -269,10 +269,12 @@ export class EdgeViewer {
     const rtpCapabilities = me.rtpCapabilities;
     if (!rtpCapabilities || !placement.home.router.canConsume({ producerId: localId, rtpCapabilities }))
       throw badRequest('your device cannot receive this track (no common codec)');
-    const consumer = await clientCall('consume', () => transport.consume({ producerId: localId, rtpCapabilities, paused: true }));
+    const start = info.kind === 'video' ? START_LAYERS : {};
+    const consumer = await clientCall('consume', () => transport.consume({ producerId: localId, rtpCapabilities, paused: true, ...start }));
     try {
       me.addConsumer(consumer, producerId);
       if (info.source === 'screen') await consumer.setPriority(2);
+      raiseWhenFlowing(consumer);
     } catch (error) {
       consumer.close();
       throw error;

@@ -324,7 +324,11 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     else producer.resume();
   }
 
-  /** Chooses the simulcast layer received for a remote camera: low for a thumbnail, high for the main tile. */
+  /**
+   * Chooses the simulcast layer received for a remote camera: low for a thumbnail, high for the main
+   * tile. A new track starts on the smallest layer for a quicker first picture; a choice made before
+   * that picture flows takes effect then.
+   */
   async setReceiveQuality(trackId: string, quality: ReceiveQuality): Promise<void> {
     const spatialLayer = { low: 0, medium: 1, high: 2 }[quality];
     await this.#signaling.request('setPreferredLayers', { consumerId: trackId, spatialLayer });

@@ -80,6 +80,8 @@ export class MediaSession {
   #premade = new Map<string, ConsumeResult>();
   /** Each transport's `connectTransport` request, answered in the background (see #connect). */
   readonly #connected = new WeakMap<types.Transport, Promise<void>>();
+  /** Transports whose connect the server refused → done once they are dropped on both sides. */
+  readonly #dropped = new WeakMap<types.Transport, Promise<void>>();
   /** Transports dropped while signaling was down: still open on the server until closed there (#closeOnServer). */
   readonly #unclosed = new Set<string>();
   readonly #options: MediaOptions;
@@ -228,9 +230,23 @@ export class MediaSession {
     await this.#signaling.request('closeProducer', { producerId: producer.id });
   }
 
-  /** Receives one remote track: the server creates the consumer paused; we resume once it is wired. */
-  async consume(producerId: string): Promise<{ consumer: types.Consumer; info: ConsumeResult }> {
+  /**
+   * Receives one remote track: the server creates the consumer paused; we resume once it is wired. If
+   * the server would not connect the transport, the track is asked for once more on a fresh one.
+   */
+  async consume(producerId: string, again = true): Promise<{ consumer: types.Consumer; info: ConsumeResult }> {
     const transport = await this.#recvTransport();
+    try {
+      return await this.#consumeOn(transport, producerId);
+    } catch (error) {
+      const dropped = this.#dropped.get(transport);
+      if (!again || !dropped) throw error;
+      await dropped; // closed on the server too: the track may be received again
+      return this.consume(producerId, false);
+    }
+  }
+
+  async #consumeOn(transport: types.Transport, producerId: string): Promise<{ consumer: types.Consumer; info: ConsumeResult }> {
     // Made with the join (see receiveWith), else asked for now.
     const premade = this.#premade.get(producerId);
     this.#premade.delete(producerId);
@@ -359,7 +375,7 @@ export class MediaSession {
    */
   #connect(transport: types.Transport, direction: 'send' | 'recv', dtlsParameters: types.DtlsParameters): Promise<void> {
     const connecting = this.#signaling.request('connectTransport', { transportId: transport.id, dtlsParameters }).then(() => undefined);
-    connecting.catch(() => void this.#drop(transport, direction));
+    connecting.catch(() => this.#dropped.set(transport, this.#drop(transport, direction)));
     return connecting;
   }
 
@@ -371,14 +387,16 @@ export class MediaSession {
    */
   async #drop(transport: types.Transport, direction: 'send' | 'recv'): Promise<void> {
     transport.close();
-    void this.#closeOnServer(transport.id);
+    const closing = this.#closeOnServer(transport.id);
     const cached = direction === 'send' ? this.#send : this.#recv;
-    if (!cached || (await cached.catch(() => undefined)) !== transport) return;
-    if (direction === 'send' && this.#send === cached) this.#send = undefined;
-    if (direction === 'recv' && this.#recv === cached) {
-      this.#recv = undefined;
-      this.#premade.clear(); // made on the dropped transport
+    if (cached && (await cached.catch(() => undefined)) === transport) {
+      if (direction === 'send' && this.#send === cached) this.#send = undefined;
+      if (direction === 'recv' && this.#recv === cached) {
+        this.#recv = undefined;
+        this.#premade.clear(); // made on the dropped transport
+      }
     }
+    await closing;
   }
 
   /** Closes a dropped transport on the server; kept for closeDropped() if signaling is down. */

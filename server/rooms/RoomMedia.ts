@@ -9,7 +9,7 @@
 import type { types } from 'mediasoup';
 import { badRequest, notFound, ProtocolError, wrongState, type MediaKind, type MediaSource } from '../../signaling/protocol/index.js';
 import { clientCall } from '../media/mediasoupErrors.js';
-import { preferLayers, raiseWhenFlowing, START_LAYERS } from '../media/LayerRamp.js';
+import { preferLayers, raiseLater, startLayers } from '../media/LayerRamp.js';
 import type { MediaHome, Placement } from './FanOut.js';
 import type { Participant } from './Participant.js';
 import type { ProducerAppData, Room } from './Room.js';
@@ -206,14 +206,14 @@ export class RoomMedia {
       throw badRequest('your device cannot receive this track (no common codec)');
     }
     // Paused until the client says it is ready, so the first packets are not lost before it listens.
-    const start = found.track.producer.kind === 'video' ? START_LAYERS : {};
+    const start = startLayers(found.track.producer);
     const consumer = await clientCall('consume', () => transport.consume({ producerId: localId, rtpCapabilities, paused: true, ...start }));
     try {
       participant.addConsumer(consumer, producerId);
       // Shared imaging and lab reports matter more than faces: when bandwidth is short, the screen
       // keeps its layers longest. (Audio consumers are always forwarded; only video layers adapt.)
       if (found.track.source === 'screen') await consumer.setPriority(2);
-      raiseWhenFlowing(consumer);
+      raiseLater(consumer);
     } catch (error) {
       consumer.close();
       throw error;

@@ -4,7 +4,9 @@
  * layer (the server's consumer forwards spatial layer 2, the page decodes wider frames) — or to the
  * layer the page asked for before the first picture (a tile asking 'medium' at once is honoured once
  * the picture flows, not dropped, and does not cancel the quick start). Without the quick start the
- * first frame is the top layer's, 1280 wide (checked by hand, 2026-11-30).
+ * first frame is the top layer's, 1280 wide (checked by hand, 2026-11-30). The raise waits a moment
+ * after the small layer flows: done at once, the 720p key frame made with the small one overtook it
+ * (seen in a full run).
  */
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
@@ -50,6 +52,21 @@ describe('the first picture from the smallest layer', () => {
   it('a joiner decodes a small first frame of a 720p camera, then the top layer', async () => {
     const camera = await openSdkPage(env.browser, env.server.url);
     expect(await sdkJoin(camera, { identity: 'li-yisheng', name: '李医生', role: 'clinic_doctor', room: ROOM, camera: HD })).toBe('joined');
+
+    // The server starts small only on a layer that flows now (scored by mediasoup about once a second).
+    const cameraProducer = () =>
+      env.server.rooms
+        .get(ROOM)!
+        .participants()
+        .find((p) => p.info.displayName === '李医生')!
+        .media()
+        .producers.find((p) => p.kind === 'video')!;
+    await until(
+      'the smallest layer scored',
+      () => ((cameraProducer().score.find((s) => s.encodingIdx === 0)?.score ?? 0) > 0 ? true : undefined),
+      15_000,
+      200,
+    );
 
     const observer = await openSdkPage(env.browser, env.server.url);
     expect(await sdkJoin(observer, { identity: 'chen-zhuren', name: '陈主任', role: 'lead_specialist', room: ROOM, publish: false })).toBe(

@@ -2,9 +2,10 @@
  * The path to the first picture, in a real browser: a joining page loads its media device from the
  * capabilities the server pushes on connecting (it never asks `getRouterRtpCapabilities`), sets its
  * answer without waiting for `connectTransport`'s answer, in one offer/answer that carries mediasoup's
- * probation stream too — and pictures and sound then arrive. A `connectTransport` the server refuses
- * still surfaces as an error, the refused transport is closed on both sides, and the next track is
- * received on a fresh transport. People joining at once all get the picture, and a camera is never asked for key
+ * probation stream too — and pictures and sound then arrive. A `connectTransport` the server refuses:
+ * the transport is closed on both sides and the tracks are asked for once more on a fresh one; refused
+ * again, each subscription fails with the server's error, and the next track is received on a fresh
+ * transport. People joining at once all get the picture, and a camera is never asked for key
  * frames closer together than the browser's sender would honour. */
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
@@ -18,11 +19,11 @@ const SMALL_CAMERA = { width: { ideal: 320 }, height: { ideal: 240 }, frameRate:
 /**
  * Runs in the page before its scripts: one ordered journal of the signaling frames sent and received
  * and of the peer connections' description calls. With
- * `window.breakConnect` set, the next `connectTransport` goes out with a DTLS role the server refuses;
+ * `window.breakConnect` set to n, the next n `connectTransport`s go out with a DTLS role the server refuses;
  * with `window.dropOnConnect`, the socket closes instead of sending it.
  */
 const JOURNAL = () => {
-  const w = window as unknown as { journal: string[]; breakConnect?: boolean; dropOnConnect?: boolean };
+  const w = window as unknown as { journal: string[]; breakConnect?: number; dropOnConnect?: boolean };
   w.journal = [];
   const note = (s: string) => w.journal.push(s);
   const NativeWebSocket = WebSocket;
@@ -34,7 +35,7 @@ const JOURNAL = () => {
     override send(data: string | ArrayBufferLike | Blob | ArrayBufferView): void {
       let frame = String(data);
       if (w.breakConnect && frame.includes('"connectTransport"')) {
-        w.breakConnect = false;
+        w.breakConnect--;
         frame = frame.replace(/"role":"(client|server|auto)"/, '"role":"sideways"');
       }
       if (w.dropOnConnect && frame.includes('"connectTransport"')) {
@@ -135,9 +136,33 @@ describe('the path to the first picture', () => {
     await expect.poll(probationPackets, { timeout: 10_000 }).toBeGreaterThan(0);
   }, 90_000);
 
-  it('a refused connectTransport fails the subscription with its error; the next track comes on a fresh transport', async () => {
+  it('a refused connectTransport: closed on both sides, and every track arrives on a fresh transport, without an error', async () => {
     const page = await journalledPage();
-    await page.evaluate(() => ((window as unknown as { breakConnect: boolean }).breakConnect = true));
+    await page.evaluate(() => ((window as unknown as { breakConnect: number }).breakConnect = 1));
+    expect(await sdkJoin(page, { identity: 'tang-yu', name: '唐宇', role: 'observer', room: ROOM, publish: false })).toBe('joined');
+    await waitForStats(page, (s) =>
+      ['周静', '孙浩'].every(
+        (name) =>
+          s.inbound.some((i) => i.name === name && i.kind === 'video' && i.framesDecoded > 0) &&
+          s.inbound.some((i) => i.name === name && i.kind === 'audio' && i.totalAudioEnergy > 0),
+      ),
+    );
+    expect(await events(page, 'error')).toEqual([]);
+    const names = requests(await journal(page)).map((r) => r.name);
+    expect(names.filter((n) => n === 'createTransport')).toHaveLength(1); // the first came with the join
+    expect(names.filter((n) => n === 'connectTransport')).toHaveLength(2);
+    expect(names.filter((n) => n === 'closeTransport')).toHaveLength(1);
+    const me = env.server.rooms
+      .get(ROOM)!
+      .participants()
+      .find((p) => p.info.displayName === '唐宇')!;
+    expect([me.transportCount, me.consumerCount]).toEqual([1, 4]);
+    await page.context().close();
+  }, 90_000);
+
+  it('refused twice: each subscription fails with the server’s error; the next track comes on a fresh transport', async () => {
+    const page = await journalledPage();
+    await page.evaluate(() => ((window as unknown as { breakConnect: number }).breakConnect = 2));
     expect(await sdkJoin(page, { identity: 'he-lin', name: '何琳', role: 'observer', room: ROOM, publish: false })).toBe('joined');
     // Each of the four subscriptions (two cameras, two microphones) fails with the server's refusal.
     await expect
@@ -149,7 +174,7 @@ describe('the path to the first picture', () => {
         expect.stringMatching(/role/i),
       ]);
     const refused = requests(await journal(page)).filter((r) => r.name === 'connectTransport');
-    expect(refused).toHaveLength(1);
+    expect(refused).toHaveLength(2);
     const tracksNow = await page.evaluate(() => (window as unknown as { t: { client: { tracks: unknown[] } } }).t.client.tracks.length);
     expect(tracksNow).toBe(0);
     // The SDK closed that transport on the server too: the join's consumers made on it are gone there.
@@ -169,9 +194,9 @@ describe('the path to the first picture', () => {
         s.inbound.some((i) => i.name === '郭平' && i.kind === 'audio' && i.totalAudioEnergy > 0),
     );
     const names = requests(await journal(page)).map((r) => r.name);
-    expect(names.filter((n) => n === 'createTransport')).toHaveLength(1);
-    expect(names.filter((n) => n === 'connectTransport')).toHaveLength(2);
-    expect(names.filter((n) => n === 'closeTransport')).toHaveLength(1);
+    expect(names.filter((n) => n === 'createTransport')).toHaveLength(2);
+    expect(names.filter((n) => n === 'connectTransport')).toHaveLength(3);
+    expect(names.filter((n) => n === 'closeTransport')).toHaveLength(2);
     expect([me.transportCount, me.consumerCount]).toEqual([1, 2]);
   }, 90_000);
 

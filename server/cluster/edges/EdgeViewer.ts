@@ -31,7 +31,7 @@ import {
 import type { Principal } from '../../auth/TokenVerifier.js';
 import type { Logger } from '../../logger.js';
 import { clientCall } from '../../media/mediasoupErrors.js';
-import { preferLayers, raiseWhenFlowing, START_LAYERS } from '../../media/LayerRamp.js';
+import { preferLayers } from '../../media/LayerRamp.js';
 import type { Placement } from '../../rooms/FanOut.js';
 import { MAX_TRANSPORTS } from '../../rooms/RoomMedia.js';
 import { Participant, type ParticipantChannel } from '../../rooms/Participant.js';
@@ -269,12 +269,10 @@ export class EdgeViewer {
     const rtpCapabilities = me.rtpCapabilities;
     if (!rtpCapabilities || !placement.home.router.canConsume({ producerId: localId, rtpCapabilities }))
       throw badRequest('your device cannot receive this track (no common codec)');
-    const start = info.kind === 'video' ? START_LAYERS : {};
-    const consumer = await clientCall('consume', () => transport.consume({ producerId: localId, rtpCapabilities, paused: true, ...start }));
+    const consumer = await clientCall('consume', () => transport.consume({ producerId: localId, rtpCapabilities, paused: true }));
     try {
       me.addConsumer(consumer, producerId);
       if (info.source === 'screen') await consumer.setPriority(2);
-      raiseWhenFlowing(consumer);
     } catch (error) {
       consumer.close();
       throw error;

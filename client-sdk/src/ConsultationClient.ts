@@ -326,8 +326,8 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
 
   /**
    * Chooses the simulcast layer received for a remote camera: low for a thumbnail, high for the main
-   * tile. A new track starts on the smallest layer for a quicker first picture; a choice made before
-   * that picture flows takes effect then.
+   * tile. A new track may start on the smallest layer for a quicker first picture, raised a moment
+   * later; a choice made before then takes effect at the raise.
    */
   async setReceiveQuality(trackId: string, quality: ReceiveQuality): Promise<void> {
     const spatialLayer = { low: 0, medium: 1, high: 2 }[quality];

@@ -129,7 +129,30 @@ function watch(page: Page): Promise<void> {
     t.client.on('trackAdded', (track) => t.log.push(['trackAdded', (track as { kind: string }).kind, Date.now()]));
     t.client.on('trackRemoved', (track) => t.log.push(['trackRemoved', (track as { kind: string }).kind, Date.now()]));
     t.client.on('disconnected', (info) => t.log.push(['disconnected', (info as { message: string }).message, Date.now()]));
+    t.client.on('error', (error) => t.log.push(['error', (error as Error).message, Date.now()]));
   });
+}
+
+/**
+ * waitForStats, but a page that does not get there says why: its SDK's errors and the tracks it holds
+ * (who, what) go into the failure, for a flake on a loaded machine to be understood from the CI log.
+ */
+async function statsOrWhy(page: Page, check: (s: PathStats) => boolean, timeoutMs: number): Promise<void> {
+  try {
+    await waitForStats(page, check, timeoutMs);
+  } catch (error) {
+    const why = await page.evaluate(() => {
+      type Track = { source: string; participant: { displayName: string } };
+      const t = (window as unknown as { t: { client: { tracks: Track[] }; log: unknown[][] } }).t;
+      return {
+        tracks: t.client.tracks.map((k) => `${k.participant.displayName}:${k.source}`),
+        errors: t.log.filter((e) => e[0] === 'error').map((e) => e[1]),
+      };
+    });
+    throw new Error(`${(error as Error).message}; the page holds ${why.tracks.join(', ')}; SDK errors: ${JSON.stringify(why.errors)}`, {
+      cause: error,
+    });
+  }
 }
 
 /** The lead shares an image (a canvas standing in for an imaging device) and pauses it at once. */
@@ -282,7 +305,7 @@ describe('the node serving the room is killed', () => {
     }
     const decodingAt: number[] = [];
     for (const [i, page] of pages.entries()) {
-      await waitForStats(page, hearsAndSeesAll(i), Math.max(1000, killedAt + 20_000 - Date.now()));
+      await statsOrWhy(page, hearsAndSeesAll(i), Math.max(1000, killedAt + 20_000 - Date.now()));
       decodingAt.push(Date.now() - killedAt);
     }
     console.log(
@@ -358,7 +381,7 @@ describe('the node serving the room is drained', () => {
         expect(await sdkJoin(page, { ...people[i]!, room, caseId: 'CASE-HCC-0107', url: nodeA.url, camera: CAMERA })).toBe('joined');
         await watch(page);
       }
-      for (const [i, page] of pages.entries()) await waitForStats(page, hearsAndSees(people[1 - i]!.name), 20_000);
+      for (const [i, page] of pages.entries()) await statsOrWhy(page, hearsAndSees(people[1 - i]!.name), 20_000);
 
       const admin = jwt.sign({ sub: 'ops-zhou-min', scope: 'admin' }, cluster!.secret, { audience: 'telemed-sfu', expiresIn: 300 });
       const drained = await fetch(`${nodeB.url}/admin/drain`, { method: 'POST', headers: { authorization: `Bearer ${admin}` } });
@@ -384,7 +407,7 @@ describe('the node serving the room is drained', () => {
           movingAt,
           { timeout: 10_000, polling: 100 },
         );
-        await waitForStats(page, hearsAndSees(other), 10_000);
+        await statsOrWhy(page, hearsAndSees(other), 10_000);
         return Date.now() - stoppedAt;
       };
       const gaps = await Promise.all(pages.map((page, i) => mediaBack(page, people[1 - i]!.name)));

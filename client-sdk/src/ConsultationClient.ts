@@ -33,7 +33,7 @@ import { Recording } from './Recording.js';
 import { MediaSession, type PublishOptions, type PublishedSource } from './MediaSession.js';
 import { enterRoom } from './lobby.js';
 import { defaultReconnectPolicy, type ConnectionState, type ReconnectPolicy } from './reconnect.js';
-import { isTransient, recoverSession } from './recovery.js';
+import { recoverSession } from './recovery.js';
 import { RemoteTracks, type RemoteTrack } from './RemoteTracks.js';
 import { RoomModel } from './RoomModel.js';
 import { SignalingConnection } from './SignalingConnection.js';
@@ -603,9 +603,7 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     try {
       await this.#media.publish(track, source, options, paused);
     } catch (error) {
-      // What recovery retries (the connection, a busy or settling server, a request racing a closing
-      // object) is thrown: the next attempt republishes. Only a final refusal forgets the source.
-      if (isTransient(error) || (error instanceof ProtocolError && error.code === 'NOT_FOUND')) throw error;
+      if (error instanceof ProtocolError && error.code === 'UNAVAILABLE') throw error; // the next attempt republishes
       this.#media.forget(source);
       this.emit('error', new Error(`your ${source} could not be published again: ${asError(error).message}`));
     }

@@ -52,9 +52,6 @@ export const MOVE_BUDGET_MS = 60_000;
  */
 const TRANSIENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['UNAVAILABLE', 'TOO_MANY_REQUESTS', 'MOVED', 'INTERNAL']);
 
-/** A refusal that a later attempt may not meet (see TRANSIENT): retried, not final. */
-export const isTransient = (error: unknown): boolean => error instanceof ProtocolError && TRANSIENT.has(error.code);
-
 const isCode = (error: unknown, code: ErrorCode): boolean => error instanceof ProtocolError && error.code === code;
 
 /**
@@ -110,13 +107,7 @@ export async function recoverSession(steps: RecoverySteps, options: RecoveryOpti
           move();
         }
       }
-      try {
-        await steps.rejoin();
-      } catch (error) {
-        // A join looks nothing up by old ids: NOT_FOUND during it is an object of this very rejoin
-        // closing under it (the room moving again, a transport closed by the server) — try again.
-        throw isCode(error, 'NOT_FOUND') ? new ProtocolError('UNAVAILABLE', (error as Error).message) : error;
-      }
+      await steps.rejoin();
       return 'rejoined';
     } catch (error) {
       if (!steps.active()) break;
@@ -128,7 +119,7 @@ export async function recoverSession(steps: RecoverySteps, options: RecoveryOpti
         }
         continue;
       }
-      if (error instanceof ProtocolError && !isTransient(error)) return error;
+      if (error instanceof ProtocolError && !TRANSIENT.has(error.code)) return error;
       // Anything else (a network error, a browser media error mid-rejoin): the next attempt may do.
     }
   }

@@ -146,12 +146,6 @@ describe('recoverSession', () => {
     expect(log.filter((s) => s === 'rejoin')).toHaveLength(5);
   });
 
-  it('a rejoin refused NOT_FOUND (an object of that rejoin closed under it) is tried again, not final', async () => {
-    const { steps, log } = fakeSteps({ rejoin: (n) => n === 1 && refused('NOT_FOUND', 'no transport with that id')() });
-    expect(await run(steps, { sessionGone: true })).toBe('rejoined');
-    expect(log.filter((s) => s === 'rejoin')).toHaveLength(2);
-  });
-
   it('an expired token is replaced when the app can get one, and is final when it cannot', async () => {
     const expired = refused('UNAUTHENTICATED', 'the access token has expired');
     const refreshToken = vi.fn(async () => undefined);

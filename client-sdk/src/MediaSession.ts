@@ -80,7 +80,7 @@ export class MediaSession {
   #premade = new Map<string, ConsumeResult>();
   /** Each transport's `connectTransport` request, answered in the background (see #connect). */
   readonly #connected = new WeakMap<types.Transport, Promise<void>>();
-  /** Transports whose connect the server refused → done once they are dropped on both sides. */
+  /** Transports given up (connect refused, or replaced by a join's own) → done once closed on both sides. */
   readonly #dropped = new WeakMap<types.Transport, Promise<void>>();
   /** Transports dropped while signaling was down: still open on the server until closed there (#closeOnServer). */
   readonly #unclosed = new Set<string>();
@@ -232,7 +232,8 @@ export class MediaSession {
 
   /**
    * Receives one remote track: the server creates the consumer paused; we resume once it is wired. If
-   * the server would not connect the transport, the track is asked for once more on a fresh one.
+   * the transport was given up meanwhile (the server would not connect it, or a join's own replaced
+   * it), the track is asked for once more on the current one.
    */
   async consume(producerId: string, again = true): Promise<{ consumer: types.Consumer; info: ConsumeResult }> {
     const transport = await this.#recvTransport();
@@ -292,8 +293,11 @@ export class MediaSession {
    * consumers `consume()` then wires without asking the server again.
    */
   receiveWith(receive: JoinReceive): void {
+    // A transport made before the answer came (a track announced ahead of it: during a rejoin another
+    // participant republished) is retired like a refused one — closed on the server too — so what was
+    // being received on it is asked for once more on the join's transport (see consume), not lost.
     this.#recv?.then(
-      (t) => t.close(),
+      (t) => void this.#dropped.set(t, this.#drop(t, 'recv')),
       () => undefined,
     );
     this.#recv = Promise.resolve(this.#setUpTransport('recv', receive.transport));

@@ -65,10 +65,17 @@ export class RtpTimeline {
     const seq = packet.readUInt16BE(2);
     const ts = packet.readUInt32BE(4);
     if (source !== this.#source) this.#splice(seq, ts, source);
-    const out = { seq: mod(seq + this.#seqOffset, SEQ_MOD), ts: mod(ts + this.#tsOffset, TS_MOD) };
-    packet.writeUInt16BE(out.seq, 2);
-    packet.writeUInt32BE(out.ts, 4);
-    if (!this.#last || seqAfter(out.seq, this.#last.seq)) this.#last = { ...out, at: this.#now() };
+    const outSeq = mod(seq + this.#seqOffset, SEQ_MOD);
+    const outTs = mod(ts + this.#tsOffset, TS_MOD);
+    packet.writeUInt16BE(outSeq, 2);
+    packet.writeUInt32BE(outTs, 4);
+    // Kept in place, not reallocated: this runs for every packet of the programme.
+    const last = (this.#last ??= { seq: outSeq, ts: outTs, at: this.#now() });
+    if (seqAfter(outSeq, last.seq)) {
+      last.seq = outSeq;
+      last.ts = outTs;
+      last.at = this.#now();
+    }
     this.#packets = mod(this.#packets + 1, TS_MOD);
     this.#octets = mod(this.#octets + payloadLength(packet), TS_MOD);
     return true;
@@ -160,11 +167,6 @@ export class RtpSplice {
   /** Where the relay FFmpeg sends, and where mediasoup's PlainTransport connects. */
   get ports(): { rtpPort: number; rtcpPort: number } {
     return { rtpPort: this.#rtp.address().port, rtcpPort: this.#rtcp.address().port };
-  }
-
-  /** How many times a new relay was spliced on. */
-  get splices(): number {
-    return this.#timeline.splices;
   }
 
   /** mediasoup's PlainTransport ports: from now on the media goes there. */

@@ -424,8 +424,11 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     const s = this.#signaling;
     const who = (id: string) => this.#model.participants.get(id);
     s.on('participantJoined', ({ participant }) => {
+      // Announced again after a join answer that already had them (the server tells what happened
+      // while it answered after the answer): known, so not announced twice.
+      const known = this.#model.participants.has(participant.id);
       this.#model.participants.set(participant.id, participant);
-      this.emit('participantJoined', participant);
+      if (!known) this.emit('participantJoined', participant);
     });
     s.on('participantLeft', ({ participantId, reason }) => this.#onParticipantLeft(participantId, reason));
     s.on('participantConnection', ({ participantId, state }) => {

@@ -4,7 +4,6 @@
  */
 import type { Server, Socket } from 'socket.io';
 import type { Logger } from '../logger.js';
-import type { ParticipantChannel } from '../rooms/Participant.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import type { Principal, TokenVerifier } from '../auth/TokenVerifier.js';
 import { dispatch, type HandlerContext, type RequestOutcomes, type SignalingServices } from './dispatcher.js';
@@ -22,6 +21,7 @@ import {
 } from '../../signaling/protocol/index.js';
 import type { ConnectionLimits } from './ConnectionLimits.js';
 import { Session } from './Session.js';
+import { SocketChannel } from './SocketChannel.js';
 import type { EdgeOrigin, RoomRouting } from '../cluster/routing.js';
 import type { EdgeRooms } from '../cluster/edges/EdgeRooms.js';
 import { isAudience } from '../cluster/edges/seats.js';
@@ -114,18 +114,7 @@ function onConnection(socket: SignalingSocket, deps: SignalingDeps): void {
   socket.emit('routerCapabilities', { rtpCapabilities: routerCapabilities(deps.services) });
   if (edge && deps.edges) return void deps.edges.attach(socket, principal, edge.token, edge.origin);
   const log = deps.log.child({ socket: socket.id, identity: pseudonym(principal.sub), room: principal.room });
-  const channel: ParticipantChannel = {
-    notify: (name, payload) => {
-      // The typed map guarantees name/payload agree; socket.io's overloads cannot see through the generic.
-      (socket.emit as (event: string, payload: unknown) => boolean)(name, payload);
-    },
-    end: (reason, message) => {
-      socket.emit('sessionEnded', { reason, message });
-      // Let the notice reach the client before the socket goes.
-      setTimeout(() => socket.disconnect(true), 100).unref();
-    },
-    close: () => socket.disconnect(true),
-  };
+  const channel = new SocketChannel(socket);
   const session = new Session(principal, channel, socket.data.tokenExpiresAtMs);
   const ctx: HandlerContext = {
     session,
@@ -142,7 +131,12 @@ function onConnection(socket: SignalingSocket, deps: SignalingDeps): void {
       const ack = args.at(-1);
       if (typeof ack !== 'function') return; // every request is a call: without an ack there is no one to answer
       const payload = args.length > 1 ? args[0] : undefined;
-      void dispatch(HANDLERS, ctx, name, payload).then((response) => (ack as (r: Ack<unknown>) => void)(response));
+      // A join is answered before anything the room did meanwhile is told (see SocketChannel).
+      const answerFirst = name === 'join';
+      if (answerFirst) channel.hold();
+      void dispatch(HANDLERS, ctx, name, payload)
+        .then((response) => (ack as (r: Ack<unknown>) => void)(response))
+        .finally(() => answerFirst && channel.release());
     });
   }
   socket.onAny((event: unknown, ...args: unknown[]) => {

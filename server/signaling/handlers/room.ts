@@ -18,13 +18,16 @@ export const roomHandlers = {
     const { room, participant, status } = await ctx.rooms.enter(principal, ctx.channel, rtpCapabilities as types.RtpCapabilities);
     session.bind(participant, room);
     if (status !== 'joined') return { status, self: participant.info };
-    const snapshot = room.snapshotFor(participant);
-    if (!receive) return { status, ...snapshot };
-    const producerIds = snapshot.producers.map((p) => p.id);
+    if (!receive) return { status, ...room.snapshotFor(participant) };
+    const producerIds = room.producerInfos(participant).map((p) => p.id);
     // The join itself succeeded: if receiving at once fails, the client receives the usual way.
     const early = await receiveOnJoin(room, participant, producerIds, ctx.services, receive.forceTcp ?? false).catch(
       (error: unknown) => void ctx.log.warn({ err: error }, 'receiving within the join failed; the client will ask again'),
     );
+    // Taken last: the participant was told of the room's changes from the moment it entered, so a
+    // camera published or a person come while the transport and consumers were made was announced
+    // before this answer — the client takes the answer as the room's state, so it must be in it.
+    const snapshot = room.snapshotFor(participant);
     return early ? { status, ...snapshot, receive: early } : { status, ...snapshot };
   }),
 

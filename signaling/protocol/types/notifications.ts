@@ -1,6 +1,11 @@
 /**
  * Server → client notifications. Names and payload types live here so the SDK's typed events and
  * the server's emitters agree at compile time.
+ *
+ * Order: a `join`'s answer is the room as it stood when the answer was made, and comes before any
+ * notification of the room's changes; what happened while the join was being answered (a camera
+ * published, someone come) follows the answer, and may repeat what the answer already says — apply
+ * notifications idempotently (a producer already known is not received twice, and so on).
  */
 import type { ChatMessage, MediaSource, ParticipantInfo, ProducerInfo, Question } from './domain.js';
 import type { Permission } from './permissions.js';

@@ -10,6 +10,10 @@
  * wait, in order, and follow the answer. The answer is made last (its snapshot includes them), so
  * those that repeat it are harmless: clients apply notifications idempotently (a known producer is not
  * received twice, a known participant not announced twice).
+ *
+ * A broadcast edge answers its viewers' joins with the origin's answer, and relays what the origin
+ * tells them: a relayed notice that came in the same read as the answer would overtake it (the edge
+ * acks after its own continuations), so the edge's viewer sockets hold the same way.
  */
 import type { NotificationMap, NotificationName } from '../../signaling/protocol/index.js';
 import type { LeaveReason } from '../../signaling/protocol/index.js';

@@ -23,6 +23,7 @@ import {
   type ClientToServerEvents,
   type ConsumeResult,
   type LeaveReason,
+  type NotificationName,
   type Permission,
   type RequestName,
   type RequestPayload,
@@ -34,9 +35,10 @@ import { clientCall } from '../../media/mediasoupErrors.js';
 import { preferLayers } from '../../media/LayerRamp.js';
 import type { Placement } from '../../rooms/FanOut.js';
 import { MAX_TRANSPORTS } from '../../rooms/RoomMedia.js';
-import { Participant, type ParticipantChannel } from '../../rooms/Participant.js';
+import { Participant } from '../../rooms/Participant.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, toProtocolError, type SignalingServices } from '../../signaling/dispatcher.js';
 import { RequestTimedOut, Session } from '../../signaling/Session.js';
+import { SocketChannel } from '../../signaling/SocketChannel.js';
 import { routerCapabilities, transportOptions } from '../../signaling/handlers/mediaWire.js';
 import type { EdgeRoom } from './EdgeRoom.js';
 import { EDGE_LOCAL_REQUESTS } from './OriginLink.js';
@@ -59,7 +61,7 @@ export class EdgeViewer {
   #room!: EdgeRoom;
   readonly #deps: EdgeViewerDeps;
   readonly #session: Session;
-  readonly #channel: ParticipantChannel;
+  readonly #channel: SocketChannel;
   readonly #log: Logger;
   /** The viewer's media on this node (transports, consumers); made at join. */
   #participant: Participant | undefined;
@@ -76,14 +78,7 @@ export class EdgeViewer {
     this.#socket = socket;
     this.#deps = deps;
     this.#log = deps.log.child({ room: principal.room, edgeViewer: this.id });
-    this.#channel = {
-      notify: (name, payload) => (socket.emit as (event: string, payload: unknown) => boolean)(name, payload),
-      end: (reason, message) => {
-        socket.emit('sessionEnded', { reason, message });
-        setTimeout(() => socket.disconnect(true), 100).unref();
-      },
-      close: () => socket.disconnect(true),
-    };
+    this.#channel = new SocketChannel(socket);
     this.#session = new Session(principal, this.#channel);
   }
 
@@ -111,7 +106,12 @@ export class EdgeViewer {
         const ack = args.at(-1);
         if (typeof ack !== 'function') return;
         const payload = args.length > 1 ? args[0] : undefined;
-        void this.#dispatch(name, payload).then((response) => (ack as (r: Ack<unknown>) => void)(response));
+        // A join is answered before what the origin told meanwhile (see SocketChannel).
+        const answerFirst = name === 'join';
+        if (answerFirst) this.#channel.hold();
+        void this.#dispatch(name, payload)
+          .then((response) => (ack as (r: Ack<unknown>) => void)(response))
+          .finally(() => answerFirst && this.#channel.release());
       });
     }
     this.#socket.onAny((event: unknown, ...args: unknown[]) => {
@@ -318,7 +318,7 @@ export class EdgeViewer {
       this.#participant.revokeGrants();
       this.#participant.grant(permissions);
     }
-    (this.#socket.emit as (event: string, payload: unknown) => boolean)(name, payload);
+    this.#channel.notify(name as NotificationName, payload as never);
   }
 
   #end(reason: LeaveReason, message: string): void {

@@ -131,12 +131,7 @@ function onConnection(socket: SignalingSocket, deps: SignalingDeps): void {
       const ack = args.at(-1);
       if (typeof ack !== 'function') return; // every request is a call: without an ack there is no one to answer
       const payload = args.length > 1 ? args[0] : undefined;
-      // A join is answered before anything the room did meanwhile is told (see SocketChannel).
-      const answerFirst = name === 'join';
-      if (answerFirst) channel.hold();
-      void dispatch(HANDLERS, ctx, name, payload)
-        .then((response) => (ack as (r: Ack<unknown>) => void)(response))
-        .finally(() => answerFirst && channel.release());
+      channel.answer(name, () => dispatch(HANDLERS, ctx, name, payload), ack as (r: Ack<unknown>) => void);
     });
   }
   socket.onAny((event: unknown, ...args: unknown[]) => {

@@ -15,8 +15,7 @@
  * tells them: a relayed notice that came in the same read as the answer would overtake it (the edge
  * acks after its own continuations), so the edge's viewer sockets hold the same way.
  */
-import type { NotificationMap, NotificationName } from '../../signaling/protocol/index.js';
-import type { LeaveReason } from '../../signaling/protocol/index.js';
+import type { LeaveReason, NotificationMap, NotificationName, RequestName } from '../../signaling/protocol/index.js';
 import type { ParticipantChannel } from '../rooms/Participant.js';
 
 /** The part of a Socket.IO socket this needs. */
@@ -53,6 +52,18 @@ export class SocketChannel implements ParticipantChannel {
   close(): void {
     this.#held = [];
     this.#socket.disconnect(true);
+  }
+
+  /**
+   * Runs one request and sends its answer. A join's answer goes out before anything the room told
+   * this client meanwhile (the join's own snapshot is the state; see above).
+   */
+  answer<A>(request: RequestName, run: () => Promise<A>, send: (answer: A) => void): void {
+    const answerFirst = request === 'join';
+    if (answerFirst) this.hold();
+    void run()
+      .then(send)
+      .finally(() => answerFirst && this.release());
   }
 
   /** Until the matching release(): notifications wait. */

@@ -76,4 +76,33 @@ describe('SocketChannel', () => {
     expect(socket.sent).toEqual([]);
     expect(socket.dropped).toBe(1);
   });
+
+  it("answer(): a join's answer is sent before what was told while it ran; other requests hold nothing", async () => {
+    const socket = fakeSocket();
+    const channel = new SocketChannel(socket);
+    let finish!: (answer: string) => void;
+    const sent = new Promise<void>((resolve) =>
+      channel.answer(
+        'join',
+        () => new Promise<string>((r) => (finish = r)),
+        (answer) => {
+          socket.sent.push(`answer ${answer}`);
+          resolve();
+        },
+      ),
+    );
+    channel.notify('viewerCount', { count: 6 });
+    finish('joined');
+    await sent;
+    await Promise.resolve(); // the release follows the send
+    expect(socket.sent).toEqual(['answer joined', 'viewerCount {"count":6}']);
+
+    channel.answer(
+      'leave',
+      () => new Promise<string>(() => undefined),
+      () => undefined,
+    );
+    channel.notify('viewerCount', { count: 7 });
+    expect(socket.sent.at(-1)).toBe('viewerCount {"count":7}');
+  });
 });

@@ -106,12 +106,7 @@ export class EdgeViewer {
         const ack = args.at(-1);
         if (typeof ack !== 'function') return;
         const payload = args.length > 1 ? args[0] : undefined;
-        // A join is answered before what the origin told meanwhile (see SocketChannel).
-        const answerFirst = name === 'join';
-        if (answerFirst) this.#channel.hold();
-        void this.#dispatch(name, payload)
-          .then((response) => (ack as (r: Ack<unknown>) => void)(response))
-          .finally(() => answerFirst && this.#channel.release());
+        this.#channel.answer(name, () => this.#dispatch(name, payload), ack as (r: Ack<unknown>) => void);
       });
     }
     this.#socket.onAny((event: unknown, ...args: unknown[]) => {

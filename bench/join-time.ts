@@ -6,7 +6,7 @@
  * workers, from /proc) with the publishers alone and with K extra receivers, and prints both tables.
  *
  *   npm run bench:join -- [--joins 10] [--receivers 3] [--window 5000] [--publishers 2] [--no-nice]
- *                         [--compare <another built checkout>] [--rtt <ms>] [--together 2]
+ *                         [--compare <another built checkout>] [--rtt <ms>] [--downlink <kbit/s>] [--together 2]
  *
  * Each join is made twice, alternately: "cold", a page that has just loaded, and "warm", a page that
  * called `ConsultationClient.warmUp()` and `preconnect()` and then sat for a second, as on the pre-join
@@ -49,6 +49,9 @@ const { values } = parseArgs({
     // the server listens on 127.0.0.2 behind a relay on 127.0.0.1 that holds everything half of it
     // each way (bench/lib/delayRelay.ts), as for a clinic on a long line. 0: plain loopback.
     rtt: { type: 'string', default: '0' },
+    // Each client's downlink (server → client) limited to this rate (kbit/s) behind a 200 ms queue, as
+    // a clinic's line: the same relay as --rtt (bench/lib/delayRelay.ts). 0: not limited.
+    downlink: { type: 'string', default: '0' },
     // Joiners per join: that many pages join at the same moment, each measured (key-frame requests
     // from people joining together reach the same cameras within a few ms of each other).
     together: { type: 'string', default: '1' },
@@ -59,6 +62,7 @@ const RECEIVERS = Math.min(10, Number(values.receivers));
 const PUBLISHERS = Math.max(1, Math.min(4, Number(values.publishers)));
 const WINDOW_MS = Math.min(30_000, Number(values.window));
 const RTT_MS = Math.max(0, Math.min(1000, Number(values.rtt)));
+const DOWNLINK_KBPS = Math.max(0, Math.min(1_000_000, Number(values.downlink)));
 const TOGETHER = Math.max(1, Math.min(4, Number(values.together)));
 const ROOM = 'bench-join';
 
@@ -178,7 +182,8 @@ function printJoins(runs: Record<string, JoinTiming[]>, compared: boolean): void
       `into a room with ${PUBLISHERS} publisher(s) ` +
       `(${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${new Date().toISOString().slice(0, 10)}; ` +
       `publishers' browser ${values['no-nice'] ? 'at full priority' : 'at nice 10'}` +
-      `${RTT_MS ? `; ${RTT_MS} ms round trip added to every path to the server` : ''})\n`,
+      `${RTT_MS ? `; ${RTT_MS} ms round trip added to every path to the server` : ''}` +
+      `${DOWNLINK_KBPS ? `; each client's downlink ${DOWNLINK_KBPS} kbit/s` : ''})\n`,
   );
   const stat = (label: string, v: number[]) => [label, median(v), p95(v), Math.min(...v), Math.max(...v)];
   const label = (key: string) => (compared ? key : key.replace(/^this /, ''));
@@ -325,7 +330,7 @@ async function main(): Promise<void> {
  */
 async function startSide(relays: DelayRelay[], checkout?: string): Promise<Side> {
   const env = { MEDIA_WORKERS: values.workers };
-  if (RTT_MS === 0) {
+  if (RTT_MS === 0 && DOWNLINK_KBPS === 0) {
     const server = await startServerProcess(env, undefined, checkout);
     return { ...server, signalingUrl: server.url };
   }
@@ -339,7 +344,9 @@ async function startSide(relays: DelayRelay[], checkout?: string): Promise<Side>
     target: { host: far, port },
   }));
   const signaling = { listen: { host: near, port: signalingPort }, target: { host: near, port: httpPort } };
-  relays.push(await startDelayRelay({ tcp: [signaling, ...media], udp: media, oneWayMs: RTT_MS / 2 }));
+  relays.push(
+    await startDelayRelay({ tcp: [signaling, ...media], udp: media, oneWayMs: RTT_MS / 2, downlinkKbps: DOWNLINK_KBPS || undefined }),
+  );
   return { ...server, signalingUrl: `http://${near}:${signalingPort}` };
 }
 

@@ -16,6 +16,8 @@ const common = { entryPoints: [entry], bundle: true, target: 'es2022', sourcemap
 await build({ ...common, format: 'esm', platform: 'browser', packages: 'external', outfile: path.join(outdir, 'index.js') });
 await build({
   ...common,
+  // The script-tag bundle also warms the device up once the page is idle (see bundle.ts).
+  entryPoints: [path.join(sdk, 'src', 'bundle.ts')],
   format: 'iife',
   platform: 'browser',
   globalName: 'TelemedSDK',

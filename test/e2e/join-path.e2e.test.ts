@@ -1,5 +1,6 @@
 /**
- * The path to the first picture, in a real browser: a joining page loads its media device from the
+ * The path to the first picture, in a real browser: the script-tag bundle asks the browser for its
+ * codecs once the page is idle, and a joining page loads its media device from that and the
  * capabilities the server pushes on connecting (it never asks `getRouterRtpCapabilities`), sets its
  * answer without waiting for `connectTransport`'s answer, in one offer/answer that carries mediasoup's
  * probation stream too — and pictures and sound then arrive. A `connectTransport` the server refuses:
@@ -60,6 +61,11 @@ const JOURNAL = () => {
     note(`setLocal ${d?.type ?? 'implicit'}`);
     return setLocal.call(this, d);
   } as typeof proto.setLocalDescription;
+  const createOffer = proto.createOffer as (this: RTCPeerConnection, o?: RTCOfferOptions) => Promise<RTCSessionDescriptionInit>;
+  proto.createOffer = function (this: RTCPeerConnection, o?: RTCOfferOptions) {
+    note('createOffer');
+    return createOffer.call(this, o);
+  } as typeof proto.createOffer;
 };
 
 async function journalledPage(): Promise<Page> {
@@ -97,7 +103,13 @@ describe('the path to the first picture', () => {
   it('loads the device from pushed capabilities and does not wait for connectTransport; pictures and sound arrive', async () => {
     await publishers();
     const page = await journalledPage();
+    // The script-tag bundle asks the browser for its codecs once the page is idle, before any join
+    // (one throwaway offer per direction), and the join uses that answer: no offer of its own.
+    const offers = async () => (await journal(page)).filter((l) => l === 'createOffer').length;
+    await expect.poll(offers, { timeout: 5000 }).toBe(2);
+    expect((await journal(page)).some((l) => l.startsWith('>'))).toBe(false);
     expect(await sdkJoin(page, { identity: 'chen-yu', name: '陈宇', role: 'observer', room: ROOM, publish: false })).toBe('joined');
+    expect(await offers()).toBe(2);
     const stats = await waitForStats(
       page,
       (s) =>
@@ -291,4 +303,18 @@ describe('the path to the first picture', () => {
     expect(during.filter((l) => l.startsWith('< 0{"sid"'))).toHaveLength(0);
     expect(during.find((l) => l.startsWith('> '))).toMatch(/^> 42\d+\["join"/);
   }, 90_000);
+  it('a page that never joins opts out of the warm-up: no throwaway offers', async () => {
+    const page = await (await env.browser.newContext()).newPage();
+    await page.addInitScript(JOURNAL);
+    // A page of the server's origin (as the dashboard is) that loads the bundle opting out.
+    const url = `${env.server.url}/opted-out.html`;
+    await page.route(url, (route) =>
+      route.fulfill({ contentType: 'text/html', body: '<script src="/sdk/telemed-sdk.iife.js" data-warm-up="false"></script>' }),
+    );
+    await page.goto(url);
+    expect(await page.evaluate(() => typeof (window as unknown as { TelemedSDK?: unknown }).TelemedSDK)).toBe('object');
+    await page.waitForTimeout(1500); // past the idle callback's 1 s bound
+    expect((await journal(page)).filter((l) => l === 'createOffer')).toEqual([]);
+    await page.context().close();
+  });
 });

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 describe('client SDK bundle', () => {
   it('stays small and leaves the protocol validators on the server', async () => {
     const result = await build({
-      entryPoints: ['client-sdk/src/index.ts'],
+      entryPoints: ['client-sdk/src/bundle.ts'],
       bundle: true,
       minify: true,
       format: 'iife',

@@ -38,14 +38,18 @@ export class SocketChannel implements ParticipantChannel {
   }
 
   notify<N extends NotificationName>(name: N, payload: NotificationMap[N]): void {
-    this.#send(() => this.#socket.emit(name, payload));
+    // Sent straight away unless held: no closure on the common path.
+    if (this.#holds > 0) this.#held.push(() => this.#socket.emit(name, payload));
+    else this.#socket.emit(name, payload);
   }
 
   end(reason: LeaveReason, message: string): void {
-    this.#send(() => {
+    const ending = (): void => {
       this.#socket.emit('sessionEnded', { reason, message });
       setTimeout(() => this.#socket.disconnect(true), END_LINGER_MS).unref();
-    });
+    };
+    if (this.#holds > 0) this.#held.push(ending);
+    else ending();
   }
 
   /** Superseded by a resumed connection: dropped without a word, nothing more to tell it. */
@@ -78,10 +82,5 @@ export class SocketChannel implements ParticipantChannel {
     const held = this.#held;
     this.#held = [];
     for (const send of held) send();
-  }
-
-  #send(send: () => void): void {
-    if (this.#holds > 0) this.#held.push(send);
-    else send();
   }
 }

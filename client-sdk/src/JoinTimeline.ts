@@ -12,6 +12,7 @@ export const JOIN_PHASES = [
   'recvTransport',
   'transportConnected',
   'firstTrack',
+  'firstVideoRtp',
 ] as const;
 export type JoinPhase = (typeof JOIN_PHASES)[number];
 export type JoinTimings = Partial<Record<JoinPhase, number>>;
@@ -23,6 +24,17 @@ export class JoinTimeline {
   /** Notes `phase` now, unless it was already noted. */
   mark(phase: JoinPhase): void {
     this.#marks[phase] ??= Math.round(performance.now() - this.#startedAt);
+  }
+
+  /**
+   * Notes 'firstVideoRtp' when `track` (a received video track) gets its first packet: a remote track
+   * starts muted and the browser unmutes it on the first packet. After the transport connects, that
+   * is the sender's key frame reaching this page; what follows until the picture is decoding.
+   */
+  watchFirstVideoPacket(track: MediaStreamTrack): void {
+    if (this.#marks.firstVideoRtp !== undefined) return;
+    if (!track.muted) this.mark('firstVideoRtp');
+    else track.addEventListener('unmute', () => this.mark('firstVideoRtp'), { once: true });
   }
 
   get timings(): JoinTimings {

@@ -259,6 +259,7 @@ export class MediaSession {
     );
     this.#consumers.set(consumer.id, consumer);
     consumer.observer.on('close', () => this.#consumers.delete(consumer.id));
+    if (consumer.kind === 'video') this.#timeline?.watchFirstVideoPacket(consumer.track);
     try {
       await this.#signaling.request('resumeConsumer', { consumerId: consumer.id });
     } catch (error) {

@@ -107,6 +107,8 @@ describe('three-site consultation in real browsers', () => {
       for (const [a, b] of chain.slice(1).map((phase, k) => [chain[k]!, phase] as const))
         expect(t[a], `${a} ≤ ${b}`).toBeLessThanOrEqual(t[b]!);
       expect(t['joined']).toBeLessThanOrEqual(t['firstTrack']!);
+      // The first video packet (a received track unmuted) comes after the receive transport exists.
+      expect(t['firstVideoRtp'], 'first video packet noted').toBeGreaterThanOrEqual(t['recvTransport']!);
       expect(t['socketOpen']).toBeGreaterThan(0);
 
       // Every tile says how that person's line is doing, in words (graded by the server every 5 s).

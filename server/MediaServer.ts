@@ -101,6 +101,8 @@ export class MediaServer {
 
       const records = await CaseRecordService.start(config.records, log.child({ component: 'case-record' }));
       const events = config.events && EventWebhooks.open(config.events, config.cluster?.nodeId ?? null, log.child({ component: 'events' }));
+      // The admin API's drain (and the programmes' URLs) act on the server built below, once it exists.
+      const built: { server?: MediaServer } = {};
       // Clustered, the node announces its route once it listens; until then connections wait for it.
       const cluster = config.cluster ? deferredCluster() : undefined;
       let clusterNode: ClusterNode | undefined;
@@ -128,7 +130,19 @@ export class MediaServer {
         onOpened: (room) => metrics.watchRoom(room),
         log,
       });
-      const programmes = startProgrammes(config.dataDir, log.child({ component: 'programmes' }));
+      // Clustered, programmes are kept in Redis, and a page's poll is answered by the node serving the room.
+      const clustered = config.cluster;
+      const programmes = startProgrammes(
+        config.dataDir,
+        log.child({ component: 'programmes' }),
+        clustered && {
+          redis: clustered.redis,
+          namespace: clustered.namespace,
+          route: () => clustered.route ?? built.server?.url ?? '',
+          // Waits for this node to have joined the cluster (as connections do).
+          servedElsewhere: (room) => routing.servedElsewhere(room),
+        },
+      );
       const hls = new HlsService(path.join(config.dataDir, 'hls'), log, programmes.replays);
       const programmeRoutes = programmes.serve(rooms, hls);
       events?.watchHls(hls);
@@ -143,8 +157,6 @@ export class MediaServer {
       });
       metrics.addIngests(ingests);
       if (events) metrics.addEventWebhooks(() => events.pending);
-      // The admin API's drain acts on the server built below, once it exists.
-      const built: { server?: MediaServer } = {};
       const app = createApp({
         pool,
         rooms,

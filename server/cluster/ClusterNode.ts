@@ -127,6 +127,18 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
     return decision;
   }
 
+  /**
+   * The route of the node that holds `roomId` if another one does: requests about the room that only
+   * its node can answer (a programme's live state and viewers) go there. Undefined when this node
+   * holds it, when nobody does, or when its holder's registration is gone.
+   */
+  async servedElsewhere(roomId: string): Promise<string | undefined> {
+    if (this.#held.has(roomId)) return undefined;
+    const owner = await this.#leases.owner(roomId);
+    if (!owner || owner.nodeId === this.#options.nodeId) return undefined;
+    return (await this.#registry.nodes()).find((n) => n.id === owner.nodeId)?.route;
+  }
+
   get stats(): ClusterStats {
     return {
       redisUp: this.#lastBeatOk === true && this.#redis.status === 'ready',

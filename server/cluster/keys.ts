@@ -1,7 +1,7 @@
 /**
  * Every Redis key of a cluster, in one place: all under one namespace (several clusters or test runs
  * can share a Redis), and the keys of one room share a hash tag (`{roomId}`) so that a Lua script
- * touching several of them runs on one Redis Cluster slot. Every key is written with a TTL.
+ * touching several of them runs on one Redis Cluster slot. Every key but the programmes has a TTL.
  */
 export class ClusterKeys {
   constructor(readonly namespace: string) {}
@@ -29,6 +29,19 @@ export class ClusterKeys {
   /** Counter: the room's fencing epoch, incremented at every new claim. */
   roomEpoch(roomId: string): string {
     return `${this.namespace}:room:{${roomId}}:epoch`;
+  }
+
+  /**
+   * Hash: room → its programme (JSON). The one key without a TTL: a programme is kept like a file on
+   * a single node's disk, for as long as its page and replay are wanted (Redis persistence applies).
+   */
+  get programmes(): string {
+    return `${this.namespace}:programmes`;
+  }
+
+  /** Pub/sub channel: the room whose programme a node just changed (the others reread it). */
+  get programmeChanges(): string {
+    return `${this.namespace}:programmes:changed`;
   }
 
   /** Hash: edge node id → when the origin last placed a viewer there; the edge serves only if named. */

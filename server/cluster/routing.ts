@@ -24,6 +24,11 @@ export interface RoomRouting {
    * sends them to edge nodes (clustered); an edge the origin chose serves them itself.
    */
   routeViewer(roomId: string, hops: number): Promise<RouteDecision>;
+  /**
+   * The route of the node holding `roomId` if another node does (clustered): what only the room's own
+   * node knows (a programme's live state) is asked of it. Rejects if the directory cannot be read.
+   */
+  servedElsewhere(roomId: string): Promise<string | undefined>;
   /** Stops announcing this node and gives its rooms up (shutdown). */
   close(): Promise<void>;
   /** Stops taking new rooms (clustered: they go to other nodes); rooms here go on. */
@@ -35,6 +40,7 @@ export interface RoomRouting {
 export const SINGLE_NODE: RoomRouting = {
   route: () => Promise.resolve({ here: true }),
   routeViewer: () => Promise.resolve({ here: true }),
+  servedElsewhere: () => Promise.resolve(undefined),
   close: () => Promise.resolve(),
   // A single node has nowhere to send rooms: shutting down is its only way out.
   drain: () => Promise.resolve(),
@@ -58,6 +64,7 @@ export function deferredCluster(): {
     routing: {
       route: async (roomId, hops) => (await node).route(roomId, hops),
       routeViewer: async (roomId, hops) => (await node).routeViewer(roomId, hops),
+      servedElsewhere: async (roomId) => (await node).servedElsewhere(roomId),
       close: async () => (await node).close(),
       drain: async () => (await node).drain(),
       get draining() {

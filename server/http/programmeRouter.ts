@@ -4,6 +4,7 @@
  *   fragment `#token=…`, which browsers never send to a server, proxy log or Referer);
  * - `GET /api/programmes/<room>`: its view (state, viewers, where to watch), `Authorization: Bearer`
  *   optional (a registered-only programme shows where to watch only with a token for its room);
+ *   clustered, answered by the node serving the room (this node asks it: the page stays on one host);
  * - `PUT /api/programmes/<room>`: create or edit, with a moderator's access token for that room;
  * - `/vendor/hls.min.js` (HLS where the browser has no player of its own), `/replays/…` (kept VOD),
  *   and the HLS players' playlist reloads counted as viewers.
@@ -11,7 +12,7 @@
 import express from 'express';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { issuesToDetails, ProgrammeDetails, ProtocolError, RoomId, type AccessClaims } from '../../signaling/protocol/index.js';
+import { issuesToDetails, ProgrammeDetails, ProtocolError, RoomId, routeUrl, type AccessClaims } from '../../signaling/protocol/index.js';
 import type { TokenVerifier } from '../auth/TokenVerifier.js';
 import { HLS_URL_PREFIX } from '../media/HlsService.js';
 import type { HlsWatchers } from '../programmes/HlsWatchers.js';
@@ -27,12 +28,37 @@ export interface ProgrammeRouterDeps {
 }
 
 const HLS_JS = createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js');
+/** On a view one node asks another for: answered there, never passed on again (a room moving meanwhile). */
+const ASKED_BY_NODE = 'x-programme-asked-by-node';
+const NODE_ASK_TIMEOUT_MS = 2000;
 const WATCHER_ID = /^[A-Za-z0-9]{8,40}$/;
 
 const bearer = (req: express.Request): string | undefined => {
   const header = req.headers.authorization;
   return header?.startsWith('Bearer ') ? header.slice('Bearer '.length) : undefined;
 };
+
+/** Asks the node serving `room` for its programme's view, with the page's token, and answers with what it said. */
+async function answerFrom(route: string, room: string, req: express.Request, res: express.Response): Promise<void> {
+  const headers: Record<string, string> = { [ASKED_BY_NODE]: '1' };
+  if (req.headers.authorization) headers['authorization'] = req.headers.authorization;
+  let status: number;
+  let body: unknown;
+  try {
+    const answer = await fetch(routeUrl(route, `api/programmes/${encodeURIComponent(room)}`), {
+      headers,
+      signal: AbortSignal.timeout(NODE_ASK_TIMEOUT_MS),
+    });
+    status = answer.status;
+    body = await answer.json();
+  } catch {
+    // The page keeps what it showed and asks again at its next poll.
+    throw new ProtocolError('UNAVAILABLE', 'the server running this programme is not answering; please retry in a few seconds', {
+      retryAfterSeconds: '3',
+    });
+  }
+  res.status(status).json(body);
+}
 
 function fail(res: express.Response, error: unknown): void {
   const wire = (error instanceof ProtocolError ? error : new ProtocolError('INTERNAL', 'the programme could not be saved')).toWire();
@@ -65,10 +91,13 @@ export function programmeRouter(deps: ProgrammeRouterDeps): express.Router {
     res.sendFile(path.join(deps.publicDir, 'watch.html'));
   });
 
-  router.get('/api/programmes/:room', (req, res) => {
+  router.get('/api/programmes/:room', async (req, res) => {
     try {
       res.setHeader('Cache-Control', 'no-store');
-      res.json(deps.programmes.view(roomOf(req), optionalClaims(req)));
+      const room = roomOf(req);
+      const servedAt = req.headers[ASKED_BY_NODE] ? undefined : await deps.programmes.servedElsewhere(room);
+      if (servedAt) return await answerFrom(servedAt, room, req, res);
+      res.json(deps.programmes.view(room, optionalClaims(req)));
     } catch (error) {
       fail(res, error);
     }

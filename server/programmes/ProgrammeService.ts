@@ -12,6 +12,7 @@ import {
   type ProgrammeDetails,
   type ProgrammeState,
   type ProgrammeView,
+  routeUrl,
 } from '../../signaling/protocol/index.js';
 import type { Logger } from '../logger.js';
 import type { HlsService } from '../media/HlsService.js';
@@ -29,6 +30,23 @@ export interface ProgrammeServiceDeps {
   hls: HlsService;
   watchers: HlsWatchers;
   log: Logger;
+  /** Clustered: where this node is reached, and which node serves a room now. */
+  cluster?: ProgrammeCluster | undefined;
+}
+
+export interface ProgrammeCluster {
+  /** This node's route (its public URL): the HLS and replay URLs it hands out start with it. */
+  route(): string;
+  /** The route of the node serving `room` if another one does (it answers for the live programme). */
+  servedElsewhere(room: string): Promise<string | undefined>;
+}
+
+/**
+ * How a page reached through any node must ask for a path this node serves (HLS, replays): as it is on
+ * a single node; clustered, under this node's route, since the files are on its disk.
+ */
+export function publicUrlOf(cluster: ProgrammeCluster | undefined): (servedPath: string) => string {
+  return cluster ? (servedPath) => routeUrl(cluster.route(), servedPath).toString() : (servedPath) => servedPath;
 }
 
 const PROGRAMME_KINDS: ReadonlySet<string> = new Set(['broadcast', 'training']);
@@ -41,9 +59,32 @@ export class ProgrammeService {
 
   constructor(deps: ProgrammeServiceDeps) {
     this.#deps = deps;
-    // A node that stopped while a programme was live did not see it end: it has ended now.
-    for (const record of deps.store.all()) if (record.startedAt && !record.endedAt) this.#markEnded(record.room);
+    void deps.store.ready.then(() => this.#endOrphans());
     deps.rooms.onOpened((room) => this.#watch(room));
+    // Made or edited through another node for a room live here: streamed from now on (as in save()).
+    deps.store.onChanged((record) => {
+      const open = deps.rooms.get(record.room);
+      if (open && presenterVideo(open)) this.#goLive(open);
+    });
+  }
+
+  /**
+   * A node that stopped while a programme was live did not see it end: it has ended now — unless
+   * (clustered) another node serves its room, where it may well go on.
+   */
+  async #endOrphans(): Promise<void> {
+    for (const record of this.#deps.store.all()) {
+      if (!record.startedAt || record.endedAt) continue;
+      const elsewhere = await this.#deps.cluster?.servedElsewhere(record.room).catch(() => 'unknown');
+      if (!elsewhere) await this.#markEnded(record.room);
+    }
+  }
+
+  /** The route of the node that answers for `room`'s programme, if not this one (clustered). */
+  async servedElsewhere(room: string): Promise<string | undefined> {
+    if (!this.#deps.cluster || this.#deps.rooms.get(room)) return undefined;
+    // Redis unreachable: this node answers with what it knows rather than not at all.
+    return this.#deps.cluster.servedElsewhere(room).catch(() => undefined);
   }
 
   /** Creates or replaces the details of `claims.room`'s programme; only its moderators may. */
@@ -67,7 +108,7 @@ export class ProgrammeService {
           replay: null,
         };
     if (record.replay) record.replay = { ...record.replay, retainUntil: retainUntil(record.endedAt ?? now, details.replay.retentionDays) };
-    this.#deps.store.put(record);
+    await this.#deps.store.put(record);
     // Replay withdrawn, or its retention shortened into the past: deleted now, not at the next purge.
     if (record.replay && !details.replay.allowed) await this.#deps.replays.discard(record);
     else await this.#deps.replays.purge();
@@ -85,7 +126,8 @@ export class ProgrammeService {
     const mine = claims?.room === room && claims.kind === record.kind;
     const mayWatch = record.details.visibility === 'public' || mine;
     const open = this.#deps.rooms.get(room);
-    const hlsUrl = open ? this.#deps.hls.urlOf(open) : null;
+    const hlsPath = open ? this.#deps.hls.urlOf(open) : null;
+    const hlsUrl = hlsPath && publicUrlOf(this.#deps.cluster)(hlsPath);
     const state = stateOf(record, open);
     return {
       room,
@@ -94,7 +136,7 @@ export class ProgrammeService {
       state,
       startedAt: record.startedAt,
       endedAt: record.endedAt,
-      viewers: (open?.audience.viewerCount ?? 0) + (hlsUrl ? this.#deps.watchers.count(streamKeyOf(hlsUrl)) : 0),
+      viewers: (open?.audience.viewerCount ?? 0) + (hlsPath ? this.#deps.watchers.count(streamKeyOf(hlsPath)) : 0),
       mayWatch,
       mayEdit: mine && !!claims && permissionsFor(claims.kind, claims.role).has('moderate'),
       hlsUrl: mayWatch && state === 'live' ? hlsUrl : null,
@@ -116,27 +158,27 @@ export class ProgrammeService {
     room.on('audit', onAudit);
     room.once('closed', () => {
       room.off('audit', onAudit);
-      if (this.#deps.store.get(room.id)?.startedAt) this.#markEnded(room.id);
+      if (this.#deps.store.get(room.id)?.startedAt) void this.#markEnded(room.id);
     });
   }
 
   #goLive(room: Room): void {
     const record = this.#deps.store.get(room.id);
     if (!record || room.kind !== record.kind) return;
-    if (!record.startedAt || record.endedAt) this.#update(room.id, { startedAt: new Date().toISOString(), endedAt: null });
+    if (!record.startedAt || record.endedAt) void this.#update(room.id, { startedAt: new Date().toISOString(), endedAt: null });
     this.#deps.hls.start(room).catch((err: unknown) => this.#deps.log.warn({ err, room: room.id }, 'programme HLS output did not start'));
   }
 
-  #markEnded(room: string): void {
+  async #markEnded(room: string): Promise<void> {
     const record = this.#deps.store.get(room);
-    if (record && !record.endedAt) this.#update(room, { endedAt: new Date().toISOString() });
+    if (record && !record.endedAt) await this.#update(room, { endedAt: new Date().toISOString() });
   }
 
-  #update(room: string, change: Partial<Pick<ProgrammeRecord, 'startedAt' | 'endedAt'>>): void {
+  async #update(room: string, change: Partial<Pick<ProgrammeRecord, 'startedAt' | 'endedAt'>>): Promise<void> {
     const record = this.#deps.store.get(room);
     if (!record) return;
     try {
-      this.#deps.store.put({ ...record, ...change });
+      await this.#deps.store.put({ ...record, ...change });
     } catch (err) {
       this.#deps.log.warn({ err, room }, 'programme state could not be saved');
     }

@@ -1,7 +1,7 @@
 /**
- * Where programmes are kept: one JSON file per room under `DATA_DIR/programmes`, written atomically
- * (temp file, fsync, rename) so a crash leaves the old or the new version, never half of one. Read
- * once at start; every change is on disk before the caller answers.
+ * Where programmes are kept. Reads are from memory (a page polls its view every few seconds); a change
+ * is durable before `put` resolves. A single node keeps one JSON file per room (this file); a cluster
+ * keeps them in Redis, shared by every node (RedisProgrammeStore).
  */
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -25,7 +25,24 @@ export interface ProgrammeRecord {
   replay: (ProgrammeReplay & { key: string }) | null;
 }
 
-export class ProgrammeStore {
+export interface ProgrammeStore {
+  get(room: string): ProgrammeRecord | undefined;
+  all(): ProgrammeRecord[];
+  /** Durable when it resolves; rejects (and keeps the previous version) if the disk or Redis refuses. */
+  put(record: ProgrammeRecord): Promise<void>;
+  /** Resolves once what was kept before this start has been read. */
+  readonly ready: Promise<void>;
+  /** `listener` hears of a programme another node changed (clustered; a single node has no other). */
+  onChanged(listener: (record: ProgrammeRecord) => void): void;
+  close(): void;
+}
+
+/**
+ * One JSON file per room under `DATA_DIR/programmes`, written atomically (temp file, fsync, rename) so
+ * a crash leaves the old or the new version, never half of one. Read once at start.
+ */
+export class FileProgrammeStore implements ProgrammeStore {
+  readonly ready = Promise.resolve();
   readonly #dir: string;
   readonly #records = new Map<string, ProgrammeRecord>();
 
@@ -34,9 +51,7 @@ export class ProgrammeStore {
     mkdirSync(dir, { recursive: true });
     for (const name of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
       try {
-        const record = JSON.parse(readFileSync(path.join(dir, name), 'utf8')) as ProgrammeRecord;
-        // Written by this code, but a file edited by hand must not put bad details on a public page.
-        ProgrammeDetails.parse(record.details);
+        const record = parseRecord(readFileSync(path.join(dir, name), 'utf8'));
         this.#records.set(record.room, record);
       } catch (err) {
         log.warn({ err, file: name }, 'programme file unreadable; ignored');
@@ -52,9 +67,29 @@ export class ProgrammeStore {
     return [...this.#records.values()];
   }
 
-  /** Durable when it returns; throws (and keeps the previous version) if the disk refuses. */
-  put(record: ProgrammeRecord): void {
-    writeJsonAtomicSync(path.join(this.#dir, `${safeSegment(record.room)}.json`), record);
+  put(record: ProgrammeRecord): Promise<void> {
+    try {
+      writeJsonAtomicSync(path.join(this.#dir, `${safeSegment(record.room)}.json`), record);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
     this.#records.set(record.room, record);
+    return Promise.resolve();
   }
+
+  onChanged(): void {
+    // One node: every change is its own.
+  }
+
+  close(): void {
+    // Nothing held open.
+  }
+}
+
+/** A stored record, checked: written by this code, but edited by hand it must not put bad details on a public page. */
+export function parseRecord(text: string): ProgrammeRecord {
+  const record = JSON.parse(text) as ProgrammeRecord;
+  ProgrammeDetails.parse(record.details);
+  if (typeof record.room !== 'string') throw new Error('a programme without its room');
+  return record;
 }

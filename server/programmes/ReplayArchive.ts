@@ -2,9 +2,11 @@
  * Replays of programmes whose hospital allows them: when a programme's HLS output stops, its folder
  * (every segment, kept by an EVENT playlist) is finalised as video-on-demand (`#EXT-X-PLAYLIST-TYPE:
  * VOD`, `#EXT-X-ENDLIST`) and moved under `DATA_DIR/replays`, served under an unguessable name until
- * its retention date, then deleted (checked at start and every hour).
+ * its retention date, then deleted (checked at start and every hour). Clustered, a replay stays on the
+ * node that served the broadcast, its URL starting with that node's route; a folder no programme names
+ * any more (withdrawn or expired through another node) is deleted here as soon as this node hears of it.
  */
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../logger.js';
@@ -32,12 +34,18 @@ export class ReplayArchive implements HlsReplayKeeper {
   readonly #root: string;
   readonly #store: ProgrammeStore;
   readonly #log: Logger;
+  /** How a page reached through any node must ask for a path this node serves (see ProgrammeService). */
+  readonly #publicUrl: (servedPath: string) => string;
+  /** Folders moved in whose programme does not name them yet: not orphans. */
+  readonly #keeping = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(root: string, store: ProgrammeStore, log: Logger) {
+  constructor(root: string, store: ProgrammeStore, log: Logger, publicUrl: (servedPath: string) => string = (p) => p) {
     this.#root = root;
     this.#store = store;
     this.#log = log;
+    this.#publicUrl = publicUrl;
+    store.onChanged(() => void this.#removeOrphans().catch((err: unknown) => log.warn({ err }, 'replay clean-up failed')));
     mkdirSync(root, { recursive: true });
   }
 
@@ -58,17 +66,22 @@ export class ReplayArchive implements HlsReplayKeeper {
     await writeFile(playlist, finalisePlaylist(text));
     await rm(path.join(dir, 'input.sdp'), { force: true });
     const key = path.basename(dir);
-    await rename(dir, path.join(this.#root, key));
+    this.#keeping.add(key);
+    try {
+      await rename(dir, path.join(this.#root, key));
+      const endedAt = new Date().toISOString();
+      await this.#store.put({
+        ...record,
+        replay: {
+          key,
+          url: this.#publicUrl(`${REPLAY_URL_PREFIX}/${key}/index.m3u8`),
+          retainUntil: retainUntil(endedAt, record.details.replay.retentionDays),
+        },
+      });
+    } finally {
+      this.#keeping.delete(key);
+    }
     const previous = record.replay?.key;
-    const endedAt = new Date().toISOString();
-    this.#store.put({
-      ...record,
-      replay: {
-        key,
-        url: `${REPLAY_URL_PREFIX}/${key}/index.m3u8`,
-        retainUntil: retainUntil(endedAt, record.details.replay.retentionDays),
-      },
-    });
     // One replay per programme: the latest run (a presenter who dropped and came back starts another).
     if (previous && previous !== key) await this.#remove(previous);
     this.#log.info({ room: room.id }, 'programme replay kept');
@@ -78,7 +91,7 @@ export class ReplayArchive implements HlsReplayKeeper {
   async discard(record: ProgrammeRecord): Promise<void> {
     if (!record.replay) return;
     const key = record.replay.key;
-    this.#store.put({ ...record, replay: null });
+    await this.#store.put({ ...record, replay: null });
     await this.#remove(key);
   }
 
@@ -86,7 +99,17 @@ export class ReplayArchive implements HlsReplayKeeper {
     const expired = this.#store.all().filter((r) => r.replay && Date.parse(r.replay.retainUntil) <= now);
     for (const record of expired) await this.discard(record);
     if (expired.length > 0) this.#log.info({ rooms: expired.map((r) => r.room) }, 'expired programme replays deleted');
+    await this.#removeOrphans();
     return expired.length;
+  }
+
+  /** Deletes the replay folders here that no programme names (a withdrawal or purge done elsewhere, a failed keep). */
+  async #removeOrphans(): Promise<void> {
+    await this.#store.ready; // before the programmes are read (clustered: from Redis), every folder would look orphaned
+    const named = new Set(this.#store.all().flatMap((r) => (r.replay ? [r.replay.key] : [])));
+    const orphans = (await readdir(this.#root)).filter((name) => !named.has(name) && !this.#keeping.has(name));
+    for (const name of orphans) await this.#remove(name);
+    if (orphans.length > 0) this.#log.info({ folders: orphans.length }, 'replays no programme names any more deleted');
   }
 
   /** Purges now and every hour until `close`. */

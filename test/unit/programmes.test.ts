@@ -9,10 +9,14 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../server/logger.js';
+import type { HlsService } from '../../server/media/HlsService.js';
 import { HlsWatchers } from '../../server/programmes/HlsWatchers.js';
-import { ProgrammeStore, type ProgrammeRecord } from '../../server/programmes/ProgrammeStore.js';
+import { ProgrammeService } from '../../server/programmes/ProgrammeService.js';
+import { FileProgrammeStore, type ProgrammeRecord } from '../../server/programmes/ProgrammeStore.js';
 import { finalisePlaylist, ReplayArchive } from '../../server/programmes/ReplayArchive.js';
 import type { Room } from '../../server/rooms/Room.js';
+import type { RoomRegistry } from '../../server/rooms/RoomRegistry.js';
+import { until } from '../helpers/until.js';
 
 const log = createLogger('silent');
 const tempDir = () => mkdtempSync(path.join(os.tmpdir(), 'programmes-'));
@@ -38,11 +42,11 @@ const record = (room: string, over: Partial<ProgrammeRecord> = {}): ProgrammeRec
 });
 
 describe('ProgrammeStore', () => {
-  it('keeps programmes across a restart and ignores a damaged file', () => {
+  it('keeps programmes across a restart and ignores a damaged file', async () => {
     const dir = tempDir();
-    new ProgrammeStore(dir, log).put(record('hx-xc-1205'));
+    await new FileProgrammeStore(dir, log).put(record('hx-xc-1205'));
     writeFileSync(path.join(dir, 'broken.json'), '{"room": "x", "details": {"title": ""}}');
-    const again = new ProgrammeStore(dir, log);
+    const again = new FileProgrammeStore(dir, log);
     expect(again.get('hx-xc-1205')?.details.presenterName).toBe('李娜');
     expect(again.all().map((r) => r.room)).toEqual(['hx-xc-1205']);
   });
@@ -60,8 +64,8 @@ describe('replays', () => {
 
   it('keeps a finished stream until its retention date, then deletes it', async () => {
     const data = tempDir();
-    const store = new ProgrammeStore(path.join(data, 'programmes'), log);
-    store.put(record('hx-xc-1205'));
+    const store = new FileProgrammeStore(path.join(data, 'programmes'), log);
+    await store.put(record('hx-xc-1205'));
     const archive = new ReplayArchive(path.join(data, 'replays'), store, log);
     const stream = path.join(data, 'hls', 'hx-xc-1205-0123456789abcdef01234567');
     mkdirSync(stream, { recursive: true });
@@ -88,13 +92,73 @@ describe('replays', () => {
     expect(store.get('hx-xc-1205')!.replay).toBeNull();
   });
 
+  it('a replay folder no programme names (withdrawn or purged through another node, a failed keep) is deleted at the purge', async () => {
+    const data = tempDir();
+    const store = new FileProgrammeStore(path.join(data, 'programmes'), log);
+    const replays = path.join(data, 'replays');
+    const named = 'hx-xc-1205-aaaaaaaaaaaaaaaaaaaaaaaa';
+    const orphan = 'hx-xc-1206-bbbbbbbbbbbbbbbbbbbbbbbb';
+    await store.put(
+      record('hx-xc-1205', { replay: { key: named, url: `/replays/${named}/index.m3u8`, retainUntil: '2099-01-01T00:00:00.000Z' } }),
+    );
+    for (const key of [named, orphan]) mkdirSync(path.join(replays, key), { recursive: true });
+    const archive = new ReplayArchive(replays, store, log);
+    expect(await archive.purge()).toBe(0);
+    expect(existsSync(path.join(replays, named))).toBe(true);
+    expect(existsSync(path.join(replays, orphan))).toBe(false);
+  });
+
+  it('clustered, a kept replay is named by its URL under this node’s route', async () => {
+    const data = tempDir();
+    const store = new FileProgrammeStore(path.join(data, 'programmes'), log);
+    await store.put(record('hx-xc-1205'));
+    const archive = new ReplayArchive(path.join(data, 'replays'), store, log, (p) => `https://consult.example.cn/n2${p}`);
+    const stream = path.join(data, 'hls', 'hx-xc-1205-0123456789abcdef01234567');
+    mkdirSync(stream, { recursive: true });
+    writeFileSync(path.join(stream, 'index.m3u8'), '#EXTM3U\n#EXTINF:1.0,\nsegment_00000.ts\n');
+    await archive.keep({ id: 'hx-xc-1205' } as Room, stream);
+    const kept = store.get('hx-xc-1205')!.replay!;
+    expect(kept.url).toBe(`https://consult.example.cn/n2/replays/${kept.key}/index.m3u8`);
+    expect(await archive.purge(0)).toBe(0); // named: not an orphan
+    expect(existsSync(path.join(data, 'replays', kept.key))).toBe(true);
+  });
+
   it('a programme without replay keeps nothing', async () => {
     const data = tempDir();
-    const store = new ProgrammeStore(path.join(data, 'programmes'), log);
-    store.put(record('no-replay', { details: { ...record('x').details, replay: { allowed: false, retentionDays: 7 } } }));
+    const store = new FileProgrammeStore(path.join(data, 'programmes'), log);
+    await store.put(record('no-replay', { details: { ...record('x').details, replay: { allowed: false, retentionDays: 7 } } }));
     const archive = new ReplayArchive(path.join(data, 'replays'), store, log);
     expect(archive.keeps({ id: 'no-replay' } as Room)).toBe(false);
     await expect(archive.keep({ id: 'no-replay' } as Room, path.join(data, 'hls', 'x'))).rejects.toThrow(/no longer allows/);
+  });
+});
+
+describe('ProgrammeService at start', () => {
+  it('ends what was live when this node stopped, unless (clustered) another node serves that room now', async () => {
+    const data = tempDir();
+    const store = new FileProgrammeStore(path.join(data, 'programmes'), log);
+    const live = { startedAt: '2026-11-30T11:00:00.000Z' };
+    // In this order: once 'left-here' has ended, 'moved-on' has been looked at.
+    await store.put(record('moved-on', live));
+    await store.put(record('left-here', live));
+    await store.put(record('not-started'));
+    const asked: string[] = [];
+    new ProgrammeService({
+      store,
+      replays: new ReplayArchive(path.join(data, 'replays'), store, log),
+      rooms: { onOpened: () => undefined, get: () => undefined } as unknown as RoomRegistry,
+      hls: {} as HlsService,
+      watchers: new HlsWatchers(),
+      log,
+      cluster: {
+        route: () => 'https://consult.example.cn/n1',
+        servedElsewhere: (room) => (asked.push(room), Promise.resolve(room === 'moved-on' ? 'https://consult.example.cn/n2' : undefined)),
+      },
+    });
+    await until('left-here ended', () => store.get('left-here')?.endedAt ?? undefined);
+    expect(store.get('moved-on')?.endedAt).toBeNull();
+    expect(store.get('not-started')?.endedAt).toBeNull();
+    expect(asked).toEqual(['moved-on', 'left-here']);
   });
 });
 

@@ -93,26 +93,30 @@ export class ProgrammeService {
     if (!PROGRAMME_KINDS.has(claims.kind)) throw forbidden('programmes are for broadcasts and training sessions');
     if (!permissionsFor(claims.kind, claims.role).has('moderate')) throw forbidden("only the room's moderators edit its programme");
     const now = new Date().toISOString();
-    const previous = this.#deps.store.get(room);
-    const record: ProgrammeRecord = previous
-      ? { ...previous, details, updatedAt: now, updatedBy: claims.sub }
-      : {
-          room,
-          kind: claims.kind,
-          details,
-          createdAt: now,
-          updatedAt: now,
-          updatedBy: claims.sub,
-          startedAt: null,
-          endedAt: null,
-          replay: null,
-        };
-    if (record.replay) record.replay = { ...record.replay, retainUntil: retainUntil(record.endedAt ?? now, details.replay.retentionDays) };
-    await this.#deps.store.put(record);
+    let created = false;
+    // Made on the programme as it is when written: its state (live, ended, the replay) is the serving node's.
+    const record = await this.#deps.store.change(room, (previous) => {
+      created = !previous;
+      const next: ProgrammeRecord = previous
+        ? { ...previous, details, updatedAt: now, updatedBy: claims.sub }
+        : {
+            room,
+            kind: claims.kind,
+            details,
+            createdAt: now,
+            updatedAt: now,
+            updatedBy: claims.sub,
+            startedAt: null,
+            endedAt: null,
+            replay: null,
+          };
+      if (next.replay) next.replay = { ...next.replay, retainUntil: retainUntil(next.endedAt ?? now, details.replay.retentionDays) };
+      return next;
+    });
     // Replay withdrawn, or its retention shortened into the past: deleted now, not at the next purge.
-    if (record.replay && !details.replay.allowed) await this.#deps.replays.discard(record);
+    if (record?.replay && !details.replay.allowed) await this.#deps.replays.discard(record);
     else await this.#deps.replays.purge();
-    this.#deps.log.info({ room, created: !previous }, 'programme saved');
+    this.#deps.log.info({ room, created }, 'programme saved');
     // A room already live when its programme is made: streamed from now on.
     const open = this.#deps.rooms.get(room);
     if (open && presenterVideo(open)) this.#goLive(open);
@@ -158,27 +162,34 @@ export class ProgrammeService {
     room.on('audit', onAudit);
     room.once('closed', () => {
       room.off('audit', onAudit);
-      if (this.#deps.store.get(room.id)?.startedAt) void this.#markEnded(room.id);
+      void this.#markEnded(room.id);
     });
   }
 
   #goLive(room: Room): void {
     const record = this.#deps.store.get(room.id);
     if (!record || room.kind !== record.kind) return;
-    if (!record.startedAt || record.endedAt) void this.#update(room.id, { startedAt: new Date().toISOString(), endedAt: null });
+    const at = new Date().toISOString();
+    void this.#update(room.id, (r) => (!r.startedAt || r.endedAt ? { startedAt: at, endedAt: null } : undefined));
     this.#deps.hls.start(room).catch((err: unknown) => this.#deps.log.warn({ err, room: room.id }, 'programme HLS output did not start'));
   }
 
+  /** Ended, if it had started and has not ended yet. */
   async #markEnded(room: string): Promise<void> {
-    const record = this.#deps.store.get(room);
-    if (record && !record.endedAt) await this.#update(room, { endedAt: new Date().toISOString() });
+    const at = new Date().toISOString();
+    await this.#update(room, (r) => (r.startedAt && !r.endedAt ? { endedAt: at } : undefined));
   }
 
-  async #update(room: string, change: Partial<Pick<ProgrammeRecord, 'startedAt' | 'endedAt'>>): Promise<void> {
-    const record = this.#deps.store.get(room);
-    if (!record) return;
+  /** A change of state, decided on the programme as it is when written (undefined: none to make). */
+  async #update(
+    room: string,
+    change: (record: ProgrammeRecord) => Partial<Pick<ProgrammeRecord, 'startedAt' | 'endedAt'>> | undefined,
+  ): Promise<void> {
     try {
-      await this.#deps.store.put({ ...record, ...change });
+      await this.#deps.store.change(room, (record) => {
+        const fields = record && change(record);
+        return fields && { ...record, ...fields };
+      });
     } catch (err) {
       this.#deps.log.warn({ err, room }, 'programme state could not be saved');
     }

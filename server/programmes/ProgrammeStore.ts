@@ -25,11 +25,19 @@ export interface ProgrammeRecord {
   replay: (ProgrammeReplay & { key: string }) | null;
 }
 
+/** What a change makes of a programme as it is now (undefined: there is none); undefined back: leave it. */
+export type ProgrammeChange = (current: ProgrammeRecord | undefined) => ProgrammeRecord | undefined;
+
 export interface ProgrammeStore {
   get(room: string): ProgrammeRecord | undefined;
   all(): ProgrammeRecord[];
-  /** Durable when it resolves; rejects (and keeps the previous version) if the disk or Redis refuses. */
-  put(record: ProgrammeRecord): Promise<void>;
+  /**
+   * Applies `change` to the programme as it is now and keeps the result, durable when it resolves
+   * (with what is kept). Clustered, a version written meanwhile through another node is not
+   * overwritten: `change` runs again on it. Rejects, keeping the previous version, if the disk or
+   * Redis refuses.
+   */
+  change(room: string, change: ProgrammeChange): Promise<ProgrammeRecord | undefined>;
   /** Resolves once what was kept before this start has been read. */
   readonly ready: Promise<void>;
   /** `listener` hears of a programme another node changed (clustered; a single node has no other). */
@@ -67,14 +75,17 @@ export class FileProgrammeStore implements ProgrammeStore {
     return [...this.#records.values()];
   }
 
-  put(record: ProgrammeRecord): Promise<void> {
+  change(room: string, change: ProgrammeChange): Promise<ProgrammeRecord | undefined> {
+    const current = this.#records.get(room);
+    const next = change(current);
+    if (!next) return Promise.resolve(current);
     try {
-      writeJsonAtomicSync(path.join(this.#dir, `${safeSegment(record.room)}.json`), record);
+      writeJsonAtomicSync(path.join(this.#dir, `${safeSegment(room)}.json`), next);
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
-    this.#records.set(record.room, record);
-    return Promise.resolve();
+    this.#records.set(room, next);
+    return Promise.resolve(next);
   }
 
   onChanged(): void {

@@ -3,15 +3,32 @@
  * programme saved through any node is seen by every node, whichever one a patient's link reaches.
  * Each node keeps a copy in memory for its pages' polls: loaded at start and again after every
  * reconnection (changes published while it was cut off are not replayed to it), and kept fresh by a
- * pub/sub message naming the room each change was made to.
+ * pub/sub message naming the room each change was made to. A change is written only over the version
+ * it was made from (compare-and-set in a script): one made meanwhile through another node — the
+ * serving node marking the programme ended while a moderator edits it elsewhere — is not lost, the
+ * change is made again on top of it.
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ProtocolError } from '../../signaling/protocol/index.js';
 import type { ClusterKeys } from '../cluster/keys.js';
-import { connectRedis, type RedisTarget } from '../cluster/redis.js';
+import { connectRedis, whenReady, type RedisTarget } from '../cluster/redis.js';
 import type { Logger } from '../logger.js';
-import { parseRecord, type ProgrammeRecord, type ProgrammeStore } from './ProgrammeStore.js';
+import { parseRecord, type ProgrammeChange, type ProgrammeRecord, type ProgrammeStore } from './ProgrammeStore.js';
+
+/**
+ * KEYS[1] the programmes' hash; ARGV: room, the stored text the change was made from ('' for none),
+ * the new text, the change channel, its message. {1} when written, {0, what is stored now} otherwise.
+ */
+const COMPARE_AND_SET = `
+local stored = redis.call('HGET', KEYS[1], ARGV[1]) or ''
+if stored ~= ARGV[2] then return {0, stored} end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return {1, ''}
+`;
+/** Attempts at a change whose base keeps being replaced through other nodes (in practice one or two). */
+const CHANGE_ATTEMPTS = 5;
 
 const unreachable = () =>
   new ProtocolError(
@@ -27,7 +44,8 @@ export class RedisProgrammeStore implements ProgrammeStore {
   readonly #subscriber: Redis;
   readonly #keys: ClusterKeys;
   readonly #log: Logger;
-  readonly #records = new Map<string, ProgrammeRecord>();
+  /** Each programme with its text as stored: what a change is compared against (record undefined: unreadable). */
+  readonly #records = new Map<string, { record: ProgrammeRecord | undefined; stored: string }>();
   readonly #listeners: ((record: ProgrammeRecord) => void)[] = [];
   /** Tells this store's own change messages from other nodes'. */
   readonly #id = randomUUID();
@@ -39,45 +57,66 @@ export class RedisProgrammeStore implements ProgrammeStore {
     this.#redis = connectRedis(target, log);
     this.#subscriber = connectRedis(target, log);
     this.#subscriber.on('message', (_channel: string, message: string) => void this.#heard(message));
-    // Subscribed again at every (re)connection: commands are not queued while Redis is away.
-    this.#subscriber.on('ready', () => {
-      this.#subscriber.subscribe(keys.programmeChanges).catch((err: unknown) => log.warn({ err }, 'programme changes: subscribe failed'));
-    });
     let loaded!: () => void;
     this.ready = new Promise((resolve) => (loaded = resolve));
-    this.#redis.on('ready', () => {
-      this.#loadAll().then(loaded, (err: unknown) =>
+    const reread = (): void =>
+      void this.#loadAll().then(loaded, (err: unknown) =>
         log.warn({ err }, 'programmes could not be read from Redis; retrying at the next connection'),
       );
+    // Listening first, then reading: a change made in between is heard, not missed. Again at every
+    // reconnection (commands are not queued while Redis is away, and messages sent meanwhile are lost).
+    this.#subscriber.on('ready', () => {
+      this.#subscriber
+        .subscribe(keys.programmeChanges)
+        .then(() => whenReady(this.#redis))
+        .then(reread, (err: unknown) => log.warn({ err }, 'programme changes: not listening yet; retrying at the next connection'));
+    });
+    // Only the command connection came back: what it failed to read meanwhile is read again.
+    this.#redis.on('ready', () => {
+      if (this.#subscriber.status === 'ready') reread();
     });
   }
 
   get(room: string): ProgrammeRecord | undefined {
-    return this.#records.get(room);
+    return this.#records.get(room)?.record;
   }
 
   all(): ProgrammeRecord[] {
-    return [...this.#records.values()];
+    return [...this.#records.values()].flatMap((e) => (e.record ? [e.record] : []));
   }
 
-  async put(record: ProgrammeRecord): Promise<void> {
-    const message = JSON.stringify({ room: record.room, from: this.#id });
-    let replies: [Error | null, unknown][] | null;
-    try {
-      replies = await this.#redis
-        .multi()
-        .hset(this.#keys.programmes, record.room, JSON.stringify(record))
-        .publish(this.#keys.programmeChanges, message)
-        .exec();
-    } catch (err) {
-      this.#log.warn(
-        { err: err instanceof Error ? err.message : String(err), room: record.room },
-        'programme not saved: Redis unreachable',
-      );
-      throw unreachable();
+  async change(room: string, change: ProgrammeChange): Promise<ProgrammeRecord | undefined> {
+    const message = JSON.stringify({ room, from: this.#id });
+    for (let attempt = 0; attempt < CHANGE_ATTEMPTS; attempt++) {
+      const base = this.#records.get(room);
+      const next = change(base?.record);
+      if (!next) return base?.record;
+      const stored = JSON.stringify(next);
+      let reply: [number, string];
+      try {
+        reply = (await this.#redis.eval(
+          COMPARE_AND_SET,
+          1,
+          this.#keys.programmes,
+          room,
+          base?.stored ?? '',
+          stored,
+          this.#keys.programmeChanges,
+          message,
+        )) as [number, string];
+      } catch (err) {
+        this.#log.warn({ err: err instanceof Error ? err.message : String(err), room }, 'programme not saved: Redis unreachable');
+        throw unreachable();
+      }
+      if (reply[0] === 1) {
+        this.#records.set(room, { record: next, stored });
+        return next;
+      }
+      // Written meanwhile through another node (its message may still be on its way): again, on that version.
+      if (reply[1] === '') this.#records.delete(room);
+      else this.#take(room, reply[1]);
     }
-    if (!replies || replies.some(([error]) => error)) throw unreachable();
-    this.#records.set(record.room, record);
+    throw unreachable();
   }
 
   onChanged(listener: (record: ProgrammeRecord) => void): void {
@@ -92,10 +131,10 @@ export class RedisProgrammeStore implements ProgrammeStore {
   async #loadAll(): Promise<void> {
     const stored = await this.#redis.hgetall(this.#keys.programmes);
     for (const [room, text] of Object.entries(stored)) {
-      const before = this.#records.get(room);
+      const before = this.#records.get(room)?.stored;
       const record = this.#take(room, text);
       // Changed while this node was cut off (or before it started): its messages were missed.
-      if (record && JSON.stringify(before) !== JSON.stringify(record)) for (const listener of this.#listeners) listener(record);
+      if (record && before !== text) for (const listener of this.#listeners) listener(record);
     }
   }
 
@@ -119,14 +158,16 @@ export class RedisProgrammeStore implements ProgrammeStore {
   }
 
   #take(room: string, text: string): ProgrammeRecord | undefined {
+    let record: ProgrammeRecord | undefined;
     try {
-      const record = parseRecord(text);
+      record = parseRecord(text);
       if (record.room !== room) throw new Error(`stored under ${room} but for ${record.room}`);
-      this.#records.set(room, record);
-      return record;
     } catch (err) {
+      // Not shown; a save replaces it (compared against this text).
       this.#log.warn({ err, room }, 'stored programme unreadable; ignored');
-      return undefined;
+      record = undefined;
     }
+    this.#records.set(room, { record, stored: text });
+    return record;
   }
 }

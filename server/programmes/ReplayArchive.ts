@@ -36,8 +36,11 @@ export class ReplayArchive implements HlsReplayKeeper {
   readonly #log: Logger;
   /** How a page reached through any node must ask for a path this node serves (see ProgrammeService). */
   readonly #publicUrl: (servedPath: string) => string;
-  /** Folders moved in whose programme does not name them yet: not orphans. */
-  readonly #keeping = new Set<string>();
+  /**
+   * Folders moved in whose programme does not name them yet: not orphans. `recordLater`: the store
+   * refused (Redis away); named at the next purge or change heard, as if just kept.
+   */
+  readonly #unnamed = new Map<string, { room: string; endedAt: string; recordLater: boolean }>();
   #timer: NodeJS.Timeout | undefined;
 
   constructor(root: string, store: ProgrammeStore, log: Logger, publicUrl: (servedPath: string) => string = (p) => p) {
@@ -66,32 +69,50 @@ export class ReplayArchive implements HlsReplayKeeper {
     await writeFile(playlist, finalisePlaylist(text));
     await rm(path.join(dir, 'input.sdp'), { force: true });
     const key = path.basename(dir);
-    this.#keeping.add(key);
+    this.#unnamed.set(key, { room: room.id, endedAt: new Date().toISOString(), recordLater: false });
     try {
       await rename(dir, path.join(this.#root, key));
-      const endedAt = new Date().toISOString();
-      await this.#store.put({
-        ...record,
-        replay: {
-          key,
-          url: this.#publicUrl(`${REPLAY_URL_PREFIX}/${key}/index.m3u8`),
-          retainUntil: retainUntil(endedAt, record.details.replay.retentionDays),
-        },
-      });
-    } finally {
-      this.#keeping.delete(key);
+    } catch (error) {
+      this.#unnamed.delete(key);
+      throw error;
     }
-    const previous = record.replay?.key;
+    await this.#name(key);
+  }
+
+  /** Names the kept folder `key` in its programme (the one replay it has: the latest run's). */
+  async #name(key: string): Promise<void> {
+    const unnamed = this.#unnamed.get(key);
+    if (!unnamed) return;
+    let previous: string | undefined;
+    let kept: ProgrammeRecord | undefined;
+    try {
+      // On the programme as it is when written: withdrawn meanwhile (perhaps through another node), nothing is kept.
+      kept = await this.#store.change(unnamed.room, (current) => {
+        if (!current?.details.replay.allowed) return undefined;
+        previous = current.replay?.key;
+        const url = this.#publicUrl(`${REPLAY_URL_PREFIX}/${key}/index.m3u8`);
+        return { ...current, replay: { key, url, retainUntil: retainUntil(unnamed.endedAt, current.details.replay.retentionDays) } };
+      });
+    } catch (error) {
+      unnamed.recordLater = true;
+      throw error;
+    }
+    this.#unnamed.delete(key);
+    if (kept?.replay?.key !== key) {
+      await this.#remove(key);
+      throw new Error('this programme no longer allows a replay');
+    }
     // One replay per programme: the latest run (a presenter who dropped and came back starts another).
     if (previous && previous !== key) await this.#remove(previous);
-    this.#log.info({ room: room.id }, 'programme replay kept');
+    this.#log.info({ room: unnamed.room }, 'programme replay kept');
   }
 
   /** Deletes a programme's replay (retention passed, or the hospital withdrew it). */
   async discard(record: ProgrammeRecord): Promise<void> {
     if (!record.replay) return;
     const key = record.replay.key;
-    await this.#store.put({ ...record, replay: null });
+    // Unless a newer run's replay has replaced it meanwhile: that one stays.
+    await this.#store.change(record.room, (current) => (current?.replay?.key === key ? { ...current, replay: null } : undefined));
     await this.#remove(key);
   }
 
@@ -106,8 +127,9 @@ export class ReplayArchive implements HlsReplayKeeper {
   /** Deletes the replay folders here that no programme names (a withdrawal or purge done elsewhere, a failed keep). */
   async #removeOrphans(): Promise<void> {
     await this.#store.ready; // before the programmes are read (clustered: from Redis), every folder would look orphaned
+    for (const [key, { recordLater }] of this.#unnamed) if (recordLater) await this.#name(key).catch(() => undefined);
     const named = new Set(this.#store.all().flatMap((r) => (r.replay ? [r.replay.key] : [])));
-    const orphans = (await readdir(this.#root)).filter((name) => !named.has(name) && !this.#keeping.has(name));
+    const orphans = (await readdir(this.#root)).filter((name) => !named.has(name) && !this.#unnamed.has(name));
     for (const name of orphans) await this.#remove(name);
     if (orphans.length > 0) this.#log.info({ folders: orphans.length }, 'replays no programme names any more deleted');
   }

@@ -19,6 +19,8 @@ import type { RoomRegistry } from '../../server/rooms/RoomRegistry.js';
 import { until } from '../helpers/until.js';
 
 const log = createLogger('silent');
+/** Keeps `r` as it is (what a save does, without its rules). */
+const keepRecord = (store: FileProgrammeStore, r: ProgrammeRecord) => store.change(r.room, () => r);
 const tempDir = () => mkdtempSync(path.join(os.tmpdir(), 'programmes-'));
 const record = (room: string, over: Partial<ProgrammeRecord> = {}): ProgrammeRecord => ({
   room,
@@ -44,7 +46,7 @@ const record = (room: string, over: Partial<ProgrammeRecord> = {}): ProgrammeRec
 describe('ProgrammeStore', () => {
   it('keeps programmes across a restart and ignores a damaged file', async () => {
     const dir = tempDir();
-    await new FileProgrammeStore(dir, log).put(record('hx-xc-1205'));
+    await keepRecord(new FileProgrammeStore(dir, log), record('hx-xc-1205'));
     writeFileSync(path.join(dir, 'broken.json'), '{"room": "x", "details": {"title": ""}}');
     const again = new FileProgrammeStore(dir, log);
     expect(again.get('hx-xc-1205')?.details.presenterName).toBe('李娜');
@@ -65,7 +67,7 @@ describe('replays', () => {
   it('keeps a finished stream until its retention date, then deletes it', async () => {
     const data = tempDir();
     const store = new FileProgrammeStore(path.join(data, 'programmes'), log);
-    await store.put(record('hx-xc-1205'));
+    await keepRecord(store, record('hx-xc-1205'));
     const archive = new ReplayArchive(path.join(data, 'replays'), store, log);
     const stream = path.join(data, 'hls', 'hx-xc-1205-0123456789abcdef01234567');
     mkdirSync(stream, { recursive: true });
@@ -98,7 +100,8 @@ describe('replays', () => {
     const replays = path.join(data, 'replays');
     const named = 'hx-xc-1205-aaaaaaaaaaaaaaaaaaaaaaaa';
     const orphan = 'hx-xc-1206-bbbbbbbbbbbbbbbbbbbbbbbb';
-    await store.put(
+    await keepRecord(
+      store,
       record('hx-xc-1205', { replay: { key: named, url: `/replays/${named}/index.m3u8`, retainUntil: '2099-01-01T00:00:00.000Z' } }),
     );
     for (const key of [named, orphan]) mkdirSync(path.join(replays, key), { recursive: true });
@@ -108,10 +111,46 @@ describe('replays', () => {
     expect(existsSync(path.join(replays, orphan))).toBe(false);
   });
 
+  it('a replay kept while the store refuses (Redis away) is named at the next purge, not deleted as an orphan', async () => {
+    const data = tempDir();
+    const store = new FileProgrammeStore(path.join(data, 'programmes'), log);
+    await keepRecord(store, record('hx-xc-1205'));
+    const change = store.change.bind(store);
+    let refuse = true;
+    store.change = (room, fn) => (refuse ? Promise.reject(new Error('redis unreachable')) : change(room, fn));
+    const archive = new ReplayArchive(path.join(data, 'replays'), store, log);
+    const stream = path.join(data, 'hls', 'hx-xc-1205-0123456789abcdef01234567');
+    mkdirSync(stream, { recursive: true });
+    writeFileSync(path.join(stream, 'index.m3u8'), '#EXTM3U\n#EXTINF:1.0,\nsegment_00000.ts\n');
+    await expect(archive.keep({ id: 'hx-xc-1205' } as Room, stream)).rejects.toThrow(/unreachable/);
+    const folder = path.join(data, 'replays', 'hx-xc-1205-0123456789abcdef01234567');
+    await archive.purge();
+    expect(existsSync(folder)).toBe(true); // waiting to be named, not an orphan
+    refuse = false;
+    await archive.purge();
+    expect(store.get('hx-xc-1205')?.replay?.key).toBe('hx-xc-1205-0123456789abcdef01234567');
+    expect(existsSync(folder)).toBe(true);
+  });
+
+  it('withdrawn while the stream was being finalised: nothing kept, the folder deleted', async () => {
+    const data = tempDir();
+    const store = new FileProgrammeStore(path.join(data, 'programmes'), log);
+    await keepRecord(store, record('hx-xc-1205'));
+    const archive = new ReplayArchive(path.join(data, 'replays'), store, log);
+    const stream = path.join(data, 'hls', 'hx-xc-1205-0123456789abcdef01234567');
+    mkdirSync(stream, { recursive: true });
+    writeFileSync(path.join(stream, 'index.m3u8'), '#EXTM3U\n#EXTINF:1.0,\nsegment_00000.ts\n');
+    const keeping = archive.keep({ id: 'hx-xc-1205' } as Room, stream);
+    await keepRecord(store, record('hx-xc-1205', { details: { ...record('x').details, replay: { allowed: false, retentionDays: 7 } } }));
+    await expect(keeping).rejects.toThrow(/no longer allows/);
+    expect(store.get('hx-xc-1205')?.replay).toBeNull();
+    expect(existsSync(path.join(data, 'replays', 'hx-xc-1205-0123456789abcdef01234567'))).toBe(false);
+  });
+
   it('clustered, a kept replay is named by its URL under this node’s route', async () => {
     const data = tempDir();
     const store = new FileProgrammeStore(path.join(data, 'programmes'), log);
-    await store.put(record('hx-xc-1205'));
+    await keepRecord(store, record('hx-xc-1205'));
     const archive = new ReplayArchive(path.join(data, 'replays'), store, log, (p) => `https://consult.example.cn/n2${p}`);
     const stream = path.join(data, 'hls', 'hx-xc-1205-0123456789abcdef01234567');
     mkdirSync(stream, { recursive: true });
@@ -126,7 +165,7 @@ describe('replays', () => {
   it('a programme without replay keeps nothing', async () => {
     const data = tempDir();
     const store = new FileProgrammeStore(path.join(data, 'programmes'), log);
-    await store.put(record('no-replay', { details: { ...record('x').details, replay: { allowed: false, retentionDays: 7 } } }));
+    await keepRecord(store, record('no-replay', { details: { ...record('x').details, replay: { allowed: false, retentionDays: 7 } } }));
     const archive = new ReplayArchive(path.join(data, 'replays'), store, log);
     expect(archive.keeps({ id: 'no-replay' } as Room)).toBe(false);
     await expect(archive.keep({ id: 'no-replay' } as Room, path.join(data, 'hls', 'x'))).rejects.toThrow(/no longer allows/);
@@ -139,9 +178,9 @@ describe('ProgrammeService at start', () => {
     const store = new FileProgrammeStore(path.join(data, 'programmes'), log);
     const live = { startedAt: '2026-11-30T11:00:00.000Z' };
     // In this order: once 'left-here' has ended, 'moved-on' has been looked at.
-    await store.put(record('moved-on', live));
-    await store.put(record('left-here', live));
-    await store.put(record('not-started'));
+    await keepRecord(store, record('moved-on', live));
+    await keepRecord(store, record('left-here', live));
+    await keepRecord(store, record('not-started'));
     const asked: string[] = [];
     new ProgrammeService({
       store,

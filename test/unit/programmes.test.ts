@@ -19,6 +19,15 @@ import type { RoomRegistry } from '../../server/rooms/RoomRegistry.js';
 import { until } from '../helpers/until.js';
 
 const log = createLogger('silent');
+const STREAM_KEY = 'hx-xc-1205-0123456789abcdef01234567';
+/** A finished HLS stream of room hx-xc-1205 under `data` (as FFmpeg leaves it), with one segment. */
+function finishedStream(data: string): string {
+  const stream = path.join(data, 'hls', STREAM_KEY);
+  mkdirSync(stream, { recursive: true });
+  writeFileSync(path.join(stream, 'index.m3u8'), '#EXTM3U\n#EXT-X-PLAYLIST-TYPE:EVENT\n#EXTINF:1.0,\nsegment_00000.ts\n');
+  writeFileSync(path.join(stream, 'segment_00000.ts'), 'ts');
+  return stream;
+}
 /** Keeps `r` as it is (what a save does, without its rules). */
 const keepRecord = (store: FileProgrammeStore, r: ProgrammeRecord) => store.change(r.room, () => r);
 const tempDir = () => mkdtempSync(path.join(os.tmpdir(), 'programmes-'));
@@ -69,10 +78,7 @@ describe('replays', () => {
     const store = new FileProgrammeStore(path.join(data, 'programmes'), log);
     await keepRecord(store, record('hx-xc-1205'));
     const archive = new ReplayArchive(path.join(data, 'replays'), store, log);
-    const stream = path.join(data, 'hls', 'hx-xc-1205-0123456789abcdef01234567');
-    mkdirSync(stream, { recursive: true });
-    writeFileSync(path.join(stream, 'index.m3u8'), '#EXTM3U\n#EXT-X-PLAYLIST-TYPE:EVENT\n#EXTINF:1.0,\nsegment_00000.ts\n');
-    writeFileSync(path.join(stream, 'segment_00000.ts'), 'ts');
+    const stream = finishedStream(data);
     writeFileSync(path.join(stream, 'input.sdp'), 'v=0');
     const room = { id: 'hx-xc-1205' } as Room;
     expect(archive.keeps(room)).toBe(true);
@@ -119,16 +125,14 @@ describe('replays', () => {
     let refuse = true;
     store.change = (room, fn) => (refuse ? Promise.reject(new Error('redis unreachable')) : change(room, fn));
     const archive = new ReplayArchive(path.join(data, 'replays'), store, log);
-    const stream = path.join(data, 'hls', 'hx-xc-1205-0123456789abcdef01234567');
-    mkdirSync(stream, { recursive: true });
-    writeFileSync(path.join(stream, 'index.m3u8'), '#EXTM3U\n#EXTINF:1.0,\nsegment_00000.ts\n');
+    const stream = finishedStream(data);
     await expect(archive.keep({ id: 'hx-xc-1205' } as Room, stream)).rejects.toThrow(/unreachable/);
-    const folder = path.join(data, 'replays', 'hx-xc-1205-0123456789abcdef01234567');
+    const folder = path.join(data, 'replays', STREAM_KEY);
     await archive.purge();
     expect(existsSync(folder)).toBe(true); // waiting to be named, not an orphan
     refuse = false;
     await archive.purge();
-    expect(store.get('hx-xc-1205')?.replay?.key).toBe('hx-xc-1205-0123456789abcdef01234567');
+    expect(store.get('hx-xc-1205')?.replay?.key).toBe(STREAM_KEY);
     expect(existsSync(folder)).toBe(true);
   });
 
@@ -137,14 +141,12 @@ describe('replays', () => {
     const store = new FileProgrammeStore(path.join(data, 'programmes'), log);
     await keepRecord(store, record('hx-xc-1205'));
     const archive = new ReplayArchive(path.join(data, 'replays'), store, log);
-    const stream = path.join(data, 'hls', 'hx-xc-1205-0123456789abcdef01234567');
-    mkdirSync(stream, { recursive: true });
-    writeFileSync(path.join(stream, 'index.m3u8'), '#EXTM3U\n#EXTINF:1.0,\nsegment_00000.ts\n');
+    const stream = finishedStream(data);
     const keeping = archive.keep({ id: 'hx-xc-1205' } as Room, stream);
     await keepRecord(store, record('hx-xc-1205', { details: { ...record('x').details, replay: { allowed: false, retentionDays: 7 } } }));
     await expect(keeping).rejects.toThrow(/no longer allows/);
     expect(store.get('hx-xc-1205')?.replay).toBeNull();
-    expect(existsSync(path.join(data, 'replays', 'hx-xc-1205-0123456789abcdef01234567'))).toBe(false);
+    expect(existsSync(path.join(data, 'replays', STREAM_KEY))).toBe(false);
   });
 
   it('clustered, a kept replay is named by its URL under this node’s route', async () => {
@@ -152,9 +154,7 @@ describe('replays', () => {
     const store = new FileProgrammeStore(path.join(data, 'programmes'), log);
     await keepRecord(store, record('hx-xc-1205'));
     const archive = new ReplayArchive(path.join(data, 'replays'), store, log, (p) => `https://consult.example.cn/n2${p}`);
-    const stream = path.join(data, 'hls', 'hx-xc-1205-0123456789abcdef01234567');
-    mkdirSync(stream, { recursive: true });
-    writeFileSync(path.join(stream, 'index.m3u8'), '#EXTM3U\n#EXTINF:1.0,\nsegment_00000.ts\n');
+    const stream = finishedStream(data);
     await archive.keep({ id: 'hx-xc-1205' } as Room, stream);
     const kept = store.get('hx-xc-1205')!.replay!;
     expect(kept.url).toBe(`https://consult.example.cn/n2/replays/${kept.key}/index.m3u8`);

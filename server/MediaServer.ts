@@ -228,7 +228,12 @@ export class MediaServer {
       server.#edges = edges;
       server.#events = events;
       server.#preflight = preflight;
-      if (cluster && config.cluster) cluster.ready((clusterNode = await joinCluster(config, config.cluster, server, edges, log)));
+      if (cluster && config.cluster) {
+        cluster.ready((clusterNode = await joinCluster(config, config.cluster, server, edges, log)));
+        programmes
+          .adoptFromDisk()
+          .catch((err: unknown) => log.warn({ err }, 'programmes on this disk not copied into the cluster; copied at the next start'));
+      }
       log.info(
         {
           url: server.url,

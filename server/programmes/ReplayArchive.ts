@@ -36,6 +36,7 @@ export class ReplayArchive implements HlsReplayKeeper {
   readonly #log: Logger;
   /** How a page reached through any node must ask for a path this node serves (see ProgrammeService). */
   readonly #publicUrl: (servedPath: string) => string;
+  readonly #named: Promise<void>;
   /**
    * Folders moved in whose programme does not name them yet: not orphans. `recordLater`: the store
    * refused (Redis away); named at the next purge or change heard, as if just kept.
@@ -43,11 +44,22 @@ export class ReplayArchive implements HlsReplayKeeper {
   readonly #unnamed = new Map<string, { room: string; endedAt: string; recordLater: boolean }>();
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(root: string, store: ProgrammeStore, log: Logger, publicUrl: (servedPath: string) => string = (p) => p) {
+  /**
+   * `named`: resolves once every programme that may name a folder here is known (by default, once the
+   * store has read what it kept; clustered, once this node's own programmes are in Redis too).
+   */
+  constructor(
+    root: string,
+    store: ProgrammeStore,
+    log: Logger,
+    publicUrl: (servedPath: string) => string = (p) => p,
+    named: Promise<void> = store.ready,
+  ) {
     this.#root = root;
     this.#store = store;
     this.#log = log;
     this.#publicUrl = publicUrl;
+    this.#named = named;
     store.onChanged(() => void this.#removeOrphans().catch((err: unknown) => log.warn({ err }, 'replay clean-up failed')));
     mkdirSync(root, { recursive: true });
   }
@@ -126,7 +138,7 @@ export class ReplayArchive implements HlsReplayKeeper {
 
   /** Deletes the replay folders here that no programme names (a withdrawal or purge done elsewhere, a failed keep). */
   async #removeOrphans(): Promise<void> {
-    await this.#store.ready; // before the programmes are read (clustered: from Redis), every folder would look orphaned
+    await this.#named; // before the programmes are known, every folder would look orphaned
     for (const [key, { recordLater }] of this.#unnamed) if (recordLater) await this.#name(key).catch(() => undefined);
     const named = new Set(this.#store.all().flatMap((r) => (r.replay ? [r.replay.key] : [])));
     const orphans = (await readdir(this.#root)).filter((name) => !named.has(name) && !this.#unnamed.has(name));

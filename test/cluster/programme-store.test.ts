@@ -2,12 +2,17 @@
  * RedisProgrammeStore against a real Redis: two nodes' stores in one namespace see each other's
  * programmes and hear of each other's changes (not of their own); changes made at the same moment
  * from the same version — the serving node marking a programme ended while a moderator's edit goes
- * through another node — both survive; a store started later reads what is there.
+ * through another node — both survive; a store started later reads what is there. A node that ran
+ * alone before joining copies its programmes in, replays named under its route, and keeps their folders.
  */
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterKeys } from '../../server/cluster/keys.js';
 import { createLogger } from '../../server/logger.js';
-import type { ProgrammeRecord } from '../../server/programmes/ProgrammeStore.js';
+import { startProgrammes } from '../../server/programmes/index.js';
+import { FileProgrammeStore, type ProgrammeRecord } from '../../server/programmes/ProgrammeStore.js';
 import { RedisProgrammeStore } from '../../server/programmes/RedisProgrammeStore.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { until } from '../helpers/until.js';
@@ -99,5 +104,43 @@ describe('RedisProgrammeStore', () => {
     expect(await a.change(ROOM, () => undefined)).toEqual(before);
     expect(await a.change('no-such-room', (r) => r)).toBeUndefined();
     expect(a.get('no-such-room')).toBeUndefined();
+  });
+
+  it('a node that ran alone copies its programmes in when it joins: replays named under its route, their folders kept', async () => {
+    const data = mkdtempSync(path.join(os.tmpdir(), 'adopt-'));
+    const key = 'hx-jkjy-0401-aaaaaaaaaaaaaaaaaaaaaaaa';
+    const alone: ProgrammeRecord = {
+      ...PROGRAMME,
+      room: 'hx-jkjy-0401',
+      kind: 'broadcast',
+      endedAt: '2026-11-30T10:00:00.000Z',
+      replay: { key, url: `/replays/${key}/index.m3u8`, retainUntil: '2099-01-01T00:00:00.000Z' },
+    };
+    const liveWhenStopped: ProgrammeRecord = { ...PROGRAMME, room: 'hx-jkjy-0402', endedAt: null };
+    const disk = new FileProgrammeStore(path.join(data, 'programmes'), log);
+    await disk.change(alone.room, () => alone);
+    await disk.change(liveWhenStopped.room, () => liveWhenStopped);
+    await disk.change(ROOM, () => ({ ...PROGRAMME, details: { ...PROGRAMME.details, title: '旧标题' } })); // the cluster has its own
+    mkdirSync(path.join(data, 'replays', key), { recursive: true });
+
+    const programmes = startProgrammes(data, log, {
+      redis: { url: redis!.url },
+      namespace: keys.namespace,
+      route: () => 'https://consult.example.cn/n3',
+      servedElsewhere: () => Promise.resolve(undefined),
+    });
+    try {
+      expect(await programmes.adoptFromDisk()).toBe(2);
+      const other = store();
+      await until('the cluster has them', () => other.get(alone.room) && other.get(liveWhenStopped.room));
+      expect(other.get(alone.room)?.replay?.url).toBe(`https://consult.example.cn/n3/replays/${key}/index.m3u8`);
+      expect(other.get(liveWhenStopped.room)?.endedAt).not.toBeNull();
+      expect(other.get(ROOM)?.details.title).not.toBe('旧标题');
+      await programmes.replays.purge(); // the start-up sweep's check, once more: the folder is named
+      expect(existsSync(path.join(data, 'replays', key))).toBe(true);
+      expect(await programmes.adoptFromDisk()).toBe(0); // done once
+    } finally {
+      programmes.close();
+    }
   });
 });

@@ -31,6 +31,8 @@ const HLS_JS = createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js');
 /** On a view one node asks another for: answered there, never passed on again (a room moving meanwhile). */
 const ASKED_BY_NODE = 'x-programme-asked-by-node';
 const NODE_ASK_TIMEOUT_MS = 2000;
+/** How long a view asked of another node for a page without a token is reused for the next pages. */
+const ANONYMOUS_VIEW_TTL_MS = 1000;
 const WATCHER_ID = /^[A-Za-z0-9]{8,40}$/;
 
 const bearer = (req: express.Request): string | undefined => {
@@ -38,26 +40,27 @@ const bearer = (req: express.Request): string | undefined => {
   return header?.startsWith('Bearer ') ? header.slice('Bearer '.length) : undefined;
 };
 
-/** Asks the node serving `room` for its programme's view, with the page's token, and answers with what it said. */
-async function answerFrom(route: string, room: string, req: express.Request, res: express.Response): Promise<void> {
+interface NodeAnswer {
+  status: number;
+  body: unknown;
+}
+
+/** Asks the node serving `room` for its programme's view, with the page's token if it has one. */
+async function askNode(route: string, room: string, authorization: string | undefined): Promise<NodeAnswer> {
   const headers: Record<string, string> = { [ASKED_BY_NODE]: '1' };
-  if (req.headers.authorization) headers['authorization'] = req.headers.authorization;
-  let status: number;
-  let body: unknown;
+  if (authorization) headers['authorization'] = authorization;
   try {
     const answer = await fetch(routeUrl(route, `api/programmes/${encodeURIComponent(room)}`), {
       headers,
       signal: AbortSignal.timeout(NODE_ASK_TIMEOUT_MS),
     });
-    status = answer.status;
-    body = await answer.json();
+    return { status: answer.status, body: await answer.json() };
   } catch {
     // The page keeps what it showed and asks again at its next poll.
     throw new ProtocolError('UNAVAILABLE', 'the server running this programme is not answering; please retry in a few seconds', {
       retryAfterSeconds: '3',
     });
   }
-  res.status(status).json(body);
 }
 
 function fail(res: express.Response, error: unknown): void {
@@ -67,6 +70,16 @@ function fail(res: express.Response, error: unknown): void {
 
 export function programmeRouter(deps: ProgrammeRouterDeps): express.Router {
   const router = express.Router();
+  // Asked of another node without a token, a view is the same for every patient: kept a moment.
+  const anonymousViews = new Map<string, NodeAnswer & { until: number }>();
+  const viewFrom = async (route: string, room: string, authorization: string | undefined): Promise<NodeAnswer> => {
+    if (authorization) return askNode(route, room, authorization);
+    const kept = anonymousViews.get(room);
+    if (kept && kept.until > Date.now()) return kept;
+    const answer = await askNode(route, room, undefined);
+    anonymousViews.set(room, { ...answer, until: Date.now() + ANONYMOUS_VIEW_TTL_MS });
+    return answer;
+  };
 
   /** A valid token in the request, or none: an expired link still shows a public programme. */
   const optionalClaims = (req: express.Request): AccessClaims | undefined => {
@@ -96,7 +109,10 @@ export function programmeRouter(deps: ProgrammeRouterDeps): express.Router {
       res.setHeader('Cache-Control', 'no-store');
       const room = roomOf(req);
       const servedAt = req.headers[ASKED_BY_NODE] ? undefined : await deps.programmes.servedElsewhere(room);
-      if (servedAt) return await answerFrom(servedAt, room, req, res);
+      if (servedAt) {
+        const { status, body } = await viewFrom(servedAt, room, req.headers.authorization);
+        return res.status(status).json(body);
+      }
       res.json(deps.programmes.view(room, optionalClaims(req)));
     } catch (error) {
       fail(res, error);

@@ -54,8 +54,12 @@ const PROGRAMME_KINDS: ReadonlySet<string> = new Set(['broadcast', 'training']);
 /** The HLS folder name in a playlist URL (`/hls/<key>/index.m3u8`), which the watcher counts go by. */
 export const streamKeyOf = (url: string): string => url.split('/').at(-2) ?? '';
 
+/** How long a node trusts its answer to "which node serves this programme's room?" */
+const LOOKUP_TTL_MS = 2000;
+
 export class ProgrammeService {
   readonly #deps: ProgrammeServiceDeps;
+  readonly #lookups = new Map<string, { route: string | undefined; until: number }>();
 
   constructor(deps: ProgrammeServiceDeps) {
     this.#deps = deps;
@@ -80,11 +84,20 @@ export class ProgrammeService {
     }
   }
 
-  /** The route of the node that answers for `room`'s programme, if not this one (clustered). */
-  async servedElsewhere(room: string): Promise<string | undefined> {
-    if (!this.#deps.cluster || this.#deps.rooms.get(room)) return undefined;
+  /**
+   * The route of the node that answers for `room`'s programme, if not this one (clustered). Looked up
+   * at most every LOOKUP_TTL_MS per programme: every patient's page polls every few seconds.
+   */
+  async servedElsewhere(room: string, now = Date.now()): Promise<string | undefined> {
+    const cluster = this.#deps.cluster;
+    // No programme, nothing to ask (and nothing kept for a room name made up by a client).
+    if (!cluster || this.#deps.rooms.get(room) || !this.#deps.store.get(room)) return undefined;
+    const known = this.#lookups.get(room);
+    if (known && known.until > now) return known.route;
     // Redis unreachable: this node answers with what it knows rather than not at all.
-    return this.#deps.cluster.servedElsewhere(room).catch(() => undefined);
+    const route = await cluster.servedElsewhere(room).catch(() => undefined);
+    this.#lookups.set(room, { route, until: now + LOOKUP_TTL_MS });
+    return route;
   }
 
   /** Creates or replaces the details of `claims.room`'s programme; only its moderators may. */

@@ -120,6 +120,14 @@ describe('programmes across nodes', () => {
       20_000,
     );
 
+    // Patients' pages poll every 3 s: a burst of anonymous polls through the other node asks the
+    // serving node about once a second, not once per poll.
+    const asked = () => proxy!.forwarded.filter((line) => line === `GET /n2/api/programmes/${ROOM}`).length;
+    const before = asked();
+    const started = Date.now();
+    for (let i = 0; i < 20; i++) expect((await viewThrough(other)).body.state).toBe('live');
+    expect(asked() - before).toBeLessThanOrEqual(Math.ceil((Date.now() - started) / 1000) + 1);
+
     // Edited through the other node while live: the serving node shows the change.
     await saveThrough(other, { ...DETAILS, title: '糖尿病患者的饮食与运动（直播中）' });
     await waitFor(

@@ -232,7 +232,7 @@ export class MediaServer {
         cluster.ready((clusterNode = await joinCluster(config, config.cluster, server, edges, log)));
         programmes
           .adoptFromDisk()
-          .catch((err: unknown) => log.warn({ err }, 'programmes on this disk not copied into the cluster; copied at the next start'));
+          .catch((err: unknown) => log.warn({ err }, 'programmes on this disk not copied into the cluster yet; retrying every 10 s'));
       }
       log.info(
         {

@@ -66,6 +66,7 @@ export function startProgrammes(dataDir: string, log: Logger, cluster?: Programm
   const replays = new ReplayArchive(path.join(dataDir, 'replays'), store, log, publicUrlOf(cluster), named);
   replays.start();
   let retry: NodeJS.Timeout | undefined;
+  let closed = false;
   const adopt = async (): Promise<number> => {
     if (!cluster) return 0;
     try {
@@ -73,8 +74,10 @@ export function startProgrammes(dataDir: string, log: Logger, cluster?: Programm
       adopted();
       return copied;
     } catch (error) {
-      retry = setTimeout(() => void adopt().catch(() => undefined), ADOPT_RETRY_MS);
-      retry.unref();
+      if (!closed) {
+        retry = setTimeout(() => void adopt().catch(() => undefined), ADOPT_RETRY_MS);
+        retry.unref();
+      }
       throw error;
     }
   };
@@ -88,6 +91,7 @@ export function startProgrammes(dataDir: string, log: Logger, cluster?: Programm
     }),
     adoptFromDisk: adopt,
     close: () => {
+      closed = true;
       clearTimeout(retry);
       replays.close();
       store.close();

@@ -6,11 +6,14 @@
  * through the other node reaches the live one; after the end the replay is served from the node that
  * kept it, and withdrawn through the other node it is deleted there.
  */
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../../bench/lib/browser.js';
 import type { MediaServer } from '../../server/MediaServer.js';
 import type { ProgrammeDetails, ProgrammeView } from '../../signaling/protocol/index.js';
 import { startPathProxy, type PathProxy } from '../helpers/pathProxy.js';
 import { startPresenter, type PresenterProcess } from '../helpers/presenterProcess.js';
+import { openPhone, videoAdvances } from '../helpers/programmePage.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { startTestServer } from '../helpers/server.js';
 import { connect, ok, type TestClient } from '../helpers/signalingClient.js';
@@ -36,6 +39,7 @@ let redis: RedisServer | undefined;
 let proxy: PathProxy | undefined;
 const nodes: MediaServer[] = [];
 let presenter: PresenterProcess | undefined;
+let browser: Browser | undefined;
 const clients: TestClient[] = [];
 
 /** Polls `check` until it holds. */
@@ -76,6 +80,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  await browser?.close();
   for (const c of clients) c.close();
   await presenter?.stop();
   await Promise.allSettled(nodes.map((n) => n.close()));
@@ -136,6 +141,18 @@ describe('programmes across nodes', () => {
       5000,
     );
   }, 60_000);
+
+  it('a patient’s phone whose link reached the node not serving the room plays it there: hls.js, frames, time moving', async () => {
+    browser = await launchChromium();
+    const page = await openPhone(browser, `${proxy!.url}/n1/watch/${ROOM}`);
+    await page.waitForFunction(() => document.getElementById('state')?.textContent === '直播中', undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => document.getElementById('playback')?.dataset['kind'] === 'hlsjs', undefined, { timeout: 30_000 });
+    await videoAdvances(page);
+    // The page came from node-1; its view was answered by node-2 and its segments came from there.
+    expect(proxy!.forwarded).toContain(`GET /n1/watch/${ROOM}`);
+    expect(proxy!.forwarded.some((line) => line.startsWith('GET /n2/hls/') && line.includes('.ts'))).toBe(true);
+    await page.context().close();
+  }, 90_000);
 
   it('after the end the replay is served by the node that kept it; withdrawn through the other node, it is deleted there', async () => {
     const [owner, other] = [1, 0];

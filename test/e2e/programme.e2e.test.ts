@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSdkPage, sdkJoin, waitForStats } from '../../bench/lib/sdkPage.js';
 import type { ProgrammeDetails, ProgrammeView } from '../../signaling/protocol/index.js';
 import { useTestEnvironment } from '../helpers/fixture.js';
+import { openPhone, videoAdvances } from '../helpers/programmePage.js';
 import { connectAndJoin, ok, type TestClient } from '../helpers/signalingClient.js';
 import { token } from '../helpers/tokens.js';
 import { until } from '../helpers/until.js';
@@ -64,24 +65,10 @@ function saveProgramme(details: ProgrammeDetails): Promise<Response> {
   });
 }
 
-/**
- * The programme page in a phone-sized tab; `hash`: e.g. a viewer token. `nativeHls: false`: a browser
- * without an HLS player of its own (Firefox, Chromium before its built-in one; this Chromium has one
- * and says 'maybe'), so the page must bring hls.js.
- */
+/** The programme page in a phone-sized tab; `hash`: e.g. a viewer token (see openPhone for `nativeHls`). */
 async function phone(query = '', hash = '', { nativeHls = false } = {}): Promise<Page> {
-  const context = await env.browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: 'zh-CN' });
-  contexts.push(context);
-  if (!nativeHls)
-    await context.addInitScript(() => {
-      const canPlayType = HTMLMediaElement.prototype.canPlayType;
-      HTMLMediaElement.prototype.canPlayType = function (type: string) {
-        return /mpegurl/i.test(type) ? '' : canPlayType.call(this, type);
-      };
-    });
-  const page = await context.newPage();
-  page.on('pageerror', (e) => console.error('[programme page]', e));
-  await page.goto(`${env.server.url}/watch/${ROOM}${query}${hash}`);
+  const page = await openPhone(env.browser, `${env.server.url}/watch/${ROOM}${query}${hash}`, { nativeHls });
+  contexts.push(page.context());
   return page;
 }
 
@@ -89,25 +76,6 @@ const text = (page: Page, id: string) => page.locator(`#${id}`).innerText();
 const noSideways = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
 const stateIs = (page: Page, state: string) =>
   page.waitForFunction((s) => document.getElementById('state')?.textContent === s, state, { timeout: 60_000 });
-
-/** The video element decodes frames and its time moves on: the HLS player really plays. */
-async function videoAdvances(page: Page): Promise<{ frames: number; time: number }> {
-  const sample = () =>
-    page.evaluate(() => {
-      const v = document.getElementById('player') as HTMLVideoElement;
-      return { frames: v.getVideoPlaybackQuality().totalVideoFrames, time: v.currentTime };
-    });
-  const first = await until('the video plays', async () => ((await sample()).frames > 0 ? sample() : undefined), 60_000, 500);
-  return until(
-    'frames and time advance',
-    async () => {
-      const now = await sample();
-      return now.frames > first.frames && now.time > first.time ? now : undefined;
-    },
-    30_000,
-    500,
-  );
-}
 
 describe('a programme on a phone', () => {
   it('before the broadcast: what, who, when, in Chinese and English, no sideways scrolling', async () => {

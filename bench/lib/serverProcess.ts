@@ -2,8 +2,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { openSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freeMediaPorts } from './ports.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -21,7 +23,9 @@ export interface ServerHandle {
  * `checkout`: another built copy of the project to run instead of this one (a before/after comparison).
  */
 export async function startServerProcess(env: Record<string, string> = {}, logFile?: string, checkout = root): Promise<ServerHandle> {
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  // Checked free (HTTP here, then one media port per worker): a port merely drawn at random was
+  // sometimes taken by another test's server or worker, and the server exited with EADDRINUSE.
+  const port = await freeMediaPorts(1 + Math.max(1, Number(env['MEDIA_WORKERS'] ?? os.availableParallelism())));
   const child: ChildProcess = spawn(process.execPath, [path.join(checkout, 'dist', 'server', 'main.js')], {
     cwd: checkout,
     env: {

@@ -60,9 +60,11 @@ const LOOKUP_TTL_MS = 2000;
 export class ProgrammeService {
   readonly #deps: ProgrammeServiceDeps;
   readonly #lookups = new Map<string, { route: string | undefined; until: number }>();
+  readonly #publicUrl: (servedPath: string) => string;
 
   constructor(deps: ProgrammeServiceDeps) {
     this.#deps = deps;
+    this.#publicUrl = publicUrlOf(deps.cluster);
     void deps.store.ready.then(() => this.#endOrphans());
     deps.rooms.onOpened((room) => this.#watch(room));
     // Made or edited through another node for a room live here: streamed from now on (as in save()).
@@ -144,7 +146,7 @@ export class ProgrammeService {
     const mayWatch = record.details.visibility === 'public' || mine;
     const open = this.#deps.rooms.get(room);
     const hlsPath = open ? this.#deps.hls.urlOf(open) : null;
-    const hlsUrl = hlsPath && publicUrlOf(this.#deps.cluster)(hlsPath);
+    const hlsUrl = hlsPath && this.#publicUrl(hlsPath);
     const state = stateOf(record, open);
     return {
       room,

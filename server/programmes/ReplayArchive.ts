@@ -68,6 +68,11 @@ export class ReplayArchive implements HlsReplayKeeper {
     return this.#root;
   }
 
+  /** The URL a page asks for the replay kept in folder `key` (clustered: under this node's route). */
+  urlOf(key: string): string {
+    return this.#publicUrl(`${REPLAY_URL_PREFIX}/${key}/index.m3u8`);
+  }
+
   keeps(room: Room): boolean {
     return this.#store.get(room.id)?.details.replay.allowed === true;
   }
@@ -102,8 +107,10 @@ export class ReplayArchive implements HlsReplayKeeper {
       kept = await this.#store.change(unnamed.room, (current) => {
         if (!current?.details.replay.allowed) return undefined;
         previous = current.replay?.key;
-        const url = this.#publicUrl(`${REPLAY_URL_PREFIX}/${key}/index.m3u8`);
-        return { ...current, replay: { key, url, retainUntil: retainUntil(unnamed.endedAt, current.details.replay.retentionDays) } };
+        return {
+          ...current,
+          replay: { key, url: this.urlOf(key), retainUntil: retainUntil(unnamed.endedAt, current.details.replay.retentionDays) },
+        };
       });
     } catch (error) {
       unnamed.recordLater = true;

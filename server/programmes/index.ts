@@ -7,13 +7,13 @@ import path from 'node:path';
 import type { Logger } from '../logger.js';
 import type { HlsService } from '../media/HlsService.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
-import { HlsWatchers } from './HlsWatchers.js';
 import { ClusterKeys } from '../cluster/keys.js';
 import type { RedisTarget } from '../cluster/redis.js';
+import { HlsWatchers } from './HlsWatchers.js';
 import { ProgrammeService, publicUrlOf, type ProgrammeCluster } from './ProgrammeService.js';
 import { FileProgrammeStore, type ProgrammeStore } from './ProgrammeStore.js';
 import { RedisProgrammeStore } from './RedisProgrammeStore.js';
-import { REPLAY_URL_PREFIX, ReplayArchive } from './ReplayArchive.js';
+import { ReplayArchive } from './ReplayArchive.js';
 
 export interface Programmes {
   readonly replays: ReplayArchive;
@@ -37,12 +37,12 @@ export interface ProgrammesInCluster extends ProgrammeCluster {
 const ADOPT_RETRY_MS = 10_000;
 
 /** See Programmes.adoptFromDisk. */
-async function adoptFromDisk(dir: string, store: ProgrammeStore, publicUrl: (servedPath: string) => string, log: Logger): Promise<number> {
+async function adoptFromDisk(dir: string, store: ProgrammeStore, replays: ReplayArchive, log: Logger): Promise<number> {
   if (!existsSync(dir)) return 0;
   await store.ready;
   let adopted = 0;
   for (const record of new FileProgrammeStore(dir, log).all()) {
-    const replay = record.replay && { ...record.replay, url: publicUrl(`${REPLAY_URL_PREFIX}/${record.replay.key}/index.m3u8`) };
+    const replay = record.replay && { ...record.replay, url: replays.urlOf(record.replay.key) };
     // Live when this node stopped running alone: it has ended (as a restarting node would say).
     const endedAt = record.startedAt && !record.endedAt ? new Date().toISOString() : record.endedAt;
     let copied = false;
@@ -70,7 +70,7 @@ export function startProgrammes(dataDir: string, log: Logger, cluster?: Programm
   const adopt = async (): Promise<number> => {
     if (!cluster) return 0;
     try {
-      const copied = await adoptFromDisk(path.join(dataDir, 'programmes'), store, publicUrlOf(cluster), log);
+      const copied = await adoptFromDisk(path.join(dataDir, 'programmes'), store, replays, log);
       adopted();
       return copied;
     } catch (error) {

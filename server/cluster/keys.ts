@@ -1,7 +1,8 @@
 /**
  * Every Redis key of a cluster, in one place: all under one namespace (several clusters or test runs
  * can share a Redis), and the keys of one room share a hash tag (`{roomId}`) so that a Lua script
- * touching several of them runs on one Redis Cluster slot. Every key but the programmes has a TTL.
+ * touching several of them runs on one Redis Cluster slot. Every key but the programmes and the
+ * ingests (each entry carries its own expiry) has a TTL.
  */
 export class ClusterKeys {
   constructor(readonly namespace: string) {}
@@ -42,6 +43,19 @@ export class ClusterKeys {
   /** Pub/sub channel: the room whose programme a node just changed (the others reread it). */
   get programmeChanges(): string {
     return `${this.namespace}:programmes:changed`;
+  }
+
+  /**
+   * Hash: ingest id → the ingest (JSON: what it is, its token's hash, its last state). Entries past
+   * their token's expiry are dropped when read; a revoked one is deleted at once.
+   */
+  get ingests(): string {
+    return `${this.namespace}:ingests`;
+  }
+
+  /** Pub/sub channel: an ingest just revoked (the node running its programme ends it). */
+  get ingestRevocations(): string {
+    return `${this.namespace}:ingests:revoked`;
   }
 
   /** Hash: edge node id → when the origin last placed a viewer there; the edge serves only if named. */

@@ -17,8 +17,7 @@ import { recordingsRouter } from './recordingsRouter.js';
 import { adminRouter, type AdminDeps } from './adminRouter.js';
 import { embedRouter } from './embed.js';
 import { requestIds } from './requestId.js';
-import type { IngestService } from '../ingest/IngestService.js';
-import { ingestRouter } from '../ingest/ingestRouter.js';
+import { ingestRouter, type IngestRouterDeps } from '../ingest/ingestRouter.js';
 import { programmeRouter, type ProgrammeRouterDeps } from './programmeRouter.js';
 
 const repoRoot = path.resolve(
@@ -37,7 +36,7 @@ export interface AppDeps {
   /** Live HLS segments; each stream sits under an unguessable folder name. */
   hlsDir: string;
   /** Encoders publishing into broadcasts: `/ingest` (management) and `/whip` (WHIP). */
-  ingests?: IngestService | undefined;
+  ingest?: Omit<IngestRouterDeps, 'rooms' | 'verifier' | 'log'> | undefined;
   records: CaseRecordService;
   verifier: TokenVerifier;
   /** A draining node (clustered) takes no new rooms: load balancers should send new clients elsewhere. */
@@ -84,7 +83,7 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   if (deps.devTokens) app.use(devTokenRouter(deps.devTokens));
-  if (deps.ingests) app.use(ingestRouter({ ingests: deps.ingests, rooms: deps.rooms, verifier: deps.verifier, log: deps.admin.log }));
+  if (deps.ingest) app.use(ingestRouter({ ...deps.ingest, rooms: deps.rooms, verifier: deps.verifier, log: deps.admin.log }));
   app.use(recordingsRouter(deps.records.archive.root, deps.verifier));
   app.use(
     adminRouter({

@@ -25,6 +25,7 @@ import type { Logger } from '../logger.js';
 import { Participant, type ParticipantChannel } from '../rooms/Participant.js';
 import type { Room } from '../rooms/Room.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
+import type { IngestRecord } from './IngestDirectory.js';
 
 export interface IngestSpec {
   room: { id: string; kind: RoomKind; caseId: string | undefined };
@@ -39,6 +40,11 @@ export interface IngestSpec {
 
 export interface IngestDeps {
   rooms: RoomRegistry;
+  /**
+   * Makes sure the room is served on this node before the presenter enters it (clustered: holds its
+   * lease); rejects if another node serves it, where the programme cannot be run from here.
+   */
+  claim: (roomId: string) => Promise<void>;
   /** How long a dropped encoder is waited for before its programme ends. */
   graceMs: number;
   log: Logger;
@@ -67,12 +73,22 @@ interface IngestEvents {
 
 const hash = (token: string): Buffer => createHash('sha256').update(token).digest();
 
+/** Who an ingest is across nodes: the same id, lifetime and token wherever its encoder arrives. */
+interface Identity {
+  id: string;
+  createdAt: Date;
+  expiresAt: Date;
+  tokenHash: Buffer;
+}
+
 export class Ingest extends EventEmitter<IngestEvents> {
-  readonly id = randomUUID();
+  readonly id: string;
   readonly spec: IngestSpec;
-  readonly createdAt = new Date();
+  readonly createdAt: Date;
   readonly expiresAt: Date;
   readonly #tokenHash: Buffer;
+  /** When the state last changed here (ms): compared with what another node wrote (IngestRecord). */
+  #changedAt = Date.now();
   readonly #deps: IngestDeps;
   readonly #log: Logger;
   #state: IngestState = 'waiting';
@@ -84,14 +100,17 @@ export class Ingest extends EventEmitter<IngestEvents> {
   #media: IngestMedia | null = null;
   health: IngestHealth | null = null;
 
-  private constructor(spec: IngestSpec, tokenHash: Buffer, deps: IngestDeps) {
+  private constructor(spec: IngestSpec, identity: Identity, deps: IngestDeps) {
     super();
     this.spec = spec;
-    this.#tokenHash = tokenHash;
+    this.id = identity.id;
+    this.createdAt = identity.createdAt;
+    this.expiresAt = identity.expiresAt;
+    this.#tokenHash = identity.tokenHash;
     this.#deps = deps;
     this.#log = deps.log.child({ ingest: this.id, room: spec.room.id });
-    this.expiresAt = new Date(this.createdAt.getTime() + spec.ttlSeconds * 1000);
-    this.#expiry = setTimeout(() => this.close('the ingest token expired'), spec.ttlSeconds * 1000);
+    // setTimeout takes at most 2^31-1 ms (24.8 days); tokens live a week at most.
+    this.#expiry = setTimeout(() => this.close('the ingest token expired'), Math.max(0, this.expiresAt.getTime() - Date.now()));
     this.#expiry.unref();
   }
 
@@ -100,7 +119,49 @@ export class Ingest extends EventEmitter<IngestEvents> {
     if (spec.room.kind !== 'broadcast' && spec.room.kind !== 'training')
       throw forbidden(`an encoder can publish only into a broadcast or training room, not a ${spec.room.kind} room`);
     const token = randomBytes(24).toString('base64url');
-    return { ingest: new Ingest(spec, hash(token), deps), token };
+    const createdAt = new Date();
+    const identity = {
+      id: randomUUID(),
+      createdAt,
+      expiresAt: new Date(createdAt.getTime() + spec.ttlSeconds * 1000),
+      tokenHash: hash(token),
+    };
+    return { ingest: new Ingest(spec, identity, deps), token };
+  }
+
+  /** An ingest another node created, here because its encoder arrived here (clustered). */
+  static fromRecord(record: IngestRecord, deps: IngestDeps): Ingest {
+    const { info } = record;
+    const spec: IngestSpec = {
+      room: { id: info.room, kind: record.roomKind, caseId: record.caseId ?? undefined },
+      protocol: info.protocol,
+      name: info.name,
+      site: info.site,
+      createdBy: info.createdBy,
+      ttlSeconds: record.ttlSeconds,
+      url: info.url,
+    };
+    const identity = {
+      id: info.id,
+      createdAt: new Date(info.createdAt),
+      expiresAt: new Date(info.expiresAt),
+      tokenHash: Buffer.from(record.tokenHash, 'hex'),
+    };
+    return new Ingest(spec, identity, deps);
+  }
+
+  /** What the cluster keeps of it (IngestDirectory). */
+  record(): IngestRecord {
+    const { health: _health, ...info } = this.info();
+    const { room } = this.spec;
+    return {
+      info,
+      roomKind: room.kind,
+      caseId: room.caseId ?? null,
+      ttlSeconds: this.spec.ttlSeconds,
+      tokenHash: this.#tokenHash.toString('hex'),
+      changedAt: this.#changedAt,
+    };
   }
 
   get state(): IngestState {
@@ -158,6 +219,7 @@ export class Ingest extends EventEmitter<IngestEvents> {
 
   async #enter(): Promise<OnStage> {
     const { spec } = this;
+    await this.#deps.claim(spec.room.id);
     let room = await this.#deps.rooms.getOrCreate(spec.room);
     if (room.closed) room = await this.#deps.rooms.getOrCreate(spec.room);
     const channel: ParticipantChannel = {
@@ -250,6 +312,7 @@ export class Ingest extends EventEmitter<IngestEvents> {
   #setState(state: IngestState): void {
     if (this.#state === state) return;
     this.#state = state;
+    this.#changedAt = Date.now();
     this.emit('changed');
   }
 }

@@ -17,6 +17,7 @@ import {
 import type { Logger } from '../logger.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import { HealthMeter } from './HealthMeter.js';
+import { NO_DIRECTORY, type IngestDirectory } from './IngestDirectory.js';
 import { Ingest } from './Ingest.js';
 import { RtmpRelay, type RtmpOptions } from './RtmpRelay.js';
 
@@ -33,6 +34,10 @@ export interface IngestOptions {
 
 export interface IngestServiceDeps {
   rooms: RoomRegistry;
+  /** The cluster's ingests (clustered), or NO_DIRECTORY on a single node. */
+  directory: IngestDirectory;
+  /** Holds the room on this node before a programme enters it (see IngestDeps.claim). */
+  claim: (roomId: string) => Promise<void>;
   options: IngestOptions;
   /** The server's address as encoders reach it (PUBLIC_URL, or where it listens). */
   publicUrl: () => string;
@@ -49,6 +54,7 @@ export interface IngestRequestSpec {
 }
 
 export const unauthenticated = (message: string): ProtocolError => new ProtocolError('UNAUTHENTICATED', message);
+const invalidToken = () => unauthenticated('this ingest token is not valid (wrong, revoked or expired)');
 
 export class IngestService {
   readonly #ingests = new Map<string, Ingest>();
@@ -57,64 +63,130 @@ export class IngestService {
   readonly #timer: NodeJS.Timeout;
   #measuring = false;
 
-  constructor(deps: IngestServiceDeps) {
-    this.#deps = deps;
+  constructor(deps: Omit<IngestServiceDeps, 'directory' | 'claim'> & Partial<Pick<IngestServiceDeps, 'directory' | 'claim'>>) {
+    this.#deps = { directory: NO_DIRECTORY, claim: () => Promise.resolve(), ...deps };
     this.#timer = setInterval(() => void this.#measureAll(), deps.options.healthIntervalMs);
     this.#timer.unref();
+    // Revoked through another node: its programme, if it runs here, ends now.
+    this.#deps.directory.onRemoved((id) => this.#ingests.get(id)?.close('revoked through another server'));
   }
 
   async create(spec: IngestRequestSpec): Promise<IngestGrant> {
-    const { options, rooms, log } = this.#deps;
-    if (this.forRoom(spec.room.id).length >= options.perRoom)
+    const { options, log, directory } = this.#deps;
+    if ((await this.list(spec.room.id)).length >= options.perRoom)
       throw new ProtocolError('TOO_MANY_REQUESTS', `a room may have at most ${options.perRoom} ingests; revoke one first`);
     const ttlSeconds = Math.min(spec.ttlSeconds ?? options.defaultTtlSeconds, options.maxTtlSeconds);
     const base = this.#deps.publicUrl().replace(/\/$/, '');
-    const deps = { rooms, graceMs: options.graceSeconds * 1000, log };
-    const { ingest, token } = Ingest.create({ ...spec, ttlSeconds, url: '' }, deps);
+    const { ingest, token } = Ingest.create({ ...spec, ttlSeconds, url: '' }, this.#ingestDeps());
     let publishUrl = `${base}/whip/${ingest.id}`;
     ingest.spec.url = publishUrl;
-    if (spec.protocol === 'rtmp') {
-      const relay = await RtmpRelay.start(ingest, token, options.rtmp, log).catch((error: unknown) => {
-        ingest.close('its RTMP listener could not be started');
-        throw error;
-      });
-      ingest.spec.url = relay.url;
-      publishUrl = `${relay.url}/${token}`;
+    try {
+      if (spec.protocol === 'rtmp') {
+        const relay = await RtmpRelay.start(ingest, token, options.rtmp, log).catch((error: unknown) => {
+          log.warn({ err: error, ingest: ingest.id }, 'RTMP listener could not be started');
+          throw error;
+        });
+        ingest.spec.url = relay.url;
+        publishUrl = `${relay.url}/${token}`;
+      }
+      // Handed out only once every node can find it (clustered).
+      await directory.add(ingest.record());
+    } catch (error) {
+      ingest.close('it could not be set up');
+      throw error;
     }
-    this.#ingests.set(ingest.id, ingest);
-    ingest.on('changed', () => this.#tell(ingest));
-    ingest.once('closed', () => {
-      this.#ingests.delete(ingest.id);
-      this.#tell(ingest);
-    });
+    this.#register(ingest);
     log.info({ ingest: ingest.id, room: spec.room.id, protocol: spec.protocol, by: spec.createdBy, ttlSeconds }, 'ingest created');
     return { ingest: ingest.info(), token, publishUrl };
   }
 
+  /** The ingest `id` if it is held on this node. */
   get(id: string): Ingest | undefined {
     return this.#ingests.get(id);
   }
 
+  /** The ingests of `roomId` held on this node. */
   forRoom(roomId: string): Ingest[] {
     return [...this.#ingests.values()].filter((i) => i.spec.room.id === roomId);
   }
 
-  list(): IngestInfo[] {
+  /**
+   * Every ingest (of one room, or all) as the cluster knows it: held here or elsewhere. Of two views
+   * of one ingest (this node's, and what the node running it last wrote), the newer one is shown.
+   */
+  async list(roomId?: string): Promise<IngestInfo[]> {
+    const here = roomId === undefined ? [...this.#ingests.values()] : this.forRoom(roomId);
+    const byId = new Map<string, { info: IngestInfo; changedAt: number }>();
+    for (const record of await this.#deps.directory.list(roomId))
+      byId.set(record.info.id, { info: { ...record.info, health: null }, changedAt: record.changedAt });
+    for (const ingest of here) {
+      const seen = byId.get(ingest.id);
+      const mine = ingest.record();
+      if (!seen || mine.changedAt >= seen.changedAt) byId.set(ingest.id, { info: ingest.info(), changedAt: mine.changedAt });
+    }
+    return [...byId.values()].map((v) => v.info);
+  }
+
+  /** One ingest as the cluster knows it (see list). */
+  async describe(id: string): Promise<IngestInfo | undefined> {
+    const record = await this.#deps.directory.find(id);
+    const local = this.#ingests.get(id);
+    if (local && (!record || local.record().changedAt >= record.changedAt)) return local.info();
+    return record && { ...record.info, health: null };
+  }
+
+  /** Ingests held on this node (metrics: what runs here). */
+  held(): IngestInfo[] {
     return [...this.#ingests.values()].map((i) => i.info());
   }
 
-  /** The ingest `id` if `token` is its secret; one answer for "no such ingest" and "wrong token". */
+  /** The ingest `id` held here if `token` is its secret; one answer for "no such ingest" and "wrong token". */
   authenticate(id: string, token: string | undefined): Ingest {
     const ingest = this.#ingests.get(id);
-    if (!token || !ingest || !ingest.accepts(token)) throw unauthenticated('this ingest token is not valid (wrong, revoked or expired)');
+    if (!token || !ingest || !ingest.accepts(token)) throw invalidToken();
     return ingest;
   }
 
-  revoke(id: string, roomId: string | undefined, by: string): void {
+  /**
+   * The same for an ingest that may have been created on another node (an encoder's first request
+   * here): its room, and `here()` to hold it on this node once the room is known to be served here.
+   */
+  async admit(id: string, token: string | undefined): Promise<{ roomId: string; here(): Ingest }> {
+    const local = this.#ingests.get(id);
+    if (local) return { roomId: this.authenticate(id, token).spec.room.id, here: () => local };
+    const record = token ? await this.#deps.directory.find(id) : undefined;
+    if (!token || !record) throw invalidToken();
+    const ingest = Ingest.fromRecord(record, this.#ingestDeps());
+    if (!ingest.accepts(token)) {
+      ingest.close('not used');
+      throw invalidToken();
+    }
+    return {
+      roomId: ingest.spec.room.id,
+      here: () => {
+        const already = this.#ingests.get(id); // a concurrent request held it first
+        if (already) {
+          ingest.close('not used');
+          return already;
+        }
+        this.#register(ingest);
+        return ingest;
+      },
+    };
+  }
+
+  /**
+   * Revokes `id` (of `roomId`, for a moderator) wherever it is: deleted from the cluster first (a
+   * revocation that cannot reach Redis is refused, never half-done), then its programme ends here or,
+   * through Redis, on the node running it.
+   */
+  async revoke(id: string, roomId: string | undefined, by: string): Promise<void> {
     const ingest = this.#ingests.get(id);
-    if (!ingest || (roomId !== undefined && ingest.spec.room.id !== roomId)) throw badRequest('no such ingest in this room');
+    const room = ingest?.spec.room.id ?? (await this.#deps.directory.find(id))?.info.room;
+    if (room === undefined || (roomId !== undefined && room !== roomId)) throw badRequest('no such ingest in this room');
+    await this.#deps.directory.remove(id);
     this.#deps.log.info({ ingest: id, by }, 'ingest revoked');
-    ingest.close(`revoked by ${by}`);
+    ingest?.close(`revoked by ${by}`);
   }
 
   /** Ingests by state (metrics). */
@@ -124,9 +196,28 @@ export class IngestService {
     return counts;
   }
 
+  /** Shutdown: programmes running here end (clustered, the ingests stay usable through other nodes). */
   closeAll(): void {
     clearInterval(this.#timer);
     for (const ingest of [...this.#ingests.values()]) ingest.close('the server is shutting down');
+    this.#deps.directory.close();
+  }
+
+  #ingestDeps() {
+    const { rooms, options, log, claim } = this.#deps;
+    return { rooms, claim, graceMs: options.graceSeconds * 1000, log };
+  }
+
+  #register(ingest: Ingest): void {
+    this.#ingests.set(ingest.id, ingest);
+    ingest.on('changed', () => {
+      this.#tell(ingest);
+      this.#deps.directory.update(ingest.record());
+    });
+    ingest.once('closed', () => {
+      this.#ingests.delete(ingest.id);
+      this.#tell(ingest);
+    });
   }
 
   /** Tells the room's moderators what the ingest is now. */

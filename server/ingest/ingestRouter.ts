@@ -10,8 +10,18 @@
  *   programme. Errors are plain text, which encoders show in their logs.
  */
 import express from 'express';
-import { forbidden, IngestRestRequest, issuesToDetails, permissionsFor, ProtocolError, type Site } from '../../signaling/protocol/index.js';
+import {
+  forbidden,
+  IngestRestRequest,
+  issuesToDetails,
+  MAX_ROUTE_HOPS,
+  permissionsFor,
+  ProtocolError,
+  routeUrl,
+  type Site,
+} from '../../signaling/protocol/index.js';
 import type { TokenVerifier } from '../auth/TokenVerifier.js';
+import type { RoomRouting } from '../cluster/routing.js';
 import type { Logger } from '../logger.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import type { IngestService } from './IngestService.js';
@@ -23,6 +33,14 @@ export interface IngestRouterDeps {
   ingests: IngestService;
   rooms: RoomRegistry;
   verifier: TokenVerifier;
+  /**
+   * Where each room is served. Clustered, an encoder's programme runs on its room's node: a WHIP
+   * offer reaching another node is passed on to it, and so is the creation of an RTMP ingest (its
+   * listener is on the node that creates it).
+   */
+  routing: RoomRouting;
+  /** This node's public route when clustered (WHIP session URLs name it); undefined on a single node. */
+  ownRoute: () => string | undefined;
   log: Logger;
 }
 
@@ -57,6 +75,8 @@ function manager(verifier: TokenVerifier, token: string | undefined): Manager {
 const jsonFail = (res: express.Response, error: unknown, log: Logger): void => {
   const protocolError = error instanceof ProtocolError ? error : new ProtocolError('INTERNAL', 'the ingest request failed');
   if (!(error instanceof ProtocolError)) log.error({ err: error }, 'ingest request failed');
+  const retryAfter = protocolError.details?.['retryAfterSeconds'];
+  if (retryAfter) res.setHeader('Retry-After', retryAfter);
   res.status(protocolError.status).json({ error: protocolError.toWire() });
 };
 
@@ -71,7 +91,7 @@ export function ingestRouter(deps: IngestRouterDeps): express.Router {
   return router;
 }
 
-function manageRoutes(router: express.Router, { ingests, rooms, verifier, log }: IngestRouterDeps): void {
+function manageRoutes(router: express.Router, { ingests, rooms, verifier, routing, log }: IngestRouterDeps): void {
   router.post('/ingest', express.json({ limit: '8kb' }), async (req, res) => {
     try {
       const who = manager(verifier, bearer(req));
@@ -80,6 +100,9 @@ function manageRoutes(router: express.Router, { ingests, rooms, verifier, log }:
       const body = parsed.data;
       if (who.room !== undefined && who.room !== body.room)
         throw forbidden('a moderator may create ingests only for the room of their token');
+      const owner = body.protocol === 'rtmp' ? await routing.servedElsewhere(body.room) : undefined;
+      // An RTMP listener is on the node that creates it, and its programme runs on the room's node.
+      if (owner !== undefined && !req.headers[FORWARDED_BY]) return void (await forward(owner, 'ingest', req, JSON.stringify(body), res));
       const open = rooms.get(body.room);
       const kind = open?.kind ?? who.kind ?? body.kind;
       if (!kind) throw new ProtocolError('BAD_REQUEST', 'the room is not open: say its kind (broadcast or training)');
@@ -98,31 +121,31 @@ function manageRoutes(router: express.Router, { ingests, rooms, verifier, log }:
     }
   });
 
-  router.get('/ingest', (req, res) => {
+  router.get('/ingest', async (req, res) => {
     try {
       const who = manager(verifier, bearer(req));
       const room = who.room ?? (typeof req.query['room'] === 'string' ? req.query['room'] : undefined);
-      res.json({ ingests: room === undefined ? ingests.list() : ingests.forRoom(room).map((i) => i.info()) });
+      res.json({ ingests: await ingests.list(room) });
     } catch (error) {
       jsonFail(res, error, log);
     }
   });
 
-  router.get('/ingest/:id', (req, res) => {
+  router.get('/ingest/:id', async (req, res) => {
     try {
       const who = manager(verifier, bearer(req));
-      const ingest = ingests.get(req.params.id);
-      if (!ingest || (who.room !== undefined && ingest.spec.room.id !== who.room)) throw new ProtocolError('NOT_FOUND', 'no such ingest');
-      res.json({ ingest: ingest.info() });
+      const ingest = await ingests.describe(req.params.id);
+      if (!ingest || (who.room !== undefined && ingest.room !== who.room)) throw new ProtocolError('NOT_FOUND', 'no such ingest');
+      res.json({ ingest });
     } catch (error) {
       jsonFail(res, error, log);
     }
   });
 
-  router.delete('/ingest/:id', (req, res) => {
+  router.delete('/ingest/:id', async (req, res) => {
     try {
       const who = manager(verifier, bearer(req));
-      ingests.revoke(req.params.id, who.room, who.by);
+      await ingests.revoke(req.params.id, who.room, who.by);
       res.status(204).end();
     } catch (error) {
       jsonFail(res, error, log);
@@ -146,10 +169,59 @@ function whipFail(res: express.Response, error: unknown, log: Logger): void {
   const protocolError = error instanceof ProtocolError ? error : new ProtocolError('INTERNAL', 'the WHIP request failed');
   if (!(error instanceof ProtocolError)) log.error({ err: error }, 'WHIP request failed');
   if (protocolError.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="whip"');
+  const retryAfter = protocolError.details?.['retryAfterSeconds'];
+  if (retryAfter) res.setHeader('Retry-After', retryAfter); // e.g. the cluster's Redis away for a moment
   res.status(protocolError.status).type('text/plain').send(`${protocolError.message}\n`);
 }
 
-function whipRoutes(router: express.Router, { ingests, log }: IngestRouterDeps): void {
+/** Marks a request one node passed on to another (never passed on again). */
+const FORWARDED_BY = 'x-ingest-forwarded';
+/** A room's node creating the session or the listener: well within an encoder's own timeout. */
+const FORWARD_TIMEOUT_MS = 10_000;
+/** What of the serving node's answer goes back to the encoder or the hospital system. */
+const RELAYED_HEADERS = ['content-type', 'location', 'etag', 'accept-patch', 'www-authenticate', 'retry-after'];
+
+/**
+ * Passes a request on to the node serving its room (`route`), with its credentials and body, and
+ * relays the answer. That node not answering: 503 with a retry hint (the encoder tries again).
+ */
+async function forward(route: string, path: string, req: express.Request, body: string, res: express.Response): Promise<void> {
+  const headers: Record<string, string> = { [FORWARDED_BY]: '1' };
+  for (const name of ['authorization', 'content-type']) {
+    const value = req.headers[name];
+    if (typeof value === 'string') headers[name] = value;
+  }
+  let answer: Response;
+  try {
+    answer = await fetch(routeUrl(route, path), {
+      method: req.method,
+      headers,
+      body,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS),
+    });
+  } catch {
+    res
+      .status(503)
+      .setHeader('Retry-After', '3')
+      .type('text/plain')
+      .send("the server running this programme's room did not answer; retry in a few seconds\n");
+    return;
+  }
+  for (const name of RELAYED_HEADERS) {
+    const value = answer.headers.get(name);
+    if (value !== null) res.setHeader(name, value);
+  }
+  res.status(answer.status).send(Buffer.from(await answer.arrayBuffer()));
+}
+
+/** How many times a WHIP offer was passed on between nodes (`?hops=`, added by forward); 0 when absent or odd. */
+function hopsOf(req: express.Request): number {
+  const hops = Number(req.query['hops']);
+  return Number.isInteger(hops) && hops >= 0 ? hops : 0;
+}
+
+function whipRoutes(router: express.Router, { ingests, routing, ownRoute, log }: IngestRouterDeps): void {
   const sessions = new Map<string, { ingestId: string; session: WhipSession }>();
   const sdpBody = express.text({ type: ['application/sdp', 'application/trickle-ice-sdpfrag'], limit: MAX_SDP_BYTES });
   // Browser-based encoders on other origins: the bearer token, not a cookie, is the credential.
@@ -175,18 +247,28 @@ function whipRoutes(router: express.Router, { ingests, log }: IngestRouterDeps):
 
   router.post('/whip/:id', sdpBody, async (req, res) => {
     try {
-      const ingest = ingests.authenticate(req.params.id, bearer(req));
+      const admitted = await ingests.admit(req.params.id, bearer(req));
       if (!req.is('application/sdp') || typeof req.body !== 'string') {
         res.status(415).type('text/plain').send('a WHIP offer is sent as Content-Type: application/sdp\n');
         return;
       }
+      const hops = hopsOf(req);
+      if (hops > MAX_ROUTE_HOPS) throw new ProtocolError('UNAVAILABLE', 'the cluster could not settle where this programme runs; retry');
+      const decision = await routing.route(admitted.roomId, hops);
+      // Passed on, not redirected: an encoder following a redirect to another host drops its token
+      // (curl, browsers). The answer's Location names the serving node, where the session lives.
+      if (!decision.here) return void (await forward(decision.route, `whip/${req.params.id}?hops=${hops + 1}`, req, req.body, res));
+      const ingest = admitted.here();
       const { session, answer } = await WhipSession.start(ingest, req.body, log);
       for (const [id, entry] of sessions) if (entry.session.ended) sessions.delete(id);
       sessions.set(session.id, { ingestId: ingest.id, session });
+      const route = ownRoute();
+      const resource = `whip/${ingest.id}/sessions/${session.id}`;
       res
         .status(201)
         .type('application/sdp')
-        .setHeader('Location', `/whip/${ingest.id}/sessions/${session.id}`)
+        // Clustered, the session lives on this node only: its URL names this node, not the entry.
+        .setHeader('Location', route ? routeUrl(route, resource).href : `/${resource}`)
         .setHeader('ETag', session.etag)
         .setHeader('Accept-Patch', 'application/trickle-ice-sdpfrag')
         .send(answer);

@@ -17,7 +17,7 @@ export function registerIngestMetrics(registry: Registry, ingests: IngestService
       return INGEST_STATES.map((state) => [{ state }, counts[state]]);
     },
   );
-  const live = () => ingests.list().filter((i) => i.health);
+  const live = () => ingests.held().filter((i) => i.health);
   new ReadGauge(
     registry,
     {

@@ -24,14 +24,12 @@ export const ingestHandlers = {
     });
   }),
 
-  listIngests: joined<'listIngests'>(need('moderate', 'see encoder ingests'), (ctx) => ({
-    ingests: ingestsOf(ctx)
-      .forRoom(ctx.room.id)
-      .map((i) => i.info()),
+  listIngests: joined<'listIngests'>(need('moderate', 'see encoder ingests'), async (ctx) => ({
+    ingests: await ingestsOf(ctx).list(ctx.room.id),
   })),
 
-  revokeIngest: joined<'revokeIngest'>(need('moderate', 'revoke encoder ingests'), (ctx, { ingestId }) => {
-    ingestsOf(ctx).revoke(ingestId, ctx.room.id, ctx.me.info.identity);
+  revokeIngest: joined<'revokeIngest'>(need('moderate', 'revoke encoder ingests'), async (ctx, { ingestId }) => {
+    await ingestsOf(ctx).revoke(ingestId, ctx.room.id, ctx.me.info.identity);
     return {};
   }),
 } satisfies Partial<HandlerTable>;

@@ -187,8 +187,15 @@ async function startNode(
     async stop() {
       const done = exited(child);
       if (child.exitCode === null && child.signalCode === null) {
+        // What it started since it was ready (an RTMP listener's FFmpeg): once it is killed they are
+        // re-parented and no longer found under it.
+        const note = () => (known = [...known, ...descendants(child.pid!)]);
+        note();
         child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        const timer = setTimeout(() => {
+          note();
+          child.kill('SIGKILL');
+        }, 5000);
         await done;
         clearTimeout(timer);
       }

@@ -105,7 +105,7 @@ function manageRoutes(router: express.Router, { ingests, rooms, verifier, routin
       if (owner !== undefined && !req.headers[FORWARDED_BY]) return void (await forward(owner, 'ingest', req, JSON.stringify(body), res));
       const open = rooms.get(body.room);
       const kind = open?.kind ?? who.kind ?? body.kind;
-      if (!kind) throw new ProtocolError('BAD_REQUEST', 'the room is not open: say its kind (broadcast or training)');
+      if (!kind) throw new ProtocolError('BAD_REQUEST', 'the room is not open on this server: say its kind (broadcast or training)');
       const site: Site = body.site;
       const grant = await ingests.create({
         room: { id: body.room, kind, caseId: open?.caseId ?? who.caseId },

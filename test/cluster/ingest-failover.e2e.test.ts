@@ -1,0 +1,246 @@
+/**
+ * A studio's WHIP encoder in a cluster whose nodes are separate server processes on a real
+ * redis-server. The ingest is made through node A (the encoder's URL names A) while the broadcast is
+ * served by node B: the encoder's offer reaches A, is passed on to B, and the programme runs on B —
+ * a viewer who came in through A decodes its video and hears its audio. B is killed (SIGKILL): the
+ * encoder's next offers to the same URL are refused with a retry hint until B's lease has lapsed, then
+ * A takes the room and the programme runs there; the viewer, moved by the SDK, decodes the new
+ * presenter. An RTMP ingest asked of A is made on B (its listener must be where the programme runs),
+ * its programme decoded by the viewer and ended when revoked through A. Revoked through B (back on its data folder), the programme on A ends, and the token is
+ * refused. With Redis gone, a new ingest is refused with 503 and a retry hint, not made half.
+ */
+import jwt from 'jsonwebtoken';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../../bench/lib/browser.js';
+import { publishRtmp, type RtmpPublisher } from '../../bench/lib/rtmpPublisher.js';
+import { contextWithSourceSdk, sdkJoin, waitForStats, type PathStats } from '../../bench/lib/sdkPage.js';
+import type { IngestGrant, IngestInfo } from '../../signaling/protocol/index.js';
+import { startLocalCluster, type LocalCluster, type NodeProcess } from '../helpers/clusterProcesses.js';
+import { connect, ok, type TestClient } from '../helpers/signalingClient.js';
+import { TEST_AUDIENCE, token } from '../helpers/tokens.js';
+import { until } from '../helpers/until.js';
+import { openEncoderPage, whipPublish, type WhipPublish } from '../helpers/whipEncoder.js';
+
+const ROOM = 'xh-gkjk-2026-12-12';
+const STUDIO = '骨科健康讲座演播室';
+const RTMP_STUDIO = '糖尿病饮食讲座';
+const STUDIO_SITE = { id: 'xiehe-publicity', name: '协和医院宣传科', level: 'tertiary_hospital' as const };
+
+let cluster: LocalCluster | undefined;
+let browser: Browser | undefined;
+let nodeA: NodeProcess;
+let nodeB: NodeProcess;
+let lead: TestClient | undefined;
+let encoder: Page;
+let viewer: Page;
+let grant: IngestGrant;
+const publishers: RtmpPublisher[] = [];
+
+beforeAll(async () => {
+  cluster = await startLocalCluster(['node-a', 'node-b'], { JWT_AUDIENCE: TEST_AUDIENCE, ROOM_EMPTY_LINGER_SECONDS: '0' });
+  [nodeA, nodeB] = cluster.nodes as [NodeProcess, NodeProcess];
+  browser = await launchChromium();
+}, 90_000);
+
+afterAll(async () => {
+  await Promise.all(publishers.map((p) => p.kill()));
+  lead?.close();
+  await browser?.close();
+  await cluster?.stop(); // both nodes (the killed one's leftovers too) and redis-server
+});
+
+/** The hospital system's operator token, signed with the cluster's secret. */
+const admin = () =>
+  jwt.sign({ sub: 'ops-zhou-min', scope: 'admin' }, cluster!.secret, { algorithm: 'HS256', audience: TEST_AUDIENCE, expiresIn: 600 });
+
+async function describeThrough(node: NodeProcess, id: string): Promise<{ status: number; ingest?: IngestInfo }> {
+  const res = await fetch(`${node.url}/ingest/${id}`, { headers: { authorization: `Bearer ${admin()}` } });
+  return { status: res.status, ...((await res.json().catch(() => ({}))) as { ingest?: IngestInfo }) };
+}
+
+/** The encoder's offer to its URL, again and again (as OBS reconnects) until one is answered 201; the statuses seen. */
+async function publishUntilAnswered(timeoutMs: number): Promise<{ answer: WhipPublish; seen: number[] }> {
+  const seen: number[] = [];
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const answer = await whipPublish(encoder, grant.publishUrl, grant.token).catch((e: unknown) => ({
+      status: 0,
+      body: String(e),
+      location: null,
+      contentType: null,
+    }));
+    seen.push(answer.status);
+    if (answer.status === 201 || Date.now() > deadline) return { answer, seen };
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** The viewer holds the video of `name` (participant `id`) and decodes it, and hears its audio. */
+async function viewerReceives(participantId: string, name = STUDIO): Promise<void> {
+  await viewer.waitForFunction(
+    ({ name, id }) =>
+      (
+        window as unknown as { t: { client: { tracks: { kind: string; participant: { id: string; displayName: string } }[] } } }
+      ).t.client.tracks.some((t) => t.kind === 'video' && t.participant.displayName === name && t.participant.id === id),
+    { name, id: participantId },
+    { timeout: 30_000 },
+  );
+  await waitForStats(
+    viewer,
+    (s: PathStats) =>
+      s.inbound.some((i) => i.name === name && i.kind === 'video' && i.framesDecoded > 10) &&
+      s.inbound.some((i) => i.name === name && i.kind === 'audio' && i.totalAudioEnergy > 0),
+    30_000,
+  );
+}
+
+/** The ingest (the WHIP one unless named), as the node `node` tells it once it is live. */
+async function liveThrough(node: NodeProcess, id = grant.ingest.id): Promise<IngestInfo> {
+  return until(
+    `the programme live on ${node.id}`,
+    async () => {
+      const { ingest } = await describeThrough(node, id);
+      return ingest?.state === 'live' && ingest.participantId ? ingest : undefined;
+    },
+    20_000,
+    250,
+  );
+}
+
+const closeEncoderSession = () =>
+  encoder.evaluate(() => {
+    const whip = (window as unknown as { whip?: { pc: RTCPeerConnection; stream: MediaStream } }).whip;
+    whip?.pc.close();
+    for (const t of whip?.stream.getTracks() ?? []) t.stop();
+  });
+
+describe('a WHIP encoder in a cluster', () => {
+  it('made through one node, its offer to that node runs the programme on the room’s node; a viewer decodes it', async () => {
+    // The broadcast is on B: its lead connected there as if already redirected once (hops 1).
+    lead = await connect(
+      nodeB.url,
+      token(
+        { room: ROOM, kind: 'broadcast', role: 'lead_specialist', sub: 'xh-wang-jun', name: '王军', site: STUDIO_SITE, caseId: undefined },
+        {},
+        cluster!.secret,
+      ),
+      { hops: 1 },
+    );
+    const { rtpCapabilities } = ok(await lead.request('getRouterRtpCapabilities', {}));
+    ok(await lead.request('join', { rtpCapabilities }));
+
+    const created = await fetch(`${nodeA.url}/ingest`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${admin()}` },
+      body: JSON.stringify({ room: ROOM, kind: 'broadcast', protocol: 'whip', name: STUDIO, site: STUDIO_SITE }),
+    });
+    expect(created.status).toBe(201);
+    grant = (await created.json()) as IngestGrant;
+    expect(grant.publishUrl).toBe(`${nodeA.url}/whip/${grant.ingest.id}`);
+    // Known to the other node at once.
+    expect(await describeThrough(nodeB, grant.ingest.id)).toMatchObject({ status: 200, ingest: { state: 'waiting', name: STUDIO } });
+
+    encoder = await openEncoderPage(browser!, nodeA.url);
+    const wrong = await whipPublish(encoder, grant.publishUrl, `${grant.token}x`);
+    expect(wrong.status).toBe(401);
+    const published = await whipPublish(encoder, grant.publishUrl, grant.token);
+    expect(published.status, published.body).toBe(201);
+    // The session lives on B: its URL names B, where the encoder's PATCH and DELETE go.
+    expect(published.location).toMatch(new RegExp(`^${nodeB.url}/whip/${grant.ingest.id}/sessions/[0-9a-f]{32}$`));
+    const onB = await liveThrough(nodeB);
+    // What B wrote is what A says.
+    expect((await describeThrough(nodeA, grant.ingest.id)).ingest).toMatchObject({ state: 'live', participantId: onB.participantId });
+
+    const context = await contextWithSourceSdk(browser!);
+    viewer = await context.newPage();
+    viewer.on('pageerror', (e) => console.error('[viewer page error]', e));
+    await viewer.goto(`${nodeA.url}/sdk-test.html`);
+    const joined = await sdkJoin(viewer, {
+      identity: 'zhao-huanzhe',
+      name: '赵患者',
+      role: 'viewer',
+      room: ROOM,
+      kind: 'broadcast',
+      caseId: null,
+      site: { id: 'home', name: '家中', level: 'village_clinic' },
+      url: nodeA.url,
+    });
+    expect(joined).toBe('joined');
+    await viewerReceives(onB.participantId!);
+  }, 120_000);
+
+  it('an RTMP ingest asked of the node not serving the room is made on the room’s node; FFmpeg’s programme reaches the viewer; revoked through the other node, it ends', async () => {
+    const res = await fetch(`${nodeA.url}/ingest`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${admin()}` },
+      body: JSON.stringify({ room: ROOM, kind: 'broadcast', protocol: 'rtmp', name: RTMP_STUDIO, site: STUDIO_SITE }),
+    });
+    expect(res.status).toBe(201);
+    const rtmp = (await res.json()) as IngestGrant;
+    expect(rtmp.publishUrl).toMatch(/^rtmp:\/\/127\.0\.0\.1:\d+\/live\//);
+    publishers.push(publishRtmp(rtmp.publishUrl, { size: '320x240' }));
+    // Its listener is on B, the room's node: the programme goes live there and the viewer decodes it.
+    const live = await liveThrough(nodeB, rtmp.ingest.id);
+    await viewerReceives(live.participantId!, RTMP_STUDIO);
+    const revoked = await fetch(`${nodeA.url}/ingest/${rtmp.ingest.id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${admin()}` },
+    });
+    expect(revoked.status).toBe(204);
+    await viewer.waitForFunction(
+      (name) =>
+        !(window as unknown as { t: { client: { tracks: { participant: { displayName: string } }[] } } }).t.client.tracks.some(
+          (t) => t.participant.displayName === name,
+        ),
+      RTMP_STUDIO,
+      { timeout: 15_000 },
+    );
+    expect((await describeThrough(nodeB, rtmp.ingest.id)).status).toBe(404);
+  }, 90_000);
+
+  it('the room’s node killed: the encoder’s next offers to the same URL are refused with a retry hint, then the programme runs on the survivor', async () => {
+    await nodeB.kill();
+    await closeEncoderSession();
+    const { answer, seen } = await publishUntilAnswered(40_000);
+    expect(answer.status, `statuses seen: ${seen.join(', ')}; last: ${answer.body}`).toBe(201);
+    // Until B's lease lapsed: "retry" (503), never "not valid" or "no such ingest".
+    expect(seen[0]).toBe(503);
+    expect(seen.filter((s) => s !== 201 && s !== 503)).toEqual([]);
+    expect(answer.location).toMatch(new RegExp(`^${nodeA.url}/whip/${grant.ingest.id}/sessions/`));
+    const onA = await liveThrough(nodeA);
+    await viewerReceives(onA.participantId!);
+  }, 120_000);
+
+  it('revoked through the node that came back, the programme ends where it runs and the token is refused', async () => {
+    nodeB = await cluster!.restart(nodeB);
+    const revoked = await fetch(`${nodeB.url}/ingest/${grant.ingest.id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${admin()}` },
+    });
+    expect(revoked.status).toBe(204);
+    await viewer.waitForFunction(
+      (name) =>
+        !(window as unknown as { t: { client: { tracks: { participant: { displayName: string } }[] } } }).t.client.tracks.some(
+          (t) => t.participant.displayName === name,
+        ),
+      STUDIO,
+      { timeout: 15_000 },
+    );
+    expect((await describeThrough(nodeA, grant.ingest.id)).status).toBe(404);
+    await closeEncoderSession();
+    expect((await whipPublish(encoder, grant.publishUrl, grant.token)).status).toBe(401);
+  }, 60_000);
+
+  it('with Redis gone, a new ingest is refused with 503 and a retry hint', async () => {
+    await cluster!.redis.kill();
+    const res = await fetch(`${nodeA.url}/ingest`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${admin()}` },
+      body: JSON.stringify({ room: ROOM, kind: 'broadcast', protocol: 'whip', name: STUDIO, site: STUDIO_SITE }),
+    });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('3');
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('UNAVAILABLE');
+  }, 30_000);
+});

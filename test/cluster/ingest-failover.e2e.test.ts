@@ -6,7 +6,8 @@
  * encoder's next offers to the same URL are refused with a retry hint until B's lease has lapsed, then
  * A takes the room and the programme runs there; the viewer, moved by the SDK, decodes the new
  * presenter. An RTMP ingest asked of A is made on B (its listener must be where the programme runs),
- * its programme decoded by the viewer and ended when revoked through A. Revoked through B (back on its data folder), the programme on A ends, and the token is
+ * its programme decoded by the viewer and ended when revoked through A. Revoked through B (back on its
+ * data folder), the programme on A ends, and the token is
  * refused. With Redis gone, a new ingest is refused with 503 and a retry hint, not made half.
  */
 import jwt from 'jsonwebtoken';
@@ -170,7 +171,7 @@ describe('a WHIP encoder in a cluster', () => {
     await viewerReceives(onB.participantId!);
   }, 120_000);
 
-  it('an RTMP ingest asked of the node not serving the room is made on the room’s node; FFmpeg’s programme reaches the viewer; revoked through the other node, it ends', async () => {
+  it('RTMP: asked of the node not serving the room, made on the room’s node; its programme decoded; revoked through the other, it ends', async () => {
     const res = await fetch(`${nodeA.url}/ingest`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${admin()}` },
@@ -199,7 +200,7 @@ describe('a WHIP encoder in a cluster', () => {
     expect((await describeThrough(nodeB, rtmp.ingest.id)).status).toBe(404);
   }, 90_000);
 
-  it('the room’s node killed: the encoder’s next offers to the same URL are refused with a retry hint, then the programme runs on the survivor', async () => {
+  it('the room’s node killed: the encoder’s offers to its URL get a retry hint, then the programme runs on the survivor', async () => {
     await nodeB.kill();
     await closeEncoderSession();
     const { answer, seen } = await publishUntilAnswered(40_000);

@@ -31,8 +31,17 @@ export class WhipSession implements IngestMedia {
   /** Answers `sdp`: the presenter enters (or stays in) the room and publishes each section. */
   static async start(ingest: Ingest, sdp: string, log: Logger): Promise<{ session: WhipSession; answer: string }> {
     const { room, participant } = await ingest.onStage();
-    const offer = readWhipOffer(sdp, room.router.rtpCapabilities.headerExtensions ?? []);
-    const transport = await room.media.createTransport(participant, 'send', false);
+    let offer: WhipOffer;
+    let transport: types.WebRtcTransport;
+    try {
+      offer = readWhipOffer(sdp, room.router.rtpCapabilities.headerExtensions ?? []);
+      transport = await room.media.createTransport(participant, 'send', false);
+    } catch (error) {
+      // Refused before anything ran: a presenter that came in only for this offer leaves again
+      // (viewers would see an empty stage); a programme already running goes on.
+      if (!ingest.media) ingest.endProgramme('the encoder’s offer could not be taken');
+      throw error;
+    }
     const session = new WhipSession(ingest, offer, transport);
     try {
       // The encoder's earlier session (it reconnected with a new offer) gives way to this one.

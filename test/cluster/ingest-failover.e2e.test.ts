@@ -1,14 +1,14 @@
 /**
- * A studio's WHIP encoder in a cluster whose nodes are separate server processes on a real
- * redis-server. The ingest is made through node A (the encoder's URL names A) while the broadcast is
- * served by node B: the encoder's offer reaches A, is passed on to B, and the programme runs on B —
- * a viewer who came in through A decodes its video and hears its audio. B is killed (SIGKILL): the
- * encoder's next offers to the same URL are refused with a retry hint until B's lease has lapsed, then
- * A takes the room and the programme runs there; the viewer, moved by the SDK, decodes the new
- * presenter. An RTMP ingest asked of A is made on B (its listener must be where the programme runs),
- * its programme decoded by the viewer and ended when revoked through A. Revoked through B (back on its
- * data folder), the programme on A ends, and the token is
- * refused. With Redis gone, a new ingest is refused with 503 and a retry hint, not made half.
+ * A studio's encoders in a cluster whose nodes are separate server processes on a real redis-server.
+ * A WHIP ingest is made through node A (the encoder's URL names A) while the broadcast is served by
+ * node B: the encoder's offer reaches A, is passed on to B, and the programme runs on B — a viewer who
+ * came in through A decodes its video and hears its audio. An RTMP ingest asked of A is made on B (its
+ * listener must be where the programme runs), its programme decoded by the viewer and ended when
+ * revoked through A. B is killed (SIGKILL): the WHIP encoder's next offers to the same URL get a retry
+ * hint until B's lease has lapsed, then A takes the room and the programme runs there; the viewer,
+ * moved by the SDK, decodes the new presenter. Revoked through B (back on its data folder), the
+ * programme on A ends and the token is refused. With Redis gone, a new ingest is refused with 503 and
+ * a retry hint, not made half.
  */
 import jwt from 'jsonwebtoken';
 import type { Browser, Page } from 'playwright-core';

@@ -2,7 +2,8 @@
  * Routes as path prefixes behind one public host: two nodes whose CLUSTER_ROUTE is `<host>/n1` and
  * `<host>/n2` on one loopback reverse proxy (path passed unchanged, as the README's nginx example
  * does). A join through the host's `/n1` is MOVED to `/n2` and served there by the SDK's connection,
- * over WebSocket and over long-polling; a node's liveness probe of another uses its prefix.
+ * over WebSocket and over long-polling; a node's liveness probe of another uses its prefix; an
+ * encoder's URL names the host, and its offer through the host's entry is passed on to the room's node.
  */
 import type { Redis } from 'ioredis';
 import { io } from 'socket.io-client';
@@ -11,12 +12,12 @@ import { SignalingConnection } from '../../client-sdk/src/SignalingConnection.js
 import { ClusterKeys } from '../../server/cluster/keys.js';
 import { connectRedis, whenReady } from '../../server/cluster/redis.js';
 import type { MediaServer } from '../../server/MediaServer.js';
-import { PROTOCOL_VERSION, type Ack, type WireError } from '../../signaling/protocol/index.js';
+import { PROTOCOL_VERSION, type Ack, type IngestGrant, type WireError } from '../../signaling/protocol/index.js';
 import { startPathProxy, type PathProxy } from '../helpers/pathProxy.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { startTestServer } from '../helpers/server.js';
 import { connect, ok, type TestClient } from '../helpers/signalingClient.js';
-import { token } from '../helpers/tokens.js';
+import { adminToken, token } from '../helpers/tokens.js';
 
 let redis: RedisServer | undefined;
 let proxy: PathProxy | undefined;
@@ -108,6 +109,50 @@ describe('routes as path prefixes behind one public host', () => {
       expect(proxy!.forwarded.filter((line) => line.includes('/n1/socket.io/?') && line.includes('transport=polling'))).toEqual([]);
     } finally {
       socket.close();
+    }
+  });
+
+  it('an encoder’s URL names the public host; its offer through the host’s entry is passed on to the room’s node at its prefix', async () => {
+    const room = 'jkjy-prefix-2026-12-20';
+    const site = { id: 'xy-eyy', name: '中南大学湘雅二医院', level: 'tertiary_hospital' as const };
+    const lead = await connect(
+      `${proxy!.url}/n2`,
+      token({ room, kind: 'broadcast', sub: 'xy-zhou-li', name: '周丽', role: 'lead_specialist', site, caseId: undefined }),
+      { hops: 1 },
+    );
+    clients.push(lead);
+    const { rtpCapabilities } = ok(await lead.request('getRouterRtpCapabilities', {}));
+    ok(await lead.request('join', { rtpCapabilities }));
+    const created = await fetch(`${proxy!.url}/n1/ingest`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken()}` },
+      body: JSON.stringify({ room, kind: 'broadcast', protocol: 'whip', name: '健康讲座演播室', site }),
+    });
+    expect(created.status).toBe(201);
+    const grant = (await created.json()) as IngestGrant;
+    expect(grant.publishUrl).toBe(`${proxy!.url}/whip/${grant.ingest.id}`);
+
+    proxy!.route('', nodes[0]!.port); // the host's entry (any node; node-1 here), as nginx's `location /`
+    try {
+      const offer = await fetch(grant.publishUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/sdp', authorization: `Bearer ${grant.token}` },
+        body: 'v=0\r\n',
+      });
+      // Not an offer: refused by node-2, where the programme would run — its answer came back through node-1.
+      expect(offer.status).toBe(400);
+      expect(proxy!.forwarded).toContain(`POST /whip/${grant.ingest.id}`);
+      expect(proxy!.forwarded).toContain(`POST /n2/whip/${grant.ingest.id}?hops=1`);
+      // And the refused offer left nobody on the stage.
+      expect(
+        nodes[1]!.rooms
+          .get(room)
+          ?.participants()
+          .map((p) => p.info.identity),
+      ).toEqual(['xy-zhou-li']);
+      expect(nodes[0]!.rooms.get(room)).toBeUndefined();
+    } finally {
+      proxy!.unroute('');
     }
   });
 

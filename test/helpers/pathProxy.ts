@@ -1,15 +1,17 @@
 /**
  * A loopback reverse proxy with one public host and a path per node, as nginx is configured in the
  * README ("Behind one public host"): `<prefix>/…` goes to that node with the path unchanged, HTTP
- * requests (long-polling, /healthz) and WebSocket upgrades alike; any other path is 404.
+ * requests (long-polling, /healthz) and WebSocket upgrades alike; any other path goes to the entry
+ * node if one is routed (`route('', port)`), else 404.
  */
 import http from 'node:http';
 import net from 'node:net';
 
 export interface PathProxy {
   url: string;
-  /** Sends `<prefix>` and everything under it to 127.0.0.1:`port`. */
+  /** Sends `<prefix>` and everything under it to 127.0.0.1:`port`; prefix '' = every other path (the entry). */
   route(prefix: string, port: number): void;
+  unroute(prefix: string): void;
   /** `METHOD path` of every request and `UPGRADE path` of every upgrade it forwarded, in order. */
   forwarded: string[];
   close(): Promise<void>;
@@ -20,8 +22,11 @@ export async function startPathProxy(): Promise<PathProxy> {
   const forwarded: string[] = [];
   const sockets = new Set<net.Socket>();
   const agent = new http.Agent({ keepAlive: false });
+  // The longest prefix that matches: '' (the host's entry, any node) only when no node's does.
   const target = (url = '/') =>
-    [...routes].find(([prefix]) => url === prefix || url.startsWith(`${prefix}/`) || url.startsWith(`${prefix}?`))?.[1];
+    [...routes]
+      .sort(([a], [b]) => b.length - a.length)
+      .find(([prefix]) => url === prefix || url.startsWith(`${prefix}/`) || url.startsWith(`${prefix}?`))?.[1];
 
   const server = http.createServer((req, res) => {
     const port = target(req.url);
@@ -57,6 +62,7 @@ export async function startPathProxy(): Promise<PathProxy> {
   return {
     url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
     route: (prefix, port) => void routes.set(prefix, port),
+    unroute: (prefix) => void routes.delete(prefix),
     forwarded,
     close: () =>
       new Promise((resolve) => {

@@ -73,6 +73,14 @@ interface IngestEvents {
 
 const hash = (token: string): Buffer => createHash('sha256').update(token).digest();
 
+/** Whether `token` is the secret whose hash is `tokenHash` (constant time). */
+const proves = (token: string, tokenHash: Buffer): boolean => tokenHash.length === 32 && timingSafeEqual(hash(token), tokenHash);
+
+/** The same check for an ingest kept by the cluster (IngestRecord), with its expiry. */
+export function recordAccepts(record: IngestRecord, token: string): boolean {
+  return Date.now() < Date.parse(record.info.expiresAt) && proves(token, Buffer.from(record.tokenHash, 'hex'));
+}
+
 /** Who an ingest is across nodes: the same id, lifetime and token wherever its encoder arrives. */
 interface Identity {
   id: string;
@@ -188,7 +196,7 @@ export class Ingest extends EventEmitter<IngestEvents> {
 
   /** True when `token` is this ingest's secret and the ingest is still valid (constant time). */
   accepts(token: string): boolean {
-    return !this.#closed && Date.now() < this.expiresAt.getTime() && timingSafeEqual(hash(token), this.#tokenHash);
+    return !this.#closed && Date.now() < this.expiresAt.getTime() && proves(token, this.#tokenHash);
   }
 
   info(): IngestInfo {

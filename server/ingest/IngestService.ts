@@ -18,7 +18,7 @@ import type { Logger } from '../logger.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import { HealthMeter } from './HealthMeter.js';
 import { NO_DIRECTORY, type IngestDirectory } from './IngestDirectory.js';
-import { Ingest } from './Ingest.js';
+import { Ingest, recordAccepts } from './Ingest.js';
 import { RtmpRelay, type RtmpOptions } from './RtmpRelay.js';
 
 export interface IngestOptions {
@@ -155,24 +155,14 @@ export class IngestService {
     const local = this.#ingests.get(id);
     if (local) return { roomId: this.authenticate(id, token).spec.room.id, here: () => local };
     const record = token ? await this.#deps.directory.find(id) : undefined;
-    if (!token || !record) throw invalidToken();
-    const ingest = Ingest.fromRecord(record, this.#ingestDeps());
-    if (!ingest.accepts(token)) {
-      ingest.close('not used');
-      throw invalidToken();
-    }
-    return {
-      roomId: ingest.spec.room.id,
-      here: () => {
-        const already = this.#ingests.get(id); // a concurrent request held it first
-        if (already) {
-          ingest.close('not used');
-          return already;
-        }
-        this.#register(ingest);
-        return ingest;
-      },
+    if (!token || !record || !recordAccepts(record, token)) throw invalidToken();
+    // Made only once it runs here: an offer passed on to another node leaves nothing behind.
+    const here = () => {
+      const held = this.#ingests.get(id) ?? Ingest.fromRecord(record, this.#ingestDeps()); // another request may have held it meanwhile
+      if (!this.#ingests.has(id)) this.#register(held);
+      return held;
     };
+    return { roomId: record.info.room, here };
   }
 
   /**

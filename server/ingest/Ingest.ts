@@ -255,6 +255,10 @@ export class Ingest extends EventEmitter<IngestEvents> {
     this.#presence = presence;
     participant.once('closed', (reason) => this.#presenceClosed(presence, reason));
     this.#log.info({ participant: participant.id }, 'ingest presenter entered the room');
+    // A new presenter, on this node: newer than anything another node wrote (one that died while the
+    // programme ran there left it "live" with its own presenter).
+    this.#changedAt = Date.now();
+    this.emit('changed');
     return presence;
   }
 

@@ -52,6 +52,8 @@ const bearer = (req: express.Request): string | undefined => {
 /** Who may manage ingests of `roomId`: an operator (admin token), or a moderator of that very room. */
 interface Manager {
   by: string;
+  /** A moderator's site (their token's): the encoder's when the request names none. */
+  site: Site | undefined;
   /** The room a moderator's token is for; undefined for an operator. */
   room: string | undefined;
   kind: 'broadcast' | 'training' | undefined;
@@ -61,14 +63,14 @@ interface Manager {
 function manager(verifier: TokenVerifier, token: string | undefined): Manager {
   try {
     const admin = verifier.verifyAdmin(token);
-    return { by: `admin:${admin.sub}`, room: undefined, kind: undefined, caseId: undefined };
+    return { by: `admin:${admin.sub}`, site: undefined, room: undefined, kind: undefined, caseId: undefined };
   } catch {
     const principal = verifier.verify(token); // throws UNAUTHENTICATED for anything else
     if (!permissionsFor(principal.kind, principal.role).has('moderate'))
       throw forbidden(`a ${principal.role} may not manage encoder ingests; a moderator's or an admin token is needed`);
     const kind = principal.kind === 'broadcast' || principal.kind === 'training' ? principal.kind : undefined;
     if (!kind) throw forbidden(`an encoder can publish only into a broadcast or training room, not a ${principal.kind} room`);
-    return { by: principal.sub, room: principal.room, kind, caseId: principal.caseId };
+    return { by: principal.sub, site: principal.site, room: principal.room, kind, caseId: principal.caseId };
   }
 }
 
@@ -106,7 +108,8 @@ function manageRoutes(router: express.Router, { ingests, rooms, verifier, routin
       const open = rooms.get(body.room);
       const kind = open?.kind ?? who.kind ?? body.kind;
       if (!kind) throw new ProtocolError('BAD_REQUEST', 'the room is not open on this server: say its kind (broadcast or training)');
-      const site: Site = body.site;
+      const site = body.site ?? who.site;
+      if (!site) throw new ProtocolError('BAD_REQUEST', "say the encoder's site (an admin token has none of its own)");
       const grant = await ingests.create({
         room: { id: body.room, kind, caseId: open?.caseId ?? who.caseId },
         protocol: body.protocol,

@@ -4,6 +4,7 @@
 import { language, setupLanguageSwitch, t, translate, translated } from './i18n.js';
 import { playHls, playWebRtc } from './watch-player.js';
 import { setupEditForm } from './watch-edit.js';
+import { setupEncoders } from './watch-encoders.js';
 
 const $ = (id) => document.getElementById(id);
 const POLL_MS = 3000;
@@ -201,10 +202,16 @@ for (const b of document.querySelectorAll('[data-lang]')) b.addEventListener('cl
 
 setupLanguageSwitch();
 if (token) setupEditForm({ room, base, token, current: () => page.view, saved: (view) => ((page.view = view), render()) });
+// Studio encoders: the panel shows itself if the server lists this room's ingests for the token.
+const encoders = token ? setupEncoders({ room, base, token }) : null;
 if (token) {
   const sdk = Object.assign(document.createElement('script'), { src: new URL('sdk/telemed-sdk.iife.js', base).href });
   sdk.onload = () => void refresh();
   sdk.onerror = () => ((page.webrtcFailed = true), void refresh());
   document.head.append(sdk);
 } else void refresh();
-page.pollTimer = setInterval(refresh, POLL_MS);
+page.pollTimer = setInterval(() => {
+  void refresh();
+  void encoders?.refresh();
+}, POLL_MS);
+void encoders?.refresh();

@@ -14,14 +14,14 @@ import jwt from 'jsonwebtoken';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../bench/lib/browser.js';
-import { publishRtmp, type RtmpPublisher } from '../../bench/lib/rtmpPublisher.js';
+import { publishRtmp, tcpListening, type RtmpPublisher } from '../../bench/lib/rtmpPublisher.js';
 import { contextWithSourceSdk, sdkJoin, waitForStats, type PathStats } from '../../bench/lib/sdkPage.js';
 import type { IngestGrant, IngestInfo } from '../../signaling/protocol/index.js';
 import { startLocalCluster, type LocalCluster, type NodeProcess } from '../helpers/clusterProcesses.js';
 import { connect, ok, type TestClient } from '../helpers/signalingClient.js';
 import { TEST_AUDIENCE, token } from '../helpers/tokens.js';
 import { until } from '../helpers/until.js';
-import { openEncoderPage, whipPublish, type WhipPublish } from '../helpers/whipEncoder.js';
+import { openEncoderPage, whipApplyAnswer, whipPublish, type WhipPublish } from '../helpers/whipEncoder.js';
 
 const ROOM = 'xh-gkjk-2026-12-12';
 const STUDIO = '骨科健康讲座演播室';
@@ -36,6 +36,8 @@ let lead: TestClient | undefined;
 let encoder: Page;
 let viewer: Page;
 let grant: IngestGrant;
+/** The programme's presenter while it ran on B. */
+let presenterOnB: string;
 const publishers: RtmpPublisher[] = [];
 
 beforeAll(async () => {
@@ -60,12 +62,15 @@ async function describeThrough(node: NodeProcess, id: string): Promise<{ status:
   return { status: res.status, ...((await res.json().catch(() => ({}))) as { ingest?: IngestInfo }) };
 }
 
-/** The encoder's offer to its URL, again and again (as OBS reconnects) until one is answered 201; the statuses seen. */
+/**
+ * The encoder's offer to its URL, again and again (as OBS reconnects) until one is answered 201 (its
+ * answer kept unapplied: see whipApplyAnswer); the statuses seen.
+ */
 async function publishUntilAnswered(timeoutMs: number): Promise<{ answer: WhipPublish; seen: number[] }> {
   const seen: number[] = [];
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const answer = await whipPublish(encoder, grant.publishUrl, grant.token).catch((e: unknown) => ({
+    const answer = await whipPublish(encoder, grant.publishUrl, grant.token, { holdAnswer: true }).catch((e: unknown) => ({
       status: 0,
       body: String(e),
       location: null,
@@ -77,15 +82,49 @@ async function publishUntilAnswered(timeoutMs: number): Promise<{ answer: WhipPu
   }
 }
 
+/** Records, with times, what the SDK tells the viewer's page (for a failure to say what happened). */
+function watchViewer(): Promise<void> {
+  return viewer.evaluate(() => {
+    type Client = { on(e: string, f: (...a: unknown[]) => void): void };
+    const t = (window as unknown as { t: { client: Client; log: unknown[][] } }).t;
+    t.log = [];
+    const at = () => new Date().toISOString().slice(11, 23);
+    t.client.on('connectionStateChanged', (state) => t.log.push([at(), 'state', state]));
+    t.client.on('trackAdded', (track) => t.log.push([at(), 'trackAdded', (track as { kind: string }).kind]));
+    t.client.on('trackRemoved', (track) => t.log.push([at(), 'trackRemoved', (track as { kind: string }).kind]));
+    t.client.on('disconnected', (info) => t.log.push([at(), 'disconnected', (info as { message: string }).message]));
+    t.client.on('error', (error) => t.log.push([at(), 'error', (error as Error).message]));
+  });
+}
+
 /** The viewer holds the video of `name` (participant `id`) and decodes it, and hears its audio. */
-async function viewerReceives(participantId: string, name = STUDIO): Promise<void> {
+async function viewerReceives(participantId: string, name = STUDIO, timeoutMs = 30_000): Promise<void> {
+  try {
+    await receiving(participantId, name, timeoutMs);
+  } catch (error) {
+    const why = await viewer.evaluate(() => {
+      type Track = { kind: string; participant: { id: string; displayName: string } };
+      const t = (window as unknown as { t: { client: { connectionState: string; tracks: Track[] }; log: unknown[][] } }).t;
+      return {
+        state: t.client.connectionState,
+        tracks: t.client.tracks.map((k) => `${k.participant.displayName}/${k.participant.id}:${k.kind}`),
+        log: t.log,
+      };
+    });
+    throw new Error(`${(error as Error).message} (at ${new Date().toISOString().slice(11, 23)}); the viewer: ${JSON.stringify(why)}`, {
+      cause: error,
+    });
+  }
+}
+
+async function receiving(participantId: string, name: string, timeoutMs: number): Promise<void> {
   await viewer.waitForFunction(
     ({ name, id }) =>
       (
         window as unknown as { t: { client: { tracks: { kind: string; participant: { id: string; displayName: string } }[] } } }
       ).t.client.tracks.some((t) => t.kind === 'video' && t.participant.displayName === name && t.participant.id === id),
     { name, id: participantId },
-    { timeout: 30_000 },
+    { timeout: timeoutMs },
   );
   await waitForStats(
     viewer,
@@ -150,6 +189,7 @@ describe('a WHIP encoder in a cluster', () => {
     // The session lives on B: its URL names B, where the encoder's PATCH and DELETE go.
     expect(published.location).toMatch(new RegExp(`^${nodeB.url}/whip/${grant.ingest.id}/sessions/[0-9a-f]{32}$`));
     const onB = await liveThrough(nodeB);
+    presenterOnB = onB.participantId!;
     // What B wrote is what A says.
     expect((await describeThrough(nodeA, grant.ingest.id)).ingest).toMatchObject({ state: 'live', participantId: onB.participantId });
 
@@ -168,6 +208,7 @@ describe('a WHIP encoder in a cluster', () => {
       url: nodeA.url,
     });
     expect(joined).toBe('joined');
+    await watchViewer();
     await viewerReceives(onB.participantId!);
   }, 120_000);
 
@@ -180,6 +221,9 @@ describe('a WHIP encoder in a cluster', () => {
     expect(res.status).toBe(201);
     const rtmp = (await res.json()) as IngestGrant;
     expect(rtmp.publishUrl).toMatch(/^rtmp:\/\/127\.0\.0\.1:\d+\/live\//);
+    // FFmpeg's listener takes a moment to start; an encoder connecting earlier would try again.
+    const port = Number(new URL(rtmp.ingest.url.replace(/^rtmp:/, 'http:')).port);
+    await until('the RTMP listener', async () => ((await tcpListening(port)) ? true : undefined), 15_000, 200);
     publishers.push(publishRtmp(rtmp.publishUrl, { size: '320x240' }));
     // Its listener is on B, the room's node: the programme goes live there and the viewer decodes it.
     const live = await liveThrough(nodeB, rtmp.ingest.id);
@@ -201,6 +245,7 @@ describe('a WHIP encoder in a cluster', () => {
   }, 90_000);
 
   it('the room’s node killed: the encoder’s offers to its URL get a retry hint, then the programme runs on the survivor', async () => {
+    const killedAt = Date.now();
     await nodeB.kill();
     await closeEncoderSession();
     const { answer, seen } = await publishUntilAnswered(40_000);
@@ -209,8 +254,24 @@ describe('a WHIP encoder in a cluster', () => {
     expect(seen[0]).toBe(503);
     expect(seen.filter((s) => s !== 201 && s !== 503)).toEqual([]);
     expect(answer.location).toMatch(new RegExp(`^${nodeA.url}/whip/${grant.ingest.id}/sessions/`));
+    // Before any media (the encoder has not applied the answer): the new presenter on A, not what B
+    // wrote before it died ("live", with B's presenter).
+    const now = (await describeThrough(nodeA, grant.ingest.id)).ingest;
+    expect(now).toMatchObject({ state: 'waiting' });
+    expect(now?.participantId).toBeTruthy();
+    expect(now?.participantId).not.toBe(presenterOnB);
+    await whipApplyAnswer(encoder);
     const onA = await liveThrough(nodeA);
-    await viewerReceives(onA.participantId!);
+    const liveAt = Date.now();
+    // The SDK tries a rejoin for up to 60 s (MOVE_BUDGET_MS); it takes 5–15 s here.
+    await viewerReceives(onA.participantId!, STUDIO, 45_000);
+    console.log(
+      `[ingest-failover] after kill -9 of B: 201 and live on A at ${liveAt - killedAt} ms, decoded by the viewer at ${Date.now() - killedAt} ms`,
+    );
+    const log = await viewer.evaluate(() => (window as unknown as { t: { log: unknown[][] } }).t.log);
+    console.log(
+      `[ingest-failover] B killed at ${new Date(killedAt).toISOString().slice(11, 23)}; the viewer's SDK: ${JSON.stringify(log)}`,
+    );
   }, 120_000);
 
   it('revoked through the node that came back, the programme ends where it runs and the token is refused', async () => {

@@ -21,6 +21,8 @@ export interface WhipEncoderOptions {
   simulcast?: boolean;
   /** Replace the offer before it is sent (to send what no browser would). */
   mangle?: [string, string];
+  /** Keep the answer without applying it (no ICE yet) until `whipApplyAnswer`. */
+  holdAnswer?: boolean;
 }
 
 /** A page on the server's origin (a secure context on loopback, so the camera may be opened). */
@@ -71,8 +73,8 @@ export function whipPublish(page: Page, url: string, token: string, options: Whi
       const body = await res.text();
       const location = res.headers.get('location');
       if (res.status === 201) {
-        await pc.setRemoteDescription({ type: 'answer', sdp: body });
-        (window as unknown as { whip: object }).whip = { pc, stream, location: new URL(location!, url).href, token };
+        if (!options.holdAnswer) await pc.setRemoteDescription({ type: 'answer', sdp: body });
+        (window as unknown as { whip: object }).whip = { pc, stream, location: new URL(location!, url).href, token, answer: body };
       } else {
         pc.close();
         for (const t of stream.getTracks()) t.stop();
@@ -165,4 +167,12 @@ export function whipTrickle(page: Page, ifMatch?: string): Promise<number> {
     });
     return res.status;
   }, ifMatch);
+}
+
+/** Applies an answer kept by `whipPublish(…, { holdAnswer: true })`: ICE and DTLS start now. */
+export function whipApplyAnswer(page: Page): Promise<void> {
+  return page.evaluate(async () => {
+    const whip = (window as unknown as { whip: { pc: RTCPeerConnection; answer: string } }).whip;
+    await whip.pc.setRemoteDescription({ type: 'answer', sdp: whip.answer });
+  });
 }

@@ -159,6 +159,7 @@ export class MediaServer {
         rooms,
         directory: clustered ? new RedisIngestDirectory(clustered.redis, new ClusterKeys(clustered.namespace), ingestLog) : NO_DIRECTORY,
         claim: (roomId) => claimForIngest(routing, roomId),
+        servedElsewhere: (roomId) => routing.servedElsewhere(roomId),
         options: { ...config.ingest, rtmp: { ...config.ingest.rtmp, ffmpegPath: DEFAULT_FFMPEG.ffmpeg } },
         publicUrl: () => config.records.publicUrl ?? entryOf(ownRoute()) ?? built.server?.url ?? '',
         log: ingestLog,

@@ -17,7 +17,7 @@ import {
 import type { Logger } from '../logger.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import { HealthMeter } from './HealthMeter.js';
-import { NO_DIRECTORY, type IngestDirectory } from './IngestDirectory.js';
+import { NO_DIRECTORY, type IngestDirectory, type IngestRecord } from './IngestDirectory.js';
 import { Ingest, recordAccepts } from './Ingest.js';
 import { RtmpRelay, type RtmpOptions } from './RtmpRelay.js';
 
@@ -38,6 +38,8 @@ export interface IngestServiceDeps {
   directory: IngestDirectory;
   /** Holds the room on this node before a programme enters it (see IngestDeps.claim). */
   claim: (roomId: string) => Promise<void>;
+  /** The route of the node serving `roomId` if another one does (RoomRouting.servedElsewhere). */
+  servedElsewhere: (roomId: string) => Promise<string | undefined>;
   options: IngestOptions;
   /** The server's address as encoders reach it (PUBLIC_URL, or where it listens). */
   publicUrl: () => string;
@@ -63,8 +65,12 @@ export class IngestService {
   readonly #timer: NodeJS.Timeout;
   #measuring = false;
 
-  constructor(deps: Omit<IngestServiceDeps, 'directory' | 'claim'> & Partial<Pick<IngestServiceDeps, 'directory' | 'claim'>>) {
-    this.#deps = { directory: NO_DIRECTORY, claim: () => Promise.resolve(), ...deps };
+  constructor(
+    deps: Omit<IngestServiceDeps, 'directory' | 'claim' | 'servedElsewhere'> &
+      Partial<Pick<IngestServiceDeps, 'directory' | 'claim' | 'servedElsewhere'>>,
+  ) {
+    // A single node's defaults: nothing kept elsewhere, every room is here.
+    this.#deps = { directory: NO_DIRECTORY, claim: () => Promise.resolve(), servedElsewhere: () => Promise.resolve(undefined), ...deps };
     this.#timer = setInterval(() => void this.#measureAll(), deps.options.healthIntervalMs);
     this.#timer.unref();
     // Revoked through another node: its programme, if it runs here, ends now.
@@ -116,23 +122,13 @@ export class IngestService {
    */
   async list(roomId?: string): Promise<IngestInfo[]> {
     const here = roomId === undefined ? [...this.#ingests.values()] : this.forRoom(roomId);
-    const byId = new Map<string, { info: IngestInfo; changedAt: number }>();
-    for (const record of await this.#deps.directory.list(roomId))
-      byId.set(record.info.id, { info: { ...record.info, health: null }, changedAt: record.changedAt });
-    for (const ingest of here) {
-      const seen = byId.get(ingest.id);
-      const mine = ingest.record();
-      if (!seen || mine.changedAt >= seen.changedAt) byId.set(ingest.id, { info: ingest.info(), changedAt: mine.changedAt });
-    }
-    return [...byId.values()].map((v) => v.info);
+    return this.#newest(await this.#deps.directory.list(roomId), here);
   }
 
   /** One ingest as the cluster knows it (see list). */
   async describe(id: string): Promise<IngestInfo | undefined> {
-    const record = await this.#deps.directory.find(id);
-    const local = this.#ingests.get(id);
-    if (local && (!record || local.record().changedAt >= record.changedAt)) return local.info();
-    return record && { ...record.info, health: null };
+    const [record, local] = [await this.#deps.directory.find(id), this.#ingests.get(id)];
+    return (await this.#newest(record ? [record] : [], local ? [local] : []))[0];
   }
 
   /** Ingests held on this node (metrics: what runs here). */
@@ -191,6 +187,41 @@ export class IngestService {
     clearInterval(this.#timer);
     for (const ingest of [...this.#ingests.values()]) ingest.close('the server is shutting down');
     this.#deps.directory.close();
+  }
+
+  /**
+   * Of each ingest, the newer of what the cluster keeps and this node's view. A programme another node
+   * said was running, in a room no other node serves now, died with that node: shown ended.
+   */
+  async #newest(records: IngestRecord[], here: Ingest[]): Promise<IngestInfo[]> {
+    const byId = new Map<string, { info: IngestInfo; changedAt: number; mine: boolean }>();
+    for (const record of records)
+      byId.set(record.info.id, { info: { ...record.info, health: null }, changedAt: record.changedAt, mine: false });
+    for (const ingest of here) {
+      const { changedAt } = ingest.record();
+      if (changedAt >= (byId.get(ingest.id)?.changedAt ?? 0)) byId.set(ingest.id, { info: ingest.info(), changedAt, mine: true });
+    }
+    const served = new Map<string, Promise<boolean>>();
+    const servedElsewhere = (room: string): Promise<boolean> => {
+      let answer = served.get(room);
+      // Unknown (Redis away): what the other node wrote is shown as it is.
+      if (!answer)
+        served.set(
+          room,
+          (answer = this.#deps.servedElsewhere(room).then(
+            (route) => route !== undefined,
+            () => true,
+          )),
+        );
+      return answer;
+    };
+    return Promise.all(
+      [...byId.values()].map(async ({ info, mine }) => {
+        const running = info.state === 'live' || info.state === 'reconnecting';
+        if (mine || !running || (await servedElsewhere(info.room))) return info;
+        return { ...info, state: 'ended' as const, participantId: null };
+      }),
+    );
   }
 
   #ingestDeps() {

@@ -244,14 +244,25 @@ describe('a WHIP encoder in a cluster', () => {
     expect((await describeThrough(nodeB, rtmp.ingest.id)).status).toBe(404);
   }, 90_000);
 
-  it('the room’s node killed: the encoder’s offers to its URL get a retry hint, then the programme runs on the survivor', async () => {
+  it('its node killed: offers to the encoder’s URL get a retry hint, the dead programme is shown ended, then it runs on the survivor', async () => {
     const killedAt = Date.now();
     await nodeB.kill();
     await closeEncoderSession();
+    // At once: B's lease still names it, so the offer cannot run anywhere yet — "retry", not "not valid".
+    const first = await whipPublish(encoder, grant.publishUrl, grant.token, { holdAnswer: true });
+    expect(first.status, first.body).toBe(503);
+    // Once no node serves the room, what B wrote before it died ("live", its presenter) is not shown as running.
+    await until(
+      'the dead programme shown ended through A',
+      async () => {
+        const { ingest } = await describeThrough(nodeA, grant.ingest.id);
+        return ingest?.state === 'ended' && ingest.participantId === null ? ingest : undefined;
+      },
+      20_000,
+      250,
+    );
     const { answer, seen } = await publishUntilAnswered(40_000);
     expect(answer.status, `statuses seen: ${seen.join(', ')}; last: ${answer.body}`).toBe(201);
-    // Until B's lease lapsed: "retry" (503), never "not valid" or "no such ingest".
-    expect(seen[0]).toBe(503);
     expect(seen.filter((s) => s !== 201 && s !== 503)).toEqual([]);
     expect(answer.location).toMatch(new RegExp(`^${nodeA.url}/whip/${grant.ingest.id}/sessions/`));
     // Before any media (the encoder has not applied the answer): the new presenter on A, not what B

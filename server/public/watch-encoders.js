@@ -16,7 +16,7 @@ const STATE_KEYS = {
 /** Bitrate, frame rate and loss in the page's language; empty before the first measure. */
 function healthText(health) {
   if (!health) return '';
-  const parts = [t('encoders.bitrate', { mbps: (health.bitrateBps / 1e6).toFixed(1) })];
+  const parts = [t('encoders.bitrate', { rate: `${(health.bitrateBps / 1e6).toFixed(1)} Mbit/s` })];
   if (health.frameRate !== null) parts.push(t('encoders.frameRate', { fps: Math.round(health.frameRate) }));
   parts.push(t('encoders.loss', { percent: health.lossPercent.toFixed(1) }));
   return parts.join(' · ');
@@ -84,7 +84,9 @@ export function setupEncoders({ room, base, token }) {
     // What goes into the encoder: for RTMP the server and the stream key apart (as OBS asks for them).
     $('grant-url').value = grant.ingest.protocol === 'rtmp' ? grant.ingest.url : grant.publishUrl;
     $('grant-token').value = grant.token;
-    translate($('grant-token-label'), grant.ingest.protocol === 'rtmp' ? 'encoders.streamKey' : 'encoders.bearer');
+    const rtmp = grant.ingest.protocol === 'rtmp';
+    // Named as the encoder names the field (the same words in every language).
+    translate($('grant-token-label'), rtmp ? 'encoders.streamKey' : 'encoders.bearer', { term: rtmp ? 'Stream Key' : 'Bearer Token' });
     $('encoder-grant').hidden = false;
     notice('encoders.created', { name: grant.ingest.name });
     form.reset();

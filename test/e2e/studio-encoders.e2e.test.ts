@@ -107,7 +107,7 @@ describe('studio encoders on the programme page', () => {
 
     await page.click('#lang-switch button[data-lang=en]');
     expect(await page.locator('#encoders h2').innerText()).toBe('Studio encoders (OBS and others)');
-    expect(await page.locator('#grant-token-label').innerText()).toBe('Stream key');
+    expect(await page.locator('#grant-token-label').innerText()).toBe('Stream Key');
     await expect.poll(() => page.locator('#encoder-list li .state').first().innerText()).toBe('Waiting for the encoder');
   });
 });

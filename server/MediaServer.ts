@@ -23,16 +23,13 @@ import { MEDIA_CODECS } from './media/codecs.js';
 import { HlsService } from './media/HlsService.js';
 import { ServerMetrics } from './metrics/ServerMetrics.js';
 import { PreflightLab } from './media/PreflightLab.js';
-import { ClusterKeys } from './cluster/keys.js';
-import { NO_DIRECTORY } from './ingest/IngestDirectory.js';
-import { IngestService } from './ingest/IngestService.js';
-import { RedisIngestDirectory } from './ingest/RedisIngestDirectory.js';
-import { DEFAULT_FFMPEG } from '../recordings/ffmpeg.js';
+import { startIngests } from './ingest/index.js';
+import type { IngestService } from './ingest/IngestService.js';
 import { CaseRecordService } from './records/CaseRecordService.js';
 import { WorkerPool } from './media/WorkerPool.js';
 import { RoomRegistry } from './rooms/RoomRegistry.js';
 import { ConnectionLimits } from './signaling/ConnectionLimits.js';
-import { ProtocolError, routePrefix } from '../signaling/protocol/index.js';
+import { routePrefix } from '../signaling/protocol/index.js';
 import { startProgrammes, type Programmes } from './programmes/index.js';
 
 export class MediaServer {
@@ -152,17 +149,14 @@ export class MediaServer {
       const metrics = new ServerMetrics({ pool, rooms, records, hls, draining: () => routing.draining });
       if (config.cluster) metrics.addCluster(() => clusterNode?.stats);
       // Encoders publishing into broadcasts (WHIP, RTMP); their URLs name the address encoders reach.
-      // Clustered, ingests are known to every node and a programme runs on its room's node.
-      const ingestLog = log.child({ component: 'ingest' });
-      const ownRoute = () => (clustered ? (clustered.route ?? built.server?.url) : undefined);
-      const ingests = new IngestService({
+      const { ingests, ownRoute } = startIngests({
         rooms,
-        directory: clustered ? new RedisIngestDirectory(clustered.redis, new ClusterKeys(clustered.namespace), ingestLog) : NO_DIRECTORY,
-        claim: (roomId) => claimForIngest(routing, roomId),
-        servedElsewhere: (roomId) => routing.servedElsewhere(roomId),
-        options: { ...config.ingest, rtmp: { ...config.ingest.rtmp, ffmpegPath: DEFAULT_FFMPEG.ffmpeg } },
-        publicUrl: () => config.records.publicUrl ?? entryOf(ownRoute()) ?? built.server?.url ?? '',
-        log: ingestLog,
+        routing,
+        config: config.ingest,
+        publicUrl: config.records.publicUrl,
+        listenUrl: () => built.server?.url,
+        cluster: clustered && { redis: clustered.redis, namespace: clustered.namespace, route: clustered.route },
+        log: log.child({ component: 'ingest' }),
       });
       metrics.addIngests(ingests);
       if (events) metrics.addEventWebhooks(() => events.pending);
@@ -326,27 +320,6 @@ export class MediaServer {
     })();
     return this.#closing;
   }
-}
-
-/**
- * Where encoders are sent when PUBLIC_URL is not set: a route with a path (`https://host/n1`, nodes
- * behind one public host) → the host itself, which any node answers, so an encoder's URL outlives the
- * node it was created on; a route of its own → that node.
- */
-function entryOf(route: string | undefined): string | undefined {
-  if (route === undefined) return undefined;
-  return routePrefix(route) === '' ? route : new URL(route).origin;
-}
-
-/** An encoder's programme enters its room on this node only if the room is served here (clustered: its lease is held). */
-async function claimForIngest(routing: RoomRouting, roomId: string): Promise<void> {
-  // As a client already redirected once: claimed here if nobody serves it, not placed elsewhere.
-  const decision = await routing.route(roomId, 1);
-  if (!decision.here)
-    throw new ProtocolError(
-      'UNAVAILABLE',
-      `the room ${roomId} is served by another server (${decision.route}); the programme cannot start here`,
-    );
 }
 
 /** This node's membership of the cluster: announced with its route, its media address and its load. */

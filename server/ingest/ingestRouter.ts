@@ -102,9 +102,9 @@ function manageRoutes(router: express.Router, { ingests, rooms, verifier, routin
       const body = parsed.data;
       if (who.room !== undefined && who.room !== body.room)
         throw forbidden('a moderator may create ingests only for the room of their token');
-      const owner = body.protocol === 'rtmp' ? await routing.servedElsewhere(body.room) : undefined;
+      const owner = body.protocol === 'rtmp' && !req.headers[FORWARDED_BY] ? await routing.servedElsewhere(body.room) : undefined;
       // An RTMP listener is on the node that creates it, and its programme runs on the room's node.
-      if (owner !== undefined && !req.headers[FORWARDED_BY]) return void (await forward(owner, 'ingest', req, JSON.stringify(body), res));
+      if (owner !== undefined) return await forward(owner, 'ingest', req, JSON.stringify(body), res);
       const open = rooms.get(body.room);
       const kind = open?.kind ?? who.kind ?? body.kind;
       if (!kind) throw new ProtocolError('BAD_REQUEST', 'the room is not open on this server: say its kind (broadcast or training)');
@@ -128,7 +128,11 @@ function manageRoutes(router: express.Router, { ingests, rooms, verifier, routin
     try {
       const who = manager(verifier, bearer(req));
       const room = who.room ?? (typeof req.query['room'] === 'string' ? req.query['room'] : undefined);
-      res.json({ ingests: await ingests.list(room) });
+      const here = async () => void res.json({ ingests: await ingests.list(room) });
+      // Health is measured where the programme runs, on the room's node: asked of it.
+      const owner = await servingNode(routing, room, req);
+      if (owner !== undefined) return await forward(owner, `ingest?room=${encodeURIComponent(room!)}`, req, undefined, res, here);
+      await here();
     } catch (error) {
       jsonFail(res, error, log);
     }
@@ -139,7 +143,10 @@ function manageRoutes(router: express.Router, { ingests, rooms, verifier, routin
       const who = manager(verifier, bearer(req));
       const ingest = await ingests.describe(req.params.id);
       if (!ingest || (who.room !== undefined && ingest.room !== who.room)) throw new ProtocolError('NOT_FOUND', 'no such ingest');
-      res.json({ ingest });
+      const here = async () => void res.json({ ingest });
+      const owner = await servingNode(routing, ingest.room, req);
+      if (owner !== undefined) return await forward(owner, `ingest/${encodeURIComponent(ingest.id)}`, req, undefined, res, here);
+      await here();
     } catch (error) {
       jsonFail(res, error, log);
     }
@@ -186,9 +193,17 @@ const RELAYED_HEADERS = ['content-type', 'location', 'etag', 'accept-patch', 'ww
 
 /**
  * Passes a request on to the node serving its room (`route`), with its credentials and body, and
- * relays the answer. That node not answering: 503 with a retry hint (the encoder tries again).
+ * relays the answer. That node not answering: `orElse` if given (what this node can say itself),
+ * else 503 with a retry hint (an encoder tries again).
  */
-async function forward(route: string, path: string, req: express.Request, body: string, res: express.Response): Promise<void> {
+async function forward(
+  route: string,
+  path: string,
+  req: express.Request,
+  body: string | undefined,
+  res: express.Response,
+  orElse?: () => Promise<void>,
+): Promise<void> {
   const headers: Record<string, string> = { [FORWARDED_BY]: '1' };
   for (const name of ['authorization', 'content-type']) {
     const value = req.headers[name];
@@ -204,6 +219,7 @@ async function forward(route: string, path: string, req: express.Request, body: 
       signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS),
     });
   } catch {
+    if (orElse) return orElse();
     res
       .status(503)
       .setHeader('Retry-After', '3')
@@ -216,6 +232,15 @@ async function forward(route: string, path: string, req: express.Request, body: 
     if (value !== null) res.setHeader(name, value);
   }
   res.status(answer.status).send(Buffer.from(await answer.arrayBuffer()));
+}
+
+/**
+ * The node serving `room` if it is another one and this request was not passed on already. Undefined
+ * too when that cannot be told (Redis away): this node answers with what it knows.
+ */
+async function servingNode(routing: RoomRouting, room: string | undefined, req: express.Request): Promise<string | undefined> {
+  if (room === undefined || req.headers[FORWARDED_BY]) return undefined;
+  return routing.servedElsewhere(room).catch(() => undefined);
 }
 
 /** How many times a WHIP offer was passed on between nodes (`?hops=`, added by forward); 0 when absent or odd. */
@@ -260,7 +285,7 @@ function whipRoutes(router: express.Router, { ingests, routing, ownRoute, log }:
       const decision = await routing.route(admitted.roomId, hops);
       // Passed on, not redirected: an encoder following a redirect to another host drops its token
       // (curl, browsers). The answer's Location names the serving node, where the session lives.
-      if (!decision.here) return void (await forward(decision.route, `whip/${req.params.id}?hops=${hops + 1}`, req, req.body, res));
+      if (!decision.here) return await forward(decision.route, `whip/${req.params.id}?hops=${hops + 1}`, req, req.body, res);
       const ingest = admitted.here();
       const { session, answer } = await WhipSession.start(ingest, req.body, log);
       for (const [id, entry] of sessions) if (entry.session.ended) sessions.delete(id);

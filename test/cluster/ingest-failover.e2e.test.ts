@@ -41,7 +41,11 @@ let presenterOnB: string;
 const publishers: RtmpPublisher[] = [];
 
 beforeAll(async () => {
-  cluster = await startLocalCluster(['node-a', 'node-b'], { JWT_AUDIENCE: TEST_AUDIENCE, ROOM_EMPTY_LINGER_SECONDS: '0' });
+  cluster = await startLocalCluster(['node-a', 'node-b'], {
+    JWT_AUDIENCE: TEST_AUDIENCE,
+    ROOM_EMPTY_LINGER_SECONDS: '0',
+    INGEST_HEALTH_INTERVAL_MS: '1000',
+  });
   [nodeA, nodeB] = cluster.nodes as [NodeProcess, NodeProcess];
   browser = await launchChromium();
 }, 90_000);
@@ -190,8 +194,18 @@ describe('a WHIP encoder in a cluster', () => {
     expect(published.location).toMatch(new RegExp(`^${nodeB.url}/whip/${grant.ingest.id}/sessions/[0-9a-f]{32}$`));
     const onB = await liveThrough(nodeB);
     presenterOnB = onB.participantId!;
-    // What B wrote is what A says.
-    expect((await describeThrough(nodeA, grant.ingest.id)).ingest).toMatchObject({ state: 'live', participantId: onB.participantId });
+    // What B says is what A says, health (measured on B) included: A asks B, the room's node.
+    const throughA = await until(
+      'the programme with its health, listed through A',
+      async () => {
+        const res = await fetch(`${nodeA.url}/ingest?room=${ROOM}`, { headers: { authorization: `Bearer ${admin()}` } });
+        const listed = ((await res.json()) as { ingests: IngestInfo[] }).ingests.find((i) => i.id === grant.ingest.id);
+        return listed?.health && listed.health.bitrateBps > 0 ? listed : undefined;
+      },
+      15_000,
+      250,
+    );
+    expect(throughA).toMatchObject({ state: 'live', participantId: onB.participantId });
 
     const context = await contextWithSourceSdk(browser!);
     viewer = await context.newPage();

@@ -118,6 +118,12 @@ export interface AssemblerCounters {
   incompleteFrames: number;
   /** Complete frames that failed inspection (e.g. key frame without start code). */
   corruptFrames: number;
+  /**
+   * Packets set aside without joining a frame: a payload descriptor that cannot be read, or a
+   * packet older in sequence than the newest whose frame is over a second old. Zero in a healthy
+   * stream; a count here with few frames says where a stream's packets went.
+   */
+  ignoredPackets: number;
 }
 
 /** Reassembles VP8 frames from RTP packets of one stream, in any arrival order. */
@@ -127,24 +133,39 @@ export class Vp8FrameAssembler implements AssemblerCounters {
   decodableFrames = 0;
   incompleteFrames = 0;
   corruptFrames = 0;
+  ignoredPackets = 0;
   lastKeyFrame: Vp8FrameInfo | undefined;
   readonly #pending = new Map<number, PendingFrame>();
   /** RTP timestamps of frames already completed or given up (late retransmissions are ignored). */
   readonly #done: number[] = [];
+  /** The RTP timestamp of the packet newest in sequence (not the highest timestamp: see push()). */
   #newestTimestamp: number | undefined;
+  #newestSeq = -1;
   /** True from a lost frame until the next key frame: what follows cannot be decoded. */
   #broken = true;
 
   /** Maximum age (RTP ticks, 90 kHz) of a frame still waiting for packets: 1 s. */
   static readonly MAX_WAIT_TICKS = 90_000;
 
-  /** Adds one packet (extended sequence number); returns the frame it completed, if any. */
+  /**
+   * Adds one packet (extended sequence number); returns the frame it completed, if any.
+   *
+   * Order is the sequence number's, as a browser's receiver keeps it, not the timestamp's: an SFU
+   * switching simulcast layers before it has the sender's reports for them may send the new layer's
+   * timestamps unaligned — seen with mediasoup 3.27 on a camera published a moment before, a jump of
+   * 75 minutes back (a load test's viewer once counted 2 frames in 10 s, setting every later packet
+   * aside as "late"). A packet newer in sequence is never late, whatever its timestamp.
+   */
   push(extSeq: number, timestamp: number, marker: boolean, payload: Uint8Array): Vp8FrameInfo | undefined {
     if (this.#done.includes(timestamp)) return undefined;
     const descriptor = parseVp8Descriptor(payload);
-    if (!descriptor) return undefined;
-    if (this.#newestTimestamp === undefined || ((timestamp - this.#newestTimestamp) | 0) > 0) this.#newestTimestamp = timestamp;
-    else if (((this.#newestTimestamp - timestamp) | 0) > Vp8FrameAssembler.MAX_WAIT_TICKS) return undefined; // too late to matter
+    if (!descriptor) return this.#ignore();
+    if (extSeq > this.#newestSeq) {
+      this.#newestSeq = extSeq;
+      this.#newestTimestamp = timestamp;
+    } else if (Math.abs((this.#newestTimestamp! - timestamp) | 0) > Vp8FrameAssembler.MAX_WAIT_TICKS) {
+      return this.#ignore(); // a reordered packet of a frame too old to matter
+    }
     let frame = this.#pending.get(timestamp);
     if (!frame) {
       frame = { packets: new Map() };
@@ -190,6 +211,11 @@ export class Vp8FrameAssembler implements AssemblerCounters {
     return info;
   }
 
+  #ignore(): undefined {
+    this.ignoredPackets++;
+    return undefined;
+  }
+
   #finish(timestamp: number): void {
     this.#pending.delete(timestamp);
     this.#done.push(timestamp);
@@ -201,7 +227,8 @@ export class Vp8FrameAssembler implements AssemblerCounters {
     if (newest === undefined) return;
     for (const [timestamp] of this.#pending) {
       if (timestamp === current) continue;
-      if (((newest - timestamp) | 0) > Vp8FrameAssembler.MAX_WAIT_TICKS || this.#pending.size > 64) {
+      // Either side of the newest: after a jump back, frames from before it are "ahead" and given up too.
+      if (Math.abs((newest - timestamp) | 0) > Vp8FrameAssembler.MAX_WAIT_TICKS || this.#pending.size > 64) {
         this.#finish(timestamp);
         this.incompleteFrames++;
         this.#broken = true;

@@ -33,6 +33,7 @@ interface Counters {
   decodableFrames: number;
   incompleteFrames: number;
   corruptFrames: number;
+  ignoredPackets: number;
 }
 
 const zeroCounters = (): Counters => ({
@@ -45,6 +46,7 @@ const zeroCounters = (): Counters => ({
   decodableFrames: 0,
   incompleteFrames: 0,
   corruptFrames: 0,
+  ignoredPackets: 0,
 });
 
 /** Adds a consumer's counters to `into`. */
@@ -59,6 +61,7 @@ function addCounters(into: Counters, c: ConsumerState): void {
     into.decodableFrames += c.assembler.decodableFrames;
     into.incompleteFrames += c.assembler.incompleteFrames;
     into.corruptFrames += c.assembler.corruptFrames;
+    into.ignoredPackets += c.assembler.ignoredPackets;
   }
 }
 
@@ -210,6 +213,7 @@ export class ReceiveAccounting {
         decodableFrames: v.decodableFrames,
         incompleteFrames: v.incompleteFrames,
         corruptFrames: v.corruptFrames,
+        ignoredPackets: v.ignoredPackets,
         width: this.#lastKeyFrame?.width,
         height: this.#lastKeyFrame?.height,
         pliSent: this.#pliSent,

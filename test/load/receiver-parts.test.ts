@@ -84,6 +84,23 @@ describe('VP8', () => {
     expect(a.incompleteFrames).toBe(1);
     expect(a.needsKeyFrame).toBe(true);
     expect([a.frames, a.decodableFrames]).toEqual([2, 1]);
+
+    // Set aside, and counted: a reordered packet (older in sequence) of a frame over a second older
+    // than the newest, and one whose descriptor is cut short.
+    expect(a.ignoredPackets).toBe(0);
+    const [late] = packetize(delta, 1, 10) as [Buffer];
+    expect(a.push(5, 7000, true, late)).toBeUndefined();
+    expect(a.push(17, 12000 + 100_010, true, Buffer.from([0x80]))).toBeUndefined();
+    expect(a.ignoredPackets).toBe(2);
+
+    // Timestamps that jump back (an SFU switching layers unaligned) but go on in sequence: frames still.
+    const back = 12000 + 100_000 - 400_000_000;
+    const [k0, k1] = packetize(keyFrame(640, 360, 40), 2, 11) as [Buffer, Buffer];
+    expect(a.push(18, back, false, k0)).toBeUndefined();
+    expect(a.push(19, back, true, k1)).toMatchObject({ keyFrame: true, width: 640 });
+    const [next] = packetize(delta, 1, 12) as [Buffer];
+    expect(a.push(20, back + 3000, true, next)).toMatchObject({ keyFrame: false });
+    expect([a.frames, a.keyFrames, a.decodableFrames, a.ignoredPackets, a.needsKeyFrame]).toEqual([4, 2, 3, 2, false]);
   });
 });
 

@@ -69,7 +69,39 @@ export function connectRedis(target: RedisTarget, log: RedisLogger, commandTimeo
     warned = true;
   });
   redis.on('ready', () => (warned = false));
+  keepConnecting(redis, log);
   return redis;
+}
+
+/**
+ * ioredis gives a client up for good ("end") when a connection attempt is abandoned rather than
+ * failed: with Sentinel, the failover detector (told of the promotion) closes the connector while a
+ * reconnection is still asking the sentinels where the master is — exactly what happens when the
+ * master dies. Every client of the node then stayed without Redis until a restart (found by the
+ * Sentinel failover test, 1 run in 2 to 6). A client that ended without being closed here is
+ * connected again, with the usual backoff; its subscriptions are restored by ioredis on the way.
+ */
+function keepConnecting(redis: Redis, log: RedisLogger): void {
+  let closing = false;
+  const { quit, disconnect } = redis;
+  redis.quit = ((...args: Parameters<Redis['quit']>) => {
+    closing = true;
+    return quit.apply(redis, args);
+  }) as Redis['quit'];
+  redis.disconnect = (reconnect = false) => {
+    if (!reconnect) closing = true;
+    disconnect.call(redis, reconnect);
+  };
+  let attempts = 0;
+  redis.on('ready', () => (attempts = 0));
+  redis.on('end', () => {
+    if (closing) return;
+    log.warn({}, 'redis client given up by the driver; connecting again');
+    const timer = setTimeout(() => {
+      if (!closing && redis.status === 'end') redis.connect().catch(() => undefined); // failures come as 'error' and 'end' again
+    }, backoff(++attempts));
+    timer.unref();
+  });
 }
 
 /** Resolves once `redis` is connected; rejects after `timeoutMs` (commands are not queued before). */

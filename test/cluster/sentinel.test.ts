@@ -148,15 +148,14 @@ describe('Redis through Sentinel', () => {
     const promoted = plainClient(replica!.url);
     await whenReady(promoted);
     // Two heartbeats (2 s each) after the clients found the new master, with margin for the reconnect
-    // backoff (≤ 2 s) — about 4 s here, locally even with the cores kept busy; once, in a loaded full
-    // run, not within 12 s: 20 s are allowed, the point being that it happens, and a failure says
-    // what each node thought of Redis.
+    // backoff. (Not met, now and then, until the nodes' clients were connected again after the driver
+    // gave them up: see server/cluster/redis.ts.)
     const [lease, nodeA, nodeB] = await Promise.all([
-      rewritten(promoted, keys.roomOwner('mdt-sentinel-before'), 20_000),
-      rewritten(promoted, keys.node('node-a'), 20_000, 'id'),
-      rewritten(promoted, keys.node('node-b'), 20_000, 'id'),
+      rewritten(promoted, keys.roomOwner('mdt-sentinel-before'), 12_000),
+      rewritten(promoted, keys.node('node-a'), 12_000, 'id'),
+      rewritten(promoted, keys.node('node-b'), 12_000, 'id'),
     ]).catch(async (err: unknown) => {
-      // Seen once in a loaded CI run (not reproduced locally): say what each node thought of Redis.
+      // Say what each node thought of Redis (redis_up 0 on both: they never came back).
       throw new Error(`${String(err)}; nodes' cluster figures: ${JSON.stringify(await clusterFigures())}`);
     });
     expect(lease).toMatch(/^node-a\|\d+$/);

@@ -163,12 +163,11 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
     const timeline = new JoinTimeline();
     // The browser's half of loading the Device starts now, alongside the connection (DeviceLoader).
     prepareHandler(options.handlerName).catch(() => undefined);
-    const signaling =
-      (await takePreconnected(options.url, options.token)) ??
-      (await SignalingConnection.connect({ url: options.url, token: options.token }));
+    const ahead = await takePreconnected(options.url, options.token);
+    const signaling = ahead?.connection ?? (await SignalingConnection.connect({ url: options.url, token: options.token }));
     timeline.mark('socketOpen');
     try {
-      const media = await MediaSession.create(signaling, options, timeline);
+      const media = await MediaSession.create(signaling, options, timeline, ahead?.receive);
       const snapshot = await enterRoom(signaling, media, options, { timeline, signal: options.signal });
       const client = new ConsultationClient(signaling, media, snapshot, options, timeline);
       client.#start(snapshot);

@@ -15,6 +15,7 @@ import {
 import { loadDevice, prepareHandler } from './DeviceLoader.js';
 import type { JoinTimeline } from './JoinTimeline.js';
 import { negotiateProbatorWithFirstVideo } from './probation.js';
+import type { PreparedReceive } from './receiveAhead.js';
 import type { SignalingConnection } from './SignalingConnection.js';
 
 /** Simulcast for cameras: a thumbnail, a mid and a full layer, so weak uplinks still serve everyone. */
@@ -86,6 +87,8 @@ export class MediaSession {
   readonly #unclosed = new Set<string>();
   readonly #options: MediaOptions;
   readonly #timeline: JoinTimeline | undefined;
+  /** The transport made ahead that the join is to take (until its answer says whether it did). */
+  #preparedId: string | undefined;
 
   private constructor(device: Device, signaling: SignalingConnection, options: MediaOptions, timeline?: JoinTimeline) {
     this.#device = device;
@@ -94,8 +97,40 @@ export class MediaSession {
     this.#timeline = timeline;
   }
 
-  static async create(signaling: SignalingConnection, options: MediaOptions = {}, timeline?: JoinTimeline): Promise<MediaSession> {
-    return new MediaSession(await loadDeviceFor(signaling, options, timeline), signaling, options, timeline);
+  /**
+   * `prepared`: the receive transport made on the pre-join screen (receiveAhead.ts), taken with its
+   * device unless this join asks for a path it was not made for (TCP only, relay only): then closed.
+   */
+  static async create(
+    signaling: SignalingConnection,
+    options: MediaOptions = {},
+    timeline?: JoinTimeline,
+    prepared?: PreparedReceive,
+  ): Promise<MediaSession> {
+    const fits = prepared && !options.forceTcp && !options.iceTransportPolicy && !options.handlerName;
+    if (!fits) {
+      prepared?.transport.close();
+      return new MediaSession(await loadDeviceFor(signaling, options, timeline), signaling, options, timeline);
+    }
+    timeline?.mark('routerCapabilities');
+    timeline?.mark('deviceLoaded');
+    const media = new MediaSession(prepared.device, signaling, options, timeline);
+    media.#adoptPrepared(prepared);
+    return media;
+  }
+
+  /** The receive transport the join is asked to take (made ahead on the pre-join screen), if any. */
+  get preparedReceiveId(): string | undefined {
+    return this.#preparedId;
+  }
+
+  #adoptPrepared({ transport, connected }: PreparedReceive): void {
+    this.#preparedId = transport.id;
+    this.#recv = Promise.resolve(transport);
+    this.#connected.set(transport, connected);
+    this.#watchTransport(transport, 'recv');
+    this.#timeline?.mark('recvTransport');
+    if (transport.connectionState === 'connected') this.#timeline?.mark('transportConnected');
   }
 
   get device(): Device {
@@ -112,6 +147,7 @@ export class MediaSession {
     this.#producers.clear();
     this.#consumers.clear();
     this.#premade.clear();
+    this.#preparedId = undefined;
     this.#unclosed.clear(); // they belonged to the participant the rejoin replaced
     this.#device = await loadDeviceFor(this.#signaling, this.#options);
   }
@@ -294,15 +330,38 @@ export class MediaSession {
    * consumers `consume()` then wires without asking the server again.
    */
   receiveWith(receive: JoinReceive): void {
+    const preparedId = this.#preparedId;
+    this.#preparedId = undefined;
+    if (receive.transport.id === preparedId && this.#recv) {
+      // The server took the transport made ahead: the consumers are on it, already connected.
+      this.#premade = new Map(receive.consumers.map((c) => [c.producerId, c]));
+      return;
+    }
     // A transport made before the answer came (a track announced ahead of it: during a rejoin another
     // participant republished) is retired like a refused one — closed on the server too — so what was
     // being received on it is asked for once more on the join's transport (see consume), not lost.
+    this.#retireRecv();
+    this.#recv = Promise.resolve(this.#setUpTransport('recv', receive.transport));
+    this.#premade = new Map(receive.consumers.map((c) => [c.producerId, c]));
+  }
+
+  /**
+   * The join did not take the transport made ahead (it waited in the lobby, or answered without
+   * receiving): given up like a refused one — closed, and on the server too if it was taken there —
+   * so the room's tracks are received on a new one.
+   */
+  dropPrepared(): void {
+    if (!this.#preparedId) return;
+    this.#preparedId = undefined;
+    this.#retireRecv();
+  }
+
+  /** The current receive transport, once settled, dropped (see #drop): what was received on it is asked for again on the next. */
+  #retireRecv(): void {
     this.#recv?.then(
       (t) => void this.#dropped.set(t, this.#drop(t, 'recv')),
       () => undefined,
     );
-    this.#recv = Promise.resolve(this.#setUpTransport('recv', receive.transport));
-    this.#premade = new Map(receive.consumers.map((c) => [c.producerId, c]));
   }
 
   consumer(id: string): types.Consumer | undefined {
@@ -458,13 +517,17 @@ export class MediaSession {
           .then(({ producerId }) => callback({ id: producerId }), errback);
       });
     }
+    this.#watchTransport(transport, direction);
+    return transport;
+  }
+
+  #watchTransport(transport: types.Transport, direction: 'send' | 'recv'): void {
     transport.on('connectionstatechange', (state) => {
       if (state === 'connected' && direction === 'recv') this.#timeline?.mark('transportConnected');
       // A network change or a lost path: ask the server for fresh ICE credentials and try again.
       // (If signaling is down too, restartFailedIce() runs once it is back.)
       if (state === 'failed' && !transport.closed) this.#restartIce(transport).catch(() => undefined);
     });
-    return transport;
   }
 }
 

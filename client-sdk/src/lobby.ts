@@ -44,7 +44,10 @@ export async function enterRoom(
       rtpCapabilities: media.device.rtpCapabilities as never,
       ...(options.roomId ? { roomId: options.roomId } : {}),
       // The receive transport and the room's tracks in the same answer: fewer round trips to the first picture.
-      receive: options.forceTcp ? { forceTcp: true } : {},
+      receive: {
+        ...(options.forceTcp ? { forceTcp: true } : {}),
+        ...(media.preparedReceiveId ? { transportId: media.preparedReceiveId } : {}),
+      },
     })
     .catch((error: unknown) => {
       admitted.cancel();
@@ -54,8 +57,10 @@ export async function enterRoom(
     admitted.cancel();
     first.timeline?.mark('joined');
     if (response.receive) media.receiveWith(response.receive);
+    else media.dropPrepared();
     return response;
   }
+  media.dropPrepared(); // closed on the server when the join waits in the lobby
   options.onWaiting?.(response.self);
   const result = await (first.signal ? leaveLobbyOnAbort(signaling, admitted, first.signal) : admitted.promise);
   first.timeline?.mark('joined');

@@ -6,6 +6,7 @@
  * it only for the same server and token, still open, with the token not yet expired (the server
  * refuses a join on a connection whose token has expired), and closes it otherwise.
  */
+import { prepareReceive, type PreparedReceive } from './receiveAhead.js';
 import { SignalingConnection } from './SignalingConnection.js';
 import { readToken } from './TokenClock.js';
 
@@ -13,7 +14,18 @@ interface Held {
   url: string;
   token: string;
   connection: Promise<SignalingConnection>;
+  /** The receive transport made ahead on it (receiveAhead.ts); undefined when none could be. */
+  receive: Promise<PreparedReceive | undefined>;
 }
+
+/** What a join takes over: the open connection, and the receive transport made ahead on it if any. */
+export interface Preconnected {
+  connection: SignalingConnection;
+  receive: PreparedReceive | undefined;
+}
+
+/** How long a join waits for a transport still being prepared before it makes its own instead. */
+const PREPARED_WAIT_MS = 1000;
 
 let held: Held | undefined;
 
@@ -22,7 +34,8 @@ export async function preconnect(url: string, token: string): Promise<void> {
   if (!held || held.url !== url || held.token !== token) {
     void discardPreconnected();
     const connection = SignalingConnection.connect({ url, token });
-    const mine: Held = { url, token, connection };
+    const receive = connection.then(prepareReceive).catch(() => undefined);
+    const mine: Held = { url, token, connection, receive };
     held = mine;
     connection.catch(() => {
       if (held === mine) held = undefined;
@@ -31,8 +44,12 @@ export async function preconnect(url: string, token: string): Promise<void> {
   await held.connection;
 }
 
-/** The connection opened ahead for this `url` and `token`, if it can still be used; it is handed over once. */
-export async function takePreconnected(url: string, token: string): Promise<SignalingConnection | undefined> {
+/**
+ * The connection opened ahead for this `url` and `token`, if it can still be used, with its prepared
+ * receive transport (awaited a moment if still being made; one not ready by then is closed and the
+ * join makes its own); handed over once.
+ */
+export async function takePreconnected(url: string, token: string): Promise<Preconnected | undefined> {
   const taken = held;
   held = undefined;
   if (!taken) return undefined;
@@ -40,9 +57,14 @@ export async function takePreconnected(url: string, token: string): Promise<Sign
   if (!connection) return undefined;
   const exp = readToken(token).exp;
   const usable = taken.url === url && taken.token === token && connection.connected && (exp === undefined || exp * 1000 > Date.now());
-  if (usable) return connection;
-  connection.close();
-  return undefined;
+  if (!usable) {
+    connection.close();
+    return undefined;
+  }
+  const late = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), PREPARED_WAIT_MS));
+  const receive = await Promise.race([taken.receive, late]);
+  if (receive === 'late') void taken.receive.then((r) => r?.transport.close()); // the server closes its side at the join
+  return { connection, receive: receive === 'late' || receive?.transport.closed ? undefined : receive };
 }
 
 /** Closes a connection opened ahead that no join took. */

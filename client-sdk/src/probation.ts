@@ -44,3 +44,41 @@ export function negotiateProbatorWithFirstVideo(transport: types.Transport): voi
     return results.slice(0, list.length);
   };
 }
+
+/**
+ * Negotiates the probator alone, now, on a receive transport with nothing on it yet — the first
+ * offer/answer, which makes mediasoup-client connect the transport (ICE, DTLS) before any consumer
+ * exists: a receive transport prepared on the pre-join screen (receiveAhead.ts). Its parameters are
+ * those mediasoup-client would derive from a video consumer, built from what the device receives.
+ * False (nothing done) if mediasoup-client's internals are not as expected or the device receives no video.
+ */
+export async function negotiateProbatorAhead(
+  transport: types.Transport,
+  device: { rtpCapabilities: types.RtpCapabilities },
+): Promise<boolean> {
+  const internals = transport as unknown as TransportInternals;
+  const handler = internals._handler;
+  if (!handler || typeof handler.receive !== 'function' || internals._probatorConsumerCreated !== false) return false;
+  const caps = device.rtpCapabilities;
+  const codec = caps.codecs?.find((c) => c.kind === 'video' && !c.mimeType.toLowerCase().endsWith('/rtx'));
+  if (!codec || codec.preferredPayloadType === undefined) return false;
+  const video: types.RtpParameters = {
+    codecs: [
+      {
+        mimeType: codec.mimeType,
+        payloadType: codec.preferredPayloadType,
+        clockRate: codec.clockRate,
+        parameters: codec.parameters ?? {},
+        rtcpFeedback: codec.rtcpFeedback ?? [],
+      },
+    ],
+    headerExtensions: (caps.headerExtensions ?? [])
+      .filter((h) => h.kind === 'video')
+      .map((h) => ({ uri: h.uri, id: h.preferredId, encrypt: h.preferredEncrypt ?? false, parameters: {} })),
+    encodings: [],
+    rtcp: {},
+  };
+  await handler.receive([{ trackId: PROBATOR_TRACK, kind: 'video', rtpParameters: ortc.generateProbatorRtpParameters(video) }]);
+  internals._probatorConsumerCreated = true;
+  return true;
+}

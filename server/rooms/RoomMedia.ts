@@ -67,14 +67,7 @@ export class RoomMedia {
       throw new ProtocolError('TOO_MANY_REQUESTS', `at most ${MAX_TRANSPORTS} transports per participant`);
     // Sending always lands on the origin router; receiving where the room placed this participant.
     const home = direction === 'send' ? this.#origin() : await this.receiveHome(participant);
-    const transport = await home.router.createWebRtcTransport<TransportAppData>({
-      webRtcServer: home.webRtcServer,
-      enableUdp: !forceTcp,
-      enableTcp: true,
-      preferUdp: true,
-      initialAvailableOutgoingBitrate: this.#limits.initialOutgoingBitrate,
-      appData: { direction },
-    });
+    const transport = await this.#webRtcTransport(home, direction, forceTcp);
     try {
       if (direction === 'send') await transport.setMaxIncomingBitrate(this.#limits.maxIncomingBitrate);
       participant.addTransport(transport); // throws (and we close) if the participant left meanwhile
@@ -85,8 +78,46 @@ export class RoomMedia {
     return transport;
   }
 
+  /**
+   * A receive transport made before anyone joins with it (a pre-join screen's `prepareReceive`), so
+   * that ICE and DTLS are done by the time the join's consumers are made on it. Only where the
+   * receiving router is known before the join — the origin, in a room without fan-out; a broadcast
+   * places its audience at the join (undefined). It belongs to nobody until `adoptPrepared`.
+   */
+  async prepareReceive(forceTcp: boolean): Promise<types.WebRtcTransport | undefined> {
+    if (this.#room.fanOut || this.#room.closed) return undefined;
+    return this.#webRtcTransport(this.#origin(), 'recv', forceTcp);
+  }
+
+  /** Gives `participant` a transport `prepareReceive` made (and its connection) as its receive transport. */
+  adoptPrepared(participant: Participant, transport: types.WebRtcTransport): void {
+    if (transport.closed) throw wrongState('the prepared receive transport has closed');
+    if (participant.transportCount >= MAX_TRANSPORTS)
+      throw new ProtocolError('TOO_MANY_REQUESTS', `at most ${MAX_TRANSPORTS} transports per participant`);
+    participant.addTransport(transport);
+  }
+
+  /** Connects a prepared transport (before its join): as `connectTransport`, once. */
+  async connectPrepared(transport: types.WebRtcTransport, dtlsParameters: types.DtlsParameters): Promise<void> {
+    await this.#connectOnce(transport, dtlsParameters);
+  }
+
+  #webRtcTransport(home: MediaHome, direction: 'send' | 'recv', forceTcp: boolean): Promise<types.WebRtcTransport> {
+    return home.router.createWebRtcTransport<TransportAppData>({
+      webRtcServer: home.webRtcServer,
+      enableUdp: !forceTcp,
+      enableTcp: true,
+      preferUdp: true,
+      initialAvailableOutgoingBitrate: this.#limits.initialOutgoingBitrate,
+      appData: { direction },
+    });
+  }
+
   async connectTransport(participant: Participant, transportId: string, dtlsParameters: types.DtlsParameters): Promise<void> {
-    const transport = participant.transport(transportId);
+    await this.#connectOnce(participant.transport(transportId), dtlsParameters);
+  }
+
+  async #connectOnce(transport: types.WebRtcTransport, dtlsParameters: types.DtlsParameters): Promise<void> {
     const appData = transport.appData as TransportAppData;
     if (appData.connectCalled) throw wrongState('transport already connected');
     appData.connectCalled = true;

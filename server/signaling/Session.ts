@@ -8,6 +8,7 @@ import { ProtocolError } from '../../signaling/protocol/index.js';
 import type { Principal } from '../auth/TokenVerifier.js';
 import type { Participant, ParticipantChannel } from '../rooms/Participant.js';
 import type { Room } from '../rooms/Room.js';
+import type { PreparedReceive } from './PreparedReceive.js';
 
 /**
  * This connection's state. `none`: no participant (not joined yet, or left); `waiting`: in a locked
@@ -50,6 +51,7 @@ export class Session {
   #queue: Promise<void> = Promise.resolve();
   readonly #limiter = new RateLimiter(50, 200);
   readonly #tokenExpiresAtMs: number;
+  #prepared: PreparedReceive | undefined;
 
   /** `tokenExpiresAtMs`: when the token this connection was opened with expires (see requireLiveToken). */
   constructor(principal: Principal, channel: ParticipantChannel, tokenExpiresAtMs = Number.POSITIVE_INFINITY) {
@@ -82,6 +84,24 @@ export class Session {
   get current(): Joined | undefined {
     const joined = this.#joined;
     return joined && !joined.participant.closed ? joined : undefined;
+  }
+
+  /** The receive transport prepared for this connection's join, if any (see PreparedReceive). */
+  get prepared(): PreparedReceive | undefined {
+    return this.#prepared;
+  }
+
+  /** Keeps `prepared` for the join; one per connection: an earlier one closes. */
+  holdPrepared(prepared: PreparedReceive): void {
+    this.#prepared?.close();
+    this.#prepared = prepared;
+  }
+
+  /** Hands the prepared transport over (to a join), or nothing; either way this connection holds none after. */
+  takePrepared(): PreparedReceive | undefined {
+    const prepared = this.#prepared;
+    this.#prepared = undefined;
+    return prepared;
   }
 
   /** Ties `participant` to this connection until it closes. */

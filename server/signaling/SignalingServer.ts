@@ -145,6 +145,7 @@ function onConnection(socket: SignalingSocket, deps: SignalingDeps): void {
   socket.on('disconnect', (reason) => {
     log.debug({ reason }, 'socket disconnected');
     deps.services.preflight?.release(session); // its pre-call tests end with it
+    session.takePrepared()?.close(); // and a receive transport no join took
     // A socket whose participant has resumed elsewhere speaks for no one any more.
     const current = session.current;
     if (!current || session.state === 'replaced') return;

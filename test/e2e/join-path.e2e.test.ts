@@ -8,6 +8,7 @@
  * again, each subscription fails with the server's error, and the next track is received on a fresh
  * transport. People joining at once all get the picture, and a camera is never asked for key
  * frames closer together than the browser's sender would honour. */
+import type { types } from 'mediasoup';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { events, openSdkPage, sdkJoin, waitForStats } from '../../bench/lib/sdkPage.js';
@@ -270,8 +271,13 @@ describe('the path to the first picture', () => {
     }
   }, 90_000);
 
-  it('a pre-join screen that preconnected: the join starts on that open socket, and the picture arrives', async () => {
+  it('a pre-join screen that preconnected: the join starts on its open socket and its receive transport, connected before; the picture arrives', async () => {
     const page = await journalledPage();
+    // The receive transport made ahead, as the server sees it.
+    const made: types.WebRtcTransport[] = [];
+    const router = env.server.rooms.get(ROOM)!.router;
+    const onTransport = (t: types.Transport) => void made.push(t as types.WebRtcTransport);
+    router.observer.on('newtransport', onTransport);
     const token = await page.evaluate(async () => {
       const res = await fetch('/dev/token', {
         method: 'POST',
@@ -291,17 +297,28 @@ describe('the path to the first picture', () => {
       await (window as unknown as { TelemedSDK: Sdk }).TelemedSDK.ConsultationClient.preconnect({ url: location.origin, token });
       return token;
     });
-    // The socket is open, and the capabilities pushed right after its connect have come.
+    // The socket is open, and the capabilities pushed right after its connect have come; the receive
+    // transport was made on the room's router and is connected (ICE + DTLS) before Join is clicked.
     await expect.poll(async () => (await journal(page)).some((l) => l.startsWith('< 42["routerCapabilities"'))).toBe(true);
+    await expect.poll(() => made.map((t) => t.dtlsState), { timeout: 10_000 }).toEqual(['connected']);
     const before = await journal(page);
     expect(before.filter((l) => l.startsWith('< 0{"sid"'))).toHaveLength(1);
+    expect(requests(before).map((r) => r.name)).toEqual(['prepareReceive', 'connectPrepared']);
+    expect(before.filter((l) => l.startsWith('setRemote offer'))).toEqual(['setRemote offer +probator']);
 
     expect(await sdkJoin(page, { identity: 'tang-min', name: '唐敏', role: 'observer', room: ROOM, publish: false, token })).toBe('joined');
     await waitForStats(page, (s) => s.inbound.some((i) => i.kind === 'video' && i.framesDecoded > 0));
     const during = (await journal(page)).slice(before.length);
-    // No second socket: the join's first frame on the wire is the join itself.
+    // No second socket: the join's first frame on the wire is the join itself; the server made its
+    // consumers on that transport (no other one on the router, that one still open), and they came in
+    // one more offer (the probator's m-section already in it).
+    router.observer.off('newtransport', onTransport);
     expect(during.filter((l) => l.startsWith('< 0{"sid"'))).toHaveLength(0);
     expect(during.find((l) => l.startsWith('> '))).toMatch(/^> 42\d+\["join"/);
+    expect(made).toHaveLength(1);
+    expect(made[0]!.closed).toBe(false);
+    expect(requests(during).map((r) => r.name)).not.toContain('createTransport');
+    expect(during.filter((l) => l.startsWith('setRemote offer'))).toHaveLength(1);
   }, 90_000);
   it('a page that never joins opts out of the warm-up: no throwaway offers', async () => {
     const page = await (await env.browser.newContext()).newPage();

@@ -306,7 +306,10 @@ export function validSample(rng: Rng, name: RequestName, ctx: SampleContext): Re
       return { rtpCapabilities: ctx.caps, ...(rng.chance(0.3) ? { roomId: rng.chance(0.5) ? ctx.room : ctx.otherRoom } : {}) };
     case 'createTransport':
       return { direction: rng.pick(['send', 'recv']), ...(rng.chance(0.3) ? { forceTcp: rng.chance(0.5) } : {}) };
+    case 'prepareReceive':
+      return rng.chance(0.3) ? { forceTcp: rng.chance(0.5) } : {};
     case 'connectTransport':
+    case 'connectPrepared':
       return {
         transportId: known(rng, ctx, 'transportId'),
         dtlsParameters: { role: rng.pick(['client', 'server', 'auto']), fingerprints: [{ algorithm: 'sha-256', value: fingerprint() }] },

@@ -32,6 +32,8 @@ const ID = 'p-0123456789';
 const SAMPLES: { [N in RequestName]: RequestPayload<N> } = {
   getRouterRtpCapabilities: {},
   join: { rtpCapabilities: { codecs: [] } },
+  prepareReceive: {},
+  connectPrepared: { transportId: ID, dtlsParameters: { fingerprints: [{ algorithm: 'sha-256', value: 'AA:BB' }] } },
   createTransport: { direction: 'send' },
   connectTransport: { transportId: ID, dtlsParameters: { fingerprints: [{ algorithm: 'sha-256', value: 'AA:BB' }] } },
   restartIce: { transportId: ID },

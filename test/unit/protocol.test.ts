@@ -13,6 +13,21 @@ const CASES: Record<RequestName, { valid: unknown; invalid: [payload: unknown, f
       [{}, 'rtpCapabilities'],
       [{ rtpCapabilities: { codecs: 'opus' } }, 'rtpCapabilities.codecs'],
       [{ rtpCapabilities: {}, roomId: 7 }, 'roomId'],
+      [{ rtpCapabilities: { codecs: [opus] }, receive: { transportId: '' } }, 'receive.transportId'],
+    ],
+  },
+  prepareReceive: {
+    valid: { forceTcp: true },
+    invalid: [
+      [{ forceTcp: 'yes' }, 'forceTcp'],
+      [{ direction: 'recv' }, '(payload)'],
+    ],
+  },
+  connectPrepared: {
+    valid: { transportId: 't1', dtlsParameters: dtls },
+    invalid: [
+      [{ transportId: 't1', dtlsParameters: { fingerprints: [] } }, 'dtlsParameters.fingerprints'],
+      [{ dtlsParameters: dtls }, 'transportId'],
     ],
   },
   createTransport: {

@@ -7,18 +7,23 @@
  */
 import { Device, FakeHandler, testFakeParameters, type types } from 'mediasoup-client';
 import { describe, expect, it } from 'vitest';
-import { negotiateProbatorWithFirstVideo } from '../../client-sdk/src/probation.js';
+import { negotiateProbatorAhead, negotiateProbatorWithFirstVideo } from '../../client-sdk/src/probation.js';
 
 type Batch = { trackId: string; kind: string; mid: string | undefined }[];
 
-async function receiveTransport(): Promise<{ transport: types.Transport; batches: Batch[] }> {
+async function receiveTransport(): Promise<{ transport: types.Transport; batches: Batch[]; device: Device; connects: number[] }> {
   const device = new Device({ handlerFactory: FakeHandler.createFactory(testFakeParameters) });
   await device.load({ routerRtpCapabilities: testFakeParameters.generateRouterRtpCapabilities() });
   const transport = device.createRecvTransport(testFakeParameters.generateTransportRemoteParameters());
-  transport.on('connect', (_params, callback) => callback());
+  const connects: number[] = [];
+  transport.on('connect', (_params, callback) => {
+    connects.push(batchesSoFar());
+    callback();
+  });
   // What the handler is asked to negotiate, batch by batch (recorded beneath the SDK's wrapper).
   const handler = (transport as unknown as { _handler: { receive(list: Batch): Promise<unknown[]> } })._handler;
   const batches: Batch[] = [];
+  const batchesSoFar = () => batches.length;
   const receive = handler.receive.bind(handler);
   handler.receive = (list) => {
     batches.push(
@@ -27,7 +32,7 @@ async function receiveTransport(): Promise<{ transport: types.Transport; batches
     return receive(list);
   };
   negotiateProbatorWithFirstVideo(transport);
-  return { transport, batches };
+  return { transport, batches, device, connects };
 }
 
 function consume(transport: types.Transport, id: string, kind: 'audio' | 'video'): Promise<types.Consumer> {
@@ -55,6 +60,19 @@ describe('the probation m-section rides with the first video', () => {
     await consume(transport, 'mic-sun', 'audio');
     await consume(transport, 'cam-sun', 'video');
     expect(batches.map((b) => b.map((o) => o.trackId))).toEqual([['mic-sun'], ['cam-sun', 'probator']]);
+    transport.close();
+  });
+
+  it('made ahead (a pre-join screen): the probator alone connects the transport; the consumers come after, without another', async () => {
+    const { transport, batches, device, connects } = await receiveTransport();
+    expect(await negotiateProbatorAhead(transport, device)).toBe(true);
+    expect(batches).toEqual([[{ trackId: 'probator', kind: 'video', mid: 'probator' }]]);
+    expect(connects).toEqual([1]); // the transport connected with that first negotiation
+    await Promise.all([consume(transport, 'mic-zhou', 'audio'), consume(transport, 'cam-zhou', 'video')]);
+    expect(batches.map((b) => b.map((o) => o.trackId))).toEqual([['probator'], ['mic-zhou', 'cam-zhou']]);
+    expect(connects).toHaveLength(1);
+    // Once is enough: a second call does nothing.
+    expect(await negotiateProbatorAhead(transport, device)).toBe(false);
     transport.close();
   });
 });

@@ -231,7 +231,7 @@ export class EdgeViewer {
       transport.close();
       throw error;
     }
-    return transportOptions(transport, this.#deps.services, me);
+    return transportOptions(transport, this.#deps.services, me.info.identity);
   }
 
   /** On stage: produced here, then piped to the origin, which publishes it by the room's rules. */

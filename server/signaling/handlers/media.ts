@@ -9,7 +9,7 @@ export const mediaHandlers = {
     ({ direction }) => (direction === 'send' ? { anyOf: PUBLISH_PERMISSIONS, what: 'publish media' } : null),
     async ({ me, room, services }, { direction, forceTcp }) => {
       const transport = await room.media.createTransport(me, direction, forceTcp ?? false);
-      return transportOptions(transport, services, me);
+      return transportOptions(transport, services, me.info.identity);
     },
   ),
 

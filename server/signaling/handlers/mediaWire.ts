@@ -8,6 +8,7 @@ import { turnCredentials } from '../../media/turnCredentials.js';
 import type { Participant } from '../../rooms/Participant.js';
 import type { Room } from '../../rooms/Room.js';
 import type { SignalingServices } from '../dispatcher.js';
+import type { PreparedReceive } from '../PreparedReceive.js';
 
 /** mediasoup 3.27's types list a header extension (toffset) that mediasoup-client 3.24's do not; the SDK takes any URI. */
 type WireCapabilities = ResponseMap['getRouterRtpCapabilities']['rtpCapabilities'];
@@ -17,10 +18,11 @@ export function routerCapabilities(services: Pick<SignalingServices, 'routerCapa
   return services.routerCapabilities as WireCapabilities;
 }
 
-export function transportOptions(transport: types.WebRtcTransport, services: SignalingServices, me: Participant): TransportOptions {
+/** `identity`: whose TURN credentials go with it (the token's subject). */
+export function transportOptions(transport: types.WebRtcTransport, services: SignalingServices, identity: string): TransportOptions {
   return {
     id: transport.id,
-    iceServers: turnCredentials(services.turn, me.info.identity),
+    iceServers: turnCredentials(services.turn, identity),
     iceParameters: transport.iceParameters,
     iceCandidates: transport.iceCandidates,
     dtlsParameters: transport.dtlsParameters,
@@ -47,17 +49,26 @@ export function consumeResult(
 /**
  * The receive transport and a paused consumer for each track `me` is shown on joining. A track that
  * cannot be consumed here (it closed meanwhile, no common codec) is left out: the client subscribes to
- * it the usual way and gets the usual error.
+ * it the usual way and gets the usual error. The transport is the one the connection prepared before
+ * the join if it named it and it can still serve (see PreparedReceive), else a new one.
  */
 export async function receiveOnJoin(
   room: Room,
   me: Participant,
   producerIds: string[],
   services: SignalingServices,
-  forceTcp: boolean,
+  options: { forceTcp: boolean; prepared?: PreparedReceive | undefined },
 ): Promise<{ transport: TransportOptions; consumers: ConsumeResult[] }> {
-  const transport = await room.media.createTransport(me, 'recv', forceTcp);
+  const { prepared } = options;
+  let transport: types.WebRtcTransport;
+  if (prepared?.usableIn(room)) {
+    room.media.adoptPrepared(me, prepared.transport);
+    transport = prepared.adopted();
+  } else {
+    prepared?.close();
+    transport = await room.media.createTransport(me, 'recv', options.forceTcp);
+  }
   const made = await Promise.allSettled(producerIds.map((id) => room.media.consume(me, id, transport.id)));
   const consumers = made.flatMap((r, i) => (r.status === 'fulfilled' ? [consumeResult(producerIds[i]!, r.value)] : []));
-  return { transport: transportOptions(transport, services, me), consumers };
+  return { transport: transportOptions(transport, services, me.info.identity), consumers };
 }

@@ -1,8 +1,9 @@
 /** Entering, resuming and leaving a room. */
 import type { types } from 'mediasoup';
-import { forbidden } from '../../../signaling/protocol/index.js';
+import { forbidden, notFound } from '../../../signaling/protocol/index.js';
 import { inStates, type HandlerTable } from '../dispatcher.js';
-import { receiveOnJoin, routerCapabilities } from './mediaWire.js';
+import { PreparedReceive } from '../PreparedReceive.js';
+import { receiveOnJoin, routerCapabilities, transportOptions } from './mediaWire.js';
 
 export const roomHandlers = {
   getRouterRtpCapabilities: inStates(['none', 'waiting', 'joined'], (ctx) => ({
@@ -15,20 +16,49 @@ export const roomHandlers = {
     const principal = session.principal;
     if (roomId !== undefined && roomId !== principal.room)
       throw forbidden(`this access token is for room ${principal.room}, not ${roomId}`);
-    const { room, participant, status } = await ctx.rooms.enter(principal, ctx.channel, rtpCapabilities as types.RtpCapabilities);
+    // Whatever happens next, this connection holds no prepared transport after its join.
+    const held = session.takePrepared();
+    const prepared = receive?.transportId !== undefined && held?.transport.id === receive.transportId ? held : undefined;
+    if (held !== prepared) held?.close();
+    const { room, participant, status } = await ctx.rooms
+      .enter(principal, ctx.channel, rtpCapabilities as types.RtpCapabilities)
+      .catch((error: unknown) => {
+        prepared?.close();
+        throw error;
+      });
     session.bind(participant, room);
+    if (status !== 'joined' || !receive) prepared?.close();
     if (status !== 'joined') return { status, self: participant.info };
     if (!receive) return { status, ...room.snapshotFor(participant) };
     const producerIds = room.producerInfos(participant).map((p) => p.id);
     // The join itself succeeded: if receiving at once fails, the client receives the usual way.
-    const early = await receiveOnJoin(room, participant, producerIds, ctx.services, receive.forceTcp ?? false).catch(
-      (error: unknown) => void ctx.log.warn({ err: error }, 'receiving within the join failed; the client will ask again'),
-    );
+    const early = await receiveOnJoin(room, participant, producerIds, ctx.services, {
+      forceTcp: receive.forceTcp ?? false,
+      prepared,
+    }).catch((error: unknown) => void ctx.log.warn({ err: error }, 'receiving within the join failed; the client will ask again'));
     // Taken last: the participant was told of the room's changes from the moment it entered, so a
     // camera published or a person come while the transport and consumers were made was announced
     // before this answer — the client takes the answer as the room's state, so it must be in it.
     const snapshot = room.snapshotFor(participant);
     return early ? { status, ...snapshot, receive: early } : { status, ...snapshot };
+  }),
+
+  prepareReceive: inStates(['none'], async ({ session, rooms, services }, { forceTcp }) => {
+    session.requireLiveToken();
+    // Only where the room is open already (nothing to receive otherwise: the join makes its own).
+    const room = rooms.get(session.principal.room);
+    const transport = await room?.media.prepareReceive(forceTcp ?? false);
+    if (!room || !transport) return { transport: null };
+    session.holdPrepared(new PreparedReceive(transport, room));
+    return { transport: transportOptions(transport, services, session.principal.sub) };
+  }),
+
+  connectPrepared: inStates(['none'], async ({ session }, { transportId, dtlsParameters }) => {
+    const prepared = session.prepared;
+    if (!prepared || prepared.transport.id !== transportId || prepared.transport.closed)
+      throw notFound(`no prepared receive transport ${transportId} on this connection`);
+    await prepared.room.media.connectPrepared(prepared.transport, dtlsParameters as types.DtlsParameters);
+    return {};
   }),
 
   resume: inStates(['none'], (ctx, { participantId, resumeToken }) => {

@@ -108,9 +108,11 @@ export const RequestSchemas = {
       /** Optional: the room the client means to enter; refused if the token is for another room. */
       roomId: z.string().max(64).optional(),
       /** Optional: the receive transport and the room's tracks within the join answer. */
-      receive: z.object({ forceTcp: z.boolean().optional() }).strict().optional(),
+      receive: z.object({ forceTcp: z.boolean().optional(), transportId: Id.optional() }).strict().optional(),
     })
     .strict(),
+  prepareReceive: z.object({ forceTcp: z.boolean().optional() }).strict(),
+  connectPrepared: z.object({ transportId: Id, dtlsParameters: DtlsParameters }).strict(),
   createTransport: z.object({ direction: z.enum(['send', 'recv']), forceTcp: z.boolean().optional() }).strict(),
   connectTransport: z.object({ transportId: Id, dtlsParameters: DtlsParameters }).strict(),
   restartIce: z.object({ transportId: Id }).strict(),

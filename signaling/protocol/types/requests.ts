@@ -105,8 +105,23 @@ export interface RequestPayloads {
      * (answered in `JoinResponse.receive`), instead of one round trip for the transport and one per
      * track after it — the first picture's critical path.
      */
-    receive?: { forceTcp?: boolean | undefined } | undefined;
+    receive?:
+      | {
+          forceTcp?: boolean | undefined;
+          /** The transport `prepareReceive` made on this connection: the join's consumers are made on it. */
+          transportId?: string | undefined;
+        }
+      | undefined;
   };
+  /**
+   * Before joining (a pre-join screen): a receive transport on the room's router, so that ICE and DTLS
+   * are done before `join` — whose consumers are then made on it (`receive.transportId`). Answered with
+   * no transport when the room is not open on this server yet or places its audience only at the join
+   * (a broadcast). One per connection; closed if no join takes it within a few minutes.
+   */
+  prepareReceive: { forceTcp?: boolean | undefined };
+  /** The DTLS parameters of the transport `prepareReceive` made (the `connectTransport` of the pre-join screen). */
+  connectPrepared: { transportId: string; dtlsParameters: WireDtlsParameters };
   createTransport: { direction: 'send' | 'recv'; forceTcp?: boolean | undefined };
   connectTransport: { transportId: string; dtlsParameters: WireDtlsParameters };
   restartIce: { transportId: string };
@@ -271,6 +286,8 @@ type Nothing = Record<string, never>;
 export interface ResponseMap {
   getRouterRtpCapabilities: { rtpCapabilities: MsRtpCapabilities };
   join: JoinResponse;
+  prepareReceive: { transport: TransportOptions | null };
+  connectPrepared: Nothing;
   createTransport: TransportOptions;
   connectTransport: Nothing;
   restartIce: { iceParameters: IceParameters };

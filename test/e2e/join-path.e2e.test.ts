@@ -271,7 +271,7 @@ describe('the path to the first picture', () => {
     }
   }, 90_000);
 
-  it('a pre-join screen that preconnected: the join takes its open socket and receive transport (connected before); the picture arrives', async () => {
+  it('a pre-join screen that preconnected: the join takes its open socket and receive transport (connected before); picture arrives', async () => {
     const page = await journalledPage();
     // The receive transport made ahead, as the server sees it.
     const made: types.WebRtcTransport[] = [];

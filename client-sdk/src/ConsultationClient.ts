@@ -150,9 +150,11 @@ export class ConsultationClient extends TypedEmitter<ClientEvents> {
 
   /**
    * Opens the signaling connection ahead of `join()` — on the pre-join screen, once the token is
-   * known — so that the join starts on an open socket with the router's capabilities already here.
-   * `join()` with the same `url` and `token` takes it over (otherwise it is closed). Rejects as the
-   * server refuses the token; the join then connects (and is refused) as usual.
+   * known — so that the join starts on an open socket with the router's capabilities already here,
+   * and, if the room is already open on that server (a consultation, not a broadcast), a receive
+   * transport connected in the background: the join's tracks then arrive on it with no ICE or DTLS
+   * to wait for. `join()` with the same `url` and `token` takes both over (otherwise they are closed).
+   * Rejects as the server refuses the token; the join then connects (and is refused) as usual.
    */
   static preconnect(options: { url: string; token: string }): Promise<void> {
     return preconnect(options.url, options.token);

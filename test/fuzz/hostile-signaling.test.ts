@@ -513,10 +513,12 @@ describe(`hostile signaling, seed ${SEED} (FUZZ_SEED=<n> replays another)`, () =
       await Promise.all(actors.map((a) => a.burst(90, deadline)));
 
       phase('lobby');
-      // 2. The consultation is locked: the clinic doctor waits in the lobby while both send.
+      // 2. The consultation is locked: the clinic doctor waits in the lobby while both send. She
+      // leaves first if a random join of phase 1 let her in: whoever is in the room when it is locked
+      // may come back without waiting (which of the seeds' draws did that changed with the requests).
       await lead.ensureIn(true);
-      await lead.call('setRoomLocked', { locked: true });
       if (clinic.state === 'joined') await clinic.call('leave', {});
+      await lead.call('setRoomLocked', { locked: true });
       // In chunks: a random valid leave ends the wait, and she queues up again. The lead's own
       // messages come after: a random valid admit or decline would end the wait too. More chunks
       // (at most 20) while fewer than 60 were sent waiting: how many a chunk gets depends on the draw.

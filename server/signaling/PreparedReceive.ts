@@ -7,6 +7,7 @@
  */
 import type { types } from 'mediasoup';
 import type { Room } from '../rooms/Room.js';
+import type { Session } from './Session.js';
 
 /** How long a prepared transport waits for its join: a pre-join screen is left open a while, not for hours. */
 export const PREPARED_RECEIVE_TTL_MS = 5 * 60_000;
@@ -39,4 +40,15 @@ export class PreparedReceive {
   close(): void {
     this.transport.close();
   }
+}
+
+/**
+ * What a join may take: the connection's prepared transport if the join names it. Whatever the join
+ * then does, the connection holds none after it: one not named is closed now.
+ */
+export function preparedForJoin(session: Session, transportId: string | undefined): PreparedReceive | undefined {
+  const held = session.takePrepared();
+  if (held && transportId !== undefined && held.transport.id === transportId) return held;
+  held?.close();
+  return undefined;
 }

@@ -2,7 +2,7 @@
 import type { types } from 'mediasoup';
 import { forbidden, notFound } from '../../../signaling/protocol/index.js';
 import { inStates, type HandlerTable } from '../dispatcher.js';
-import { PreparedReceive } from '../PreparedReceive.js';
+import { PreparedReceive, preparedForJoin } from '../PreparedReceive.js';
 import { receiveOnJoin, routerCapabilities, transportOptions } from './mediaWire.js';
 
 export const roomHandlers = {
@@ -16,10 +16,7 @@ export const roomHandlers = {
     const principal = session.principal;
     if (roomId !== undefined && roomId !== principal.room)
       throw forbidden(`this access token is for room ${principal.room}, not ${roomId}`);
-    // Whatever happens next, this connection holds no prepared transport after its join.
-    const held = session.takePrepared();
-    const prepared = receive?.transportId !== undefined && held?.transport.id === receive.transportId ? held : undefined;
-    if (held !== prepared) held?.close();
+    const prepared = preparedForJoin(session, receive?.transportId);
     const { room, participant, status } = await ctx.rooms
       .enter(principal, ctx.channel, rtpCapabilities as types.RtpCapabilities)
       .catch((error: unknown) => {
@@ -47,7 +44,8 @@ export const roomHandlers = {
     session.requireLiveToken();
     // Only where the room is open already (nothing to receive otherwise: the join makes its own).
     const room = rooms.get(session.principal.room);
-    const transport = await room?.media.prepareReceive(forceTcp ?? false);
+    // A room closing meanwhile (its router gone) prepares nothing either: the join will do as usual.
+    const transport = await room?.media.prepareReceive(forceTcp ?? false).catch(() => undefined);
     if (!room || !transport) return { transport: null };
     session.holdPrepared(new PreparedReceive(transport, room));
     return { transport: transportOptions(transport, services, session.principal.sub) };

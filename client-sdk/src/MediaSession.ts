@@ -99,7 +99,8 @@ export class MediaSession {
 
   /**
    * `prepared`: the receive transport made on the pre-join screen (receiveAhead.ts), taken with its
-   * device unless this join asks for a path it was not made for (TCP only, relay only): then closed.
+   * device unless this join asks for a path it was not made for (TCP only, relay only), or its ICE
+   * failed meanwhile (nothing watched it before the join): then closed, and the join makes its own.
    */
   static async create(
     signaling: SignalingConnection,
@@ -107,7 +108,12 @@ export class MediaSession {
     timeline?: JoinTimeline,
     prepared?: PreparedReceive,
   ): Promise<MediaSession> {
-    const fits = prepared && !options.forceTcp && !options.iceTransportPolicy && !options.handlerName;
+    const fits =
+      prepared &&
+      prepared.transport.connectionState !== 'failed' &&
+      !options.forceTcp &&
+      !options.iceTransportPolicy &&
+      !options.handlerName;
     if (!fits) {
       prepared?.transport.close();
       return new MediaSession(await loadDeviceFor(signaling, options, timeline), signaling, options, timeline);

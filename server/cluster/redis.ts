@@ -69,7 +69,10 @@ export function connectRedis(target: RedisTarget, log: RedisLogger, commandTimeo
     warned = true;
   });
   redis.on('ready', () => (warned = false));
-  keepConnecting(redis, log);
+  // Only through Sentinel: its failover detector is what abandons a reconnection (below). A client of
+  // one URL is left to ioredis's own retries (a cluster test that kills Redis showed the
+  // revival changing its routing under load; nothing there needs it).
+  if (!('url' in target)) keepConnecting(redis, log);
   return redis;
 }
 

@@ -8,9 +8,11 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis, whenReady } from '../../server/cluster/redis.js';
-import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { startRedis, startSentinel, type RedisServer } from '../helpers/redis.js';
 
+const MASTER_NAME = 'telemed-reconnect';
 let server: RedisServer | undefined;
+let sentinel: RedisServer | undefined;
 const clients: Redis[] = [];
 const warnings: string[] = [];
 const log = { warn: (_fields: Record<string, unknown>, message: string) => void warnings.push(message) };
@@ -18,15 +20,18 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
   server = await startRedis();
+  sentinel = await startSentinel({ name: MASTER_NAME, masterPort: server.port, downAfterMs: 1000, failoverTimeoutMs: 3000 });
 });
 
 afterAll(async () => {
   for (const c of clients) c.disconnect();
+  await sentinel?.stop();
   await server?.stop();
 });
 
+/** A node's client, through Sentinel (where the driver's failover detector can abandon a reconnection). */
 function client(): Redis {
-  const c = connectRedis({ url: server!.url }, log);
+  const c = connectRedis({ sentinels: [{ host: '127.0.0.1', port: sentinel!.port }], name: MASTER_NAME }, log);
   clients.push(c);
   return c;
 }

@@ -151,12 +151,7 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
   async #decide(roomId: string, hops: number): Promise<RouteDecision> {
     const held = this.#held.get(roomId);
     if (held && this.#state === 'draining' && !this.#options.hasRoom(roomId)) {
-      // Its room has closed here (moved by the drain): give it up at once so it opens elsewhere —
-      // its last memory first (no longer live), as the heartbeat does: once the room is not held here
-      // it can no longer be written, and a memory still saying "live here" made the next node send
-      // the room's people back to this one, which sent them on again (seen in a loaded CI run: a
-      // rejoin right after the drain got "more than 2 redirects").
-      await this.#flush(roomId);
+      // Its room has closed here (moved by the drain): give it up at once so it opens elsewhere.
       this.#held.delete(roomId);
       await this.#leases.release(roomId, held.holder).catch(() => false);
     } else if (held) return { here: true };

@@ -61,8 +61,10 @@ export async function takePreconnected(url: string, token: string): Promise<Prec
     connection.close();
     return undefined;
   }
-  const late = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), PREPARED_WAIT_MS));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), PREPARED_WAIT_MS)));
   const receive = await Promise.race([taken.receive, late]);
+  clearTimeout(timer);
   if (receive === 'late') void taken.receive.then((r) => r?.transport.close()); // the server closes its side at the join
   return { connection, receive: receive === 'late' || receive?.transport.closed ? undefined : receive };
 }

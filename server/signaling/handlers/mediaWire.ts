@@ -62,7 +62,12 @@ export async function receiveOnJoin(
   const { prepared } = options;
   let transport: types.WebRtcTransport;
   if (prepared?.usableIn(room)) {
-    room.media.adoptPrepared(me, prepared.transport);
+    try {
+      room.media.adoptPrepared(me, prepared.transport);
+    } catch (error) {
+      prepared.close(); // not left to its timer
+      throw error;
+    }
     transport = prepared.adopted();
   } else {
     prepared?.close();

@@ -375,9 +375,13 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
     await this.#flushAll();
     const now = Date.now();
     for (const [roomId, held] of [...this.#held]) {
+      // A connection for the room may have given it up meanwhile (a room closed by the drain, see
+      // #decide): a lease released on purpose must not be claimed back here.
+      const stillHeld = () => this.#held.get(roomId) === held;
+      if (!stillHeld()) continue;
       const inUse = this.#options.hasRoom(roomId) || now - held.claimedAt < this.#options.claimGraceMs;
       const kept = inUse ? await this.#leases.extend(roomId, held.holder) : false;
-      if (kept) continue;
+      if (kept || !stillHeld()) continue;
       if (!inUse) {
         this.#held.delete(roomId);
         await this.#leases.release(roomId, held.holder);
@@ -399,6 +403,11 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
    */
   async #reassert(roomId: string, held: Held): Promise<void> {
     const again = await this.#leases.claim(roomId, this.#options.nodeId);
+    if (this.#held.get(roomId) !== held) {
+      // Given up while the claim was on its way (see #keepLeases): what it won goes back at once.
+      if (again.claimed) await this.#leases.release(roomId, again.owner);
+      return;
+    }
     if (again.claimed || again.owner.nodeId === this.#options.nodeId) {
       this.#held.set(roomId, { holder: again.owner, claimedAt: held.claimedAt });
       this.#counters.leaseReasserts++;

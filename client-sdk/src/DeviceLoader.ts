@@ -14,6 +14,8 @@ import { Chrome74 } from 'mediasoup-client/handlers/Chrome74';
 import { Firefox120 } from 'mediasoup-client/handlers/Firefox120';
 import { ReactNative106 } from 'mediasoup-client/handlers/ReactNative106';
 import { Safari12 } from 'mediasoup-client/handlers/Safari12';
+import type { JoinTimeline } from './JoinTimeline.js';
+import type { SignalingConnection } from './SignalingConnection.js';
 
 type HandlerFactory = NonNullable<ConstructorParameters<typeof Device>[0]>['handlerFactory'] & object;
 type NativeOptions = Parameters<HandlerFactory['getNativeRtpCapabilities']>[0];
@@ -83,5 +85,20 @@ export async function loadDevice(
   const handlerFactory = await handler;
   const device = new Device(handlerFactory ? { handlerFactory } : undefined);
   await device.load({ routerRtpCapabilities });
+  return device;
+}
+
+/** A Device loaded with the router capabilities this connection is sent (the browser's half asked for first). */
+export async function loadDeviceFor(
+  signaling: SignalingConnection,
+  options: { handlerName?: types.BuiltinHandlerName | undefined },
+  timeline?: JoinTimeline,
+): Promise<Device> {
+  // Asked for first: the browser's half of the load runs while the router's capabilities travel.
+  const handler = prepareHandler(options.handlerName);
+  const rtpCapabilities = await signaling.routerCapabilities();
+  timeline?.mark('routerCapabilities');
+  const device = await loadDevice(handler, rtpCapabilities);
+  timeline?.mark('deviceLoaded');
   return device;
 }

@@ -5,16 +5,10 @@
  * after a rejoin on another node (`reset()`) the same tracks can be published again.
  */
 import type { Device, types } from 'mediasoup-client';
-import {
-  ProtocolError,
-  type ConsumeResult,
-  type JoinReceive,
-  type MediaSource,
-  type TransportOptions,
-} from '../../signaling/protocol/types/index.js';
-import { loadDevice, prepareHandler } from './DeviceLoader.js';
+import { ProtocolError, type ConsumeResult, type JoinReceive, type MediaSource } from '../../signaling/protocol/types/index.js';
+import { loadDeviceFor } from './DeviceLoader.js';
 import type { JoinTimeline } from './JoinTimeline.js';
-import { negotiateProbatorWithFirstVideo } from './probation.js';
+import { MediaTransports, type NetworkOptions } from './MediaTransports.js';
 import type { PreparedReceive } from './receiveAhead.js';
 import type { SignalingConnection } from './SignalingConnection.js';
 
@@ -44,14 +38,6 @@ function mediaDevices(): MediaDevices {
   );
 }
 
-/** How media reaches the server on restrictive hospital networks. */
-export interface NetworkOptions {
-  /** ICE over TCP only (networks that block UDP). */
-  forceTcp?: boolean;
-  /** 'relay' sends all media through the TURN servers the server hands out. */
-  iceTransportPolicy?: RTCIceTransportPolicy;
-}
-
 export interface PublishOptions {
   /** Camera only: send three simulcast layers (default true). */
   simulcast?: boolean;
@@ -71,30 +57,28 @@ export interface PublishedSource {
 export class MediaSession {
   #device: Device;
   readonly #signaling: SignalingConnection;
-  #send: Promise<types.Transport> | undefined;
-  #recv: Promise<types.Transport> | undefined;
+  readonly #transports: MediaTransports;
   readonly #producers = new Map<MediaSource, types.Producer>();
   /** Outlives the producers when only their transport closed (a rejoin); gone when the user unpublishes. */
   readonly #published = new Map<MediaSource, { track: MediaStreamTrack; options: PublishOptions; producer: types.Producer }>();
   readonly #consumers = new Map<string, types.Consumer>();
   /** Consumers the join made, by producer, until `consume()` wires them. */
   #premade = new Map<string, ConsumeResult>();
-  /** Each transport's `connectTransport` request, answered in the background (see #connect). */
-  readonly #connected = new WeakMap<types.Transport, Promise<void>>();
-  /** Transports given up (connect refused, or replaced by a join's own) → done once closed on both sides. */
-  readonly #dropped = new WeakMap<types.Transport, Promise<void>>();
-  /** Transports dropped while signaling was down: still open on the server until closed there (#closeOnServer). */
-  readonly #unclosed = new Set<string>();
   readonly #options: MediaOptions;
   readonly #timeline: JoinTimeline | undefined;
-  /** The transport made ahead that the join is to take (until its answer says whether it did). */
-  #preparedId: string | undefined;
 
   private constructor(device: Device, signaling: SignalingConnection, options: MediaOptions, timeline?: JoinTimeline) {
     this.#device = device;
     this.#signaling = signaling;
     this.#options = options;
     this.#timeline = timeline;
+    this.#transports = new MediaTransports({
+      signaling,
+      device: () => this.#device,
+      settings: options,
+      timeline,
+      recvDropped: () => this.#premade.clear(), // made on the dropped transport
+    });
   }
 
   /**
@@ -121,22 +105,13 @@ export class MediaSession {
     timeline?.mark('routerCapabilities');
     timeline?.mark('deviceLoaded');
     const media = new MediaSession(prepared.device, signaling, options, timeline);
-    media.#adoptPrepared(prepared);
+    media.#transports.adoptPrepared(prepared);
     return media;
   }
 
   /** The receive transport the join is asked to take (made ahead on the pre-join screen), if any. */
   get preparedReceiveId(): string | undefined {
-    return this.#preparedId;
-  }
-
-  #adoptPrepared({ transport, connected }: PreparedReceive): void {
-    this.#preparedId = transport.id;
-    this.#recv = Promise.resolve(transport);
-    this.#connected.set(transport, connected);
-    this.#watchTransport(transport, 'recv');
-    this.#timeline?.mark('recvTransport');
-    if (transport.connectionState === 'connected') this.#timeline?.mark('transportConnected');
+    return this.#transports.preparedId;
   }
 
   get device(): Device {
@@ -149,12 +124,10 @@ export class MediaSession {
    * capabilities. `published()` still lists what to publish again.
    */
   async reset(): Promise<void> {
-    this.close();
+    this.#transports.reset();
     this.#producers.clear();
     this.#consumers.clear();
     this.#premade.clear();
-    this.#preparedId = undefined;
-    this.#unclosed.clear(); // they belonged to the participant the rejoin replaced
     this.#device = await loadDeviceFor(this.#signaling, this.#options);
   }
 
@@ -171,8 +144,8 @@ export class MediaSession {
   }
 
   async publish(track: MediaStreamTrack, source: MediaSource, options: PublishOptions = {}, paused = false): Promise<types.Producer> {
-    const transport = await this.#sendTransport();
-    const producer = await this.#madeOn(
+    const transport = await this.#transports.send();
+    const producer = await this.#transports.madeOn(
       transport,
       transport.produce({
         track,
@@ -278,11 +251,11 @@ export class MediaSession {
    * it), the track is asked for once more on the current one.
    */
   async consume(producerId: string, again = true): Promise<{ consumer: types.Consumer; info: ConsumeResult }> {
-    const transport = await this.#recvTransport();
+    const transport = await this.#transports.recv();
     try {
       return await this.#consumeOn(transport, producerId);
     } catch (error) {
-      const dropped = this.#dropped.get(transport);
+      const dropped = this.#transports.dropped(transport);
       if (!again || !dropped) throw error;
       await dropped; // closed on the server too: the track may be received again
       return this.consume(producerId, false);
@@ -295,7 +268,7 @@ export class MediaSession {
     this.#premade.delete(producerId);
     const info = premade ?? (await this.#signaling.request('consume', { producerId, transportId: transport.id }));
     // mediasoup-client negotiates the consumers asked for in the same tick together.
-    const consumer = await this.#madeOn(
+    const consumer = await this.#transports.madeOn(
       transport,
       transport.consume({ id: info.id, producerId, kind: info.kind, rtpParameters: info.rtpParameters }),
     );
@@ -313,61 +286,21 @@ export class MediaSession {
   }
 
   /**
-   * A consumer or producer being made on `transport`, once the transport's connect request (sent in
-   * the background, see #connect) has succeeded too. A refusal fails it at once: the transport is
-   * then closed, and a peer connection closed in mid-negotiation never settles what was pending on
-   * it; should it complete anyway, it is closed.
-   */
-  async #madeOn<T extends { close(): void }>(transport: types.Transport, making: Promise<T>): Promise<T> {
-    try {
-      const [made] = await Promise.all([making, this.#connected.get(transport)]);
-      return made;
-    } catch (error) {
-      making.then(
-        (made) => made.close(),
-        () => undefined,
-      );
-      throw error;
-    }
-  }
-
-  /**
    * Adopts what a join made for receiving (`join` with `receive`): the receive transport, and the
    * consumers `consume()` then wires without asking the server again.
    */
   receiveWith(receive: JoinReceive): void {
-    const preparedId = this.#preparedId;
-    this.#preparedId = undefined;
-    if (receive.transport.id === preparedId && this.#recv) {
-      // The server took the transport made ahead: the consumers are on it, already connected.
-      this.#premade = new Map(receive.consumers.map((c) => [c.producerId, c]));
-      return;
-    }
-    // A transport made before the answer came (a track announced ahead of it: during a rejoin another
-    // participant republished) is retired like a refused one — closed on the server too — so what was
-    // being received on it is asked for once more on the join's transport (see consume), not lost.
-    this.#retireRecv();
-    this.#recv = Promise.resolve(this.#setUpTransport('recv', receive.transport));
+    // On the transport made ahead (the server took it: already connected) or on the join's own.
+    this.#transports.receiveOn(receive.transport);
     this.#premade = new Map(receive.consumers.map((c) => [c.producerId, c]));
   }
 
   /**
    * The join did not take the transport made ahead (it waited in the lobby, or answered without
-   * receiving): given up like a refused one — closed, and on the server too if it was taken there —
-   * so the room's tracks are received on a new one.
+   * receiving): it is given up, and the room's tracks are received on a new one.
    */
   dropPrepared(): void {
-    if (!this.#preparedId) return;
-    this.#preparedId = undefined;
-    this.#retireRecv();
-  }
-
-  /** The current receive transport, once settled, dropped (see #drop): what was received on it is asked for again on the next. */
-  #retireRecv(): void {
-    this.#recv?.then(
-      (t) => void this.#dropped.set(t, this.#drop(t, 'recv')),
-      () => undefined,
-    );
+    this.#transports.dropPrepared();
   }
 
   consumer(id: string): types.Consumer | undefined {
@@ -380,169 +313,24 @@ export class MediaSession {
 
   /** Prepares the receive transport early so the first remote track appears sooner. */
   warmUp(): Promise<unknown> {
-    return this.#recvTransport();
+    return this.#transports.recv();
   }
 
   async peerConnectionStats(): Promise<RTCStatsReport[]> {
-    const transports = await Promise.all([this.#send, this.#recv].filter((t): t is Promise<types.Transport> => !!t));
-    return Promise.all(transports.map((t) => t.getStats()));
-  }
-
-  close(): void {
-    for (const pending of [this.#send, this.#recv])
-      pending?.then(
-        (t) => t.close(),
-        () => undefined,
-      );
-    this.#send = this.#recv = undefined;
-  }
-
-  #sendTransport(): Promise<types.Transport> {
-    this.#send ??= this.#uncachedOnFailure('send');
-    return this.#send;
-  }
-
-  #recvTransport(): Promise<types.Transport> {
-    this.#recv ??= this.#uncachedOnFailure('recv');
-    return this.#recv;
-  }
-
-  /** A transport that could not be created (e.g. asked for mid-rejoin) is asked for again next time. */
-  #uncachedOnFailure(direction: 'send' | 'recv'): Promise<types.Transport> {
-    const pending = this.#createTransport(direction);
-    pending.catch(() => {
-      if (direction === 'send' && this.#send === pending) this.#send = undefined;
-      if (direction === 'recv' && this.#recv === pending) this.#recv = undefined;
-    });
-    return pending;
+    return Promise.all((await this.#transports.list()).map((t) => t.getStats()));
   }
 
   /** After a signaling outage: restart ICE on transports whose media path failed meanwhile. */
-  async restartFailedIce(): Promise<void> {
-    const transports = await Promise.all([this.#send, this.#recv].filter((t): t is Promise<types.Transport> => !!t));
-    for (const transport of transports) {
-      if (transport.connectionState === 'failed' || transport.connectionState === 'disconnected') await this.#restartIce(transport);
-    }
+  restartFailedIce(): Promise<void> {
+    return this.#transports.restartFailedIce();
   }
 
-  async #restartIce(transport: types.Transport): Promise<void> {
-    const { iceParameters } = await this.#signaling.request('restartIce', { transportId: transport.id });
-    await transport.restartIce({ iceParameters });
+  /** After a resume: closes on the server the transports dropped while signaling was down. */
+  closeDropped(): Promise<void> {
+    return this.#transports.closeDropped();
   }
 
-  async #createTransport(direction: 'send' | 'recv'): Promise<types.Transport> {
-    const options = await this.#signaling.request('createTransport', { direction, forceTcp: this.#options.forceTcp ?? false });
-    return this.#setUpTransport(direction, options);
+  close(): void {
+    this.#transports.close();
   }
-
-  /**
-   * Gives the server this transport's DTLS parameters without holding the browser up: mediasoup-client
-   * waits for the connect callback before setting its local description, and a round trip there is a
-   * round trip more before ICE starts. The request reaches the server long before the browser's DTLS
-   * handshake can (ICE needs a round trip first; a DTLS hello that did overtake it is sent again by
-   * the browser). Consumers and producers made on the transport await the request, so a refusal still
-   * fails them; the transport is then dropped and the next one is asked for afresh.
-   */
-  #connect(transport: types.Transport, direction: 'send' | 'recv', dtlsParameters: types.DtlsParameters): Promise<void> {
-    const connecting = this.#signaling.request('connectTransport', { transportId: transport.id, dtlsParameters }).then(() => undefined);
-    connecting.catch(() => this.#dropped.set(transport, this.#drop(transport, direction)));
-    return connecting;
-  }
-
-  /**
-   * A transport the server would not connect: closed, and no longer handed out. The server is asked to
-   * close its side too, so that what was made on it (the join's consumers) does not hold those tracks:
-   * they can be received again on the next transport. If signaling is down, that is done after the
-   * resume (closeDropped), before the room's tracks are received again.
-   */
-  async #drop(transport: types.Transport, direction: 'send' | 'recv'): Promise<void> {
-    transport.close();
-    const closing = this.#closeOnServer(transport.id);
-    const cached = direction === 'send' ? this.#send : this.#recv;
-    if (cached && (await cached.catch(() => undefined)) === transport) {
-      if (direction === 'send' && this.#send === cached) this.#send = undefined;
-      if (direction === 'recv' && this.#recv === cached) {
-        this.#recv = undefined;
-        this.#premade.clear(); // made on the dropped transport
-      }
-    }
-    await closing;
-  }
-
-  /** Closes a dropped transport on the server; kept for closeDropped() if signaling is down. */
-  async #closeOnServer(transportId: string): Promise<void> {
-    try {
-      await this.#signaling.request('closeTransport', { transportId });
-      this.#unclosed.delete(transportId);
-    } catch (error) {
-      if (error instanceof ProtocolError && error.code === 'UNAVAILABLE') this.#unclosed.add(transportId);
-      else this.#unclosed.delete(transportId); // gone there already
-    }
-  }
-
-  /**
-   * After a resume: closes on the server the transports dropped while signaling was down, whose
-   * consumers would otherwise keep the room's tracks from being received again on a new one.
-   */
-  async closeDropped(): Promise<void> {
-    await Promise.all([...this.#unclosed].map((id) => this.#closeOnServer(id)));
-  }
-
-  #setUpTransport(direction: 'send' | 'recv', { iceServers, ...options }: TransportOptions): types.Transport {
-    const network = { iceServers, ...(this.#options.iceTransportPolicy ? { iceTransportPolicy: this.#options.iceTransportPolicy } : {}) };
-    const transport =
-      direction === 'send'
-        ? this.device.createSendTransport({ ...options, ...network })
-        : this.device.createRecvTransport({ ...options, ...network });
-    if (direction === 'recv') {
-      negotiateProbatorWithFirstVideo(transport);
-      this.#timeline?.mark('recvTransport');
-    }
-    // Settled by the connect request, which mediasoup-client triggers with the first consumer or
-    // producer (#madeOn awaits it; the no-op catch keeps a refusal from being reported unhandled).
-    const connected = new Promise<void>((resolve, reject) =>
-      transport.on('connect', ({ dtlsParameters }, callback) => {
-        this.#connect(transport, direction, dtlsParameters).then(resolve, reject);
-        callback();
-      }),
-    );
-    connected.catch(() => undefined);
-    this.#connected.set(transport, connected);
-    if (direction === 'send') {
-      transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
-        const source = appData['source'] as MediaSource;
-        const paused = appData['paused'] === true;
-        this.#signaling
-          .request('produce', {
-            transportId: transport.id,
-            kind,
-            source,
-            rtpParameters: rtpParameters as never,
-            ...(paused ? { paused } : {}),
-          })
-          .then(({ producerId }) => callback({ id: producerId }), errback);
-      });
-    }
-    this.#watchTransport(transport, direction);
-    return transport;
-  }
-
-  #watchTransport(transport: types.Transport, direction: 'send' | 'recv'): void {
-    transport.on('connectionstatechange', (state) => {
-      if (state === 'connected' && direction === 'recv') this.#timeline?.mark('transportConnected');
-      // A network change or a lost path: ask the server for fresh ICE credentials and try again.
-      // (If signaling is down too, restartFailedIce() runs once it is back.)
-      if (state === 'failed' && !transport.closed) this.#restartIce(transport).catch(() => undefined);
-    });
-  }
-}
-
-export async function loadDeviceFor(signaling: SignalingConnection, options: MediaOptions, timeline?: JoinTimeline): Promise<Device> {
-  // Asked for first: the browser's half of the load runs while the router's capabilities travel.
-  const handler = prepareHandler(options.handlerName);
-  const rtpCapabilities = await signaling.routerCapabilities();
-  timeline?.mark('routerCapabilities');
-  const device = await loadDevice(handler, rtpCapabilities);
-  timeline?.mark('deviceLoaded');
-  return device;
 }

@@ -6,7 +6,7 @@
  * every check comes back ok, failed or skipped, with a reason code the page translates.
  */
 import { ProtocolError } from '../../signaling/protocol/types/index.js';
-import { loadDeviceFor } from './MediaSession.js';
+import { loadDeviceFor } from './DeviceLoader.js';
 import { capture, cameraSignal, microphoneSignal, speakerCheck } from './preflightDevices.js';
 import { preflightStep, refusalReason, testPath, testPattern } from './preflightPaths.js';
 import type { CaptureCheck, MediaPathCheck, PreflightOptions, PreflightResult, SignalingCheck } from './preflightTypes.js';

@@ -14,7 +14,7 @@ import type {
   Permission,
 } from '../../signaling/protocol/types/index.js';
 import type { DeviceLoss } from './DeviceWatch.js';
-import type { NetworkOptions } from './MediaSession.js';
+import type { NetworkOptions } from './MediaTransports.js';
 import type { ConnectionState, ReconnectPolicy } from './reconnect.js';
 import type { RemoteTrack } from './RemoteTracks.js';
 

@@ -2,7 +2,7 @@
 export { ConsultationClient } from './ConsultationClient.js';
 export type { ClientEvents, JoinOptions, ReceiveQuality, RemoteTrack } from './ConsultationClient.js';
 export { defaultReconnectPolicy, type ConnectionState, type ReconnectPolicy } from './reconnect.js';
-export type { NetworkOptions } from './MediaSession.js';
+export type { NetworkOptions } from './MediaTransports.js';
 export type { Audience, AudienceEvents } from './Audience.js';
 export type { Moderation } from './Moderation.js';
 export type { Recording, RecordingEvents } from './Recording.js';

@@ -6,7 +6,7 @@
  * sender's key frame. Anything that does not work out leaves the join to make its own transport.
  */
 import type { types } from 'mediasoup-client';
-import { loadDeviceFor } from './MediaSession.js';
+import { loadDeviceFor } from './DeviceLoader.js';
 import { negotiateProbatorAhead } from './probation.js';
 import type { SignalingConnection } from './SignalingConnection.js';
 

@@ -7,6 +7,7 @@
  *  - a room nobody holds: placed by load (power of two choices); placed here (or the client already
  *    followed a redirect) → claim it; lost the race → MOVED to the winner. At most 2 hops.
  * Redis unreachable while a decision needs it: UNAVAILABLE with a retry hint, within the command timeout.
+ * The rooms' memory is written through RoomMemoryStore, fenced by the leases held here.
  */
 import { MAX_ROUTE_HOPS, ProtocolError, routeUrl } from '../../signaling/protocol/index.js';
 import type { Logger } from '../logger.js';
@@ -14,9 +15,10 @@ import { ClusterKeys } from './keys.js';
 import { NodeRegistry, placeRoom, type NodeInfo } from './NodeRegistry.js';
 import { connectRedis, whenReady, type RedisTarget } from './redis.js';
 import { RoomLeases, type LeaseHolder } from './RoomLease.js';
+import { RoomMemoryStore } from './RoomMemoryStore.js';
 import type { RoomRouting, RouteDecision } from './routing.js';
 import type { ViewerPlacementDeps } from './edges/placement.js';
-import type { CarriedState, DurableRoomMemory, DurableSnapshot, RoomMemory } from '../rooms/RoomMemory.js';
+import type { DurableRoomMemory, DurableSnapshot, RoomMemory } from '../rooms/RoomMemory.js';
 
 export interface ClusterNodeOptions {
   /** Where Redis is: one URL or Sentinel. */
@@ -63,14 +65,6 @@ interface Held {
   claimedAt: number;
 }
 
-/** Writes a room's memory only while `holder` still owns the room: a fenced-off node writes nothing. */
-const SAVE_MEMORY = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[2], 'banned', ARGV[2], 'ended', ARGV[3], 'carry', ARGV[4], 'epoch', ARGV[5])
-redis.call('HSET', KEYS[2], 'owner', ARGV[7], 'live', ARGV[8], 'mutes', ARGV[9], 'route', ARGV[10])
-redis.call('PEXPIRE', KEYS[2], ARGV[6])
-return 1`;
-
 /** How long an edge stays named for a room after the origin last sent it a viewer. */
 const EDGE_NAMING_MS = 10 * 60_000;
 
@@ -85,8 +79,7 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
   readonly #registry: NodeRegistry;
   readonly #leases: RoomLeases;
   readonly #held = new Map<string, Held>();
-  /** Room memory not yet written (Redis was down): pushed again at every heartbeat until it is. */
-  readonly #unsaved = new Map<string, DurableSnapshot>();
+  readonly #memory: RoomMemoryStore;
   readonly #keys: ClusterKeys;
   #state: NodeInfo['state'] = 'serving';
   #leaseTimer: NodeJS.Timeout | undefined;
@@ -101,6 +94,15 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
     this.#redis = connectRedis(options.redis, options.log);
     this.#registry = new NodeRegistry(this.#redis, keys, { ttlMs: this.#options.leaseTtlMs, heartbeatMs: this.#options.heartbeatMs });
     this.#leases = new RoomLeases(this.#redis, keys, { ttlMs: this.#options.leaseTtlMs, epochTtlMs: options.memoryMs });
+    this.#memory = new RoomMemoryStore({
+      redis: this.#redis,
+      keys,
+      route: options.route,
+      memoryMs: options.memoryMs,
+      holderOf: (roomId) => this.#held.get(roomId)?.holder,
+      failed: (err) => this.#beatFailed(err),
+      log: options.log,
+    });
   }
 
   /** Joins the cluster; a Redis that is down now does not stop the node (the heartbeat retries). */
@@ -262,27 +264,16 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
     return { here: false, route: placed.route };
   }
 
-  async restore(roomId: string, memory: RoomMemory): Promise<void> {
-    const fields = await this.#redis.hgetall(this.#keys.roomMemory(roomId));
-    for (const identity of JSON.parse(fields['banned'] ?? '[]') as string[]) memory.banned.add(identity);
-    if (fields['ended'] === '1') memory.ended = true;
-    // The lock and the recording of a room that was live elsewhere (its node died) or moved from there.
-    memory.carried = fields['carry'] ? (JSON.parse(fields['carry']) as CarriedState) : null;
-    const mutes = JSON.parse(fields['mutes'] ?? '{}') as Record<string, ('microphone' | 'camera')[]>;
-    for (const [identity, sources] of Object.entries(mutes)) {
-      const held = memory.mutes.get(identity) ?? new Set();
-      for (const source of sources) held.add(source);
-      memory.mutes.set(identity, held);
-    }
+  restore(roomId: string, memory: RoomMemory): Promise<void> {
+    return this.#memory.restore(roomId, memory);
   }
 
   save(roomId: string, snapshot: DurableSnapshot): void {
-    this.#unsaved.set(roomId, snapshot);
-    void this.#flush(roomId);
+    this.#memory.save(roomId, snapshot);
   }
 
   async close(): Promise<void> {
-    await this.#flushAll();
+    await this.#memory.flushAll();
     this.#registry.stop();
     clearInterval(this.#leaseTimer);
     const releases = [...this.#held].map(([roomId, { holder }]) => this.#leases.release(roomId, holder).catch(() => false));
@@ -313,7 +304,7 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
    * its registration too, and must not be mistaken for a dead one. Undefined: not live elsewhere.
    */
   async #lastOwner(roomId: string): Promise<{ route: string; answers: boolean } | undefined> {
-    const memory = await this.#redis.hgetall(this.#keys.roomMemory(roomId));
+    const memory = await this.#memory.read(roomId);
     const last = memory['owner'];
     if (memory['live'] !== '1' || !last || last === this.#options.nodeId) return undefined;
     const route = (await this.#registry.nodes()).find((n) => n.id === last)?.route ?? memory['route'];
@@ -323,56 +314,12 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
     return { route, answers: alive };
   }
 
-  /** Writes the latest memory of `roomId` if this node still holds the room; kept for a retry if Redis failed. */
-  async #flush(roomId: string): Promise<void> {
-    const snapshot = this.#unsaved.get(roomId);
-    const held = this.#held.get(roomId);
-    if (!snapshot) return;
-    if (!held) {
-      this.#unsaved.delete(roomId);
-      this.#options.log.warn({ room: roomId }, 'room memory not written: this node no longer holds the room');
-      return;
-    }
-    const { holder } = held;
-    try {
-      const written = await this.#redis.eval(
-        SAVE_MEMORY,
-        2,
-        this.#keys.roomOwner(roomId),
-        this.#keys.roomMemory(roomId),
-        `${holder.nodeId}|${holder.epoch}`,
-        JSON.stringify(snapshot.banned),
-        snapshot.ended ? '1' : '0',
-        snapshot.carry ? JSON.stringify(snapshot.carry) : '',
-        holder.epoch,
-        this.#options.memoryMs,
-        holder.nodeId,
-        snapshot.live ? '1' : '0',
-        JSON.stringify(snapshot.mutes),
-        // Where the owner is probed before a takeover, even once its registration has lapsed.
-        this.#options.route,
-      );
-      if (written === 1) {
-        if (this.#unsaved.get(roomId) === snapshot) this.#unsaved.delete(roomId);
-        return;
-      }
-      // Our lease lapsed (Redis was out of reach) or moved on: kept until the heartbeat claims the
-      // room again (then it is written with the new epoch) or finds it lost (then it is dropped).
-      this.#options.log.warn(
-        { room: roomId, epoch: holder.epoch },
-        'room memory refused: the lease lapsed; written once the room is claimed again',
-      );
-    } catch (err) {
-      this.#beatFailed(err); // kept in #unsaved: the next heartbeat writes it
-    }
-  }
-
   /**
    * Every heartbeat: write memory still unsaved (a closed room's last word goes before its lease),
    * extend the leases of rooms still here, give up the others, then write what a lapsed lease refused.
    */
   async #keepLeases(): Promise<void> {
-    await this.#flushAll();
+    await this.#memory.flushAll();
     const now = Date.now();
     for (const [roomId, held] of [...this.#held]) {
       // A connection for the room may have given it up meanwhile (a room closed by the drain, see
@@ -389,11 +336,7 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
       }
       await this.#reassert(roomId, held);
     }
-    await this.#flushAll();
-  }
-
-  async #flushAll(): Promise<void> {
-    await Promise.all([...this.#unsaved.keys()].map((roomId) => this.#flush(roomId)));
+    await this.#memory.flushAll();
   }
 
   /**

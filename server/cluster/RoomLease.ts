@@ -88,7 +88,7 @@ export class RoomLeases {
   }
 }
 
-const formatHolder = (h: LeaseHolder): string => `${h.nodeId}|${h.epoch}`;
+export const formatHolder = (h: LeaseHolder): string => `${h.nodeId}|${h.epoch}`;
 
 function parseHolder(value: string): LeaseHolder {
   const at = value.lastIndexOf('|');

@@ -326,7 +326,10 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
       // #decide): a lease released on purpose must not be claimed back here.
       const stillHeld = () => this.#held.get(roomId) === held;
       if (!stillHeld()) continue;
-      const inUse = this.#options.hasRoom(roomId) || now - held.claimedAt < this.#options.claimGraceMs;
+      // A claimed room not open yet is kept a while for its join — not on a draining node, which sends
+      // every connection for a room it does not have elsewhere (#decide): one closed by the drain goes now.
+      const awaited = this.#state === 'serving' && now - held.claimedAt < this.#options.claimGraceMs;
+      const inUse = this.#options.hasRoom(roomId) || awaited;
       const kept = inUse ? await this.#leases.extend(roomId, held.holder) : false;
       if (kept || !stillHeld()) continue;
       if (!inUse) {

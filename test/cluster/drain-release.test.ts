@@ -2,8 +2,10 @@
  * A draining node gives up the lease of a room it closed the moment someone asks for the room, and
  * its heartbeat — running at the same time — must not claim that room back: a lease claimed again
  * by the drained node sends the room's people back to it, which sends them on again ("more than 2
- * redirects" in the cluster routing test under load). Real redis-server; the heartbeat runs every
- * 10 ms over 60 rooms so that its lease round trips interleave with the releases.
+ * redirects" in the cluster routing test under load). Nor does it keep them for a join that will not
+ * come (a draining node sends every connection for a room it does not have elsewhere). Real
+ * redis-server; the heartbeat runs every 10 ms over 60 rooms so that its lease round trips
+ * interleave with the releases.
  */
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
@@ -24,41 +26,73 @@ afterAll(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-it('rooms closed by the drain: released on the next connection for them, and the heartbeat does not claim them back', async () => {
-  const namespace = `t-${randomUUID()}`;
-  const open = new Set<string>();
-  const node = await ClusterNode.start({
+/** A node on the test's Redis whose rooms are all closed (as after its drain's deadline), its heartbeat every 10 ms. */
+async function nodeWithClosedRooms(namespace: string): Promise<ClusterNode> {
+  return ClusterNode.start({
     redis: { url: redis.url },
     namespace,
     nodeId: 'node-drained',
     route: 'http://127.0.0.1:9/',
     mediaAddresses: ['127.0.0.1'],
     version: 'test',
-    load: () => open.size,
-    hasRoom: (roomId) => open.has(roomId),
+    load: () => 0,
+    hasRoom: () => false,
     onLost: () => undefined,
     memoryMs: 60_000,
     heartbeatMs: 10,
     log: pino({ level: 'silent' }),
   });
+}
+
+/** The rooms whose lease someone holds now. */
+async function owners(namespace: string, rooms: string[]): Promise<unknown[]> {
   const reader = connectRedis({ url: redis.url }, { warn: () => undefined });
   try {
     await whenReady(reader);
     const leases = new RoomLeases(reader, new ClusterKeys(namespace), { ttlMs: 6000, epochTtlMs: 60_000 });
-    // Sixty consultations placed here (as after one redirect), each claimed within the join grace.
-    const rooms = Array.from({ length: 60 }, (_, i) => `mdt-肝病会诊-${i}`);
-    for (const room of rooms) expect(await node.route(room, 1)).toEqual({ here: true });
+    return (await Promise.all(rooms.map((room) => leases.owner(room)))).filter((owner) => owner !== undefined);
+  } finally {
+    reader.disconnect();
+  }
+}
+
+/** Sixty consultations placed on the node (as after one redirect), each claimed within the join grace. */
+async function claimed(node: ClusterNode): Promise<string[]> {
+  const rooms = Array.from({ length: 60 }, (_, i) => `mdt-肝病会诊-${i}`);
+  for (const room of rooms) expect(await node.route(room, 1)).toEqual({ here: true });
+  return rooms;
+}
+
+it('rooms closed by the drain: released on the next connection for them, and the heartbeat does not claim them back', async () => {
+  const namespace = `t-${randomUUID()}`;
+  const node = await nodeWithClosedRooms(namespace);
+  try {
+    const rooms = await claimed(node);
     await node.drain();
     // The drain's deadline closed them all; their people reconnect through this node at once.
     const decisions = await Promise.allSettled(rooms.map((room) => node.route(room, 0)));
     // No other node serves: each is refused clearly (and not kept here).
     for (const decision of decisions) expect(decision).toMatchObject({ status: 'rejected', reason: { code: 'UNAVAILABLE' } });
     await sleep(200); // twenty heartbeats
-    const owners = await Promise.all(rooms.map((room) => leases.owner(room)));
-    expect(owners.filter((owner) => owner !== undefined)).toEqual([]);
+    expect(await owners(namespace, rooms)).toEqual([]);
     expect(node.stats.roomsHeld).toBe(0);
   } finally {
-    reader.disconnect();
+    await node.close();
+  }
+});
+
+it('given up at the next heartbeat even if nobody asks for them; a serving node keeps them for their join', async () => {
+  const namespace = `t-${randomUUID()}`;
+  const node = await nodeWithClosedRooms(namespace);
+  try {
+    const rooms = await claimed(node);
+    await sleep(200); // serving: claimed rooms wait for their join (the grace), leases kept
+    expect(await owners(namespace, rooms)).toHaveLength(60);
+    await node.drain();
+    await sleep(200);
+    expect(await owners(namespace, rooms)).toEqual([]);
+    expect(node.stats.roomsHeld).toBe(0);
+  } finally {
     await node.close();
   }
 });

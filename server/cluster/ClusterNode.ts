@@ -160,7 +160,13 @@ export class ClusterNode implements RoomRouting, DurableRoomMemory {
     try {
       const owner = await this.#leases.owner(roomId);
       if (owner) return owner.nodeId === this.#options.nodeId ? this.#keep(roomId, owner) : this.#movedTo(owner.nodeId);
-      if (this.#state === 'draining') return await this.#elsewhere();
+      if (this.#state === 'draining') {
+        // A room its memory may still call live here (a lost last write): the next node must take it,
+        // not send its people back here.
+        if (!this.#options.hasRoom(roomId) && (await this.#memory.notLiveOn(roomId, this.#options.nodeId)))
+          this.#options.log.warn({ room: roomId }, 'room memory said live on this draining node, which does not have it: corrected');
+        return await this.#elsewhere();
+      }
       if (hops === 0) {
         const placed = placeRoom(await this.#registry.serving());
         if (placed && placed.id !== this.#options.nodeId) return { here: false, route: placed.route };

@@ -18,6 +18,16 @@ redis.call('HSET', KEYS[2], 'owner', ARGV[7], 'live', ARGV[8], 'mutes', ARGV[9],
 redis.call('PEXPIRE', KEYS[2], ARGV[6])
 return 1`;
 
+/**
+ * Notes that a room is no longer live on node ARGV[1] — only while nobody holds its lease and its
+ * memory names that node as the owner (a newer owner's memory is never touched).
+ */
+const NOT_LIVE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('HGET', KEYS[2], 'owner') ~= ARGV[1] or redis.call('HGET', KEYS[2], 'live') ~= '1' then return 0 end
+redis.call('HSET', KEYS[2], 'live', '0')
+return 1`;
+
 export interface RoomMemoryStoreOptions {
   redis: Redis;
   keys: ClusterKeys;
@@ -94,6 +104,16 @@ export class RoomMemoryStore {
     } catch (err) {
       this.#o.failed(err); // kept: the next heartbeat writes it
     }
+  }
+
+  /**
+   * The room is not open on `nodeId`, whatever its memory says (its last write, "no longer live", was
+   * lost to a Redis failure): corrected, so that the next node takes the room instead of sending its
+   * people back to a node that does not have it. True if it was corrected.
+   */
+  async notLiveOn(roomId: string, nodeId: string): Promise<boolean> {
+    const { redis, keys } = this.#o;
+    return (await redis.eval(NOT_LIVE, 2, keys.roomOwner(roomId), keys.roomMemory(roomId), nodeId)) === 1;
   }
 
   async #write(roomId: string, holder: LeaseHolder, snapshot: DurableSnapshot): Promise<boolean> {

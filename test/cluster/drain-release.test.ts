@@ -3,11 +3,15 @@
  * its heartbeat — running at the same time — must not claim that room back: a lease claimed again
  * by the drained node sends the room's people back to it, which sends them on again ("more than 2
  * redirects" in the cluster routing test under load). Nor does it keep them for a join that will not
- * come (a draining node sends every connection for a room it does not have elsewhere). Real
+ * come (a draining node sends every connection for a room it does not have elsewhere). And a room
+ * whose memory still says "live on the drained node" (its last write lost to a Redis failure) is
+ * corrected by that node when asked for it, so the next node takes it instead of sending it back. Real
  * redis-server; the heartbeat runs every 10 ms over 60 rooms so that its lease round trips
  * interleave with the releases.
  */
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ClusterNode } from '../../server/cluster/ClusterNode.js';
@@ -27,12 +31,12 @@ afterAll(async () => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A node on the test's Redis whose rooms are all closed (as after its drain's deadline), its heartbeat every 10 ms. */
-async function nodeWithClosedRooms(namespace: string): Promise<ClusterNode> {
+async function nodeWithClosedRooms(namespace: string, nodeId = 'node-drained', route = 'http://127.0.0.1:9/'): Promise<ClusterNode> {
   return ClusterNode.start({
     redis: { url: redis.url },
     namespace,
-    nodeId: 'node-drained',
-    route: 'http://127.0.0.1:9/',
+    nodeId,
+    route,
     mediaAddresses: ['127.0.0.1'],
     version: 'test',
     load: () => 0,
@@ -94,5 +98,30 @@ it('given up at the next heartbeat even if nobody asks for them; a serving node 
     expect(node.stats.roomsHeld).toBe(0);
   } finally {
     await node.close();
+  }
+});
+
+it('a room its memory still calls live on the draining node (that last write lost) is taken by the next node, not sent back', async () => {
+  const namespace = `t-${randomUUID()}`;
+  // The drained node is up and answers its health probe, as a node draining through the admin API stays.
+  const health = createServer((_, res) => res.end('ok'));
+  await new Promise<void>((resolve) => health.listen(0, '127.0.0.1', resolve));
+  const drainedRoute = `http://127.0.0.1:${(health.address() as AddressInfo).port}/`;
+  const drained = await nodeWithClosedRooms(namespace, 'node-drained', drainedRoute);
+  const next = await nodeWithClosedRooms(namespace, 'node-next', 'http://127.0.0.1:9/');
+  const writer = connectRedis({ url: redis.url }, { warn: () => undefined });
+  try {
+    await whenReady(writer);
+    // What the drained node's writes left while the room ran there; its lease is gone.
+    const room = 'mdt-皮肤科会诊';
+    await writer.hset(new ClusterKeys(namespace).roomMemory(room), { owner: 'node-drained', live: '1', route: drainedRoute, epoch: '1' });
+    await drained.drain();
+    // Someone reconnects through the drained node: sent on, and the memory corrected on the way.
+    expect(await drained.route(room, 0)).toEqual({ here: false, route: 'http://127.0.0.1:9/' });
+    expect(await next.route(room, 1)).toEqual({ here: true });
+  } finally {
+    writer.disconnect();
+    await Promise.all([drained.close(), next.close()]);
+    health.close();
   }
 });

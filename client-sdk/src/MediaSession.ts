@@ -64,6 +64,10 @@ export class MediaSession {
   readonly #consumers = new Map<string, types.Consumer>();
   /** Consumers the join made, by producer, until `consume()` wires them. */
   #premade = new Map<string, ConsumeResult>();
+  /** Tracks wired on the pre-join screen (receiveAhead.ts), by consumer id, until the join's answer places them. */
+  readonly #ahead = new Map<string, types.Consumer>();
+  /** Of the join's consumers, those it resumed already (wired ahead): no `resumeConsumer` to send. */
+  #resumed = new Set<string>();
   readonly #options: MediaOptions;
   readonly #timeline: JoinTimeline | undefined;
 
@@ -77,7 +81,11 @@ export class MediaSession {
       device: () => this.#device,
       settings: options,
       timeline,
-      recvDropped: () => this.#premade.clear(), // made on the dropped transport
+      recvDropped: () => {
+        // made on the dropped transport
+        this.#premade.clear();
+        this.#ahead.clear();
+      },
     });
   }
 
@@ -106,12 +114,18 @@ export class MediaSession {
     timeline?.mark('deviceLoaded');
     const media = new MediaSession(prepared.device, signaling, options, timeline);
     media.#transports.adoptPrepared(prepared);
+    for (const track of prepared.tracks) media.#ahead.set(track.id, track);
     return media;
   }
 
   /** The receive transport the join is asked to take (made ahead on the pre-join screen), if any. */
   get preparedReceiveId(): string | undefined {
     return this.#transports.preparedId;
+  }
+
+  /** The tracks wired on it ahead, for the join to resume (`join.receive.wired`). */
+  get wiredAhead(): string[] {
+    return [...this.#ahead.values()].filter((c) => !c.closed).map((c) => c.id);
   }
 
   get device(): Device {
@@ -128,6 +142,7 @@ export class MediaSession {
     this.#producers.clear();
     this.#consumers.clear();
     this.#premade.clear();
+    this.#ahead.clear();
     this.#device = await loadDeviceFor(this.#signaling, this.#options);
   }
 
@@ -267,16 +282,21 @@ export class MediaSession {
     const premade = this.#premade.get(producerId);
     this.#premade.delete(producerId);
     const info = premade ?? (await this.#signaling.request('consume', { producerId, transportId: transport.id }));
-    // mediasoup-client negotiates the consumers asked for in the same tick together.
-    const consumer = await this.#transports.madeOn(
-      transport,
-      transport.consume({ id: info.id, producerId, kind: info.kind, rtpParameters: info.rtpParameters }),
-    );
+    // Wired on the pre-join screen, else now (mediasoup-client negotiates the consumers asked for in
+    // the same tick together).
+    const ahead = this.#ahead.get(info.id);
+    this.#ahead.delete(info.id);
+    const consumer =
+      ahead ??
+      (await this.#transports.madeOn(
+        transport,
+        transport.consume({ id: info.id, producerId, kind: info.kind, rtpParameters: info.rtpParameters }),
+      ));
     this.#consumers.set(consumer.id, consumer);
     consumer.observer.on('close', () => this.#consumers.delete(consumer.id));
     if (consumer.kind === 'video') this.#timeline?.watchFirstVideoPacket(consumer.track);
     try {
-      await this.#signaling.request('resumeConsumer', { consumerId: consumer.id });
+      if (!this.#resumed.delete(consumer.id)) await this.#signaling.request('resumeConsumer', { consumerId: consumer.id });
     } catch (error) {
       // Closed on the server meanwhile (its producer left): nothing will ever arrive on it.
       consumer.close();
@@ -293,6 +313,17 @@ export class MediaSession {
     // On the transport made ahead (the server took it: already connected) or on the join's own.
     this.#transports.receiveOn(receive.transport);
     this.#premade = new Map(receive.consumers.map((c) => [c.producerId, c]));
+    this.#resumed = new Set(receive.resumed);
+    // Wired ahead but not in the answer: their tracks left meanwhile, or the join made another transport.
+    this.#dropAhead(new Set(receive.consumers.map((c) => c.id)));
+  }
+
+  #dropAhead(kept: ReadonlySet<string> = new Set()): void {
+    for (const [id, consumer] of this.#ahead) {
+      if (kept.has(id)) continue;
+      this.#ahead.delete(id);
+      consumer.close();
+    }
   }
 
   /**
@@ -300,6 +331,7 @@ export class MediaSession {
    * receiving): it is given up, and the room's tracks are received on a new one.
    */
   dropPrepared(): void {
+    this.#dropAhead();
     this.#transports.dropPrepared();
   }
 

@@ -46,7 +46,7 @@ export async function enterRoom(
       // The receive transport and the room's tracks in the same answer: fewer round trips to the first picture.
       receive: {
         ...(options.forceTcp ? { forceTcp: true } : {}),
-        ...(media.preparedReceiveId ? { transportId: media.preparedReceiveId } : {}),
+        ...(media.preparedReceiveId ? { transportId: media.preparedReceiveId, wired: media.wiredAhead } : {}),
       },
     })
     .catch((error: unknown) => {

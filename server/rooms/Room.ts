@@ -342,13 +342,26 @@ export class Room extends EventEmitter<RoomEvents> {
     // No consultation without its trail: while it cannot be written, nobody is let in.
     this.caseRecord.ensureWritable?.();
     this.#lobby.findIdentity(participant.info.identity)?.close('replaced', 'you joined this room from another window or device');
-    if (!this.#lock.lets(participant.info.identity) && !participant.can('bypass_lobby')) {
+    if (!this.#letsInAtOnce(participant.info.identity, participant.can('bypass_lobby'))) {
       this.audit('lobby_waiting', participant);
       this.#lobby.add(participant);
       return 'waiting';
     }
     this.#admit(participant);
     return 'joined';
+  }
+
+  /**
+   * Whether someone arriving now would be admitted at once — not refused, not parked in the lobby —
+   * given their identity and whether their role may bypass the lobby (a pre-join screen's
+   * `prepareReceive` makes tracks ahead only then).
+   */
+  admitsAtOnce(identity: string, mayBypassLobby: boolean): boolean {
+    return !this.#closed && !this.#memory.banned.has(identity) && this.#letsInAtOnce(identity, mayBypassLobby);
+  }
+
+  #letsInAtOnce(identity: string, mayBypassLobby: boolean): boolean {
+    return this.#lock.lets(identity) || mayBypassLobby;
   }
 
   setLocked(locked: boolean, by: Participant): void {

@@ -7,11 +7,19 @@
  * client as BAD_REQUEST / WRONG_STATE and our own bugs stay INTERNAL.
  */
 import type { types } from 'mediasoup';
-import { badRequest, notFound, ProtocolError, wrongState, type MediaKind, type MediaSource } from '../../signaling/protocol/index.js';
+import {
+  badRequest,
+  notFound,
+  PREPARED_TRACKS_MAX,
+  ProtocolError,
+  wrongState,
+  type MediaKind,
+  type MediaSource,
+} from '../../signaling/protocol/index.js';
 import { clientCall } from '../media/mediasoupErrors.js';
 import { preferLayers, raiseLater, startLayers } from '../media/LayerRamp.js';
 import type { MediaHome, Placement } from './FanOut.js';
-import type { Participant } from './Participant.js';
+import type { Participant, PublishedTrack } from './Participant.js';
 import type { ProducerAppData, Room } from './Room.js';
 
 /**
@@ -46,6 +54,15 @@ export interface ProduceRequest {
 export const MAX_TRANSPORTS = 4;
 
 const SOURCE_KIND: Record<MediaSource, MediaKind> = { microphone: 'audio', camera: 'video', screen: 'video' };
+
+/** A track received: its consumer, and whose it is. */
+export interface Received {
+  consumer: types.Consumer;
+  owner: Participant;
+  source: MediaSource;
+}
+
+const producerGone = (producerId: string) => notFound(`producer ${producerId} is not in this room (it may have just closed)`);
 
 const directionOf = (transport: types.WebRtcTransport): 'send' | 'recv' => (transport.appData as TransportAppData).direction;
 
@@ -217,14 +234,10 @@ export class RoomMedia {
     }
   }
 
-  async consume(
-    participant: Participant,
-    producerId: string,
-    transportId: string,
-  ): Promise<{ consumer: types.Consumer; owner: Participant; source: MediaSource }> {
+  async consume(participant: Participant, producerId: string, transportId: string): Promise<Received> {
     const room = this.#room;
     const found = room.findProducer(producerId);
-    if (!found) throw notFound(`producer ${producerId} is not in this room (it may have just closed)`);
+    if (!found) throw producerGone(producerId);
     if (found.owner === participant) throw badRequest('cannot consume your own producer');
     participant.mayConsume(producerId); // before anything is made: a refused consume creates nothing
     const transport = participant.transport(transportId);
@@ -239,6 +252,56 @@ export class RoomMedia {
     // Paused until the client says it is ready, so the first packets are not lost before it listens.
     const start = startLayers(found.track.producer);
     const consumer = await clientCall('consume', () => transport.consume({ producerId: localId, rtpCapabilities, paused: true, ...start }));
+    return this.#keep(participant, consumer, producerId, found);
+  }
+
+  /**
+   * Paused consumers of the room's tracks (but those of `identity`'s own earlier session) on a
+   * prepared transport, for a pre-join screen to wire ahead; at most PREPARED_TRACKS_MAX. They belong
+   * to nobody — nothing flows on them — until a join adopts them (`adoptTrack`); the transport's
+   * closing closes them. None in a fan-out room (no transport is prepared there).
+   */
+  async prepareTracks(
+    transport: types.WebRtcTransport,
+    rtpCapabilities: types.RtpCapabilities,
+    identity: string,
+  ): Promise<types.Consumer[]> {
+    const room = this.#room;
+    if (room.fanOut) return [];
+    const tracks = room
+      .producerInfos()
+      .flatMap((info) => room.findProducer(info.id) ?? [])
+      .filter((found) => found.owner.info.identity !== identity)
+      .slice(0, PREPARED_TRACKS_MAX);
+    const made = await Promise.allSettled(
+      tracks.map(({ track: { producer } }) =>
+        room.router.canConsume({ producerId: producer.id, rtpCapabilities })
+          ? transport.consume({ producerId: producer.id, rtpCapabilities, paused: true, ...startLayers(producer) })
+          : Promise.reject(new Error('no common codec')),
+      ),
+    );
+    return made.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  }
+
+  /**
+   * Gives `participant` a consumer `prepareTracks` made, as `consume` would have made it; refused if
+   * it closed meanwhile (its producer left) or is not one they may receive.
+   */
+  async adoptTrack(participant: Participant, consumer: types.Consumer): Promise<Received> {
+    const found = this.#room.findProducer(consumer.producerId);
+    if (consumer.closed || !found) throw producerGone(consumer.producerId);
+    if (found.owner === participant) throw badRequest('cannot consume your own producer');
+    return this.#keep(participant, consumer, consumer.producerId, found);
+  }
+
+  /** The participant's from now on: counted, prioritised, raised from its first layer, followed. */
+  async #keep(
+    participant: Participant,
+    consumer: types.Consumer,
+    producerId: string,
+    found: { owner: Participant; track: PublishedTrack },
+  ): Promise<Received> {
+    const room = this.#room;
     try {
       participant.addConsumer(consumer, producerId);
       // Shared imaging and lab reports matter more than faces: when bandwidth is short, the screen

@@ -16,6 +16,8 @@ export class PreparedReceive {
   readonly transport: types.WebRtcTransport;
   /** The room whose router it is on: only a join into that room, still open, may adopt it. */
   readonly room: Room;
+  /** Paused consumers of the room's tracks made on it for the client to wire ahead (RoomMedia.prepareTracks). */
+  tracks: types.Consumer[] = [];
   readonly #timer: NodeJS.Timeout;
 
   constructor(transport: types.WebRtcTransport, room: Room, ttlMs = PREPARED_RECEIVE_TTL_MS) {
@@ -29,6 +31,17 @@ export class PreparedReceive {
   /** Whether a join into `room` can still take it. */
   usableIn(room: Room): boolean {
     return room === this.room && !room.closed && !this.transport.closed;
+  }
+
+  /** The track made ahead of `producerId`, still open, if any (taken once). */
+  takeTrack(producerId: string): types.Consumer | undefined {
+    const index = this.tracks.findIndex((c) => c.producerId === producerId && !c.closed);
+    return index < 0 ? undefined : this.tracks.splice(index, 1)[0];
+  }
+
+  /** Closes the tracks no join took (their producers are no longer shown, or the join made its own). */
+  closeUntaken(): void {
+    for (const consumer of this.tracks.splice(0)) consumer.close();
   }
 
   /** Handed to its participant: no longer closed by the timer (the participant's transports close with it). */

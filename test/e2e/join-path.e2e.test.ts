@@ -275,8 +275,12 @@ describe('the path to the first picture', () => {
     const page = await journalledPage();
     // The receive transport made ahead, as the server sees it.
     const made: types.WebRtcTransport[] = [];
+    const consumers: types.Consumer[] = [];
     const router = env.server.rooms.get(ROOM)!.router;
-    const onTransport = (t: types.Transport) => void made.push(t as types.WebRtcTransport);
+    const onTransport = (t: types.Transport) => {
+      made.push(t as types.WebRtcTransport);
+      t.observer.on('newconsumer', (c) => void consumers.push(c));
+    };
     router.observer.on('newtransport', onTransport);
     const token = await page.evaluate(async () => {
       const res = await fetch('/dev/token', {
@@ -304,21 +308,40 @@ describe('the path to the first picture', () => {
     const before = await journal(page);
     expect(before.filter((l) => l.startsWith('< 0{"sid"'))).toHaveLength(1);
     expect(requests(before).map((r) => r.name)).toEqual(['prepareReceive', 'connectPrepared']);
-    expect(before.filter((l) => l.startsWith('setRemote offer'))).toEqual(['setRemote offer +probator']);
+    // The room's tracks (cameras and microphones) came with it, paused, and were wired in one more
+    // offer/answer; nothing flows on them before the join.
+    await expect.poll(async () => (await journal(page)).filter((l) => l.startsWith('setRemote offer')).length).toBe(2);
+    const sent = env.server.rooms.get(ROOM)!.producerInfos();
+    expect(consumers.map((c) => c.producerId).sort()).toEqual(sent.map((p) => p.id).sort());
+    expect(new Set(consumers.map((c) => c.kind))).toEqual(new Set(['audio', 'video']));
+    expect(consumers.every((c) => c.paused)).toBe(true);
+    await new Promise((r) => setTimeout(r, 500));
+    const sentBefore = await Promise.all(
+      consumers.map(async (c) => (await c.getStats()).reduce((n, s) => n + (s.type === 'outbound-rtp' ? s.packetCount : 0), 0)),
+    );
+    expect(sentBefore.every((n) => n === 0)).toBe(true);
+    const wiredAt = (await journal(page)).length;
 
     expect(await sdkJoin(page, { identity: 'tang-min', name: '唐敏', role: 'observer', room: ROOM, publish: false, token })).toBe('joined');
-    await waitForStats(page, (s) => s.inbound.some((i) => i.kind === 'video' && i.framesDecoded > 0));
-    const during = (await journal(page)).slice(before.length);
-    // No second socket: the join's first frame on the wire is the join itself; the server made its
-    // consumers on that transport (no other one on the router, that one still open), and they came in
-    // one more offer (the probator's m-section already in it).
+    await waitForStats(
+      page,
+      (s) =>
+        ['周静', '孙浩'].every((name) => s.inbound.some((i) => i.name === name && i.kind === 'video' && i.framesDecoded > 0)) &&
+        s.inbound.some((i) => i.kind === 'audio' && i.totalAudioEnergy > 0),
+    );
+    const during = (await journal(page)).slice(wiredAt);
+    // No second socket: the join's first frame on the wire is the join itself; the server took the
+    // transport (no other one on the router, that one still open) and the tracks wired ahead, resumed
+    // by the join: no consumer made, no offer/answer, no resumeConsumer after it.
     router.observer.off('newtransport', onTransport);
     expect(during.filter((l) => l.startsWith('< 0{"sid"'))).toHaveLength(0);
     expect(during.find((l) => l.startsWith('> '))).toMatch(/^> 42\d+\["join"/);
     expect(made).toHaveLength(1);
     expect(made[0]!.closed).toBe(false);
-    expect(requests(during).map((r) => r.name)).not.toContain('createTransport');
-    expect(during.filter((l) => l.startsWith('setRemote offer'))).toHaveLength(1);
+    expect(requests(during).map((r) => r.name)).toEqual(['join']);
+    expect(during.filter((l) => l.startsWith('setRemote'))).toEqual([]);
+    expect(consumers).toHaveLength(sent.length);
+    expect(consumers.some((c) => c.paused || c.closed)).toBe(false);
   }, 90_000);
   it('a page that never joins opts out of the warm-up: no throwaway offers', async () => {
     const page = await (await env.browser.newContext()).newPage();

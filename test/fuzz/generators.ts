@@ -307,7 +307,8 @@ export function validSample(rng: Rng, name: RequestName, ctx: SampleContext): Re
     case 'createTransport':
       return { direction: rng.pick(['send', 'recv']), ...(rng.chance(0.3) ? { forceTcp: rng.chance(0.5) } : {}) };
     case 'prepareReceive':
-      return rng.chance(0.3) ? { forceTcp: rng.chance(0.5) } : {};
+      // With the capabilities (the room's tracks made ahead) or without; no draw added (seeds keep their streams).
+      return rng.chance(0.3) ? { forceTcp: rng.chance(0.5) } : { rtpCapabilities: ctx.caps };
     case 'connectTransport':
     case 'connectPrepared':
       return {

@@ -5,6 +5,7 @@
  * else: another prepare, a join that does not name it or waits in the lobby, the connection closing.
  * Media flowing over it is the e2e's part (test/e2e/join-path.e2e.test.ts).
  */
+import type { types } from 'mediasoup';
 import { describe, expect, it } from 'vitest';
 import type { TransportOptions } from '../../signaling/protocol/index.js';
 import { useTestEnvironment } from '../helpers/fixture.js';
@@ -22,18 +23,27 @@ const plus = (list: string[], ...more: (string | undefined)[]) => [...list, ...m
 
 /** Opens `room` with a lead specialist publishing a microphone and a camera (fake RTP). */
 async function openRoom(room: string, spec: TokenSpec = {}): Promise<TestClient> {
-  const { client, ack } = await connectAndJoin(
-    env.server.url,
-    token({ room, role: 'lead_specialist', sub: `lead-${room}`, name: '王芳', ...spec }),
-  );
+  return (await publisher(room, `lead-${room}`, ['microphone', 'camera'], { role: 'lead_specialist', name: '王芳', ...spec })).client;
+}
+
+/** Someone joined to `room` publishing `sources` (fake RTP); their producer ids by source. */
+async function publisher(
+  room: string,
+  sub: string,
+  sources: ('microphone' | 'camera')[],
+  spec: TokenSpec = {},
+): Promise<{ client: TestClient; producers: Record<string, string> }> {
+  const { client, ack } = await connectAndJoin(env.server.url, token({ room, role: 'specialist', sub, name: '赵雷', ...spec }));
   env.track(client);
   ok(ack);
   const send = ok(await client.request('createTransport', { direction: 'send' }));
-  for (const [i, source] of (['microphone', 'camera'] as const).entries()) {
+  const producers: Record<string, string> = {};
+  for (const [i, source] of sources.entries()) {
     const kind = source === 'microphone' ? 'audio' : 'video';
-    ok(await client.request('produce', { transportId: send.id, kind, source, rtpParameters: fakeRtpParameters(kind, 700 + i) }));
+    const rtpParameters = fakeRtpParameters(kind, 700 + 10 * sources.length + i);
+    producers[source] = ok(await client.request('produce', { transportId: send.id, kind, source, rtpParameters })).producerId;
   }
-  return client;
+  return { client, producers };
 }
 
 async function joiner(room: string, sub: string, spec: TokenSpec = {}): Promise<TestClient> {
@@ -124,5 +134,107 @@ describe('a receive transport prepared before the join', () => {
     await openRoom(room, { kind: 'broadcast', role: 'presenter', name: '健康讲座主讲人' });
     const viewer = await joiner(room, 'viewer-1', { kind: 'broadcast', role: 'viewer', name: '患者张女士' });
     expect(ok(await viewer.request('prepareReceive', {}))).toEqual({ transport: null });
+  });
+});
+
+/** Every consumer made on `room`'s router from now on (the tracks made ahead among them). */
+function watchConsumers(room: string): types.Consumer[] {
+  const made: types.Consumer[] = [];
+  env.server.rooms.get(room)!.router.observer.on('newtransport', (t) => t.observer.on('newconsumer', (c) => void made.push(c)));
+  return made;
+}
+
+async function capabilities(client: TestClient) {
+  return ok(await client.request('getRouterRtpCapabilities', {})).rtpCapabilities;
+}
+
+describe("the room's tracks made ahead with the prepared transport", () => {
+  it('are paused and carry the media only; the join takes them, resumes those wired, makes the rest', async () => {
+    const room = 'prep-tracks';
+    const lead = await publisher(room, 'wang-fang', ['microphone', 'camera'], { role: 'lead_specialist', name: '王芳' });
+    const made = watchConsumers(room);
+    const li = await joiner(room, 'li-ming');
+    const rtpCapabilities = await capabilities(li);
+    const { transport, tracks = [] } = ok(await li.request('prepareReceive', { rtpCapabilities }));
+    expect(transport).not.toBeNull();
+    expect(tracks.map((t) => t.producerId).sort()).toEqual([lead.producers['microphone'], lead.producers['camera']].sort());
+    // Not whose: no participant, no source before the join.
+    for (const t of tracks) expect(Object.keys(t).sort()).toEqual(['id', 'kind', 'producerId', 'rtpParameters']);
+    expect(made.map((c) => [c.id, c.paused])).toEqual(tracks.map((t) => [t.id, true]));
+    const mic = tracks.find((t) => t.kind === 'audio')!;
+    const camera = tracks.find((t) => t.kind === 'video')!;
+
+    // Meanwhile the lead's camera goes and a clinic doctor's comes.
+    ok(await lead.client.request('closeProducer', { producerId: lead.producers['camera']! }));
+    const clinic = await publisher(room, 'chen-jie', ['camera'], { role: 'clinic_doctor', name: '陈洁' });
+
+    const joined = ok(await li.request('join', { rtpCapabilities, receive: { transportId: transport!.id, wired: [mic.id, camera.id] } }));
+    expect(joined.status).toBe('joined');
+    if (joined.status !== 'joined' || !joined.receive) throw new Error('no receive in the answer');
+    const { consumers, resumed } = joined.receive;
+    // The microphone wired ahead is taken and resumed; the clinic's camera is made now, paused.
+    expect(consumers.map((c) => [c.producerId, c.participantId, c.source]).sort()).toEqual(
+      [
+        [lead.producers['microphone'], joined.participants.find((p) => p.identity === 'wang-fang')!.id, 'microphone'],
+        [clinic.producers['camera'], joined.participants.find((p) => p.identity === 'chen-jie')!.id, 'camera'],
+      ].sort(),
+    );
+    expect(consumers.find((c) => c.producerId === lead.producers['microphone'])!.id).toBe(mic.id);
+    expect(resumed).toEqual([mic.id]);
+    const byId = new Map(made.map((c) => [c.id, c]));
+    expect(byId.get(mic.id)!.paused).toBe(false);
+    expect(byId.get(camera.id)!.closed).toBe(true);
+    const fresh = consumers.find((c) => c.producerId === clinic.producers['camera'])!;
+    expect(byId.get(fresh.id)!.paused).toBe(true);
+    ok(await li.request('resumeConsumer', { consumerId: fresh.id }));
+    // Counted as received: the microphone is not consumed twice.
+    const twice = err(await li.request('consume', { producerId: lead.producers['microphone']!, transportId: transport!.id }));
+    expect(twice.code).toBe('WRONG_STATE');
+  });
+
+  it('are not made for whoever the lobby would hold, nor of one’s own tracks', async () => {
+    const room = 'prep-tracks-locked';
+    const lead = await publisher(room, 'wang-fang', ['microphone', 'camera'], { role: 'lead_specialist', name: '王芳' });
+    ok(await lead.client.request('setRoomLocked', { locked: true }));
+    const clinic = await joiner(room, 'chen-jie', { role: 'clinic_doctor', name: '陈洁' });
+    const held = ok(await clinic.request('prepareReceive', { rtpCapabilities: await capabilities(clinic) }));
+    expect(held.transport).not.toBeNull();
+    expect(held.tracks).toEqual([]);
+    // A specialist of the care team passes the lobby: the tracks come.
+    const li = await joiner(room, 'li-ming');
+    expect(ok(await li.request('prepareReceive', { rtpCapabilities: await capabilities(li) })).tracks).toHaveLength(2);
+    // The lead's second window: their own tracks are not received.
+    const again = await joiner(room, 'wang-fang', { role: 'lead_specialist', name: '王芳' });
+    expect(ok(await again.request('prepareReceive', { rtpCapabilities: await capabilities(again) })).tracks).toEqual([]);
+  });
+
+  it('resume only what they are: other ids named as wired resume nothing; bad input changes nothing', async () => {
+    const room = 'prep-tracks-bad';
+    await openRoom(room);
+    const made = watchConsumers(room);
+    const sun = await joiner(room, 'sun-li');
+    const rtpCapabilities = await capabilities(sun);
+    expect(err(await sun.request('prepareReceive', { rtpCapabilities: 'all of them' as never })).code).toBe('BAD_REQUEST');
+    expect(made).toEqual([]);
+    const { transport, tracks = [] } = ok(await sun.request('prepareReceive', { rtpCapabilities }));
+    expect(tracks).toHaveLength(2);
+    const tooMany = Array.from({ length: 33 }, (_, i) => `id-${i}`);
+    const refused = err(await sun.request('join', { rtpCapabilities, receive: { transportId: transport!.id, wired: tooMany } }));
+    expect(refused.code).toBe('BAD_REQUEST');
+    expect(
+      env.server.rooms
+        .get(room)!
+        .participants()
+        .map((p) => p.info.identity),
+    ).not.toContain('sun-li');
+
+    const { id: otherTransport } = ok(await (await joiner(room, 'zhou-qi')).request('prepareReceive', {})).transport!;
+    const joined = ok(
+      await sun.request('join', { rtpCapabilities, receive: { transportId: transport!.id, wired: ['not-a-track', otherTransport] } }),
+    );
+    if (joined.status !== 'joined' || !joined.receive) throw new Error('no receive in the answer');
+    expect(joined.receive.resumed).toEqual([]);
+    expect(joined.receive.consumers.map((c) => c.id).sort()).toEqual(tracks.map((t) => t.id).sort());
+    expect(made.filter((c) => tracks.some((t) => t.id === c.id)).every((c) => c.paused)).toBe(true);
   });
 });

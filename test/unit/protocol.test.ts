@@ -14,12 +14,15 @@ const CASES: Record<RequestName, { valid: unknown; invalid: [payload: unknown, f
       [{ rtpCapabilities: { codecs: 'opus' } }, 'rtpCapabilities.codecs'],
       [{ rtpCapabilities: {}, roomId: 7 }, 'roomId'],
       [{ rtpCapabilities: { codecs: [opus] }, receive: { transportId: '' } }, 'receive.transportId'],
+      [{ rtpCapabilities: { codecs: [opus] }, receive: { transportId: 't1', wired: 'c1' } }, 'receive.wired'],
+      [{ rtpCapabilities: { codecs: [opus] }, receive: { wired: Array.from({ length: 33 }, (_, i) => `c${i}`) } }, 'receive.wired'],
     ],
   },
   prepareReceive: {
-    valid: { forceTcp: true },
+    valid: { forceTcp: true, rtpCapabilities: { codecs: [opus] } },
     invalid: [
       [{ forceTcp: 'yes' }, 'forceTcp'],
+      [{ rtpCapabilities: { codecs: 'opus' } }, 'rtpCapabilities.codecs'],
       [{ direction: 'recv' }, '(payload)'],
     ],
   },

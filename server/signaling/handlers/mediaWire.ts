@@ -3,7 +3,14 @@
  * `consume` and by a `join` that receives at once, so the three answers cannot drift apart.
  */
 import type { types } from 'mediasoup';
-import type { ConsumeResult, MediaSource, ResponseMap, TransportOptions } from '../../../signaling/protocol/index.js';
+import type {
+  ConsumeResult,
+  JoinReceive,
+  MediaSource,
+  PreparedTrack,
+  ResponseMap,
+  TransportOptions,
+} from '../../../signaling/protocol/index.js';
 import { turnCredentials } from '../../media/turnCredentials.js';
 import type { Participant } from '../../rooms/Participant.js';
 import type { Room } from '../../rooms/Room.js';
@@ -46,21 +53,63 @@ export function consumeResult(
   };
 }
 
+/** A track made ahead for a pre-join screen, as its client is told of it: the media, not whose. */
+export function preparedTrack(consumer: types.Consumer): PreparedTrack {
+  return {
+    id: consumer.id,
+    producerId: consumer.producerId,
+    kind: consumer.kind,
+    rtpParameters: consumer.rtpParameters as PreparedTrack['rtpParameters'], // as in consumeResult
+  };
+}
+
 /**
  * The receive transport and a paused consumer for each track `me` is shown on joining. A track that
  * cannot be consumed here (it closed meanwhile, no common codec) is left out: the client subscribes to
  * it the usual way and gets the usual error. The transport is the one the connection prepared before
- * the join if it named it and it can still serve (see PreparedReceive), else a new one.
+ * the join if it named it and it can still serve (see PreparedReceive), else a new one; on it, the
+ * tracks made ahead are taken instead of new consumers, and those the client says it has `wired`
+ * are resumed now — the first picture then waits only for the sender's key frame.
  */
 export async function receiveOnJoin(
   room: Room,
   me: Participant,
   producerIds: string[],
   services: SignalingServices,
-  options: { forceTcp: boolean; prepared?: PreparedReceive | undefined },
-): Promise<{ transport: TransportOptions; consumers: ConsumeResult[] }> {
+  options: { forceTcp: boolean; prepared?: PreparedReceive | undefined; wired: ReadonlySet<string> },
+): Promise<JoinReceive> {
   const { prepared } = options;
-  let transport: types.WebRtcTransport;
+  const transport = await receiveTransport(room, me, options.forceTcp, prepared);
+  const ahead = transport === prepared?.transport ? prepared : undefined;
+  const made = await Promise.allSettled(
+    producerIds.map(async (producerId) => {
+      const track = ahead?.takeTrack(producerId);
+      if (!track) return room.media.consume(me, producerId, transport.id);
+      const received = await room.media.adoptTrack(me, track);
+      // Not kept half-made: a track missing from the answer is subscribed to anew by the client.
+      if (options.wired.has(track.id)) await room.media.setConsumerPaused(me, track.id, false).catch(closeAndThrow(track));
+      return received;
+    }),
+  );
+  ahead?.closeUntaken();
+  const consumers = made.flatMap((r, i) => (r.status === 'fulfilled' ? [consumeResult(producerIds[i]!, r.value)] : []));
+  const resumed = made.flatMap((r) => (r.status === 'fulfilled' && !r.value.consumer.paused ? [r.value.consumer.id] : []));
+  return { transport: transportOptions(transport, services, me.info.identity), consumers, resumed };
+}
+
+const closeAndThrow =
+  (consumer: types.Consumer) =>
+  (error: unknown): never => {
+    consumer.close();
+    throw error;
+  };
+
+async function receiveTransport(
+  room: Room,
+  me: Participant,
+  forceTcp: boolean,
+  prepared: PreparedReceive | undefined,
+): Promise<types.WebRtcTransport> {
   if (prepared?.usableIn(room)) {
     try {
       room.media.adoptPrepared(me, prepared.transport);
@@ -68,12 +117,8 @@ export async function receiveOnJoin(
       prepared.close(); // not left to its timer
       throw error;
     }
-    transport = prepared.adopted();
-  } else {
-    prepared?.close();
-    transport = await room.media.createTransport(me, 'recv', options.forceTcp);
+    return prepared.adopted();
   }
-  const made = await Promise.allSettled(producerIds.map((id) => room.media.consume(me, id, transport.id)));
-  const consumers = made.flatMap((r, i) => (r.status === 'fulfilled' ? [consumeResult(producerIds[i]!, r.value)] : []));
-  return { transport: transportOptions(transport, services, me.info.identity), consumers };
+  prepared?.close();
+  return room.media.createTransport(me, 'recv', forceTcp);
 }

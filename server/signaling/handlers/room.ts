@@ -1,9 +1,9 @@
 /** Entering, resuming and leaving a room. */
 import type { types } from 'mediasoup';
-import { forbidden, notFound } from '../../../signaling/protocol/index.js';
+import { forbidden, notFound, permissionsFor } from '../../../signaling/protocol/index.js';
 import { inStates, type HandlerTable } from '../dispatcher.js';
 import { PreparedReceive, preparedForJoin } from '../PreparedReceive.js';
-import { receiveOnJoin, routerCapabilities, transportOptions } from './mediaWire.js';
+import { preparedTrack, receiveOnJoin, routerCapabilities, transportOptions } from './mediaWire.js';
 
 export const roomHandlers = {
   getRouterRtpCapabilities: inStates(['none', 'waiting', 'joined'], (ctx) => ({
@@ -32,6 +32,7 @@ export const roomHandlers = {
     const early = await receiveOnJoin(room, participant, producerIds, ctx.services, {
       forceTcp: receive.forceTcp ?? false,
       prepared,
+      wired: new Set(receive.wired),
     }).catch((error: unknown) => void ctx.log.warn({ err: error }, 'receiving within the join failed; the client will ask again'));
     // Taken last: the participant was told of the room's changes from the moment it entered, so a
     // camera published or a person come while the transport and consumers were made was announced
@@ -40,15 +41,27 @@ export const roomHandlers = {
     return early ? { status, ...snapshot, receive: early } : { status, ...snapshot };
   }),
 
-  prepareReceive: inStates(['none'], async ({ session, rooms, services }, { forceTcp }) => {
+  prepareReceive: inStates(['none'], async ({ session, rooms, services }, { forceTcp, rtpCapabilities }) => {
     session.requireLiveToken();
+    const principal = session.principal;
     // Only where the room is open already (nothing to receive otherwise: the join makes its own).
-    const room = rooms.get(session.principal.room);
+    const room = rooms.get(principal.room);
     // A room closing meanwhile (its router gone) prepares nothing either: the join will do as usual.
     const transport = await room?.media.prepareReceive(forceTcp ?? false).catch(() => undefined);
     if (!room || !transport) return { transport: null };
-    session.holdPrepared(new PreparedReceive(transport, room));
-    return { transport: transportOptions(transport, services, session.principal.sub) };
+    const prepared = new PreparedReceive(transport, room);
+    session.holdPrepared(prepared);
+    // The room's tracks too, paused, for someone the room would let in now: whoever the lobby would
+    // hold learns nothing of what the room sends. Not whose they are either: that comes with the join.
+    const letIn = room.admitsAtOnce(principal.sub, permissionsFor(principal.kind, principal.role).has('bypass_lobby'));
+    if (rtpCapabilities && letIn) {
+      const caps = rtpCapabilities as types.RtpCapabilities;
+      const tracks = await room.media.prepareTracks(transport, caps, principal.sub).catch(() => []);
+      // A join (or another prepareReceive) that came meanwhile took or closed the transport without them.
+      if (session.prepared === prepared) prepared.tracks = tracks;
+      else for (const consumer of tracks) consumer.close();
+    }
+    return { transport: transportOptions(transport, services, principal.sub), tracks: prepared.tracks.map(preparedTrack) };
   }),
 
   connectPrepared: inStates(['none'], async ({ session }, { transportId, dtlsParameters }) => {

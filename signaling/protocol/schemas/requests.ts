@@ -8,7 +8,13 @@ import { z } from 'zod';
 import { CHAT_MAX_LENGTH, MEDIA_KINDS, MEDIA_SOURCES, QUESTION_MAX_LENGTH } from '../types/domain.js';
 import { PREFLIGHT_PATHS } from '../types/preflight.js';
 import { IngestRequest } from './ingest.js';
-import { CHAT_PAGE_MAX, DTLS_FINGERPRINT_ALGORITHMS, type RequestName, type RequestPayloads } from '../types/requests.js';
+import {
+  CHAT_PAGE_MAX,
+  PREPARED_TRACKS_MAX,
+  DTLS_FINGERPRINT_ALGORITHMS,
+  type RequestName,
+  type RequestPayloads,
+} from '../types/requests.js';
 import type { Assert, Equals, Matches } from './check.js';
 
 /**
@@ -108,10 +114,13 @@ export const RequestSchemas = {
       /** Optional: the room the client means to enter; refused if the token is for another room. */
       roomId: z.string().max(64).optional(),
       /** Optional: the receive transport and the room's tracks within the join answer. */
-      receive: z.object({ forceTcp: z.boolean().optional(), transportId: Id.optional() }).strict().optional(),
+      receive: z
+        .object({ forceTcp: z.boolean().optional(), transportId: Id.optional(), wired: z.array(Id).max(PREPARED_TRACKS_MAX).optional() })
+        .strict()
+        .optional(),
     })
     .strict(),
-  prepareReceive: z.object({ forceTcp: z.boolean().optional() }).strict(),
+  prepareReceive: z.object({ forceTcp: z.boolean().optional(), rtpCapabilities: RtpCapabilities.optional() }).strict(),
   connectPrepared: z.object({ transportId: Id, dtlsParameters: DtlsParameters }).strict(),
   createTransport: z.object({ direction: z.enum(['send', 'recv']), forceTcp: z.boolean().optional() }).strict(),
   connectTransport: z.object({ transportId: Id, dtlsParameters: DtlsParameters }).strict(),

@@ -86,6 +86,12 @@ export interface WireDtlsParameters {
 /** Most chat messages one `chatHistory` page carries. */
 export const CHAT_PAGE_MAX = 100;
 
+/**
+ * At most this many tracks made ahead for a pre-join screen (`prepareReceive`): a consultation's
+ * cameras, microphones and a shared screen; a larger room's further tracks are made at the join.
+ */
+export const PREPARED_TRACKS_MAX = 32;
+
 /** A request that carries no fields (the server refuses any). */
 export type EmptyPayload = Record<string, never>;
 type ModeratedSource = 'microphone' | 'camera';
@@ -110,6 +116,12 @@ export interface RequestPayloads {
           forceTcp?: boolean | undefined;
           /** The transport `prepareReceive` made on this connection: the join's consumers are made on it. */
           transportId?: string | undefined;
+          /**
+           * The tracks `prepareReceive` gave that the client has wired on that transport (consumer
+           * ids): the join resumes them at once (`JoinReceive.resumed`) — no offer/answer and no
+           * `resumeConsumer` left between the answer and the first picture.
+           */
+          wired?: string[] | undefined;
         }
       | undefined;
   };
@@ -118,8 +130,13 @@ export interface RequestPayloads {
    * are done before `join` — whose consumers are then made on it (`receive.transportId`). Answered with
    * no transport when the room is not open on this server yet or places its audience only at the join
    * (a broadcast). One per connection; closed if no join takes it within a few minutes.
+   *
+   * With the device's `rtpCapabilities`, and when this person would be let in at once (not parked in
+   * the lobby of a locked room), the answer also carries a paused consumer per track the room sends
+   * (`tracks`: media only, not whose — that comes with the join), for the client to wire ahead and
+   * name in `join.receive.wired`. Nothing flows on them before the join.
    */
-  prepareReceive: { forceTcp?: boolean | undefined };
+  prepareReceive: { forceTcp?: boolean | undefined; rtpCapabilities?: WireRtpCapabilities | undefined };
   /** The DTLS parameters of the transport `prepareReceive` made (the `connectTransport` of the pre-join screen). */
   connectPrepared: { transportId: string; dtlsParameters: WireDtlsParameters };
   createTransport: { direction: 'send' | 'recv'; forceTcp?: boolean | undefined };
@@ -266,6 +283,16 @@ export interface RecordingInfo {
 export interface JoinReceive {
   transport: TransportOptions;
   consumers: ConsumeResult[];
+  /** Of `consumers`, those the client wired before the join (`receive.wired`): resumed already. */
+  resumed?: string[] | undefined;
+}
+
+/** A track made ahead for a pre-join screen (`prepareReceive`): a paused consumer, the media only. */
+export interface PreparedTrack {
+  id: string;
+  producerId: string;
+  kind: MediaKind;
+  rtpParameters: MsRtpParameters;
 }
 
 /** `join` either enters the room or waits in the lobby of a locked room until admitted. */
@@ -286,7 +313,7 @@ type Nothing = Record<string, never>;
 export interface ResponseMap {
   getRouterRtpCapabilities: { rtpCapabilities: MsRtpCapabilities };
   join: JoinResponse;
-  prepareReceive: { transport: TransportOptions | null };
+  prepareReceive: { transport: TransportOptions | null; tracks?: PreparedTrack[] | undefined };
   connectPrepared: Nothing;
   createTransport: TransportOptions;
   connectTransport: Nothing;

@@ -4,7 +4,8 @@
  * offer/answer starts ICE and DTLS at once (probation.ts), so that by the time Join is clicked the
  * path is up and the join's consumers are made on it. The room's tracks come with it (for someone the
  * room would let in at once) and are wired too, so that the join only has to resume them: the first
- * picture then waits only for the sender's key frame. Anything that does not work out leaves the join to make its own transport.
+ * picture then waits only for the sender's key frame. Anything that does not work out leaves the join
+ * to make its own transport and consumers.
  */
 import type { types } from 'mediasoup-client';
 import { loadDeviceFor } from './DeviceLoader.js';

@@ -58,7 +58,7 @@ export async function takePreconnected(url: string, token: string): Promise<Prec
   const exp = readToken(token).exp;
   const usable = taken.url === url && taken.token === token && connection.connected && (exp === undefined || exp * 1000 > Date.now());
   if (!usable) {
-    connection.close();
+    closeAll(taken, connection);
     return undefined;
   }
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -73,5 +73,12 @@ export async function takePreconnected(url: string, token: string): Promise<Prec
 async function discardPreconnected(): Promise<void> {
   const taken = held;
   held = undefined;
-  (await taken?.connection.catch(() => undefined))?.close();
+  const connection = await taken?.connection.catch(() => undefined);
+  if (taken && connection) closeAll(taken, connection);
+}
+
+/** The connection and, in the page, the receive transport made ahead on it (its peer connection and tracks). */
+function closeAll(taken: Held, connection: SignalingConnection): void {
+  connection.close();
+  void taken.receive.then((r) => r?.transport.close());
 }

@@ -343,6 +343,59 @@ describe('the path to the first picture', () => {
     expect(consumers).toHaveLength(sent.length);
     expect(consumers.some((c) => c.paused || c.closed)).toBe(false);
   }, 90_000);
+  it('a pre-join connection the join does not take (another token): closed, with the receive transport made on it, in the page too', async () => {
+    const page = await journalledPage();
+    const made: types.WebRtcTransport[] = [];
+    const router = env.server.rooms.get(ROOM)!.router;
+    const onTransport = (t: types.Transport) => void made.push(t as types.WebRtcTransport);
+    router.observer.on('newtransport', onTransport);
+    await page.evaluate(async () => {
+      // Every peer connection the page describes, to read its state afterwards.
+      const w = window as unknown as { pcs: Set<RTCPeerConnection> };
+      w.pcs = new Set();
+      const setRemote = RTCPeerConnection.prototype.setRemoteDescription as (
+        this: RTCPeerConnection,
+        d: RTCSessionDescriptionInit,
+      ) => Promise<void>;
+      RTCPeerConnection.prototype.setRemoteDescription = function (this: RTCPeerConnection, d: RTCSessionDescriptionInit) {
+        w.pcs.add(this);
+        return setRemote.call(this, d);
+      } as typeof RTCPeerConnection.prototype.setRemoteDescription;
+      const res = await fetch('/dev/token', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          identity: 'gao-yan',
+          name: '高燕',
+          role: 'observer',
+          room: 'e2e-join-path-derm',
+          kind: 'consultation',
+          caseId: 'CASE-E2E',
+          site: { id: 'site', name: '县医院', level: 'county_hospital' },
+        }),
+      });
+      const { token } = (await res.json()) as { token: string };
+      type Sdk = { ConsultationClient: { preconnect(o: { url: string; token: string }): Promise<void> } };
+      await (window as unknown as { TelemedSDK: Sdk }).TelemedSDK.ConsultationClient.preconnect({ url: location.origin, token });
+    });
+    // The transport and the room's tracks made ahead and wired in the page.
+    await expect.poll(async () => (await journal(page)).filter((l) => l.startsWith('setRemote offer')).length).toBe(2);
+    await expect.poll(() => made.map((t) => t.dtlsState), { timeout: 10_000 }).toEqual(['connected']);
+    const preparedPcs = await page.evaluate(() => (window as unknown as { pcs: Set<RTCPeerConnection> }).pcs.size);
+    expect(preparedPcs).toBe(1);
+
+    // The join comes with another token (another person at the same screen): it connects afresh.
+    expect(await sdkJoin(page, { identity: 'gao-yan-2', name: '高燕', role: 'observer', room: ROOM, publish: false })).toBe('joined');
+    await waitForStats(page, (s) => s.inbound.some((i) => i.kind === 'video' && i.framesDecoded > 0));
+    router.observer.off('newtransport', onTransport);
+    await expect.poll(() => made[0]!.closed).toBe(true);
+    const states = await page.evaluate(() =>
+      [...(window as unknown as { pcs: Set<RTCPeerConnection> }).pcs].map((pc) => pc.signalingState),
+    );
+    expect(states[0]).toBe('closed');
+    expect(states.slice(1)).not.toContain('closed'); // the join's own
+  }, 90_000);
+
   it('a page that never joins opts out of the warm-up: no throwaway offers', async () => {
     const page = await (await env.browser.newContext()).newPage();
     await page.addInitScript(JOURNAL);

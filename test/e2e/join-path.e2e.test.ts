@@ -89,6 +89,32 @@ function requests(lines: string[]): { name: string; sentAt: number; answeredAt: 
   });
 }
 
+/** A pre-join screen's `ConsultationClient.preconnect()` with a fresh observer's token for the room; the token. */
+function preconnectAs(page: Page, identity: string, name: string): Promise<string> {
+  return page.evaluate(
+    async ({ identity, name, room }) => {
+      const res = await fetch('/dev/token', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          identity,
+          name,
+          role: 'observer',
+          room,
+          kind: 'consultation',
+          caseId: 'CASE-E2E',
+          site: { id: 'site', name: '县医院', level: 'county_hospital' },
+        }),
+      });
+      const { token } = (await res.json()) as { token: string };
+      type Sdk = { ConsultationClient: { preconnect(o: { url: string; token: string }): Promise<void> } };
+      await (window as unknown as { TelemedSDK: Sdk }).TelemedSDK.ConsultationClient.preconnect({ url: location.origin, token });
+      return token;
+    },
+    { identity, name, room: ROOM },
+  );
+}
+
 async function publishers(): Promise<void> {
   for (const [identity, name] of [
     ['zhou-jing', '周静'],
@@ -282,25 +308,7 @@ describe('the path to the first picture', () => {
       t.observer.on('newconsumer', (c) => void consumers.push(c));
     };
     router.observer.on('newtransport', onTransport);
-    const token = await page.evaluate(async () => {
-      const res = await fetch('/dev/token', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          identity: 'tang-min',
-          name: '唐敏',
-          role: 'observer',
-          room: 'e2e-join-path-derm',
-          kind: 'consultation',
-          caseId: 'CASE-E2E',
-          site: { id: 'site', name: '县医院', level: 'county_hospital' },
-        }),
-      });
-      const { token } = (await res.json()) as { token: string };
-      type Sdk = { ConsultationClient: { preconnect(o: { url: string; token: string }): Promise<void> } };
-      await (window as unknown as { TelemedSDK: Sdk }).TelemedSDK.ConsultationClient.preconnect({ url: location.origin, token });
-      return token;
-    });
+    const token = await preconnectAs(page, 'tang-min', '唐敏');
     // The socket is open, and the capabilities pushed right after its connect have come; the receive
     // transport was made on the room's router and is connected (ICE + DTLS) before Join is clicked.
     await expect.poll(async () => (await journal(page)).some((l) => l.startsWith('< 42["routerCapabilities"'))).toBe(true);
@@ -361,23 +369,8 @@ describe('the path to the first picture', () => {
         w.pcs.add(this);
         return setRemote.call(this, d);
       } as typeof RTCPeerConnection.prototype.setRemoteDescription;
-      const res = await fetch('/dev/token', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          identity: 'gao-yan',
-          name: '高燕',
-          role: 'observer',
-          room: 'e2e-join-path-derm',
-          kind: 'consultation',
-          caseId: 'CASE-E2E',
-          site: { id: 'site', name: '县医院', level: 'county_hospital' },
-        }),
-      });
-      const { token } = (await res.json()) as { token: string };
-      type Sdk = { ConsultationClient: { preconnect(o: { url: string; token: string }): Promise<void> } };
-      await (window as unknown as { TelemedSDK: Sdk }).TelemedSDK.ConsultationClient.preconnect({ url: location.origin, token });
     });
+    await preconnectAs(page, 'gao-yan', '高燕');
     // The transport and the room's tracks made ahead and wired in the page.
     await expect.poll(async () => (await journal(page)).filter((l) => l.startsWith('setRemote offer')).length).toBe(2);
     await expect.poll(() => made.map((t) => t.dtlsState), { timeout: 10_000 }).toEqual(['connected']);

@@ -208,6 +208,19 @@ describe("the room's tracks made ahead with the prepared transport", () => {
     expect(ok(await again.request('prepareReceive', { rtpCapabilities: await capabilities(again) })).tracks).toEqual([]);
   });
 
+  it('are not made, nor the transport, for a token the join would refuse: another case, a role the room does not take', async () => {
+    const room = 'prep-tracks-refused';
+    await publisher(room, 'wang-fang', ['microphone', 'camera'], { role: 'lead_specialist', name: '王芳' });
+    const before = await transportsOf(room);
+    const otherCase = await joiner(room, 'he-jun', { caseId: 'CASE-OTHER', name: '何军' });
+    const refused = err(await otherCase.request('prepareReceive', { rtpCapabilities: await capabilities(otherCase) }));
+    expect(refused.code).toBe('FORBIDDEN');
+    expect(refused.message).toMatch(/another case/);
+    const viewer = await joiner(room, 'viewer-9', { role: 'viewer', name: '患者家属' });
+    expect(err(await viewer.request('prepareReceive', { rtpCapabilities: await capabilities(viewer) })).code).toBe('FORBIDDEN');
+    expect(await transportsOf(room)).toEqual(before);
+  });
+
   it('resume only what they are: other ids named as wired resume nothing; bad input changes nothing', async () => {
     const room = 'prep-tracks-bad';
     await openRoom(room);

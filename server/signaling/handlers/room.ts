@@ -44,8 +44,9 @@ export const roomHandlers = {
   prepareReceive: inStates(['none'], async ({ session, rooms, services }, { forceTcp, rtpCapabilities }) => {
     session.requireLiveToken();
     const principal = session.principal;
-    // Only where the room is open already (nothing to receive otherwise: the join makes its own).
-    const room = rooms.get(principal.room);
+    // Only where the room is open already (nothing to receive otherwise: the join makes its own),
+    // and refused as the join would be (another case, a role the room does not take).
+    const room = rooms.openFor(principal);
     // A room closing meanwhile (its router gone) prepares nothing either: the join will do as usual.
     const transport = await room?.media.prepareReceive(forceTcp ?? false).catch(() => undefined);
     if (!room || !transport) return { transport: null };

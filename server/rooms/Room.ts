@@ -338,7 +338,7 @@ export class Room extends EventEmitter<RoomEvents> {
    */
   enter(participant: Participant): 'joined' | 'waiting' {
     if (this.#closed) throw wrongState('this room has just closed; please join again');
-    if (this.#memory.banned.has(participant.info.identity)) throw forbidden('you were removed from this consultation by its moderator');
+    this.refuseIfRemoved(participant.info.identity);
     // No consultation without its trail: while it cannot be written, nobody is let in.
     this.caseRecord.ensureWritable?.();
     this.#lobby.findIdentity(participant.info.identity)?.close('replaced', 'you joined this room from another window or device');
@@ -349,6 +349,11 @@ export class Room extends EventEmitter<RoomEvents> {
     }
     this.#admit(participant);
     return 'joined';
+  }
+
+  /** Refuses someone this room's moderator removed: at the join, a resume, and a pre-join screen's preparation. */
+  refuseIfRemoved(identity: string): void {
+    if (this.#memory.banned.has(identity)) throw forbidden('you were removed from this consultation by its moderator');
   }
 
   /**
@@ -438,7 +443,7 @@ export class Room extends EventEmitter<RoomEvents> {
   /** A new socket proved it is `participant`: reattach and hand it the current state. */
   resume(participant: Participant, channel: ParticipantChannel): JoinResult {
     if (participant.closed || this.#participants.get(participant.id) !== participant) throw wrongState('that session is over; join again');
-    if (this.#memory.banned.has(participant.info.identity)) throw forbidden('you were removed from this consultation by its moderator');
+    this.refuseIfRemoved(participant.info.identity);
     this.#grace.cancel(participant.id);
     // The old socket may not have noticed its own death yet (the client saw it first): close it, so
     // it can neither act as this participant nor suspend them when its disconnect finally arrives.

@@ -64,14 +64,16 @@ export class RoomRegistry {
 
   /**
    * The room `principal`'s token names, if it is open here and they may enter it — the entry policy,
-   * the room's kind and case — or nothing (not open here); refused as a join would be. What a pre-join
+   * the room's kind and case, not removed from it — or nothing (not open here); refused as a join would be. What a pre-join
    * screen prepares on: nothing of a room is made for, or told to, someone it would turn away.
    */
   openFor(principal: Principal): Room | undefined {
     checkEntry(principal);
     const room = this.#rooms.get(principal.room);
     if (!room || room.closed) return undefined;
-    return checkMatches(room, { id: principal.room, kind: principal.kind, caseId: principal.caseId });
+    checkMatches(room, { id: principal.room, kind: principal.kind, caseId: principal.caseId });
+    room.refuseIfRemoved(principal.sub);
+    return room;
   }
 
   /** `listener` is called with each room opened here from now on (e.g. programmes watch theirs go live). */

@@ -208,9 +208,9 @@ describe("the room's tracks made ahead with the prepared transport", () => {
     expect(ok(await again.request('prepareReceive', { rtpCapabilities: await capabilities(again) })).tracks).toEqual([]);
   });
 
-  it('are not made, nor the transport, for a token the join would refuse: another case, a role the room does not take', async () => {
+  it('are not made, nor the transport, for whoever the join would refuse: another case, a role the room does not take, someone removed', async () => {
     const room = 'prep-tracks-refused';
-    await publisher(room, 'wang-fang', ['microphone', 'camera'], { role: 'lead_specialist', name: '王芳' });
+    const lead = await publisher(room, 'wang-fang', ['microphone', 'camera'], { role: 'lead_specialist', name: '王芳' });
     const before = await transportsOf(room);
     const otherCase = await joiner(room, 'he-jun', { caseId: 'CASE-OTHER', name: '何军' });
     const refused = err(await otherCase.request('prepareReceive', { rtpCapabilities: await capabilities(otherCase) }));
@@ -218,6 +218,13 @@ describe("the room's tracks made ahead with the prepared transport", () => {
     expect(refused.message).toMatch(/another case/);
     const viewer = await joiner(room, 'viewer-9', { role: 'viewer', name: '患者家属' });
     expect(err(await viewer.request('prepareReceive', { rtpCapabilities: await capabilities(viewer) })).code).toBe('FORBIDDEN');
+    // Someone the moderator removed, back at the pre-join screen.
+    const { client: zhao, ack } = await connectAndJoin(env.server.url, token({ room, role: 'specialist', sub: 'zhao-lei', name: '赵雷' }));
+    env.track(zhao);
+    ok(await lead.client.request('removeParticipant', { participantId: ok(ack).self.id }));
+    const removed = await joiner(room, 'zhao-lei');
+    const banned = err(await removed.request('prepareReceive', { rtpCapabilities: await capabilities(removed) }));
+    expect(banned.message).toMatch(/removed/);
     expect(await transportsOf(room)).toEqual(before);
   });
 

@@ -129,7 +129,8 @@ export interface RequestPayloads {
    * Before joining (a pre-join screen): a receive transport on the room's router, so that ICE and DTLS
    * are done before `join` — whose consumers are then made on it (`receive.transportId`). Answered with
    * no transport when the room is not open on this server yet or places its audience only at the join
-   * (a broadcast). One per connection; closed if no join takes it within a few minutes.
+   * (a broadcast); refused as the join would be (the token's role, case or room kind; someone removed).
+   * One per connection; closed if no join takes it within a few minutes.
    *
    * With the device's `rtpCapabilities`, and when this person would be let in at once (not parked in
    * the lobby of a locked room), the answer also carries a paused consumer per track the room sends

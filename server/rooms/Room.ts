@@ -342,7 +342,7 @@ export class Room extends EventEmitter<RoomEvents> {
     // No consultation without its trail: while it cannot be written, nobody is let in.
     this.caseRecord.ensureWritable?.();
     this.#lobby.findIdentity(participant.info.identity)?.close('replaced', 'you joined this room from another window or device');
-    if (!this.#letsInAtOnce(participant.info.identity, participant.can('bypass_lobby'))) {
+    if (!this.admitsAtOnce(participant.info.identity, participant.can('bypass_lobby'))) {
       this.audit('lobby_waiting', participant);
       this.#lobby.add(participant);
       return 'waiting';
@@ -362,11 +362,7 @@ export class Room extends EventEmitter<RoomEvents> {
    * `prepareReceive` makes tracks ahead only then).
    */
   admitsAtOnce(identity: string, mayBypassLobby: boolean): boolean {
-    return !this.#closed && !this.#memory.banned.has(identity) && this.#letsInAtOnce(identity, mayBypassLobby);
-  }
-
-  #letsInAtOnce(identity: string, mayBypassLobby: boolean): boolean {
-    return this.#lock.lets(identity) || mayBypassLobby;
+    return !this.#closed && !this.#memory.banned.has(identity) && (this.#lock.lets(identity) || mayBypassLobby);
   }
 
   setLocked(locked: boolean, by: Participant): void {

@@ -268,13 +268,13 @@ export class RoomMedia {
   ): Promise<types.Consumer[]> {
     const room = this.#room;
     if (room.fanOut) return [];
-    const tracks = room
-      .producerInfos()
-      .flatMap((info) => room.findProducer(info.id) ?? [])
-      .filter((found) => found.owner.info.identity !== identity)
+    const producers = room
+      .participants()
+      .filter((owner) => owner.info.identity !== identity)
+      .flatMap((owner) => owner.media().producers)
       .slice(0, PREPARED_TRACKS_MAX);
     const made = await Promise.allSettled(
-      tracks.map(({ track: { producer } }) =>
+      producers.map((producer) =>
         room.router.canConsume({ producerId: producer.id, rtpCapabilities })
           ? transport.consume({ producerId: producer.id, rtpCapabilities, paused: true, ...startLayers(producer) })
           : Promise.reject(new Error('no common codec')),

@@ -86,8 +86,13 @@ export async function receiveOnJoin(
       const track = ahead?.takeTrack(producerId);
       if (!track) return room.media.consume(me, producerId, transport.id);
       const received = await room.media.adoptTrack(me, track);
-      // Not kept half-made: a track missing from the answer is subscribed to anew by the client.
-      if (options.wired.has(track.id)) await room.media.setConsumerPaused(me, track.id, false).catch(closeAndThrow(track));
+      if (!options.wired.has(track.id)) return received;
+      try {
+        await room.media.setConsumerPaused(me, track.id, false);
+      } catch (error) {
+        track.close(); // not kept half-made: a track missing from the answer is subscribed to anew by the client
+        throw error;
+      }
       return received;
     }),
   );
@@ -96,13 +101,6 @@ export async function receiveOnJoin(
   const resumed = made.flatMap((r) => (r.status === 'fulfilled' && !r.value.consumer.paused ? [r.value.consumer.id] : []));
   return { transport: transportOptions(transport, services, me.info.identity), consumers, resumed };
 }
-
-const closeAndThrow =
-  (consumer: types.Consumer) =>
-  (error: unknown): never => {
-    consumer.close();
-    throw error;
-  };
 
 async function receiveTransport(
   room: Room,
